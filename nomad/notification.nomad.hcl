@@ -1,0 +1,176 @@
+# Nomad job for the notification service: in-app, push (NATS) and email notifications.
+# It runs the one binary `opencommerce` with -target=notification. Nomad registers
+# the services in Consul (provider = "consul"), so the binary runs with
+# -consul.register=false. Deploy, scale and roll back: see nomad/README.md.
+
+variable "image" {
+  type        = string
+  default     = "opencommerce:dev"
+  description = "Container image that holds the opencommerce binary (see Dockerfile)."
+}
+
+variable "datacenters" {
+  type    = list(string)
+  default = ["dc1"]
+}
+
+variable "count" {
+  type        = number
+  default     = 2
+  description = "Instances of the notification group."
+}
+
+job "notification" {
+  datacenters = var.datacenters
+  type        = "service"
+
+  meta {
+    target = "notification"
+  }
+
+  # Rolling update through a canary: one new instance must pass its checks
+  # for min_healthy_time, then the deployment promotes itself; a deployment
+  # that fails its health deadline rolls back to the last stable version.
+  update {
+    max_parallel      = 1
+    canary            = 1
+    auto_promote      = true
+    auto_revert       = true
+    health_check      = "checks"
+    min_healthy_time  = "15s"
+    healthy_deadline  = "3m"
+    progress_deadline = "10m"
+    stagger           = "30s"
+  }
+
+  group "notification" {
+    count = var.count
+
+    # Host networking: no CNI plugins needed on the clients.
+    network {
+      mode = "host"
+      port "admin" {}
+    }
+
+    restart {
+      attempts = 3
+      interval = "5m"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+
+    # On stop Nomad first deregisters the services, waits shutdown_delay so
+    # the gateways' blocking queries drop this instance, and only then sends
+    # kill_signal; the process drains in-flight work within kill_timeout.
+    shutdown_delay = "10s"
+
+    service {
+      provider = "consul"
+      name     = "notification"
+      port     = "admin"
+      tags     = ["opencommerce", "rpc", "metrics"]
+
+      meta {
+        target    = "notification"
+        rpc_queue = "rpc.notification"
+        alloc_id  = "${NOMAD_ALLOC_ID}"
+      }
+
+      check {
+        name     = "notification-ready"
+        type     = "http"
+        port     = "admin"
+        path     = "/readyz"
+        interval = "5s"
+        timeout  = "2s"
+
+        # Unready for a minute after the grace period (a dependency moved
+        # and the old address is dead, or the process is wedged): restart
+        # this task alone; the restart picks up the re-rendered addresses.
+        check_restart {
+          limit = 12
+          grace = "60s"
+        }
+      }
+
+      check {
+        name     = "notification-live"
+        type     = "http"
+        port     = "admin"
+        path     = "/healthz"
+        interval = "10s"
+        timeout  = "2s"
+
+        check_restart {
+          limit = 3
+          grace = "30s"
+        }
+      }
+    }
+
+    task "notification" {
+      driver = "docker"
+
+      config {
+        image        = var.image
+        network_mode = "host"
+        args = [
+          "-target=notification",
+          "-consul.register=false",
+          "-admin.addr=${NOMAD_ADDR_admin}",
+        ]
+      }
+
+      kill_signal  = "SIGTERM"
+      kill_timeout = "30s"
+
+      env {
+        OC_CONSUL_ADDR = "127.0.0.1:8500"
+      }
+
+      # Addresses of the infrastructure, looked up in Consul, and tunables
+      # from KV (opencommerce/notification/env/<VAR>). change_mode = "noop": a
+      # change must not restart every instance at once (PITFALLS: Nomad
+      # #6392, #19171). New values apply at the next start of each task,
+      # which happens by itself when an old address stops working (the
+      # readiness check fails and check_restart restarts that task alone).
+      # The gateway's live config (rate limits, CORS, maintenance) is not
+      # templated: the gateway watches opencommerce/gateway/config itself.
+      template {
+        destination = "secrets/deps.env"
+        env         = true
+        change_mode = "noop"
+        splay       = "30s"
+        data        = <<-EOT
+        {{- with service "postgres" }}{{ with index . 0 }}
+        OC_PG_URL=postgres://{{ keyOrDefault "opencommerce/notification/pg_userinfo" "postgres" }}@{{ .Address }}:{{ .Port }}/?sslmode=disable
+        {{- end }}{{ end }}
+        {{- with service "rabbitmq" }}{{ with index . 0 }}
+        OC_AMQP_URL=amqp://{{ keyOrDefault "opencommerce/notification/amqp_userinfo" "guest:guest" }}@{{ .Address }}:{{ .Port }}/
+        {{- end }}{{ end }}
+        {{- with service "nats" }}
+        OC_NATS_URL={{ range $i, $s := . }}{{ if $i }},{{ end }}nats://{{ $s.Address }}:{{ $s.Port }}{{ end }}
+        {{- end }}
+        {{- with service "mailpit-smtp" }}{{ with index . 0 }}
+        OC_SMTP_ADDR={{ .Address }}:{{ .Port }}
+        {{- end }}{{ end }}
+        {{- range ls "opencommerce/notification/env" }}
+        {{ .Key }}={{ .Value }}
+        {{- end }}
+        EOT
+      }
+
+      resources {
+        cpu    = 300
+        memory = 256
+      }
+    }
+  }
+}
