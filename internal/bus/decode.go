@@ -1,0 +1,94 @@
+package bus
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// MaxDecodeBytes bounds what Decode and DecodeJSON accept.
+const MaxDecodeBytes = 1 << 20
+
+// Decode decodes req.Body (JSON) into v the way every service validates
+// input: unknown fields, wrong types, malformed JSON, trailing data and
+// bodies over MaxDecodeBytes are a *contracts.Error with code
+// invalid_argument and a message a client can act on (details.field names
+// the offending field where known). An empty body leaves v untouched.
+func Decode(req *Request, v any) error { return DecodeJSON(req.Body, v) }
+
+// DecodeJSON is Decode for any JSON bytes (for example Envelope.Body).
+func DecodeJSON(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if len(data) > MaxDecodeBytes {
+		return contracts.InvalidArgument("", "request body too large (%d bytes, limit %d)", len(data), MaxDecodeBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return contracts.InvalidArgument("", "request body must hold a single JSON value (trailing data after it)")
+	}
+	return nil
+}
+
+// DecodeEnvelope decodes the gateway's envelope
+// {"params":{…},"body":…,"meta":{…}} from req.Body with Decode's rules.
+// Decode the client's body with DecodeJSON(env.Body, &v).
+func DecodeEnvelope(req *Request) (contracts.Envelope, error) {
+	var env contracts.Envelope
+	err := DecodeJSON(req.Body, &env)
+	return env, err
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return contracts.InvalidArgument("", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return contracts.InvalidArgument("", "request body must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+		}
+		return contracts.InvalidArgument(field, "field %q must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return contracts.InvalidArgument("", "malformed JSON: unexpected end of input")
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return contracts.InvalidArgument(name, "unknown field %q", name)
+	}
+	var ce *contracts.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return contracts.InvalidArgument("", "invalid request body: %s", strings.TrimPrefix(msg, "json: "))
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "a " + k
+}

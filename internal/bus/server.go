@@ -1,0 +1,387 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Request is one RPC request as a handler sees it. Body is the raw JSON
+// body (decode it with Decode or DecodeEnvelope); it is owned by the
+// handler. Headers are the raw AMQP headers, for rare needs.
+type Request struct {
+	Method      string
+	Body        []byte
+	Actor       contracts.Actor
+	RequestID   string
+	Traceparent string
+	Deadline    time.Time
+	Headers     amqp.Table
+}
+
+// Handler serves one RPC method. The returned value is the reply body:
+// json.Marshal(v), or v itself when it is a []byte or json.RawMessage, or
+// an empty body when nil. A non-nil error becomes an error reply with its
+// code (contracts.AsError: anything not a *contracts.Error is internal with
+// a generic message, and is logged). ctx carries the caller's deadline and
+// is cancelled when the server is shut down hard.
+type Handler func(ctx context.Context, req *Request) (any, error)
+
+// Server consumes rpc.<service> (bound to oc.rpc with the service name)
+// and dispatches requests to handlers by method (the message type) on a
+// fixed pool of workers. It skips requests whose deadline has passed,
+// answers malformed requests invalid_argument, turns handler panics into
+// internal replies, replies exactly once and acks after replying. It
+// re-declares its queue and resumes consuming after a reconnection.
+type Server struct {
+	conn     *Conn
+	cfg      ServerConfig
+	log      *slog.Logger
+	m        *serverMetrics
+	handlers map[string]Handler
+
+	mu       sync.Mutex
+	started  bool
+	stopping chan struct{}
+	done     chan struct{}
+	baseCtx  context.Context
+	cancel   context.CancelFunc
+}
+
+// NewServer builds a server for cfg.Service. Register methods with Handle,
+// then Start. reg may be nil. An invalid cfg makes Start fail.
+func NewServer(c *Conn, cfg ServerConfig, log *slog.Logger, reg prometheus.Registerer) *Server {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		conn:     c,
+		cfg:      cfg,
+		log:      log.With("component", "rpc-server", "service", cfg.Service),
+		m:        newServerMetrics(reg, cfg.Service),
+		handlers: map[string]Handler{},
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// Handle registers h for method. It must be called before Start; a
+// duplicate registration panics (a programming error).
+func (s *Server) Handle(method string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		panic("bus: Handle after Start")
+	}
+	if _, dup := s.handlers[method]; dup {
+		panic("bus: duplicate handler for " + method)
+	}
+	s.handlers[method] = h
+}
+
+// Start declares the queue and starts consuming; it returns once the
+// server consumes (or with an error when the first attempt fails). The
+// server keeps serving, across reconnections, until Shutdown. ctx bounds
+// only the start-up.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("bus: server already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	ch, dels, err := s.consume(ctx)
+	if err != nil {
+		s.cancel()
+		close(s.done)
+		return err
+	}
+	go s.run(ch, dels)
+	return nil
+}
+
+func (s *Server) consume(ctx context.Context) (*amqp.Channel, <-chan amqp.Delivery, error) {
+	ch, err := s.conn.Channel(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := contracts.RPCQueue(s.cfg.Service)
+	if err := declareRPCQueue(ch, s.cfg.Service); err != nil {
+		_ = ch.Close()
+		return nil, nil, fmt.Errorf("declare %s: %w", q, err)
+	}
+	if err := ch.Qos(s.cfg.Prefetch, 0, false); err != nil {
+		_ = ch.Close()
+		return nil, nil, err
+	}
+	dels, err := ch.Consume(q, consumerTag, false, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		return nil, nil, fmt.Errorf("consume %s: %w", q, err)
+	}
+	return ch, dels, nil
+}
+
+// declareRPCQueue declares rpc.<service> and binds it to oc.rpc.
+func declareRPCQueue(ch *amqp.Channel, service string) error {
+	q := contracts.RPCQueue(service)
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		return err
+	}
+	return ch.QueueBind(q, service, contracts.RPCExchange, false, nil)
+}
+
+const consumerTag = "oc-rpc"
+
+func (s *Server) run(ch *amqp.Channel, dels <-chan amqp.Delivery) {
+	defer close(s.done)
+	for {
+		closeCh := ch.NotifyClose(make(chan *amqp.Error, 1))
+		var wg sync.WaitGroup
+		for range s.cfg.Workers {
+			wg.Go(func() {
+				for d := range dels {
+					select {
+					case <-s.stopping:
+						// Not acked: requeued when the channel closes.
+						continue
+					default:
+					}
+					s.serve(ch, d)
+				}
+			})
+		}
+		select {
+		case err := <-closeCh:
+			s.log.Warn("rpc server channel lost; resuming after reconnect", "err", err)
+			wg.Wait()
+		case <-s.stopping:
+			// basic.cancel: the broker stops delivering; the library then
+			// closes dels and the workers finish what they hold.
+			_ = ch.Cancel(consumerTag, false)
+			wg.Wait()
+			_ = ch.Close()
+			return
+		}
+		for {
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-s.stopping:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			var err error
+			ch, dels, err = s.consume(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			select {
+			case <-s.stopping:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			s.log.Warn("rpc server: resume consuming", "err", err)
+		}
+	}
+}
+
+// Shutdown stops consuming (basic.cancel), waits for handlers in flight
+// to reply, then closes the channel; unstarted deliveries are requeued for
+// other instances. If ctx ends first, handlers' contexts are cancelled and
+// Shutdown returns ctx's error once they return.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.started = true // no Start after Shutdown
+	s.mu.Unlock()
+	select {
+	case <-s.stopping:
+	default:
+		close(s.stopping)
+	}
+	if !started {
+		return nil
+	}
+	select {
+	case <-s.done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		<-s.done
+		return ctx.Err()
+	}
+}
+
+// Reply headers are shared read-only tables, one per status.
+var statusHeaders = func() map[string]amqp.Table {
+	m := map[string]amqp.Table{contracts.StatusOK: {contracts.HeaderStatus: contracts.StatusOK}}
+	for _, c := range contracts.Codes {
+		m[string(c)] = amqp.Table{contracts.HeaderStatus: string(c)}
+	}
+	return m
+}()
+
+func (s *Server) serve(ch *amqp.Channel, d amqp.Delivery) {
+	if d.ReplyTo == "" {
+		// Nobody to answer: drop it (acked, so it does not come back).
+		s.log.Warn("rpc request without reply_to dropped", "method", d.Type)
+		_ = d.Ack(false)
+		return
+	}
+	start := time.Now()
+	req, perr := parseRequest(d)
+	if perr == nil && !req.Deadline.IsZero() && !start.Before(req.Deadline) {
+		// The caller has already answered itself deadline_exceeded.
+		s.m.expired.Inc()
+		_ = d.Ack(false)
+		return
+	}
+	var status string
+	var body []byte
+	switch {
+	case perr != nil:
+		status, body = errorReply(perr)
+	case len(d.Body) > s.cfg.MaxBodyBytes:
+		status, body = errorReply(contracts.Errorf(contracts.CodeInvalidArgument,
+			"request body of %d bytes exceeds the limit of %d", len(d.Body), s.cfg.MaxBodyBytes))
+	default:
+		h := s.handlers[req.Method]
+		if h == nil {
+			status, body = errorReply(contracts.Errorf(contracts.CodeNotFound, "unknown method %q", req.Method))
+		} else {
+			status, body = s.invoke(h, req)
+		}
+	}
+	method := d.Type
+	if s.handlers[method] == nil {
+		method = "unknown" // bounded label values
+	}
+	err := ch.Publish("", d.ReplyTo, false, false, amqp.Publishing{
+		Headers:       statusHeaders[status],
+		ContentType:   contracts.ContentTypeJSON,
+		CorrelationId: d.CorrelationId,
+		Body:          body,
+	})
+	if err != nil {
+		s.log.Warn("rpc reply not sent", "method", method, "err", err)
+	}
+	_ = d.Ack(false)
+	s.m.requests.WithLabelValues(s.cfg.Service, method, status).Inc()
+	s.m.duration.WithLabelValues(s.cfg.Service, method).Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) invoke(h Handler, req *Request) (status string, body []byte) {
+	ctx, cancel := context.WithDeadline(s.baseCtx, req.Deadline)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("rpc handler panic", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
+			status, body = errorReply(&contracts.Error{Code: contracts.CodeInternal, Message: "internal error"})
+		}
+	}()
+	v, err := h(ctx, req)
+	if err != nil {
+		ce := contracts.AsError(err)
+		if ce.Code == contracts.CodeInternal {
+			s.log.Error("rpc handler failed", "method", req.Method, "err", err, "request_id", req.RequestID)
+		}
+		return errorReply(ce)
+	}
+	switch b := v.(type) {
+	case nil:
+		return contracts.StatusOK, nil
+	case []byte:
+		return contracts.StatusOK, b
+	case json.RawMessage:
+		return contracts.StatusOK, b
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("rpc reply encode failed", "method", req.Method, "err", err)
+		return errorReply(&contracts.Error{Code: contracts.CodeInternal, Message: "internal error"})
+	}
+	return contracts.StatusOK, b
+}
+
+// errorReply returns the status and body of an error reply.
+func errorReply(err error) (string, []byte) {
+	ce := contracts.AsError(err)
+	if !ce.Code.Known() {
+		ce = &contracts.Error{Code: contracts.CodeInternal, Message: ce.Message, Details: ce.Details}
+	}
+	b, mErr := json.Marshal(contracts.ErrorBody{Error: ce})
+	if mErr != nil {
+		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+		return string(contracts.CodeInternal), b
+	}
+	return string(ce.Code), b
+}
+
+// parseRequest reads the request's properties and headers. Headers of the
+// wrong type are invalid_argument; a missing deadline gets the default RPC
+// timeout.
+func parseRequest(d amqp.Delivery) (*Request, error) {
+	req := &Request{Method: d.Type, Body: d.Body, Headers: d.Headers}
+	if req.Method == "" {
+		return req, contracts.InvalidArgument("type", "request has no method (AMQP type)")
+	}
+	var ok bool
+	for _, h := range [...]struct {
+		name string
+		dst  *string
+	}{
+		{contracts.HeaderActorID, &req.Actor.ID},
+		{contracts.HeaderActorRole, &req.Actor.Role},
+		{contracts.HeaderRequestID, &req.RequestID},
+		{contracts.HeaderTraceparent, &req.Traceparent},
+	} {
+		v, present := d.Headers[h.name]
+		if !present {
+			continue
+		}
+		if *h.dst, ok = v.(string); !ok {
+			return req, contracts.InvalidArgument(h.name, "header %s must be a string", h.name)
+		}
+	}
+	if v, present := d.Headers[contracts.HeaderDeadline]; present {
+		var ms int64
+		switch n := v.(type) {
+		case int64:
+			ms = n
+		case int32:
+			ms = int64(n)
+		case int:
+			ms = int64(n)
+		case int16:
+			ms = int64(n)
+		case uint32:
+			ms = int64(n)
+		default:
+			req.Deadline = time.Now().Add(DefaultRPCTimeout)
+			return req, contracts.InvalidArgument(contracts.HeaderDeadline, "header %s must be an integer (Unix milliseconds)", contracts.HeaderDeadline)
+		}
+		req.Deadline = time.UnixMilli(ms)
+	} else {
+		req.Deadline = time.Now().Add(DefaultRPCTimeout)
+	}
+	return req, nil
+}
