@@ -91,6 +91,7 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 		case <-time.After(c.backoff(attempt)):
 		}
 	}
+	c.setUp(first)
 	go c.supervise(first)
 	return c, nil
 }
@@ -158,11 +159,7 @@ func (c *Conn) supervise(conn *amqp.Connection) {
 				c.setBlocked(b.Active, b.Reason)
 			}
 		}()
-		c.mu.Lock()
-		c.cur = conn
-		close(c.up)
-		c.mu.Unlock()
-		c.m.connected.Set(1)
+		c.setUp(conn)
 
 		select {
 		case err := <-closeCh:
@@ -192,6 +189,16 @@ func (c *Conn) supervise(conn *amqp.Connection) {
 			break
 		}
 	}
+}
+
+func (c *Conn) setUp(conn *amqp.Connection) {
+	c.mu.Lock()
+	if c.cur != conn {
+		c.cur = conn
+		close(c.up)
+	}
+	c.mu.Unlock()
+	c.m.connected.Set(1)
 }
 
 func (c *Conn) setDown() {

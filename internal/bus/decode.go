@@ -57,7 +57,7 @@ func decodeError(err error) error {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return contracts.InvalidArgument("", "request body must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+			return contracts.InvalidArgument("", "request body must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
 		}
 		return contracts.InvalidArgument(field, "field %q must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):

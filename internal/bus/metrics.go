@@ -52,11 +52,11 @@ func newConnMetrics(reg prometheus.Registerer, name string) connMetrics {
 }
 
 type clientMetrics struct {
-	requests   *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
-	late       prometheus.Counter
-	inFlight   prometheus.Gauge
-	returns    prometheus.Counter
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	late     prometheus.Counter
+	inFlight prometheus.Gauge
+	returns  prometheus.Counter
 }
 
 func newClientMetrics(reg prometheus.Registerer) *clientMetrics {

@@ -1,0 +1,155 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/bus/bustest"
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+func newEvent(typ string, n int) contracts.Event {
+	return contracts.Event{ID: uuid.NewString(), Type: typ, OccurredAt: time.Now().UTC(), Data: json.RawMessage(`{"n":` + strconv.Itoa(n) + `}`)}
+}
+
+func startConsumer(t *testing.T, c *bus.Conn, cfg bus.ConsumerConfig, h bus.EventHandler, reg prometheus.Registerer) {
+	t.Helper()
+	cons := bus.NewConsumer(c, cfg, h, nil, reg)
+	if err := cons.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cons.Shutdown(context.Background()) })
+}
+
+func TestEventsPublishedAreConsumed(t *testing.T) {
+	t.Parallel()
+	c, _ := bustest.Conn(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	startConsumer(t, c, bus.ConsumerConfig{Service: "notify", Bindings: []string{"order.*"}}, func(ctx context.Context, ev contracts.Event) error {
+		mu.Lock()
+		seen[ev.ID]++
+		mu.Unlock()
+		return nil
+	}, nil)
+	pub, err := bus.NewPublisher(c, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+
+	want := map[string]bool{}
+	var batch []contracts.Event
+	for i := range 200 {
+		ev := newEvent("order.placed", i)
+		want[ev.ID] = true
+		batch = append(batch, ev)
+	}
+	// Concurrent single publishes and one batch share the confirm window.
+	var wg sync.WaitGroup
+	for _, ev := range batch[:100] {
+		wg.Go(func() {
+			if err := pub.Publish(context.Background(), ev); err != nil {
+				t.Errorf("publish: %v", err)
+			}
+		})
+	}
+	if err := pub.PublishBatch(context.Background(), batch[100:]); err != nil {
+		t.Fatalf("publish batch: %v", err)
+	}
+	wg.Wait()
+	// Not bound: never delivered.
+	if err := pub.Publish(context.Background(), newEvent("user.registered", 0)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all events consumed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == len(want)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for id := range seen {
+		if !want[id] {
+			t.Errorf("unexpected event %s", id)
+		}
+	}
+	if err := pub.Publish(context.Background(), contracts.Event{Type: "x.y"}); contracts.ErrorCode(err) != contracts.CodeInvalidArgument {
+		t.Errorf("event without id: %v", err)
+	}
+}
+
+func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
+	t.Parallel()
+	c, _ := bustest.Conn(t)
+	reg := prometheus.NewRegistry()
+	var fixed atomic.Bool
+	var attempts, handled atomic.Int32
+	poison := newEvent("order.placed", 666)
+	startConsumer(t, c, bus.ConsumerConfig{
+		Service: "order", Bindings: []string{"order.placed"}, MaxAttempts: 3, RetryDelay: 50 * time.Millisecond,
+	}, func(ctx context.Context, ev contracts.Event) error {
+		if ev.ID == poison.ID && !fixed.Load() {
+			attempts.Add(1)
+			return errors.New("bug in handler")
+		}
+		handled.Add(1)
+		return nil
+	}, reg)
+	pub, _ := bus.NewPublisher(c, nil, nil)
+	defer pub.Close()
+	for _, ev := range []contracts.Event{newEvent("order.placed", 1), poison, newEvent("order.placed", 2)} {
+		if err := pub.Publish(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "poison event dead-lettered", func() bool { return metric(t, reg, "oc_events_dead_lettered_total") == 1 })
+	if got := attempts.Load(); got != 3 {
+		t.Fatalf("handler attempts = %d, want MaxAttempts 3", got)
+	}
+	if got := handled.Load(); got != 2 {
+		t.Fatalf("good events handled = %d, want 2 (the poison one must not block them)", got)
+	}
+	fixed.Store(true)
+	n, err := bus.ReplayDeadLetters(context.Background(), c, "order", 0)
+	if err != nil || n != 1 {
+		t.Fatalf("ReplayDeadLetters = %d, %v; want 1", n, err)
+	}
+	waitFor(t, "replayed event handled", func() bool { return handled.Load() == 3 })
+	if n, err := bus.ReplayDeadLetters(context.Background(), c, "order", 0); err != nil || n != 0 {
+		t.Fatalf("second replay = %d, %v; want an empty DLQ", n, err)
+	}
+}
+
+func TestMalformedEventDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
+	c, _ := bustest.Conn(t)
+	reg := prometheus.NewRegistry()
+	var calls atomic.Int32
+	startConsumer(t, c, bus.ConsumerConfig{Service: "file", Bindings: []string{"file.*"}, MaxAttempts: 5},
+		func(ctx context.Context, ev contracts.Event) error { calls.Add(1); return nil }, reg)
+	ch, err := c.Channel(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	for _, body := range []string{`not json`, `{"type":"file.uploaded"}`} {
+		if err := ch.Publish(contracts.EventsExchange, "file.uploaded", false, false, amqp.Publishing{Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "malformed events dead-lettered", func() bool { return metric(t, reg, "oc_events_dead_lettered_total") == 2 })
+	if calls.Load() != 0 {
+		t.Fatalf("handler ran on a malformed event")
+	}
+}
