@@ -6,7 +6,7 @@ import "time"
 // the gateway take an Envelope whose Body is the request type named in the
 // comment; user.jwks is service-to-service and takes no body.
 const (
-	MethodUserRegister        = "user.register"         // body RegisterRequest → User (201)
+	MethodUserRegister        = "user.register"         // body RegisterRequest → RegisterReply (201)
 	MethodUserLogin           = "user.login"            // body LoginRequest → Tokens
 	MethodUserRefresh         = "user.refresh"          // body RefreshRequest → Tokens
 	MethodUserLogout          = "user.logout"           // body LogoutRequest → {} (204)
@@ -57,6 +57,11 @@ type RegisterRequest struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone,omitempty"`
 	Role     string `json:"role,omitempty"`
+}
+
+// RegisterReply is the reply of user.register.
+type RegisterReply struct {
+	User User `json:"user"`
 }
 
 // LoginRequest is the body of user.login.
