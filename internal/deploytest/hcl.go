@@ -115,3 +115,10 @@ func has(b *hclsyntax.Body, name string) bool {
 	_, ok := b.Attributes[name]
 	return ok
 }
+
+// ParseHCL reports whether src is valid HCL native syntax; the error
+// names the file and position.
+func ParseHCL(path string, src []byte) error {
+	_, err := parseHCL(path, src)
+	return err
+}
