@@ -1,0 +1,53 @@
+package benchrpc_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opencommerce/opencommerce/internal/bus/benchrpc"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// BenchmarkRPC: go test -run '^$' -bench RPC ./internal/bus/benchrpc/
+// Each sub-benchmark keeps N calls in flight; ns/op is wall time per call
+// (1/throughput), p50/p99 are per-call latencies.
+func BenchmarkRPC(b *testing.B) {
+	url := testenv.AMQP(b)
+	for _, mode := range []string{benchrpc.ModeBare, benchrpc.ModeBusDirect, benchrpc.ModeBusQueue} {
+		tg, err := benchrpc.Setup(context.Background(), url, mode)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 16, 64, 256} {
+			b.Run(mode+"/inflight="+strconv.Itoa(n), func(b *testing.B) {
+				b.ReportAllocs()
+				r := benchrpc.Measure(context.Background(), tg.Call, n, time.Hour, b.N)
+				if r.Errors > 0 {
+					b.Fatalf("%d calls failed", r.Errors)
+				}
+				b.ReportMetric(r.PerSec, "calls/s")
+				b.ReportMetric(float64(r.P50.Microseconds()), "p50-µs")
+				b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
+			})
+		}
+		tg.Close()
+	}
+}
+
+func TestRunSmoke(t *testing.T) {
+	url := testenv.AMQP(t)
+	res, err := benchrpc.Run(context.Background(), url, []int{1, 8}, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 6 {
+		t.Fatalf("got %d results, want 3 modes × 2", len(res))
+	}
+	for _, r := range res {
+		if r.Calls == 0 || r.Errors != 0 {
+			t.Errorf("%s/%d: %d calls, %d errors", r.Mode, r.InFlight, r.Calls, r.Errors)
+		}
+	}
+}
