@@ -1,0 +1,158 @@
+package product
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// docCache is the read-through Redis cache of product documents (by id),
+// of slug → id, and of the category tree. Every committed change deletes
+// the keys it affects (core.write → purge); the TTL bounds how long a value
+// computed from a read that raced a write can survive. A Redis failure
+// degrades to reading PostgreSQL: the cache is never a source of truth.
+type docCache struct {
+	rdb     redisClient
+	prefix  string
+	ttl     time.Duration
+	treeTTL time.Duration
+	log     *slog.Logger
+	reqs    *prometheus.CounterVec
+}
+
+func newDocCache(rdb redisClient, prefix string, ttl, treeTTL time.Duration, log *slog.Logger, reg prometheus.Registerer) *docCache {
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "oc_cache_requests_total",
+		Help: "Cache lookups by cache and result (hit, miss, error).",
+	}, []string{"cache", "result"})
+	if reg != nil {
+		if err := reg.Register(reqs); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+					reqs = existing
+				}
+			}
+		}
+	}
+	return &docCache{rdb: rdb, prefix: prefix + "product:", ttl: ttl, treeTTL: treeTTL, log: log, reqs: reqs}
+}
+
+func (d *docCache) docKey(id string) string    { return d.prefix + "doc:" + id }
+func (d *docCache) slugKey(slug string) string { return d.prefix + "slug:" + slug }
+func (d *docCache) treeKey() string            { return d.prefix + "tree" }
+
+// getDocs returns the cached documents of ids (missing ones absent).
+func (d *docCache) getDocs(ctx context.Context, ids []string) map[string][]byte {
+	if d == nil || len(ids) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = d.docKey(id)
+	}
+	vals, err := d.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		d.reqs.WithLabelValues("product", "error").Inc()
+		d.log.Warn("product cache read failed", "err", err)
+		return nil
+	}
+	out := make(map[string][]byte, len(ids))
+	hits := 0
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[ids[i]] = []byte(s)
+			hits++
+		}
+	}
+	d.reqs.WithLabelValues("product", "hit").Add(float64(hits))
+	d.reqs.WithLabelValues("product", "miss").Add(float64(len(ids) - hits))
+	return out
+}
+
+// setDocs caches documents by id.
+func (d *docCache) setDocs(ctx context.Context, docs map[string][]byte) {
+	if d == nil || len(docs) == 0 {
+		return
+	}
+	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for id, b := range docs {
+			p.Set(ctx, d.docKey(id), b, d.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		d.log.Warn("product cache write failed", "err", err)
+	}
+}
+
+// slugID returns the cached product id of slug, or "".
+func (d *docCache) slugID(ctx context.Context, slug string) string {
+	if d == nil {
+		return ""
+	}
+	id, err := d.rdb.Get(ctx, d.slugKey(slug)).Result()
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+func (d *docCache) setSlug(ctx context.Context, slug, id string) {
+	if d == nil {
+		return
+	}
+	_ = d.rdb.Set(ctx, d.slugKey(slug), id, d.ttl).Err()
+}
+
+// tree returns the cached category tree JSON, or nil.
+func (d *docCache) tree(ctx context.Context) []byte {
+	if d == nil {
+		return nil
+	}
+	b, err := d.rdb.Get(ctx, d.treeKey()).Bytes()
+	switch {
+	case err == nil:
+		d.reqs.WithLabelValues("category_tree", "hit").Inc()
+		return b
+	case errors.Is(err, redis.Nil):
+		d.reqs.WithLabelValues("category_tree", "miss").Inc()
+	default:
+		d.reqs.WithLabelValues("category_tree", "error").Inc()
+	}
+	return nil
+}
+
+func (d *docCache) setTree(ctx context.Context, b []byte) {
+	if d == nil {
+		return
+	}
+	_ = d.rdb.Set(ctx, d.treeKey(), b, d.treeTTL).Err()
+}
+
+// purge deletes every key a committed change affected. It runs with its own
+// short timeout so that a cancelled request still purges.
+func (d *docCache) purge(ctx context.Context, ch *change) {
+	if d == nil || (len(ch.products) == 0 && !ch.categories) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	keys := make([]string, 0, 2*len(ch.products)+1)
+	for id, slug := range ch.products {
+		keys = append(keys, d.docKey(id))
+		if slug != "" {
+			keys = append(keys, d.slugKey(slug))
+		}
+	}
+	if ch.categories {
+		keys = append(keys, d.treeKey())
+	}
+	if err := d.rdb.Del(ctx, keys...).Err(); err != nil {
+		d.log.Warn("product cache purge failed; entries expire with their TTL", "err", err, "keys", len(keys))
+	}
+}

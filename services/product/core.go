@@ -1,0 +1,100 @@
+package product
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/redis/go-redis/v9"
+)
+
+// FileInfo is the part of the file service's file.stat reply the product
+// service relies on.
+type FileInfo struct {
+	ID          string `json:"id"`
+	OwnerID     string `json:"owner_id"`
+	Purpose     string `json:"purpose"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// FileStater asks the file service about a file. It returns a
+// *contracts.Error: not_found for an unknown file, unavailable when the file
+// service cannot be reached.
+type FileStater interface {
+	StatFile(ctx context.Context, fileID string) (FileInfo, error)
+}
+
+// core is the domain: every operation of the service over its database,
+// its cache and the file service. RPC handlers (rpc.go) decode the wire
+// and call it; event handlers (events.go) do the same for events.
+type core struct {
+	pool   *pgxpool.Pool
+	cache  *docCache
+	files  FileStater
+	log    *slog.Logger
+	cfg    Config
+	now    func() time.Time
+	afterC func() // test hook: called after each committed change
+}
+
+// change collects what a transaction touched, so that caches are purged
+// only after it committed.
+type change struct {
+	products   map[string]string // product id → slug ("" if unknown)
+	categories bool              // the tree (or product counts) changed
+}
+
+func (ch *change) product(id, slug string) {
+	if ch.products == nil {
+		ch.products = map[string]string{}
+	}
+	if old, ok := ch.products[id]; !ok || old == "" {
+		ch.products[id] = slug
+	}
+}
+
+// write runs fn in a transaction (retried on serialization failures and
+// deadlocks) and purges the caches of whatever it touched after commit.
+func (c *core) write(ctx context.Context, fn func(tx pgx.Tx, ch *change) error) error {
+	var ch change
+	err := pg.InTx(ctx, c.pool, func(tx pgx.Tx) error {
+		ch = change{}
+		return fn(tx, &ch)
+	})
+	if err != nil {
+		return err
+	}
+	c.purge(ctx, &ch)
+	return nil
+}
+
+func (c *core) purge(ctx context.Context, ch *change) {
+	if c.cache != nil {
+		c.cache.purge(ctx, ch)
+	}
+	if c.afterC != nil {
+		c.afterC()
+	}
+}
+
+// addEvent writes an event to the outbox in tx.
+func addEvent(ctx context.Context, tx pgx.Tx, typ string, data any) error {
+	_, err := pg.AddEvent(ctx, tx, typ, data)
+	return err
+}
+
+// productEvent writes product.created/updated/deleted.
+func productEvent(ctx context.Context, tx pgx.Tx, typ string, p productRow) error {
+	return addEvent(ctx, tx, typ, contracts.ProductChanged{
+		ProductID: p.ID.String(), SellerID: p.SellerID, Slug: p.Slug,
+		CategoryID: p.CategoryID.String(), Status: p.Status, Name: p.Name,
+	})
+}
+
+// redisClient is the subset of go-redis the cache needs.
+type redisClient = redis.UniversalClient

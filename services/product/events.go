@@ -1,0 +1,103 @@
+package product
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/pg"
+)
+
+// Event types the product service consumes.
+const (
+	evOrderPlaced    = "order.placed"
+	evOrderCancelled = "order.cancelled"
+	evOrderPaid      = "order.paid"
+	evFileDeleted    = "file.deleted"
+)
+
+// bindings are the routing keys of the events.product queue.
+var bindings = []string{evOrderPlaced, evOrderCancelled, evOrderPaid, evFileDeleted}
+
+// fileDeleted mirrors the payload of file.deleted (the file service's).
+type fileDeleted struct {
+	FileID  string `json:"file_id"`
+	OwnerID string `json:"owner_id"`
+}
+
+// handleEvent applies one consumed event exactly once (pg.HandleOnce
+// records its id with the effect). A malformed payload is dead-lettered at
+// once: retrying cannot fix it.
+func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
+	var apply func(tx pgx.Tx, ch *change) error
+	switch ev.Type {
+	case evOrderPlaced:
+		var o orderPlaced
+		if err := ev.Decode(&o); err != nil {
+			return bus.Permanent(err)
+		}
+		if _, err := uuid.Parse(o.OrderID); err != nil {
+			return bus.Permanent(contracts.InvalidArgument("order_id", "order.placed: malformed order_id"))
+		}
+		apply = func(tx pgx.Tx, ch *change) error { return reserve(ctx, tx, o, ch) }
+	case evOrderCancelled:
+		var o orderRef
+		if err := ev.Decode(&o); err != nil {
+			return bus.Permanent(err)
+		}
+		oid, err := uuid.Parse(o.OrderID)
+		if err != nil {
+			return bus.Permanent(contracts.InvalidArgument("order_id", "order.cancelled: malformed order_id"))
+		}
+		apply = func(tx pgx.Tx, ch *change) error {
+			return release(ctx, tx, oid, o.UserID, contracts.ReleaseCancelled, o.UserID, ch)
+		}
+	case evOrderPaid:
+		var o orderRef
+		if err := ev.Decode(&o); err != nil {
+			return bus.Permanent(err)
+		}
+		oid, err := uuid.Parse(o.OrderID)
+		if err != nil {
+			return bus.Permanent(contracts.InvalidArgument("order_id", "order.paid: malformed order_id"))
+		}
+		apply = func(tx pgx.Tx, ch *change) error {
+			err := commit(ctx, tx, oid, o.UserID, ch)
+			if errors.Is(err, errLostReservation) {
+				// The payment arrived after the reservation was released
+				// (expired or cancelled): the units may be sold to someone
+				// else already. Nothing is taken here; the order service
+				// owns the refund decision. Make it visible.
+				c.log.Error("order paid without held stock", "order_id", oid)
+				return nil
+			}
+			return err
+		}
+	case evFileDeleted:
+		var f fileDeleted
+		if err := ev.Decode(&f); err != nil {
+			return bus.Permanent(err)
+		}
+		fid, err := uuid.Parse(f.FileID)
+		if err != nil {
+			return bus.Permanent(contracts.InvalidArgument("file_id", "file.deleted: malformed file_id"))
+		}
+		apply = func(tx pgx.Tx, ch *change) error { return forgetFile(ctx, tx, fid, ch) }
+	default:
+		return nil // not ours (a broader binding); ack
+	}
+	var ch change
+	err := pg.HandleOnce(ctx, c.pool, Name, ev, func(tx pgx.Tx) error {
+		ch = change{}
+		return apply(tx, &ch)
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
+	}
+	c.purge(ctx, &ch)
+	return nil
+}

@@ -1,0 +1,578 @@
+package product
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// ledger appends one movement to the inventory ledger.
+func ledger(ctx context.Context, tx pgx.Tx, productID uuid.UUID, variantID *uuid.UUID, kind string, qty int64, reason, actorID string, orderID *uuid.UUID) error {
+	_, err := tx.Exec(ctx, `INSERT INTO inventory_ledger (product_id, variant_id, kind, quantity, reason, actor_id, order_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, productID, variantID, kind, qty, reason, actorID, orderID)
+	return err
+}
+
+func (c *core) inventory(ctx context.Context, actor contracts.Actor, idStr string, page contracts.Page) (*contracts.Inventory, error) {
+	id, err := parseID(idStr, "product")
+	if err != nil {
+		return nil, err
+	}
+	page = page.Normalize()
+	before := int64(1<<62 - 1)
+	if page.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(page.Cursor)
+		if err == nil {
+			before, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil {
+			return nil, contracts.InvalidArgument("cursor", "malformed cursor")
+		}
+	}
+	inv := &contracts.Inventory{ProductID: id.String(), Variants: []contracts.VariantStock{}, Ledger: []contracts.LedgerEntry{}}
+	var seller string
+	err = c.pool.QueryRow(ctx, `SELECT seller_id, stock, reserved FROM products WHERE id = $1`, id).Scan(&seller, &inv.Stock, &inv.Reserved)
+	if isNoRows(err) {
+		return nil, contracts.NotFound("product")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !actor.Can(seller) {
+		return nil, contracts.PermissionDenied("only the product's seller or an admin sees its inventory")
+	}
+	rows, err := c.pool.Query(ctx, `SELECT id, sku, stock, reserved FROM product_variants WHERE product_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var v contracts.VariantStock
+		var vid uuid.UUID
+		var sku *string
+		if err := rows.Scan(&vid, &sku, &v.Stock, &v.Reserved); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		v.VariantID, v.SKU = vid.String(), strOrEmpty(sku)
+		inv.Variants = append(inv.Variants, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = c.pool.Query(ctx, `SELECT id, variant_id, kind, quantity, reason, actor_id, order_id, at FROM inventory_ledger
+		WHERE product_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, before, page.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	var lastKept int64
+	for rows.Next() {
+		var e contracts.LedgerEntry
+		var rowID int64
+		var vid, oid *uuid.UUID
+		if err := rows.Scan(&rowID, &vid, &e.Kind, &e.Quantity, &e.Reason, &e.ActorID, &oid, &e.At); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if len(inv.Ledger) == page.Limit {
+			inv.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(lastKept, 10)))
+			break
+		}
+		if vid != nil {
+			e.VariantID = vid.String()
+		}
+		if oid != nil {
+			e.OrderID = oid.String()
+		}
+		inv.Ledger = append(inv.Ledger, e)
+		lastKept = rowID
+	}
+	rows.Close()
+	return inv, rows.Err()
+}
+
+func (c *core) adjustInventory(ctx context.Context, actor contracts.Actor, idStr string, in contracts.InventoryAdjustRequest) (*contracts.Inventory, error) {
+	id, err := parseID(idStr, "product")
+	if err != nil {
+		return nil, err
+	}
+	if in.Adjust == 0 || in.Adjust > maxQuantity || in.Adjust < -maxQuantity {
+		return nil, contracts.InvalidArgument("adjust", "adjust must be a non-zero number of units between -%d and %d", maxQuantity, maxQuantity)
+	}
+	if err := validText("reason", in.Reason, 1, maxReasonLen); err != nil {
+		return nil, err
+	}
+	switch in.Kind {
+	case "":
+		in.Kind = contracts.LedgerAdjustment
+	case contracts.LedgerAdjustment:
+	case contracts.LedgerIncoming:
+		if in.Adjust < 0 {
+			return nil, contracts.InvalidArgument("adjust", "incoming stock must be positive")
+		}
+	default:
+		return nil, contracts.InvalidArgument("kind", "kind must be adjustment or incoming")
+	}
+	var vid *uuid.UUID
+	if in.VariantID != "" {
+		v, err := parseBodyID(in.VariantID, "variant_id")
+		if err != nil {
+			return nil, err
+		}
+		vid = &v
+	}
+	err = c.write(ctx, func(tx pgx.Tx, ch *change) error {
+		p, err := lockProduct(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		var tag int64
+		if vid == nil {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1 AND stock + $2 >= 0 RETURNING stock`, id, in.Adjust).Scan(&tag)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE product_variants SET stock = stock + $3 WHERE id = $2 AND product_id = $1 AND stock + $3 >= 0 RETURNING stock`, id, *vid, in.Adjust).Scan(&tag)
+		}
+		if isNoRows(err) {
+			if vid != nil {
+				var exists bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product_variants WHERE id = $1 AND product_id = $2)`, *vid, id).Scan(&exists); err != nil {
+					return err
+				}
+				if !exists {
+					return contracts.InvalidArgument("variant_id", "variant not found on this product")
+				}
+			}
+			return contracts.Errorf(contracts.CodeFailedPrecondition, "not enough available stock to remove %d units", -in.Adjust)
+		}
+		if err != nil {
+			return err
+		}
+		if err := ledger(ctx, tx, id, vid, in.Kind, in.Adjust, in.Reason, actor.ID, nil); err != nil {
+			return err
+		}
+		ch.product(id.String(), p.Slug)
+		return productEvent(ctx, tx, contracts.EventProductUpdated, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.inventory(ctx, actor, id.String(), contracts.Page{})
+}
+
+// orderLine is one line of order.placed.
+type orderLine struct {
+	ProductID string `json:"product_id"`
+	VariantID string `json:"variant_id,omitempty"`
+	Quantity  int64  `json:"quantity"`
+}
+
+// orderPlaced mirrors the payload of order.placed (owned by the order
+// service's contracts).
+type orderPlaced struct {
+	OrderID string      `json:"order_id"`
+	UserID  string      `json:"user_id"`
+	Items   []orderLine `json:"items"`
+}
+
+// orderRef mirrors order.cancelled and order.paid (the fields used here).
+type orderRef struct {
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// stockLine is a validated, merged reservation line.
+type stockLine struct {
+	product uuid.UUID
+	variant *uuid.UUID
+	qty     int64
+}
+
+func (l stockLine) item() contracts.InventoryItem {
+	it := contracts.InventoryItem{ProductID: l.product.String(), Quantity: l.qty}
+	if l.variant != nil {
+		it.VariantID = l.variant.String()
+	}
+	return it
+}
+
+// mergeLines validates and merges the lines of an order (the same product
+// and variant twice count once with the sum), sorted by product then
+// variant (product-level first) so that concurrent reservations lock rows
+// in one order and cannot deadlock. Malformed lines come back as
+// shortfalls.
+func mergeLines(items []orderLine) ([]stockLine, []contracts.InventoryShortfall) {
+	type key struct {
+		p uuid.UUID
+		v uuid.UUID
+	}
+	sum := map[key]*stockLine{}
+	var bad []contracts.InventoryShortfall
+	for _, it := range items {
+		p, err := uuid.Parse(it.ProductID)
+		var v uuid.UUID
+		var verr error
+		if it.VariantID != "" {
+			v, verr = uuid.Parse(it.VariantID)
+		}
+		if err != nil || verr != nil || it.Quantity <= 0 || it.Quantity > maxQuantity {
+			bad = append(bad, contracts.InventoryShortfall{ProductID: it.ProductID, VariantID: it.VariantID, Requested: it.Quantity})
+			continue
+		}
+		k := key{p, v}
+		if l, ok := sum[k]; ok {
+			l.qty += it.Quantity
+			continue
+		}
+		l := &stockLine{product: p, qty: it.Quantity}
+		if it.VariantID != "" {
+			vv := v
+			l.variant = &vv
+		}
+		sum[k] = l
+	}
+	lines := make([]stockLine, 0, len(sum))
+	for _, l := range sum {
+		lines = append(lines, *l)
+	}
+	sort.Slice(lines, func(i, j int) bool {
+		if lines[i].product != lines[j].product {
+			return lines[i].product.String() < lines[j].product.String()
+		}
+		if lines[i].variant == nil || lines[j].variant == nil {
+			return lines[i].variant == nil && lines[j].variant != nil
+		}
+		return lines[i].variant.String() < lines[j].variant.String()
+	})
+	return lines, bad
+}
+
+// take moves qty units of a line from stock to reserved, atomically and
+// only if that many are available on an active product. It reports the
+// product (for events) and whether the line's stock status changed.
+func take(ctx context.Context, tx pgx.Tx, l stockLine) (ok bool, p productRow, crossed bool, err error) {
+	var after int64
+	if l.variant == nil {
+		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock - $2, reserved = reserved + $2
+			WHERE id = $1 AND status = 'active' AND stock >= $2
+			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, l.qty).
+			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
+	} else {
+		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock - $3, reserved = v.reserved + $3
+			FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id AND p.status = 'active' AND v.stock >= $3
+			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, l.qty).
+			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
+	}
+	if isNoRows(err) {
+		return false, p, false, nil
+	}
+	if err != nil {
+		return false, p, false, err
+	}
+	p.ID = l.product
+	return true, p, contracts.StockStatusOf(after) != contracts.StockStatusOf(after+l.qty), nil
+}
+
+// available returns the units of a line that could be reserved now (0 for
+// an unknown or inactive product or variant).
+func available(ctx context.Context, tx pgx.Tx, l stockLine) (int64, error) {
+	var n int64
+	var err error
+	if l.variant == nil {
+		err = tx.QueryRow(ctx, `SELECT stock FROM products WHERE id = $1 AND status = 'active'`, l.product).Scan(&n)
+	} else {
+		err = tx.QueryRow(ctx, `SELECT v.stock FROM product_variants v JOIN products p ON p.id = v.product_id
+			WHERE v.id = $2 AND v.product_id = $1 AND p.status = 'active'`, l.product, *l.variant).Scan(&n)
+	}
+	if isNoRows(err) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// reserve holds stock for every line of an order, or for none: all lines
+// are taken in one transaction with UPDATE … WHERE stock >= qty, inside a
+// savepoint that is rolled back when any line falls short. It writes
+// inventory.reserved or inventory.rejected. An order seen before (a
+// redelivery under a new event id, or an order cancelled before it was
+// placed) reserves nothing again.
+func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
+	oid, err := uuid.Parse(o.OrderID)
+	if err != nil {
+		return contracts.InvalidArgument("order_id", "order.placed: malformed order_id %q", o.OrderID)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status) VALUES ($1, $2, 'held') ON CONFLICT DO NOTHING`, oid, o.UserID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	lines, short := mergeLines(o.Items)
+	if len(lines) == 0 && len(short) == 0 {
+		short = append(short, contracts.InventoryShortfall{}) // an order without items cannot be reserved
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	type taken struct {
+		l       stockLine
+		p       productRow
+		crossed bool
+	}
+	var got []taken
+	for _, l := range lines {
+		ok, p, crossed, err := take(ctx, sp, l)
+		if err != nil {
+			_ = sp.Rollback(ctx)
+			return err
+		}
+		if ok {
+			got = append(got, taken{l, p, crossed})
+			continue
+		}
+		n, err := available(ctx, sp, l)
+		if err != nil {
+			_ = sp.Rollback(ctx)
+			return err
+		}
+		s := contracts.InventoryShortfall{ProductID: l.product.String(), Requested: l.qty, Available: n}
+		if l.variant != nil {
+			s.VariantID = l.variant.String()
+		}
+		short = append(short, s)
+	}
+	if len(short) > 0 {
+		if err := sp.Rollback(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return err
+	}
+	items := make([]contracts.InventoryItem, 0, len(got))
+	for i, t := range got {
+		if _, err := tx.Exec(ctx, `INSERT INTO reservation_lines (order_id, line, product_id, variant_id, quantity) VALUES ($1, $2, $3, $4, $5)`,
+			oid, i, t.l.product, t.l.variant, t.l.qty); err != nil {
+			return err
+		}
+		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), o.UserID, &oid); err != nil {
+			return err
+		}
+		ch.product(t.l.product.String(), t.p.Slug)
+		if t.crossed {
+			if err := productEvent(ctx, tx, contracts.EventProductUpdated, t.p); err != nil {
+				return err
+			}
+		}
+		items = append(items, t.l.item())
+	}
+	return addEvent(ctx, tx, contracts.EventInventoryReserved, contracts.InventoryReserved{OrderID: oid.String(), Items: items})
+}
+
+// heldLines loads the lines of a reservation.
+func heldLines(ctx context.Context, tx pgx.Tx, oid uuid.UUID) ([]stockLine, error) {
+	rows, err := tx.Query(ctx, `SELECT product_id, variant_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY line`, oid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []stockLine
+	for rows.Next() {
+		var l stockLine
+		if err := rows.Scan(&l.product, &l.variant, &l.qty); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// moveHeld applies a held line's return to stock (release) or its sale
+// (commit) and reports the product row for events.
+func moveHeld(ctx context.Context, tx pgx.Tx, l stockLine, release bool) (p productRow, crossed, found bool, err error) {
+	back := int64(0)
+	if release {
+		back = l.qty
+	}
+	var after int64
+	if l.variant == nil {
+		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $3, reserved = reserved - $2 WHERE id = $1
+			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, l.qty, back).
+			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
+	} else {
+		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock + $4, reserved = v.reserved - $3
+			FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id
+			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, l.qty, back).
+			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
+	}
+	if isNoRows(err) {
+		return p, false, false, nil
+	}
+	p.ID = l.product
+	return p, back > 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-back), err == nil, err
+}
+
+// release returns an order's held units to stock and writes
+// inventory.released. A reservation not held (committed, released,
+// rejected) is left alone; an unknown order gets a released tombstone so a
+// late order.placed reserves nothing.
+func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, actorID string, ch *change) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
+	if isNoRows(err) {
+		_, err = tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status, reason) VALUES ($1, $2, 'released', $3) ON CONFLICT DO NOTHING`, oid, userID, reason)
+		return err
+	}
+	if err != nil || status != "held" {
+		return err
+	}
+	lines, err := heldLines(ctx, tx, oid)
+	if err != nil {
+		return err
+	}
+	items := make([]contracts.InventoryItem, 0, len(lines))
+	for _, l := range lines {
+		p, crossed, found, err := moveHeld(ctx, tx, l, true)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerRelease, l.qty, reason+": order "+oid.String(), actorID, &oid); err != nil {
+			return err
+		}
+		ch.product(l.product.String(), p.Slug)
+		if crossed {
+			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
+				return err
+			}
+		}
+		items = append(items, l.item())
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'released', reason = $2, updated_at = now() WHERE order_id = $1`, oid, reason); err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: reason, Items: items})
+}
+
+// commit turns an order's held units into sold ones (outgoing). It returns
+// errLostReservation when the reservation had already been released (it
+// expired before the payment arrived); nothing is changed then.
+func commit(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, ch *change) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
+	if isNoRows(err) {
+		return errLostReservation
+	}
+	if err != nil {
+		return err
+	}
+	switch status {
+	case "committed":
+		return nil
+	case "held":
+	default:
+		return errLostReservation
+	}
+	lines, err := heldLines(ctx, tx, oid)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		p, _, found, err := moveHeld(ctx, tx, l, false)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerOutgoing, l.qty, "sold: order "+oid.String(), userID, &oid); err != nil {
+			return err
+		}
+		ch.product(l.product.String(), p.Slug)
+	}
+	_, err = tx.Exec(ctx, `UPDATE reservations SET status = 'committed', updated_at = now() WHERE order_id = $1`, oid)
+	return err
+}
+
+// errLostReservation: order.paid for an order whose stock is not held.
+var errLostReservation = fmt.Errorf("no held reservation")
+
+// sweepExpired releases reservations held longer than the TTL (reason
+// "expired"), in batches; several instances may sweep at once (SKIP
+// LOCKED). It returns how many it released.
+func (c *core) sweepExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := c.write(ctx, func(tx pgx.Tx, ch *change) error {
+			n = 0
+			rows, err := tx.Query(ctx, `SELECT order_id, user_id FROM reservations
+				WHERE status = 'held' AND created_at < now() - make_interval(secs => $1)
+				ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`, c.cfg.ReservationTTL.Seconds())
+			if err != nil {
+				return err
+			}
+			type res struct {
+				id   uuid.UUID
+				user string
+			}
+			var due []res
+			for rows.Next() {
+				var r res
+				if err := rows.Scan(&r.id, &r.user); err != nil {
+					rows.Close()
+					return err
+				}
+				due = append(due, r)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, r := range due {
+				if err := release(ctx, tx, r.id, r.user, contracts.ReleaseExpired, "system:reservation-sweeper", ch); err != nil {
+					return err
+				}
+			}
+			n = len(due)
+			return nil
+		})
+		total += n
+		if err != nil || n < 100 {
+			return total, err
+		}
+	}
+}
+
+// sweepLoop runs sweepExpired every interval until ctx ends.
+func (c *core) sweepLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := c.sweepExpired(ctx); err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("reservation sweep failed", "err", err)
+			}
+		} else if n > 0 {
+			c.log.Info("released expired reservations", "count", n)
+		}
+	}
+}
