@@ -1,0 +1,65 @@
+// Package discovery finds healthy service instances and the gateway's live
+// config: through Consul when -consul.addr is set, or in a static mode
+// without Consul.
+//
+// # Registration
+//
+// With -consul.register a process registers each of its modules with the
+// local agent (Register), with an HTTP check on the admin port's /readyz,
+// tag "metrics" (Prometheus consul_sd keeps ".*,metrics,.*") and meta
+// rpc_queue (and data_port for the file service). The check starts
+// critical, so no traffic arrives before the first pass; an instance
+// critical for DeregisterAfter (≥ 1m, Consul's minimum) is removed by the
+// agent. Under Nomad with provider = "consul", Nomad registers the service:
+// leave -consul.register off or every instance appears twice.
+//
+// # Watching healthy instances
+//
+// A Watcher runs one loop per service of blocking queries on
+// /v1/health/service/<name>?passing, following Consul's "Implementation
+// Details" for blocking queries: an index that goes backwards restarts the
+// loop from 0, an index is never used below 1, and each loop is rate
+// limited by a token bucket (burst 2, one query per MinQueryInterval), so
+// quick changes pass at once and churn degrades to polling. A failed query
+// keeps the last good answer and retries with capped, jittered backoff.
+//
+// Reads are lock-free (one atomic.Pointer per service) and meant for the
+// gateway's hot path:
+//
+//	w := discovery.NewConsulWatcher(client, []string{"user", "product", "order", "notification", "file"}, opts)
+//	go w.Run(ctx)
+//	_ = w.WaitSynced(startCtx)         // before /readyz turns ready
+//	if !w.HasHealthy("product") { /* 503 at once */ }
+//	inst, ok := w.Pick("file")         // round-robin; inst.DataURL is the upload target
+//
+// oc_discovery_healthy_instances{service} tracks the count;
+// oc_discovery_errors_total{watch} counts failed queries.
+//
+// # Static mode
+//
+// Without Consul (empty -consul.addr) NewStaticWatcher decides health from
+// the broker: a service is healthy while its queue rpc.<service> has
+// consumers, inspected every -consul.static-poll-interval with a passive
+// queue.declare on a dedicated connection (AMQPInspector, which redials by
+// itself). The file service's data URL comes from -file.data-url. Static
+// instances have IDs "static-<service>" and no address: RPC goes through the
+// broker anyway.
+//
+// # Live gateway config
+//
+// KVWatcher keeps a typed value from one KV key (watched with the same
+// loop rules), validated before use: an invalid value is logged, counted in
+// oc_discovery_kv_updates_total{key,result="refused"} and ignored, and the
+// config in force stays. A missing key means the defaults. The gateway's
+// config is GatewayConfig under "opencommerce/gateway/config":
+//
+//	cw := discovery.NewGatewayConfigWatcher(client, cfg.ConfigKey, discovery.KVOptions[discovery.GatewayConfig]{Log: log, Metrics: reg})
+//	go cw.Run(ctx)
+//	lim := cw.Get().Limit(discovery.ClassLogin)
+//
+// With a nil client (static mode) Get returns DefaultGatewayConfig.
+//
+// Tests use package consultest, a fake Consul HTTP API driven through the
+// real consul/api client; the package's own tests run against a real agent
+// instead when CONSUL_HTTP_ADDR is set.
+package discovery

@@ -1,0 +1,247 @@
+package discovery_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opencommerce/opencommerce/internal/discovery"
+)
+
+func ids(insts []discovery.Instance) []string {
+	out := make([]string, len(insts))
+	for i, in := range insts {
+		out[i] = in.ID
+	}
+	slices.Sort(out)
+	return out
+}
+
+// watch starts a Consul watcher of services with test-sized tuning.
+func watch(t *testing.T, h *harness, minInterval time.Duration, services ...string) (*discovery.Watcher, *changes, *counter, *prometheus.Registry) {
+	t.Helper()
+	client, cnt := h.client(t)
+	ch := newChanges()
+	reg := prometheus.NewRegistry()
+	w := discovery.NewConsulWatcher(client, services, discovery.WatchOptions{
+		Metrics:          reg,
+		WaitTime:         30 * time.Second,
+		MinQueryInterval: minInterval,
+		OnChange:         ch.hook,
+	})
+	runWatcher(t, w.Run)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.WaitSynced(ctx); err != nil {
+		t.Fatalf("watcher never synced: %v", err)
+	}
+	return w, ch, cnt, reg
+}
+
+func TestWatcherFollowsHealth(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	a := h.startInstance(t, client, svc, map[string]string{discovery.MetaRPCQueue: discovery.RPCQueue(svc)})
+	b := h.startInstance(t, client, svc, nil)
+	w, ch, _, reg := watch(t, h, 10*time.Millisecond, svc, "absent-"+svc)
+
+	ch.waitFor(t, h.settle, "both instances healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+	if got := metricValue(t, reg, "oc_discovery_healthy_instances", "service", svc); got != 2 {
+		t.Errorf("oc_discovery_healthy_instances{service=%q} = %v, want 2", svc, got)
+	}
+	seen := map[string]bool{}
+	for range 4 {
+		in, ok := w.Pick(svc)
+		if !ok {
+			t.Fatal("Pick found no instance while two are healthy")
+		}
+		seen[in.ID] = true
+		if in.Address != "127.0.0.1" || in.Port == 0 {
+			t.Errorf("instance %s has address %q port %d", in.ID, in.Address, in.Port)
+		}
+	}
+	if !seen[a.id] || !seen[b.id] {
+		t.Errorf("round-robin Pick visited %v, want both %s and %s", seen, a.id, b.id)
+	}
+	if w.HasHealthy("absent-" + svc) {
+		t.Error("a service nobody registered is healthy")
+	}
+
+	a.setPassing(t, false)
+	ch.waitFor(t, h.settle, "critical instance to disappear", func() bool {
+		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
+	})
+	b.setPassing(t, false)
+	ch.waitFor(t, h.settle, "service to have no healthy instance", func() bool { return !w.HasHealthy(svc) })
+	if _, ok := w.Pick(svc); ok {
+		t.Error("Pick returned an instance of a service with none healthy")
+	}
+	a.setPassing(t, true)
+	ch.waitFor(t, h.settle, "recovered instance to come back", func() bool {
+		return slices.Equal(ids(w.Healthy(svc)), []string{a.id})
+	})
+	if got := w.Healthy(svc)[0].Meta[discovery.MetaRPCQueue]; got != discovery.RPCQueue(svc) {
+		t.Errorf("meta rpc_queue = %q, want %q", got, discovery.RPCQueue(svc))
+	}
+}
+
+// metricValue returns the value of the gauge or counter name whose label
+// has value, or 0 when it is absent.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					if m.Gauge != nil {
+						return m.GetGauge().GetValue()
+					}
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func TestWatcherFileDataURL(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	h.startInstance(t, client, svc, map[string]string{discovery.MetaDataPort: "8090"})
+	w, ch, _, _ := watch(t, h, 10*time.Millisecond, svc)
+	ch.waitFor(t, h.settle, "instance healthy", func() bool { return w.HasHealthy(svc) })
+	in, _ := w.Pick(svc)
+	if in.DataURL != "http://127.0.0.1:8090" {
+		t.Errorf("DataURL = %q, want http://127.0.0.1:8090", in.DataURL)
+	}
+}
+
+// After a snapshot restore the index goes backwards. A client that keeps
+// blocking on its old, higher index would miss every change until the
+// index catches up; the watcher restarts and keeps following.
+func TestWatcherIndexGoesBackwards(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	fake := h.requireFake(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	a := h.startInstance(t, client, svc, nil)
+	b := h.startInstance(t, client, svc, nil)
+	// Push the index well above where a reset puts it.
+	for range 20 {
+		a.setPassing(t, true)
+	}
+	const interval = 50 * time.Millisecond
+	w, ch, cnt, _ := watch(t, h, interval, svc)
+	ch.waitFor(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+
+	// Consul abandons queries in flight on a restore; a query sent after
+	// it with the old index just blocks until wait ends (see
+	// agent/blockingquery). Act while the watcher is parked.
+	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked("/v1/health/service/"+svc) == 1 })
+	fake.ResetIndex()
+	before := cnt.count("/v1/health/service/" + svc)
+	time.Sleep(500 * time.Millisecond)
+	queries := cnt.count("/v1/health/service/" + svc) - before
+	// Reset wakes the blocked query, one plain read restarts the loop, and
+	// then it blocks again: a handful of queries, not a busy loop.
+	if queries > 5 {
+		t.Errorf("%d health queries in 500ms after the index went backwards; the loop should block again", queries)
+	}
+	a.setPassing(t, false)
+	ch.waitFor(t, h.settle, "change after the reset to be seen", func() bool {
+		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
+	})
+}
+
+// X-Consul-Index 0 (a Consul bug the docs warn about) makes every query
+// return at once; the token bucket keeps the loop at its steady rate.
+func TestWatcherRateLimitsBusyLoop(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	fake := h.requireFake(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	a := h.startInstance(t, client, svc, nil)
+	const interval = 100 * time.Millisecond
+	w, ch, cnt, _ := watch(t, h, interval, svc)
+	ch.waitFor(t, h.settle, "healthy", func() bool { return w.HasHealthy(svc) })
+
+	fake.ReportZeroIndex(true)
+	a.setPassing(t, true) // a write, so the parked query answers with the bad index
+	before := cnt.count("/v1/health/service/" + svc)
+	const window = time.Second
+	time.Sleep(window)
+	queries := cnt.count("/v1/health/service/" + svc) - before
+	// Burst 2 plus one per interval, with slack for scheduling.
+	if limit := int(window/interval) + 2 + 3; queries > limit {
+		t.Errorf("%d queries in %s with a 0 index; the rate limit allows about %d", queries, window, limit)
+	}
+	if queries < 3 {
+		t.Errorf("only %d queries in %s: the loop stalled instead of polling", queries, window)
+	}
+	a.setPassing(t, false)
+	ch.waitFor(t, h.settle, "change seen while polling", func() bool { return !w.HasHealthy(svc) })
+}
+
+func TestWatcherKeepsLastGoodAnswerOnErrors(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	fake := h.requireFake(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	a := h.startInstance(t, client, svc, nil)
+	b := h.startInstance(t, client, svc, nil)
+	w, ch, cnt, reg := watch(t, h, 10*time.Millisecond, svc)
+	ch.waitFor(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+
+	fake.SetFailing(true)
+	t.Cleanup(func() { fake.SetFailing(false) }) // before the deregistrations
+	before := cnt.count("/v1/health/service/" + svc)
+	ch.waitFor(t, h.settle, "failed queries", func() bool {
+		return metricValue(t, reg, "oc_discovery_errors_total", "watch", svc) >= 2
+	})
+	want := []string{a.id, b.id}
+	slices.Sort(want)
+	if got := ids(w.Healthy(svc)); !slices.Equal(got, want) {
+		t.Fatalf("after errors Healthy = %v, want the last good answer %v", got, want)
+	}
+	// Backoff, not a busy loop: a few retries at most in this short window.
+	if n := cnt.count("/v1/health/service/"+svc) - before; n > 10 {
+		t.Errorf("%d queries while Consul failed; want backoff", n)
+	}
+	fake.SetFailing(false)
+	a.setPassing(t, false)
+	ch.waitFor(t, 2*h.settle+30*time.Second, "recovery after errors", func() bool {
+		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
+	})
+}
+
+func TestWatcherRunTwice(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	client, _ := h.client(t)
+	w := discovery.NewConsulWatcher(client, []string{"x"}, discovery.WatchOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Run(ctx); err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+	if err := w.Run(ctx); err == nil {
+		t.Error("second Run returned nil; want an error")
+	}
+}
