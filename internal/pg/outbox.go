@@ -73,7 +73,9 @@ func AddEvent(ctx context.Context, tx pgx.Tx, eventType string, data any) (contr
 	if err != nil {
 		return contracts.Event{}, fmt.Errorf("outbox: marshal event: %w", err)
 	}
-	if _, err := tx.Exec(ctx, insertEventSQL, pgtype.UUID{Bytes: id, Valid: true}, eventType, payload); err != nil {
+	// payload goes as a string: in the exec and simple_protocol modes pgx
+	// does not know the column is json and would send []byte as bytea.
+	if _, err := tx.Exec(ctx, insertEventSQL, pgtype.UUID{Bytes: id, Valid: true}, eventType, string(payload)); err != nil {
 		return contracts.Event{}, fmt.Errorf("outbox: add %s: %w", eventType, err)
 	}
 	return ev, nil

@@ -3,6 +3,7 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"sync"
@@ -332,5 +333,32 @@ func TestInTxRetriesSerializationFailures(t *testing.T) {
 	}
 	if err := pool.QueryRow(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil || n == -1 {
 		t.Fatalf("rolled back update visible: n=%d err=%v", n, err)
+	}
+}
+
+func TestConfigFlags(t *testing.T) {
+	var cfg pg.Config
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if cfg != pg.DefaultConfig() {
+		t.Fatalf("RegisterFlags defaults %+v differ from DefaultConfig", cfg)
+	}
+	if cfg.URL != pg.DefaultURL || cfg.MaxConns < 1 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	if err := fs.Parse([]string{"-pg.url=postgres://u@db:5433/maint", "-pg.max-conns=32", "-pg.exec-mode=simple_protocol"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.URL != "postgres://u@db:5433/maint" || cfg.MaxConns != 32 || cfg.ExecMode != "simple_protocol" {
+		t.Fatalf("parsed = %+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"-pg.max-conns=99999999999"}); err == nil {
+		t.Fatal("int32 overflow accepted")
 	}
 }
