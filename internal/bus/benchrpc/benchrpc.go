@@ -97,11 +97,26 @@ func Run(ctx context.Context, amqpURL string, inflight []int, dur time.Duration)
 		// Warm up the connections and the broker's channel processes.
 		Measure(ctx, tg.Call, 16, 300*time.Millisecond, 0)
 	}
+	// Each (mode, concurrency) gets dur in Rounds interleaved slices, and
+	// its result pools them, so a burst of load elsewhere on the machine
+	// does not land on one mode only.
 	var out []Result
 	for _, n := range inflight {
-		for i, tg := range targets {
-			r := Measure(ctx, tg.Call, n, dur, 0)
-			r.Mode = modes[i]
+		accs := make([]*acc, len(targets))
+		for range Rounds {
+			for i, tg := range targets {
+				if accs[i] == nil {
+					accs[i] = &acc{}
+				}
+				lat, errs, elapsed := measure(ctx, tg.Call, n, dur/Rounds, 0)
+				accs[i].lat = append(accs[i].lat, lat...)
+				accs[i].errs += errs
+				accs[i].elapsed += elapsed
+			}
+		}
+		for i, a := range accs {
+			r := summarize(a.lat, a.errs, a.elapsed)
+			r.Mode, r.InFlight = modes[i], n
 			out = append(out, r)
 		}
 	}
@@ -111,9 +126,25 @@ func Run(ctx context.Context, amqpURL string, inflight []int, dur time.Duration)
 	return out, nil
 }
 
+// Rounds is how many interleaved slices Run splits each measurement into.
+const Rounds = 3
+
+type acc struct {
+	lat     []time.Duration
+	errs    int
+	elapsed time.Duration
+}
+
 // Measure keeps n calls in flight for dur (or until calls reach maxCalls
 // when it is positive) and returns the throughput and latency percentiles.
 func Measure(ctx context.Context, call Caller, n int, dur time.Duration, maxCalls int) Result {
+	lat, errs, elapsed := measure(ctx, call, n, dur, maxCalls)
+	r := summarize(lat, errs, elapsed)
+	r.InFlight = n
+	return r
+}
+
+func measure(ctx context.Context, call Caller, n int, dur time.Duration, maxCalls int) ([]time.Duration, int, time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -144,18 +175,24 @@ func Measure(ctx context.Context, call Caller, n int, dur time.Duration, maxCall
 	wg.Wait()
 	elapsed := time.Since(start)
 	var all []time.Duration
-	r := Result{InFlight: n}
+	nerr := 0
 	for w := range n {
 		all = append(all, lat[w]...)
-		r.Errors += errs[w]
+		nerr += errs[w]
 	}
+	return all, nerr, elapsed
+}
+
+func summarize(all []time.Duration, errs int, elapsed time.Duration) Result {
 	slices.Sort(all)
-	r.Calls = len(all)
+	r := Result{Calls: len(all), Errors: errs}
 	if len(all) > 0 {
 		r.P50 = all[len(all)/2]
 		r.P99 = all[len(all)*99/100]
 	}
-	r.PerSec = float64(r.Calls) / elapsed.Seconds()
+	if elapsed > 0 {
+		r.PerSec = float64(r.Calls) / elapsed.Seconds()
+	}
 	return r
 }
 
