@@ -1,0 +1,120 @@
+package cache_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencommerce/opencommerce/edge/cache"
+)
+
+func TestGetSetTTLAndPurge(t *testing.T) {
+	c := cache.New(1000, 2)
+	now := int64(1_000_000_000)
+	c.SetClock(func() int64 { return now })
+
+	c.Set(0, []byte("p1"), []byte("body1"), "id1", time.Second, c.Snapshot(0))
+	c.Set(0, []byte("p2"), []byte("body2"), "id2", time.Second, c.Snapshot(0))
+	c.Set(1, []byte("list"), []byte("items"), "", time.Second, c.Snapshot(1))
+
+	if b, ok := c.Get(0, []byte("p1")); !ok || string(b) != "body1" {
+		t.Fatalf("Get p1 = %q %v", b, ok)
+	}
+	if _, ok := c.Get(1, []byte("p1")); ok {
+		t.Fatal("an entry of another group must miss")
+	}
+	if n := c.Purge("id1"); n != 1 {
+		t.Fatalf("Purge removed %d, want 1", n)
+	}
+	if _, ok := c.Get(0, []byte("p1")); ok {
+		t.Fatal("purged entry still served")
+	}
+	if _, ok := c.Get(0, []byte("p2")); !ok {
+		t.Fatal("untouched entry lost")
+	}
+	c.PurgeGroup(1)
+	if _, ok := c.Get(1, []byte("list")); ok {
+		t.Fatal("group purge did not invalidate")
+	}
+	now += int64(2 * time.Second)
+	if _, ok := c.Get(0, []byte("p2")); ok {
+		t.Fatal("expired entry served")
+	}
+	c.Set(0, []byte("p3"), []byte("x"), "", time.Second, c.Snapshot(0))
+	c.PurgeAll()
+	if _, ok := c.Get(0, []byte("p3")); ok {
+		t.Fatal("PurgeAll did not invalidate")
+	}
+}
+
+func TestSetAfterPurgeIsDropped(t *testing.T) {
+	c := cache.New(100, 1)
+	tok := c.Snapshot(0) // reply fetch starts
+	c.Purge("id1")       // event arrives while the reply is in flight
+	c.Set(0, []byte("k"), []byte("stale"), "id1", time.Minute, tok)
+	if _, ok := c.Get(0, []byte("k")); ok {
+		t.Fatal("a reply fetched before a purge was stored after it")
+	}
+	tok = c.Snapshot(0)
+	c.PurgeAll()
+	c.Set(0, []byte("k"), []byte("stale"), "", time.Minute, tok)
+	if _, ok := c.Get(0, []byte("k")); ok {
+		t.Fatal("a reply fetched before PurgeAll was stored after it")
+	}
+}
+
+func TestBoundedLRU(t *testing.T) {
+	c := cache.New(64, 1) // 4 per shard
+	for i := range 1000 {
+		c.Set(0, fmt.Appendf(nil, "k%d", i), []byte("v"), "", time.Minute, c.Snapshot(0))
+	}
+	if n := c.Len(); n > 64 {
+		t.Fatalf("Len = %d, want <= 64", n)
+	}
+	// The most recent key survives.
+	if _, ok := c.Get(0, []byte("k999")); !ok {
+		t.Fatal("most recent entry evicted")
+	}
+}
+
+func TestGetDoesNotAllocate(t *testing.T) {
+	c := cache.New(100, 1)
+	key := []byte("products/0190c3a4-0000-7000-8000-000000000001")
+	c.Set(0, key, []byte(`{"id":"x"}`), "x", time.Minute, c.Snapshot(0))
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, ok := c.Get(0, key); !ok {
+			t.Fatal("miss")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Get allocates %.1f times per hit", allocs)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	c := cache.New(128, 2)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				k := fmt.Appendf(nil, "k%d", (i*7+w)%300)
+				if i%3 == 0 {
+					c.Set(i%2, k, k, fmt.Sprint(i%5), time.Minute, c.Snapshot(i%2))
+				} else {
+					c.Get(i%2, k)
+				}
+				if i%500 == 0 {
+					c.Purge(fmt.Sprint(i % 5))
+					c.PurgeGroup(w % 2)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c.Len() > 128 {
+		t.Fatalf("Len = %d > bound", c.Len())
+	}
+}

@@ -1,0 +1,470 @@
+// Package edge is the OpenCommerce gateway: the single public entry point.
+// It serves the declarative route table (routes.go) over fasthttp and turns
+// each request into one RPC over RabbitMQ carrying a contracts.Envelope,
+// writing the service's reply back untouched.
+//
+// The request path, in order: request id → security and CORS headers →
+// route match (404/405 JSON) → maintenance (503) → identity (client
+// identity headers are dropped; a bearer token is verified locally, 401/403)
+// → catalogue cache (anonymous public GETs) → discovery (503 at once when
+// the service has no healthy instance) → rate limit (429, GCRA in Redis with
+// a local fallback) → body checks (415/413/400) → RPC with a per-request
+// deadline (504) → reply status from x-status.
+//
+// Choices worth knowing:
+//   - Paths are matched by the gateway's own matcher, not fasthttp/router,
+//     because the router allocates three times per path parameter; the
+//     behaviour (static beats parameter, 405 with Allow, JSON 404) is the
+//     same.
+//   - Cache hits are not charged to the rate limiter: they cost the
+//     platform nothing the limiter protects, and charging them would put a
+//     Redis round trip on the fastest path.
+//   - Only anonymous requests read and fill the cache; a signed-in caller
+//     may see more than the public (a seller's drafts).
+//   - A 413 for an oversize body is followed by a lingering close (drain
+//     what the client still sends, then close), so the client reads the
+//     413 instead of a connection reset (fasthttp #1348).
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/edge/auth"
+	"github.com/opencommerce/opencommerce/edge/cache"
+	"github.com/opencommerce/opencommerce/edge/ratelimit"
+	"github.com/opencommerce/opencommerce/internal/bus"
+)
+
+// RPC is what the gateway needs of the bus client (*bus.Client). Call
+// returns an error only for transport failures (*contracts.Error
+// unavailable or deadline_exceeded); a reply of any status is a nil error.
+type RPC interface {
+	Call(ctx context.Context, service, method string, body []byte, opt bus.CallOptions) (bus.Reply, error)
+}
+
+// Discovery tells whether a service has a healthy instance
+// (*discovery.Watcher). It must be cheap and safe for concurrent use.
+type Discovery interface {
+	HasHealthy(service string) bool
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	Log     *slog.Logger
+	Metrics prometheus.Registerer // nil: a private registry
+	// RPC is required.
+	RPC RPC
+	// Discovery nil means every service is assumed healthy.
+	Discovery Discovery
+	// Redis holds shared rate-limit state (nil: limits are per instance).
+	Redis       redis.Scripter
+	RedisPrefix string
+	// JWKS fetches the key set; nil calls user.jwks over RPC.
+	JWKS auth.Fetcher
+}
+
+// Live is the part of the configuration that changes at run time (Consul
+// KV through discovery). Zero fields keep the static Config's value.
+type Live struct {
+	// Maintenance answers 503 to everything but /health.
+	Maintenance bool
+	// CORSOrigins replaces Config.CORSOrigins when non-nil.
+	CORSOrigins []string
+	// RateLimits replaces classes by name ("login" → "10/1m:5").
+	RateLimits map[string]string
+}
+
+type liveState struct {
+	maintenance bool
+	corsAny     bool
+	cors        map[string]struct{}
+	classes     map[string]ratelimit.Class
+}
+
+// CustomHandler serves a route marked Custom after the gateway has run its
+// checks (auth, roles, rate limit). It must not keep ctx after it returns
+// (fasthttp's own streaming APIs such as SetBodyStreamWriter are fine).
+type CustomHandler func(ctx *fasthttp.RequestCtx, req *Request)
+
+// Request is what the gateway learned about a request before a custom
+// handler runs. Valid only during the handler.
+type Request struct {
+	Route     *Route
+	Actor     contracts.Actor
+	RequestID []byte
+	st        *reqState
+}
+
+// Param returns the path parameter name ("" if absent).
+func (r *Request) Param(name string) string {
+	for i := 0; i < r.st.nparams; i++ {
+		if r.st.params[i].name == name {
+			return string(r.st.params[i].val)
+		}
+	}
+	return ""
+}
+
+// Gateway is the edge HTTP server. Build with New; Start, then Shutdown.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	rpc      RPC
+	disc     Discovery
+	verifier *auth.Verifier
+	limiter  ratelimit.Limiter
+	shared   *ratelimit.Shared
+	cache    *cache.Cache
+	routes   []*route
+	match    *matcher
+	proxies  []netip.Prefix
+	base     liveState // from Config
+	live     atomic.Pointer[liveState]
+	custom   map[string]CustomHandler
+	m        *metrics
+	openapi  []byte
+	server   *fasthttp.Server
+	ln       net.Listener
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	retry    []byte // Retry-After seconds
+	started  atomic.Bool
+}
+
+// route is a compiled Route.
+type route struct {
+	Route
+	index     int
+	service   string
+	maxBody   int
+	timeout   time.Duration
+	cacheTTL  time.Duration
+	cacheable bool
+	rateClass string
+	status    int
+	label     string
+	dur       prometheus.Observer
+	codes     [600]atomic.Pointer[prometheus.Counter]
+	g         *Gateway
+}
+
+// New builds a gateway from cfg and deps. It does not listen; call Start.
+func New(cfg Config, deps Deps) (*Gateway, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.RPC == nil {
+		return nil, errors.New("edge: Deps.RPC is required")
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := deps.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	g := &Gateway{cfg: cfg, log: log, rpc: deps.RPC, disc: deps.Discovery, custom: map[string]CustomHandler{},
+		m: newMetrics(reg), retry: strconv.AppendInt(nil, int64((cfg.RetryAfter+time.Second-1)/time.Second), 10)}
+	g.proxies, _ = parseProxies(cfg.TrustedProxies)
+
+	fetch := deps.JWKS
+	if fetch == nil {
+		fetch = func(ctx context.Context) ([]byte, error) {
+			r, err := deps.RPC.Call(ctx, "user", contracts.MethodUserJWKS, []byte("{}"), bus.CallOptions{})
+			if err != nil {
+				return nil, err
+			}
+			if !r.OK() {
+				return nil, r.Err()
+			}
+			return r.Body, nil
+		}
+	}
+	g.verifier = auth.New(fetch, auth.Config{RefetchInterval: cfg.JWKSRefetch, RefreshInterval: cfg.JWKSRefresh,
+		Leeway: cfg.TokenLeeway}, log)
+	g.shared = ratelimit.NewShared(deps.Redis, ratelimit.SharedConfig{Prefix: deps.RedisPrefix,
+		Timeout: cfg.RateRedisTimeout, Cooldown: cfg.RateCooldown}, log)
+	g.limiter = g.shared
+
+	base, err := baseLive(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.base = base
+	g.live.Store(&base)
+
+	table := Routes()
+	groups := len(table)
+	if cfg.CacheEntries > 0 {
+		g.cache = cache.New(cfg.CacheEntries, groups)
+	}
+	for i := range table {
+		rt := &route{Route: table[i], index: i, g: g}
+		rt.service = rt.Service()
+		rt.maxBody = rt.MaxBody
+		if rt.maxBody <= 0 {
+			rt.maxBody = cfg.DefaultRouteBody
+		}
+		rt.maxBody = min(rt.maxBody, cfg.MaxBody)
+		rt.timeout = rt.Timeout
+		if rt.timeout <= 0 {
+			rt.timeout = cfg.RouteTimeout
+		}
+		rt.rateClass = rt.RateClass
+		if rt.rateClass == "" {
+			rt.rateClass = RateDefault
+		}
+		rt.status = rt.SuccessStatus()
+		if rt.Cache != nil {
+			if rt.Method != "GET" || rt.Auth != Public || rt.RPC == "" {
+				return nil, fmt.Errorf("edge: route %s %s: only public RPC GETs can be cached", rt.Method, rt.Path)
+			}
+			rt.cacheable = g.cache != nil
+			rt.cacheTTL = rt.Cache.TTL
+			if rt.cacheTTL <= 0 {
+				rt.cacheTTL = cfg.CacheTTL
+			}
+		}
+		if (rt.RPC == "") == (rt.Custom == "") {
+			return nil, fmt.Errorf("edge: route %s %s needs exactly one of RPC and Custom", rt.Method, rt.Path)
+		}
+		rt.label = rt.FullPath()
+		rt.dur = g.m.duration.WithLabelValues(rt.label, rt.Method)
+		g.routes = append(g.routes, rt)
+	}
+	if g.match, err = newMatcher(g.routes); err != nil {
+		return nil, err
+	}
+	if g.openapi, err = OpenAPI(table); err != nil {
+		return nil, fmt.Errorf("edge: openapi: %w", err)
+	}
+	g.custom[CustomHealth] = g.serveHealth
+	g.custom[CustomJWKS] = g.serveJWKS
+	g.custom[CustomOpenAPI] = g.serveOpenAPI
+
+	g.server = &fasthttp.Server{
+		Handler:                       g.Handler,
+		ErrorHandler:                  g.serverError,
+		Name:                          "",
+		NoDefaultServerHeader:         true,
+		NoDefaultDate:                 false,
+		ReadTimeout:                   cfg.ReadTimeout,
+		WriteTimeout:                  cfg.WriteTimeout,
+		IdleTimeout:                   cfg.IdleTimeout,
+		MaxRequestBodySize:            cfg.MaxBody,
+		ReadBufferSize:                16 << 10,
+		DisablePreParseMultipartForm:  true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+		Logger:                        fasthttpLogger{log},
+	}
+	return g, nil
+}
+
+func baseLive(cfg Config) (liveState, error) {
+	ls := liveState{classes: map[string]ratelimit.Class{}}
+	for name, v := range map[string]string{RateDefault: cfg.RateDefault, RateLogin: cfg.RateLogin,
+		RateSearch: cfg.RateSearch, RateCheckout: cfg.RateCheckout, RateUpload: cfg.RateUpload} {
+		c, err := ParseRate(name, v)
+		if err != nil {
+			return ls, err
+		}
+		ls.classes[name] = c
+	}
+	ls.setCORS(cfg.CORSOrigins)
+	return ls, nil
+}
+
+func (ls *liveState) setCORS(origins []string) {
+	ls.corsAny = false
+	ls.cors = map[string]struct{}{}
+	for _, o := range origins {
+		if o == "*" {
+			ls.corsAny = true
+		}
+		ls.cors[o] = struct{}{}
+	}
+}
+
+// ApplyLive installs live configuration; safe to call at any time. A rate
+// class that does not parse is ignored (and logged); the rest applies.
+func (g *Gateway) ApplyLive(l Live) {
+	ls := liveState{maintenance: l.Maintenance, corsAny: g.base.corsAny, cors: g.base.cors,
+		classes: make(map[string]ratelimit.Class, len(g.base.classes))}
+	for k, v := range g.base.classes {
+		ls.classes[k] = v
+	}
+	if l.CORSOrigins != nil {
+		ls.setCORS(l.CORSOrigins)
+	}
+	for name, v := range l.RateLimits {
+		c, err := ParseRate(name, v)
+		if err != nil {
+			g.log.Warn("live config: bad rate limit ignored", "class", name, "value", v, "err", err)
+			continue
+		}
+		ls.classes[name] = c
+	}
+	g.live.Store(&ls)
+}
+
+// SetMaintenance turns maintenance mode on or off, keeping the rest of the
+// live config.
+func (g *Gateway) SetMaintenance(on bool) {
+	cur := *g.live.Load()
+	cur.maintenance = on
+	g.live.Store(&cur)
+}
+
+// ParseRate parses a rate class "N/period[:burst]" ("10/1m:5", "100/1s");
+// "0" or "off" is unlimited. The burst defaults to N.
+func ParseRate(name, s string) (ratelimit.Class, error) {
+	c := ratelimit.Class{Name: name}
+	if s == "0" || s == "off" || s == "" {
+		return c, nil
+	}
+	var rate, burst string
+	rest := s
+	if i := indexByte(rest, ':'); i >= 0 {
+		rest, burst = rest[:i], rest[i+1:]
+	}
+	i := indexByte(rest, '/')
+	if i < 0 {
+		return c, fmt.Errorf("rate %q: want N/period[:burst]", s)
+	}
+	rate = rest[:i]
+	per := rest[i+1:]
+	if per != "" && (per[0] < '0' || per[0] > '9') {
+		per = "1" + per
+	}
+	n, err := strconv.Atoi(rate)
+	if err != nil || n <= 0 {
+		return c, fmt.Errorf("rate %q: bad count", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return c, fmt.Errorf("rate %q: bad period", s)
+	}
+	c.Rate, c.Period, c.Burst = n, d, n
+	if burst != "" {
+		b, err := strconv.Atoi(burst)
+		if err != nil || b <= 0 {
+			return c, fmt.Errorf("rate %q: bad burst", s)
+		}
+		c.Burst = b
+	}
+	if c.Period/time.Duration(c.Rate) <= 0 {
+		return c, fmt.Errorf("rate %q: too fast to represent", s)
+	}
+	return c, nil
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// HandleCustom installs the handler of custom routes named name (see the
+// Custom* constants); call before Start. Routes whose handler is missing
+// answer 501.
+func (g *Gateway) HandleCustom(name string, h CustomHandler) {
+	if g.started.Load() {
+		panic("edge: HandleCustom after Start")
+	}
+	g.custom[name] = h
+}
+
+// Verifier returns the token verifier (its key cache).
+func (g *Gateway) Verifier() *auth.Verifier { return g.verifier }
+
+// Limiter returns the shared rate limiter.
+func (g *Gateway) Limiter() *ratelimit.Shared { return g.shared }
+
+// Start listens on Config.Addr (so a port error surfaces here), serves in
+// the background, and starts the key refresh. The key set is fetched once
+// now; failing that is logged, not fatal (the user service may start later).
+func (g *Gateway) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("gateway listen %s: %w", g.cfg.Addr, err)
+	}
+	g.started.Store(true)
+	g.ln = ln
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g.stop = cancel
+	g.wg.Add(2)
+	go func() {
+		defer g.wg.Done()
+		if err := g.server.Serve(lingerListener{ln}); err != nil {
+			g.log.Error("gateway server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer g.wg.Done()
+		fctx, fcancel := context.WithTimeout(bg, 5*time.Second)
+		if err := g.verifier.Refresh(fctx); err != nil {
+			g.log.Warn("initial jwks fetch failed; will fetch on first token", "err", err)
+		}
+		fcancel()
+		g.verifier.Run(bg)
+	}()
+	g.log.Info("gateway listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the listening address (after Start), else Config.Addr.
+func (g *Gateway) Addr() string {
+	if g.ln != nil {
+		return g.ln.Addr().String()
+	}
+	return g.cfg.Addr
+}
+
+// Shutdown stops accepting connections, lets every accepted request finish
+// (until ctx ends), closes idle connections and stops background work.
+// Readiness (/readyz) is the caller's to flip first.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	if !g.started.Load() {
+		return nil
+	}
+	err := g.server.ShutdownWithContext(ctx)
+	if g.stop != nil {
+		g.stop()
+	}
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return err
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("fasthttp: " + fmt.Sprintf(format, args...))
+}

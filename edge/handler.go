@@ -1,0 +1,587 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/edge/cache"
+	"github.com/opencommerce/opencommerce/internal/bus"
+)
+
+// Header names and values written on the hot path, as bytes so fasthttp
+// copies them without normalising or allocating.
+var (
+	hRequestID      = []byte("X-Request-ID")
+	hContentType    = []byte("Content-Type")
+	vJSON           = []byte("application/json")
+	hNosniff        = []byte("X-Content-Type-Options")
+	vNosniff        = []byte("nosniff")
+	hFrame          = []byte("X-Frame-Options")
+	vDeny           = []byte("DENY")
+	hReferrer       = []byte("Referrer-Policy")
+	vNoReferrer     = []byte("no-referrer")
+	hHSTS           = []byte("Strict-Transport-Security")
+	hCacheControl   = []byte("Cache-Control")
+	vNoStore        = []byte("no-store")
+	hRetryAfter     = []byte("Retry-After")
+	hAllow          = []byte("Allow")
+	hVary           = []byte("Vary")
+	vOrigin         = []byte("Origin")
+	hACAO           = []byte("Access-Control-Allow-Origin")
+	hACEH           = []byte("Access-Control-Expose-Headers")
+	vExposed        = []byte("X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset")
+	hWWWAuth        = []byte("WWW-Authenticate")
+	vBearer         = []byte(`Bearer realm="opencommerce"`)
+	vBearerInvalid  = []byte(`Bearer realm="opencommerce", error="invalid_token"`)
+	hRLLimit        = []byte("RateLimit-Limit")
+	hRLRemaining    = []byte("RateLimit-Remaining")
+	hRLReset        = []byte("RateLimit-Reset")
+	hAuthorization  = []byte("Authorization")
+	hOriginReq      = []byte("Origin")
+	hIdempotencyKey = []byte("Idempotency-Key")
+	hXFF            = []byte("X-Forwarded-For")
+	bearerPrefix    = []byte("bearer ")
+	emptyObject     = []byte("{}")
+)
+
+// identityHeaders are request headers a client might use to claim an
+// identity. The gateway never forwards client headers, and it deletes these
+// so no later code (a custom handler, a proxy) can trust them by accident.
+var identityHeaders = []string{
+	contracts.HeaderActorID, contracts.HeaderActorRole, "X-User-Id", "X-User-Role", "X-User",
+	"X-Forwarded-User", "X-Auth-User", "X-Remote-User", "Remote-User", "X-Authenticated-User",
+}
+
+// reqState is per-request scratch space, pooled.
+type reqState struct {
+	params  [maxParams]param
+	nparams int
+	rid     [64]byte
+	ridLen  int
+	key     []byte
+	env     []byte
+	pairs   []kv
+	actor   contracts.Actor
+	authed  bool
+	queried bool // pairs hold the query arguments
+}
+
+type kv struct{ k, v []byte }
+
+var statePool = sync.Pool{New: func() any { return &reqState{key: make([]byte, 0, 256), env: make([]byte, 0, 1024)} }}
+
+func (st *reqState) reset() {
+	st.nparams, st.ridLen = 0, 0
+	st.key, st.env, st.pairs = st.key[:0], st.env[:0], st.pairs[:0]
+	st.actor, st.authed, st.queried = contracts.Actor{}, false, false
+	if cap(st.env) > 1<<20 { // do not pin huge buffers in the pool
+		st.env = make([]byte, 0, 1024)
+	}
+}
+
+// Handler is the gateway's fasthttp handler (what the server runs); exposed
+// for tests and benchmarks that drive it with a built RequestCtx.
+func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
+	st := statePool.Get().(*reqState)
+	st.reset()
+	start := time.Now()
+	g.m.inflight.Inc()
+	var rt *route
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.Error("panic serving request", "panic", p, "path", string(ctx.Path()), "request_id", string(st.rid[:st.ridLen]))
+			ctx.Response.Reset()
+			g.baseHeaders(ctx, st)
+			writeError(ctx, fasthttp.StatusInternalServerError, contracts.CodeInternal, "internal error")
+		}
+		code := ctx.Response.StatusCode()
+		if rt != nil {
+			rt.observe(code, time.Since(start))
+		} else {
+			g.m.observeUnmatched(code)
+		}
+		g.m.inflight.Dec()
+		statePool.Put(st)
+	}()
+	g.requestID(ctx, st)
+	g.baseHeaders(ctx, st)
+
+	p, n := g.match.match(ctx.Path(), &st.params)
+	if p == nil {
+		writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
+		return
+	}
+	st.nparams = n
+	method := ctx.Method()
+	if string(method) == fasthttp.MethodOptions {
+		g.preflight(ctx, p)
+		return
+	}
+	rt = p.byMethod[string(method)]
+	if rt == nil {
+		ctx.Response.Header.SetCanonical(hAllow, []byte(p.allow))
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed")
+		return
+	}
+	g.serveRoute(ctx, rt, st)
+}
+
+// baseHeaders writes the headers of every response: request id, security
+// headers, CORS for an allowed origin.
+func (g *Gateway) baseHeaders(ctx *fasthttp.RequestCtx, st *reqState) {
+	h := &ctx.Response.Header
+	h.SetCanonical(hRequestID, st.rid[:st.ridLen])
+	h.SetCanonical(hNosniff, vNosniff)
+	h.SetCanonical(hFrame, vDeny)
+	h.SetCanonical(hReferrer, vNoReferrer)
+	if g.cfg.HSTS != "" {
+		h.SetCanonical(hHSTS, []byte(g.cfg.HSTS))
+	}
+	if origin := ctx.Request.Header.PeekBytes(hOriginReq); len(origin) > 0 {
+		h.SetCanonical(hVary, vOrigin)
+		if g.originAllowed(origin) {
+			h.SetCanonical(hACAO, origin)
+			h.SetCanonical(hACEH, vExposed)
+		}
+	}
+}
+
+func (g *Gateway) originAllowed(origin []byte) bool {
+	ls := g.live.Load()
+	if ls.corsAny {
+		return true
+	}
+	_, ok := ls.cors[string(origin)]
+	return ok
+}
+
+var (
+	ridPrefix [12]byte
+	ridSeq    atomic.Uint64
+)
+
+func init() {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	hex.Encode(ridPrefix[:], b[:])
+}
+
+// requestID takes a valid client X-Request-ID (1..64 of [A-Za-z0-9._:+=/-])
+// or makes one: a random per-process prefix and a counter.
+func (g *Gateway) requestID(ctx *fasthttp.RequestCtx, st *reqState) {
+	in := ctx.Request.Header.PeekBytes(hRequestID)
+	if validRequestID(in) {
+		st.ridLen = copy(st.rid[:], in)
+		return
+	}
+	b := append(st.rid[:0], ridPrefix[:]...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, ridSeq.Add(1), 36)
+	st.ridLen = len(b)
+}
+
+func validRequestID(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 {
+		return false
+	}
+	for _, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':', c == '+', c == '=', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Gateway) preflight(ctx *fasthttp.RequestCtx, p *pattern) {
+	h := &ctx.Response.Header
+	h.SetCanonical(hAllow, []byte(p.allow))
+	origin := ctx.Request.Header.PeekBytes(hOriginReq)
+	if len(origin) == 0 {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		return
+	}
+	if !g.originAllowed(origin) {
+		writeError(ctx, fasthttp.StatusForbidden, contracts.CodePermissionDenied, "origin not allowed")
+		return
+	}
+	want := ctx.Request.Header.Peek("Access-Control-Request-Method")
+	if _, ok := p.byMethod[string(want)]; len(want) > 0 && !ok {
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed for this path")
+		return
+	}
+	h.Set("Access-Control-Allow-Methods", p.allow)
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-ID, Last-Event-ID")
+	h.Set("Access-Control-Max-Age", "600")
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// serveRoute runs the checks and the RPC of one matched route.
+func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) {
+	if rt.Custom == CustomHealth {
+		g.serveHealth(ctx, nil)
+		return
+	}
+	live := g.live.Load()
+	if live.maintenance {
+		ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "down for maintenance")
+		return
+	}
+	// Identity.
+	if authz := ctx.Request.Header.PeekBytes(hAuthorization); len(authz) > 0 {
+		if len(authz) <= len(bearerPrefix) || !bytes.EqualFold(authz[:len(bearerPrefix)], bearerPrefix) {
+			ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
+			writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "Authorization must be a Bearer token")
+			return
+		}
+		tok := string(bytes.TrimSpace(authz[len(bearerPrefix):]))
+		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		actor, err := g.verifier.Verify(actx, tok)
+		cancel()
+		if err != nil {
+			e := contracts.AsError(err)
+			if e.Code == contracts.CodeUnauthenticated {
+				ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
+			} else {
+				ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+			}
+			writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+			return
+		}
+		st.actor, st.authed = actor, true
+	}
+	if st.authed {
+		ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	}
+	if rt.Auth == User {
+		if !st.authed {
+			ctx.Response.Header.SetCanonical(hWWWAuth, vBearer)
+			writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "sign in required")
+			return
+		}
+		if len(rt.Roles) > 0 && !slices.Contains(rt.Roles, st.actor.Role) {
+			writeError(ctx, fasthttp.StatusForbidden, contracts.CodePermissionDenied, "your role may not do this")
+			return
+		}
+	}
+
+	// Cache (anonymous public GETs).
+	cached := rt.cacheable && !st.authed
+	if cached {
+		st.key = g.cacheKey(ctx, rt, st)
+		if st.key != nil {
+			if body, ok := g.cache.Get(rt.index, st.key); ok {
+				g.m.cacheHit.Inc()
+				ctx.Response.Header.SetCanonical(hContentType, vJSON)
+				ctx.Response.SetBodyRaw(body)
+				return
+			}
+			g.m.cacheMiss.Inc()
+		} else {
+			cached = false
+		}
+	}
+
+	for _, h := range identityHeaders {
+		ctx.Request.Header.Del(h)
+	}
+	if rt.service != "" && g.disc != nil && !g.disc.HasHealthy(rt.service) {
+		ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "service "+rt.service+" is unavailable")
+		return
+	}
+
+	if rt.Custom != CustomJWKS && rt.Custom != CustomOpenAPI {
+		if !g.rateLimit(ctx, rt, live, st) {
+			return
+		}
+	}
+
+	if rt.Custom != "" {
+		h := g.custom[rt.Custom]
+		if h == nil {
+			writeError(ctx, fasthttp.StatusNotImplemented, contracts.Code("not_implemented"), "not served by this gateway yet")
+			return
+		}
+		h(ctx, &Request{Route: &rt.Route, Actor: st.actor, RequestID: st.rid[:st.ridLen], st: st})
+		return
+	}
+
+	// Body.
+	body := ctx.Request.Body()
+	if len(body) > 0 && rt.Body {
+		if len(body) > rt.maxBody {
+			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
+				"body larger than "+strconv.Itoa(rt.maxBody)+" bytes")
+			return
+		}
+		if !isJSONContentType(ctx.Request.Header.ContentType()) {
+			writeError(ctx, fasthttp.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Content-Type must be application/json")
+			return
+		}
+		if !json.Valid(body) {
+			writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "body is not valid JSON")
+			return
+		}
+	} else {
+		body = nil // routes without a body ignore one
+	}
+	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)
+	if len(idem) > 0 && !validIdempotencyKey(idem) {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "Idempotency-Key must be 1..255 visible ASCII characters")
+		return
+	}
+	if rt.IdempotencyKey && len(idem) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "Idempotency-Key header required")
+		return
+	}
+
+	var tok cache.Token
+	if cached {
+		tok = g.cache.Snapshot(rt.index)
+	}
+	env, err := g.envelope(ctx, st, body, idem)
+	if err != nil {
+		e := contracts.AsError(err)
+		writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+		return
+	}
+	st.env = env
+	rctx, cancel := context.WithTimeout(context.Background(), rt.timeout)
+	reply, err := g.rpc.Call(rctx, rt.service, rt.RPC, env, bus.CallOptions{Actor: st.actor, RequestID: string(st.rid[:st.ridLen])})
+	cancel()
+	if err != nil {
+		e := contracts.AsError(err)
+		if e.Code == contracts.CodeUnavailable {
+			ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+		}
+		if e.Code == contracts.CodeInternal {
+			g.log.Error("rpc failed", "method", rt.RPC, "err", err, "request_id", string(st.rid[:st.ridLen]))
+		}
+		writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+		return
+	}
+	status := rt.status
+	if reply.Status != contracts.StatusOK {
+		status = contracts.StatusForHeader(reply.Status)
+	}
+	if status == fasthttp.StatusNoContent {
+		ctx.SetStatusCode(status)
+		return
+	}
+	out := reply.Body
+	if len(out) == 0 {
+		if reply.Status == contracts.StatusOK {
+			out = emptyObject
+		} else {
+			code := contracts.Code(reply.Status)
+			writeError(ctx, status, code, string(code))
+			return
+		}
+	}
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.SetBody(out)
+	if cached && status == fasthttp.StatusOK && reply.Status == contracts.StatusOK {
+		tag := ""
+		if rt.Cache.TagParam != "" {
+			tag = st.param(rt.Cache.TagParam)
+		}
+		g.cache.Set(rt.index, st.key, bytes.Clone(out), tag, rt.cacheTTL, tok)
+	}
+}
+
+func (st *reqState) param(name string) string {
+	for i := 0; i < st.nparams; i++ {
+		if st.params[i].name == name {
+			return string(st.params[i].val)
+		}
+	}
+	return ""
+}
+
+// rateLimit applies the route's class to the caller (user id, else client
+// IP) and writes the RateLimit headers; on refusal it writes the 429.
+func (g *Gateway) rateLimit(ctx *fasthttp.RequestCtx, rt *route, live *liveState, st *reqState) bool {
+	class, ok := live.classes[rt.rateClass]
+	if !ok || class.Unlimited() {
+		return true
+	}
+	var subject string
+	if st.authed && st.actor.ID != "" {
+		subject = "u:" + st.actor.ID
+	} else {
+		subject = "ip:" + g.clientIP(ctx).String()
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	r := g.limiter.Allow(rctx, class, subject)
+	cancel()
+	h := &ctx.Response.Header
+	var num [20]byte
+	h.SetCanonical(hRLLimit, strconv.AppendInt(num[:0], int64(r.Limit), 10))
+	h.SetCanonical(hRLRemaining, strconv.AppendInt(num[:0], int64(r.Remaining), 10))
+	h.SetCanonical(hRLReset, strconv.AppendInt(num[:0], ceilSeconds(r.Reset), 10))
+	if r.Allowed {
+		return true
+	}
+	g.m.rejected.WithLabelValues(class.Name).Inc()
+	h.SetCanonical(hRetryAfter, strconv.AppendInt(num[:0], max(ceilSeconds(r.RetryAfter), 1), 10))
+	writeError(ctx, fasthttp.StatusTooManyRequests, contracts.CodeResourceExhausted, "rate limit exceeded; retry later")
+	return false
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// clientIP is the peer address, or — when the peer is a trusted proxy —
+// the right-most address in X-Forwarded-For that is not a trusted proxy.
+func (g *Gateway) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
+	var peer netip.Addr
+	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		peer, _ = netip.AddrFromSlice(ta.IP)
+	}
+	peer = peer.Unmap()
+	if len(g.proxies) == 0 || !g.trusted(peer) {
+		return peer
+	}
+	xff := ctx.Request.Header.PeekBytes(hXFF)
+	for len(xff) > 0 {
+		i := bytes.LastIndexByte(xff, ',')
+		part := bytes.TrimSpace(xff[i+1:])
+		if i < 0 {
+			xff = nil
+		} else {
+			xff = xff[:i]
+		}
+		a, err := netip.ParseAddr(string(part))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !g.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (g *Gateway) trusted(a netip.Addr) bool {
+	for _, p := range g.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func isJSONContentType(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return bytes.EqualFold(bytes.TrimSpace(ct), vJSON)
+}
+
+func validIdempotencyKey(b []byte) bool {
+	if len(b) == 0 || len(b) > 255 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// writeError writes the JSON error body of every refusal.
+func writeError(ctx *fasthttp.RequestCtx, status int, code contracts.Code, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	b := ctx.Response.Body()[:0]
+	b = append(b, `{"error":{"code":`...)
+	b = appendJSONString(b, string(code))
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, "}}"...)
+	ctx.Response.SetBody(b)
+}
+
+// serverError answers requests fasthttp refuses before any handler: an
+// oversize body (413, then a lingering close so the client reads it),
+// a read timeout (408), anything unparsable (400).
+func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
+	var status int
+	var code contracts.Code
+	var msg string
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, code, msg = fasthttp.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
+			"body larger than "+strconv.Itoa(g.cfg.MaxBody)+" bytes"
+		if lc, ok := ctx.Conn().(*lingerConn); ok {
+			lc.linger.Store(true)
+		}
+	case errors.As(err, &te) && te.Timeout():
+		status, code, msg = fasthttp.StatusRequestTimeout, contracts.CodeDeadlineExceeded, "request not received in time"
+	default:
+		status, code, msg = fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "malformed HTTP request"
+	}
+	st := statePool.Get().(*reqState)
+	st.reset()
+	g.requestID(ctx, st)
+	g.baseHeaders(ctx, st)
+	statePool.Put(st)
+	writeError(ctx, status, code, msg)
+	g.m.observeUnmatched(status)
+}
+
+func (g *Gateway) serveHealth(ctx *fasthttp.RequestCtx, _ *Request) {
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (g *Gateway) serveJWKS(ctx *fasthttp.RequestCtx, _ *Request) {
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	raw, err := g.verifier.JWKS(actx)
+	cancel()
+	if err != nil {
+		ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "key set unavailable")
+		return
+	}
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+	ctx.SetBody(raw)
+}
+
+func (g *Gateway) serveOpenAPI(ctx *fasthttp.RequestCtx, _ *Request) {
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.SetBodyRaw(g.openapi)
+}
+
+// OpenAPIDocument returns the served OpenAPI document.
+func (g *Gateway) OpenAPIDocument() []byte { return g.openapi }

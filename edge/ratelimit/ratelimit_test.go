@@ -1,0 +1,106 @@
+package ratelimit_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/opencommerce/edge/ratelimit"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+var login = ratelimit.Class{Name: "login", Rate: 5, Period: time.Minute, Burst: 5}
+
+func TestLocalGCRA(t *testing.T) {
+	l := ratelimit.NewLocal(1000)
+	now := time.Unix(1000, 0).UnixNano()
+	l.SetClock(func() int64 { return now })
+	ctx := context.Background()
+	for i := range 5 {
+		r := l.Allow(ctx, login, "ip:1")
+		if !r.Allowed || r.Remaining != 4-i || r.Limit != 5 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+	}
+	r := l.Allow(ctx, login, "ip:1")
+	if r.Allowed || r.RetryAfter != 12*time.Second {
+		t.Fatalf("6th request: %+v, want rejected with retry after 12s", r)
+	}
+	if !l.Allow(ctx, login, "ip:2").Allowed {
+		t.Fatal("another key must have its own budget")
+	}
+	now += int64(12 * time.Second)
+	if r := l.Allow(ctx, login, "ip:1"); !r.Allowed || r.Remaining != 0 {
+		t.Fatalf("after one emission interval: %+v", r)
+	}
+	if !l.Allow(ctx, ratelimit.Class{Name: "none"}, "x").Allowed {
+		t.Fatal("unlimited class rejected")
+	}
+}
+
+func TestLocalBounded(t *testing.T) {
+	l := ratelimit.NewLocal(320)
+	for i := range 10_000 {
+		l.Allow(context.Background(), login, fmt.Sprint("ip:", i))
+	}
+	if n := l.Len(); n > 320 {
+		t.Fatalf("Len = %d, want <= 320", n)
+	}
+}
+
+func redisClient(t *testing.T) (*redis.Client, string) {
+	addr, prefix := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb, prefix
+}
+
+func TestSharedAcrossInstances(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	a := ratelimit.NewShared(rdb, ratelimit.SharedConfig{Prefix: prefix, Timeout: time.Second}, nil)
+	b := ratelimit.NewShared(redis.NewClient(&redis.Options{Addr: rdb.Options().Addr}),
+		ratelimit.SharedConfig{Prefix: prefix, Timeout: time.Second}, nil)
+	ctx := context.Background()
+	allowed := 0
+	for i := range 10 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		if l.Allow(ctx, login, "ip:9").Allowed {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("two instances allowed %d of 10, want exactly the burst of 5", allowed)
+	}
+	if a.Fallbacks() != 0 || b.Fallbacks() != 0 {
+		t.Fatal("decisions fell back to local with Redis up")
+	}
+	r := a.Allow(ctx, login, "ip:9")
+	if r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > 12*time.Second {
+		t.Fatalf("rejection %+v", r)
+	}
+}
+
+func TestSharedFallsBackWhenRedisDown(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: testenv.FreeAddr(t), MaxRetries: -1})
+	defer dead.Close()
+	s := ratelimit.NewShared(dead, ratelimit.SharedConfig{Prefix: "x:", Cooldown: time.Hour}, nil)
+	ctx := context.Background()
+	allowed := 0
+	for range 10 {
+		if s.Allow(ctx, login, "ip:1").Allowed {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("with Redis down allowed %d of 10, want 5 (local limiter)", allowed)
+	}
+	if !s.Degraded() {
+		t.Fatal("breaker not open")
+	}
+}

@@ -1,0 +1,283 @@
+package edge
+
+import (
+	"strings"
+	"time"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// APIPrefix is the prefix of every public route.
+const APIPrefix = "/api/v1"
+
+// Access says who may call a route.
+type Access int
+
+// Access levels.
+const (
+	// Public routes need no token; a valid token is still verified and its
+	// actor passed on, an invalid one is refused (401), so a client learns
+	// its token went bad.
+	Public Access = iota
+	// User routes need a valid access token; Roles narrows them further.
+	User
+)
+
+// Rate classes named by routes. Their limits come from Config and the live
+// config.
+const (
+	RateDefault  = "default"
+	RateLogin    = "login"
+	RateSearch   = "search"
+	RateCheckout = "checkout"
+	RateUpload   = "upload"
+)
+
+// Custom handler names of routes the gateway serves itself (Route.Custom).
+const (
+	CustomJWKS      = "jwks"
+	CustomHealth    = "health"
+	CustomOpenAPI   = "openapi"
+	CustomStream    = "notifications.stream" // SSE from NATS (later issue)
+	CustomWebSocket = "ws"                   // WebSocket from NATS (later issue)
+	CustomUpload    = "files.upload"         // streamed to the file service (later issue)
+	CustomDownload  = "files.download"       // streamed from the file service (later issue)
+	CustomThumbnail = "files.thumbnail"      // streamed from the file service (later issue)
+)
+
+// CachePolicy makes a public GET route cacheable in process. Only replies
+// with status 200 to anonymous requests are stored, and only anonymous
+// requests are served from the cache (a signed-in caller may see more, such
+// as a seller's drafts).
+type CachePolicy struct {
+	// TTL bounds how long an entry is served; 0 takes Config.CacheTTL.
+	TTL time.Duration
+	// TagParam names the path parameter whose value tags the entry (a
+	// product id), so Purge(id) removes it.
+	TagParam string
+	// PurgeOnProductEvent invalidates every entry of the route on any
+	// product event (lists, featured, slugs, category counts).
+	PurgeOnProductEvent bool
+}
+
+// QueryParam documents one query parameter of a route (OpenAPI).
+type QueryParam struct {
+	Name        string
+	Type        string // "string", "integer", "boolean"
+	Repeated    bool
+	Description string
+}
+
+// Route is one entry of the declarative route table.
+type Route struct {
+	// Method and Path (under APIPrefix, "{name}" for a path parameter).
+	Method, Path string
+	// RPC is the method called ("product.get"); its service is the part
+	// before the first dot. Empty for Custom routes.
+	RPC string
+	// Custom names a handler the gateway serves itself instead of an RPC
+	// (see the Custom* constants). Auth, roles, rate limits and headers
+	// still apply before it runs.
+	Custom string
+	// Auth and Roles: who may call. Roles empty means any signed-in role.
+	Auth  Access
+	Roles []string
+	// Body says the route takes a JSON body (Content-Type application/json).
+	Body bool
+	// MaxBody limits the body; 0 takes Config.DefaultRouteBody.
+	MaxBody int
+	// Timeout is the RPC deadline; 0 takes Config.RouteTimeout.
+	Timeout time.Duration
+	// Cache makes the route cacheable (public GETs only).
+	Cache *CachePolicy
+	// RateClass names the rate limit class; "" is RateDefault.
+	RateClass string
+	// Status is the HTTP status of a successful reply; 0 is 200.
+	Status int
+	// IdempotencyKey makes the Idempotency-Key header mandatory.
+	IdempotencyKey bool
+	// Query documents the query parameters (every query parameter reaches
+	// the service anyway).
+	Query []QueryParam
+	// Request and Response are the contract types of the body and of the
+	// successful reply, for the OpenAPI document (nil: unspecified object).
+	Request, Response any
+	// Summary is a one-line description.
+	Summary string
+}
+
+// Service is the service a route's RPC goes to ("" for custom routes).
+func (r Route) Service() string {
+	s, _, _ := strings.Cut(r.RPC, ".")
+	return s
+}
+
+// FullPath is the route's path with APIPrefix.
+func (r Route) FullPath() string { return APIPrefix + r.Path }
+
+// SuccessStatus is Status, or 200.
+func (r Route) SuccessStatus() int {
+	if r.Status == 0 {
+		return 200
+	}
+	return r.Status
+}
+
+var (
+	seller = []string{contracts.RoleSeller, contracts.RoleAdmin}
+	admin  = []string{contracts.RoleAdmin}
+	page   = []QueryParam{{Name: "limit", Type: "integer", Description: "page size 1..100, default 20"},
+		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"}}
+	catalogue = &CachePolicy{PurgeOnProductEvent: true}
+)
+
+func withPage(q ...QueryParam) []QueryParam { return append(q, page...) }
+
+// Routes returns the public route table (notes/ROUTES.md). The slice is
+// fresh on every call; New compiles it once.
+func Routes() []Route {
+	return []Route{
+		// Accounts.
+		{Method: "POST", Path: "/auth/register", RPC: contracts.MethodUserRegister, Body: true, Status: 201, RateClass: RateLogin,
+			Request: contracts.RegisterRequest{}, Response: contracts.User{}, Summary: "Create an account"},
+		{Method: "POST", Path: "/auth/login", RPC: contracts.MethodUserLogin, Body: true, RateClass: RateLogin,
+			Request: contracts.LoginRequest{}, Response: contracts.Tokens{}, Summary: "Sign in"},
+		{Method: "POST", Path: "/auth/refresh", RPC: contracts.MethodUserRefresh, Body: true, RateClass: RateLogin,
+			Request: contracts.RefreshRequest{}, Response: contracts.Tokens{}, Summary: "Rotate a refresh token"},
+		{Method: "POST", Path: "/auth/logout", RPC: contracts.MethodUserLogout, Auth: User, Body: true, Status: 204,
+			Request: contracts.LogoutRequest{}, Summary: "Revoke a refresh token"},
+		{Method: "GET", Path: "/.well-known/jwks.json", Custom: CustomJWKS, Response: contracts.JWKS{},
+			Summary: "Public keys that verify access tokens"},
+		{Method: "GET", Path: "/users/me", RPC: contracts.MethodUserMeGet, Auth: User, Response: contracts.User{}, Summary: "My profile"},
+		{Method: "PATCH", Path: "/users/me", RPC: contracts.MethodUserMeUpdate, Auth: User, Body: true,
+			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile"},
+		{Method: "PUT", Path: "/users/me/password", RPC: contracts.MethodUserPasswordChange, Auth: User, Body: true, Status: 204,
+			RateClass: RateLogin, Request: contracts.ChangePasswordRequest{}, Summary: "Change my password"},
+		{Method: "GET", Path: "/users/me/addresses", RPC: contracts.MethodUserAddressesList, Auth: User,
+			Response: contracts.List[contracts.Address]{}, Summary: "My address book"},
+		{Method: "POST", Path: "/users/me/addresses", RPC: contracts.MethodUserAddressesCreate, Auth: User, Body: true, Status: 201,
+			Request: contracts.AddressInput{}, Response: contracts.Address{}, Summary: "Add an address"},
+		{Method: "PATCH", Path: "/users/me/addresses/{id}", RPC: contracts.MethodUserAddressesUpdate, Auth: User, Body: true,
+			Request: contracts.AddressPatch{}, Response: contracts.Address{}, Summary: "Update an address"},
+		{Method: "DELETE", Path: "/users/me/addresses/{id}", RPC: contracts.MethodUserAddressesDelete, Auth: User, Status: 204,
+			Summary: "Delete an address"},
+		{Method: "GET", Path: "/users/me/wishlist", RPC: contracts.MethodUserWishlistList, Auth: User, Query: withPage(),
+			Response: contracts.List[contracts.WishlistItem]{}, Summary: "My wishlist"},
+		{Method: "POST", Path: "/users/me/wishlist", RPC: contracts.MethodUserWishlistAdd, Auth: User, Body: true, Status: 201,
+			Request: contracts.WishlistAddRequest{}, Response: contracts.WishlistItem{}, Summary: "Add to my wishlist"},
+		{Method: "DELETE", Path: "/users/me/wishlist/{product_id}", RPC: contracts.MethodUserWishlistRemove, Auth: User, Status: 204,
+			Summary: "Remove from my wishlist"},
+		{Method: "GET", Path: "/admin/users", RPC: contracts.MethodUserAdminList, Auth: User, Roles: admin,
+			Query: withPage(QueryParam{Name: "q", Type: "string", Description: "search text"}),
+			Response: contracts.List[contracts.User]{}, Summary: "Search users"},
+		{Method: "PATCH", Path: "/admin/users/{id}", RPC: contracts.MethodUserAdminUpdate, Auth: User, Roles: admin, Body: true,
+			Request: contracts.AdminUpdateUserRequest{}, Response: contracts.User{}, Summary: "Change a user's role or disable it"},
+
+		// Catalogue.
+		{Method: "GET", Path: "/categories", RPC: contracts.MethodProductCategoriesTree, Cache: catalogue,
+			Response: contracts.CategoryTree{}, Summary: "The category tree with product counts"},
+		{Method: "GET", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesGet, Cache: catalogue,
+			Response: contracts.Category{}, Summary: "One category with its children"},
+		{Method: "POST", Path: "/categories", RPC: contracts.MethodProductCategoriesCreate, Auth: User, Roles: admin, Body: true, Status: 201,
+			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category"},
+		{Method: "PATCH", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesUpdate, Auth: User, Roles: admin, Body: true,
+			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category"},
+		{Method: "DELETE", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesDelete, Auth: User, Roles: admin, Status: 204,
+			Summary: "Delete a category without products"},
+		{Method: "GET", Path: "/products", RPC: contracts.MethodProductList, RateClass: RateSearch,
+			Cache: &CachePolicy{TTL: 5 * time.Second, PurgeOnProductEvent: true},
+			Query: withPage(
+				QueryParam{Name: "q", Type: "string", Description: "full-text search"},
+				QueryParam{Name: "category", Type: "string", Repeated: true, Description: "category id (includes sub-categories)"},
+				QueryParam{Name: "min_price", Type: "integer", Description: "minor units, inclusive"},
+				QueryParam{Name: "max_price", Type: "integer", Description: "minor units, inclusive"},
+				QueryParam{Name: "sort", Type: "string", Description: "relevance, newest, price_asc, price_desc, rating"},
+				QueryParam{Name: "seller", Type: "string", Description: "a seller id"},
+			),
+			Response: contracts.List[contracts.Product]{}, Summary: "Search and list products"},
+		{Method: "GET", Path: "/products/featured", RPC: contracts.MethodProductFeaturedList, Cache: catalogue, Query: withPage(),
+			Response: contracts.List[contracts.Product]{}, Summary: "Featured products"},
+		{Method: "GET", Path: "/products/by-slug/{slug}", RPC: contracts.MethodProductGetBySlug, Cache: catalogue,
+			Response: contracts.Product{}, Summary: "A product by its slug"},
+		{Method: "GET", Path: "/products/{id}", RPC: contracts.MethodProductGet, Cache: &CachePolicy{TagParam: "id"},
+			Response: contracts.Product{}, Summary: "A product"},
+		{Method: "POST", Path: "/products", RPC: contracts.MethodProductCreate, Auth: User, Roles: seller, Body: true, Status: 201,
+			Request: contracts.ProductInput{}, Response: contracts.Product{}, Summary: "Create a product"},
+		{Method: "PATCH", Path: "/products/{id}", RPC: contracts.MethodProductUpdate, Auth: User, Roles: seller, Body: true,
+			Request: contracts.ProductPatch{}, Response: contracts.Product{}, Summary: "Update my product"},
+		{Method: "DELETE", Path: "/products/{id}", RPC: contracts.MethodProductDelete, Auth: User, Roles: seller, Status: 204,
+			Summary: "Delete my product"},
+		{Method: "PUT", Path: "/products/{id}/featured", RPC: contracts.MethodProductFeaturedSet, Auth: User, Roles: admin,
+			Response: contracts.Product{}, Summary: "Feature a product"},
+		{Method: "DELETE", Path: "/products/{id}/featured", RPC: contracts.MethodProductFeaturedUnset, Auth: User, Roles: admin, Status: 204,
+			Summary: "Stop featuring a product"},
+		{Method: "POST", Path: "/products/{id}/images", RPC: contracts.MethodProductImagesAdd, Auth: User, Roles: seller, Body: true, Status: 201,
+			Request: contracts.ImageAddRequest{}, Response: contracts.Image{}, Summary: "Attach an uploaded image"},
+		{Method: "DELETE", Path: "/products/{id}/images/{file_id}", RPC: contracts.MethodProductImagesRemove, Auth: User, Roles: seller, Status: 204,
+			Summary: "Detach an image"},
+		{Method: "GET", Path: "/products/{id}/inventory", RPC: contracts.MethodProductInventoryGet, Auth: User, Roles: seller, Query: withPage(),
+			Response: contracts.Inventory{}, Summary: "Stock and its ledger"},
+		{Method: "PATCH", Path: "/products/{id}/inventory", RPC: contracts.MethodProductInventoryAdjust, Auth: User, Roles: seller, Body: true,
+			Request: contracts.InventoryAdjustRequest{}, Response: contracts.Inventory{}, Summary: "Adjust stock"},
+		{Method: "GET", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsList, Query: withPage(),
+			Response: contracts.List[contracts.Review]{}, Summary: "Reviews of a product"},
+		{Method: "POST", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsCreate, Auth: User, Body: true, Status: 201,
+			Request: contracts.ReviewInput{}, Response: contracts.Review{}, Summary: "Review a product"},
+		{Method: "PATCH", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsUpdate, Auth: User, Body: true,
+			Request: contracts.ReviewPatch{}, Response: contracts.Review{}, Summary: "Edit my review"},
+		{Method: "DELETE", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsDelete, Auth: User, Status: 204, Summary: "Delete my review"},
+		{Method: "GET", Path: "/products/{id}/comments", RPC: contracts.MethodProductCommentsList, Query: withPage(),
+			Response: contracts.List[contracts.Comment]{}, Summary: "Questions and answers on a product"},
+		{Method: "POST", Path: "/products/{id}/comments", RPC: contracts.MethodProductCommentsCreate, Auth: User, Body: true, Status: 201,
+			Request: contracts.CommentInput{}, Response: contracts.Comment{}, Summary: "Ask or comment"},
+		{Method: "POST", Path: "/comments/{id}/replies", RPC: contracts.MethodProductCommentsReply, Auth: User, Body: true, Status: 201,
+			Request: contracts.CommentInput{}, Response: contracts.Comment{}, Summary: "Reply to a comment"},
+		{Method: "DELETE", Path: "/comments/{id}", RPC: contracts.MethodProductCommentsDelete, Auth: User, Status: 204, Summary: "Delete my comment"},
+		{Method: "PUT", Path: "/products/{id}/reaction", RPC: contracts.MethodProductReactionsSet, Auth: User, Body: true,
+			Request: contracts.ReactionInput{}, Response: contracts.ReactionReply{}, Summary: "React to a product"},
+		{Method: "DELETE", Path: "/products/{id}/reaction", RPC: contracts.MethodProductReactionsRemove, Auth: User, Status: 204,
+			Summary: "Remove my reaction"},
+
+		// Orders.
+		{Method: "GET", Path: "/cart", RPC: "order.cart.get", Auth: User, Summary: "My cart"},
+		{Method: "DELETE", Path: "/cart", RPC: "order.cart.clear", Auth: User, Status: 204, Summary: "Empty my cart"},
+		{Method: "PUT", Path: "/cart/items/{product_id}", RPC: "order.cart.set_item", Auth: User, Body: true, Summary: "Set a cart line"},
+		{Method: "DELETE", Path: "/cart/items/{product_id}", RPC: "order.cart.remove_item", Auth: User, Status: 204, Summary: "Remove a cart line"},
+		{Method: "POST", Path: "/orders", RPC: "order.checkout", Auth: User, Body: true, Status: 202, RateClass: RateCheckout,
+			IdempotencyKey: true, Timeout: 15 * time.Second, Summary: "Place an order from the cart"},
+		{Method: "GET", Path: "/orders", RPC: "order.list", Auth: User, Query: withPage(), Summary: "My orders"},
+		{Method: "GET", Path: "/orders/{id}", RPC: "order.get", Auth: User, Summary: "One of my orders"},
+		{Method: "POST", Path: "/orders/{id}/cancel", RPC: "order.cancel", Auth: User, Body: true, Summary: "Cancel my order"},
+		{Method: "POST", Path: "/orders/{id}/ship", RPC: "order.ship", Auth: User, Roles: seller, Body: true, Summary: "Mark shipped"},
+		{Method: "POST", Path: "/orders/{id}/deliver", RPC: "order.deliver", Auth: User, Roles: seller, Body: true, Summary: "Mark delivered"},
+		{Method: "POST", Path: "/orders/{id}/refund", RPC: "order.refund", Auth: User, Roles: admin, Body: true, Summary: "Refund an order"},
+		{Method: "GET", Path: "/seller/orders", RPC: "order.seller.list", Auth: User, Roles: seller, Query: withPage(),
+			Summary: "Orders with my products"},
+
+		// Notifications.
+		{Method: "GET", Path: "/notifications", RPC: "notification.list", Auth: User,
+			Query: withPage(QueryParam{Name: "unread", Type: "boolean", Description: "only unread"}), Summary: "My notifications"},
+		{Method: "POST", Path: "/notifications/{id}/read", RPC: "notification.read", Auth: User, Status: 204, Summary: "Mark one read"},
+		{Method: "POST", Path: "/notifications/read-all", RPC: "notification.read_all", Auth: User, Status: 204, Summary: "Mark all read"},
+		{Method: "GET", Path: "/notifications/preferences", RPC: "notification.preferences.get", Auth: User, Summary: "My preferences"},
+		{Method: "PUT", Path: "/notifications/preferences", RPC: "notification.preferences.update", Auth: User, Body: true,
+			Summary: "Update my preferences"},
+		{Method: "GET", Path: "/notifications/stream", Custom: CustomStream, Auth: User, Summary: "Server-Sent Events of my notifications"},
+		{Method: "GET", Path: "/ws", Custom: CustomWebSocket, Auth: User, Summary: "WebSocket of my notifications"},
+
+		// Files.
+		{Method: "POST", Path: "/files", Custom: CustomUpload, Auth: User, Status: 201, RateClass: RateUpload,
+			Summary: "Upload a file (multipart field file, purpose)"},
+		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes"},
+		{Method: "GET", Path: "/files/{id}/thumbnail", Custom: CustomThumbnail, Summary: "A file's thumbnail"},
+		{Method: "GET", Path: "/files", RPC: "file.list", Auth: User,
+			Query: withPage(QueryParam{Name: "folder", Type: "string"}, QueryParam{Name: "purpose", Type: "string"}), Summary: "My files"},
+		{Method: "DELETE", Path: "/files/{id}", RPC: "file.delete", Auth: User, Status: 204, Summary: "Delete my file"},
+		{Method: "POST", Path: "/files/{id}/copy", RPC: "file.copy", Auth: User, Body: true, Status: 201, Summary: "Copy my file"},
+		{Method: "POST", Path: "/files/{id}/move", RPC: "file.move", Auth: User, Body: true, Summary: "Move my file"},
+
+		// Operations.
+		{Method: "GET", Path: "/health", Custom: CustomHealth, Summary: "Gateway liveness"},
+		{Method: "GET", Path: "/openapi.json", Custom: CustomOpenAPI, Summary: "This document"},
+	}
+}
