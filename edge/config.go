@@ -208,7 +208,10 @@ func (c Config) withDefaults() Config {
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = d.CacheTTL
 	}
-	for _, p := range []struct{ v *string; d string }{{&c.RateDefault, d.RateDefault}, {&c.RateLogin, d.RateLogin},
+	for _, p := range []struct {
+		v *string
+		d string
+	}{{&c.RateDefault, d.RateDefault}, {&c.RateLogin, d.RateLogin},
 		{&c.RateSearch, d.RateSearch}, {&c.RateCheckout, d.RateCheckout}, {&c.RateUpload, d.RateUpload}} {
 		if *p.v == "" {
 			*p.v = p.d

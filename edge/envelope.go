@@ -12,10 +12,10 @@ import (
 )
 
 const (
-	maxQueryArgs   = 64
-	maxCacheKey    = 1024
-	maxUserAgent   = 512
-	hexDigits      = "0123456789abcdef"
+	maxQueryArgs = 64
+	maxCacheKey  = 1024
+	maxUserAgent = 512
+	hexDigits    = "0123456789abcdef"
 )
 
 var errTooManyArgs = contracts.InvalidArgument("", "too many query parameters (at most %d)", maxQueryArgs)

@@ -168,7 +168,7 @@ func Routes() []Route {
 		{Method: "DELETE", Path: "/users/me/wishlist/{product_id}", RPC: contracts.MethodUserWishlistRemove, Auth: User, Status: 204,
 			Summary: "Remove from my wishlist"},
 		{Method: "GET", Path: "/admin/users", RPC: contracts.MethodUserAdminList, Auth: User, Roles: admin,
-			Query: withPage(QueryParam{Name: "q", Type: "string", Description: "search text"}),
+			Query:    withPage(QueryParam{Name: "q", Type: "string", Description: "search text"}),
 			Response: contracts.List[contracts.User]{}, Summary: "Search users"},
 		{Method: "PATCH", Path: "/admin/users/{id}", RPC: contracts.MethodUserAdminUpdate, Auth: User, Roles: admin, Body: true,
 			Request: contracts.AdminUpdateUserRequest{}, Response: contracts.User{}, Summary: "Change a user's role or disable it"},
