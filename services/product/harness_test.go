@@ -1,0 +1,249 @@
+package product_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/app/apptest"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/product"
+)
+
+// Actors used across tests.
+var (
+	admin     = contracts.Actor{ID: "admin-1", Role: contracts.RoleAdmin}
+	seller    = contracts.Actor{ID: "seller-1", Role: contracts.RoleSeller}
+	seller2   = contracts.Actor{ID: "seller-2", Role: contracts.RoleSeller}
+	customer  = contracts.Actor{ID: "customer-1", Role: contracts.RoleCustomer}
+	customer2 = contracts.Actor{ID: "customer-2", Role: contracts.RoleCustomer}
+	anonymous = contracts.Actor{}
+)
+
+// harness runs the product service in process on isolated servers, with a
+// fake file service and a spy on the events it publishes.
+type harness struct {
+	t    testing.TB
+	deps app.Deps
+	svc  *product.Service
+	pub  *bus.Publisher
+
+	mu     sync.Mutex
+	files  map[string]product.FileInfo
+	events []contracts.Event
+	notify chan struct{}
+}
+
+func start(t testing.TB, mod ...func(*product.Config)) *harness {
+	t.Helper()
+	deps, _ := apptest.Deps(t)
+	cfg := product.DefaultConfig()
+	cfg.SweepInterval = time.Hour // tests sweep explicitly
+	for _, m := range mod {
+		m(&cfg)
+	}
+	h := &harness{t: t, deps: deps, files: map[string]product.FileInfo{}, notify: make(chan struct{}, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// The spy consumes every event the service emits.
+	spy := bus.NewConsumer(deps.Bus, bus.ConsumerConfig{Service: "spy",
+		Bindings: []string{"product.*", "inventory.*", "review.*", "comment.*"}},
+		func(_ context.Context, ev contracts.Event) error {
+			h.mu.Lock()
+			h.events = append(h.events, ev)
+			h.mu.Unlock()
+			select {
+			case h.notify <- struct{}{}:
+			default:
+			}
+			return nil
+		}, deps.Log, nil)
+	if err := spy.Start(ctx); err != nil {
+		t.Fatalf("spy: %v", err)
+	}
+	t.Cleanup(func() { _ = spy.Shutdown(context.Background()) })
+
+	// A fake file service answering file.stat from h.files.
+	fsrv := bus.NewServer(deps.Bus, bus.ServerConfig{Service: "file"}, deps.Log, nil)
+	fsrv.Handle("file.stat", func(_ context.Context, req *bus.Request) (any, error) {
+		var in struct {
+			ID string `json:"id"`
+		}
+		if err := bus.Decode(req, &in); err != nil {
+			return nil, err
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		fi, ok := h.files[in.ID]
+		if !ok {
+			return nil, contracts.NotFound("file")
+		}
+		return fi, nil
+	})
+	if err := fsrv.Start(ctx); err != nil {
+		t.Fatalf("file server: %v", err)
+	}
+	t.Cleanup(func() { _ = fsrv.Shutdown(context.Background()) })
+
+	svc, err := product.New(cfg, deps)
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	h.svc = svc
+	pub, err := bus.NewPublisher(deps.Bus, deps.Log, nil)
+	if err != nil {
+		t.Fatalf("publisher: %v", err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	h.pub = pub
+	return h
+}
+
+// file registers a file the fake file service knows.
+func (h *harness) file(owner, purpose string) string {
+	id := uuid.NewString()
+	h.mu.Lock()
+	h.files[id] = product.FileInfo{ID: id, OwnerID: owner, Purpose: purpose, ContentType: "image/png", Size: 10}
+	h.mu.Unlock()
+	return id
+}
+
+// call sends a gateway-style request (envelope) and returns the reply.
+func (h *harness) call(a contracts.Actor, method string, params contracts.Params, body any) bus.Reply {
+	h.t.Helper()
+	env := contracts.Envelope{Params: params}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		env.Body = b
+	}
+	b, _ := json.Marshal(env)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := h.deps.RPC.Call(ctx, product.Name, method, b, bus.CallOptions{Actor: a})
+	if err != nil {
+		h.t.Fatalf("%s: transport: %v", method, err)
+	}
+	return r
+}
+
+// ok calls and decodes a successful reply into T.
+func ok[T any](h *harness, a contracts.Actor, method string, params contracts.Params, body any) T {
+	h.t.Helper()
+	r := h.call(a, method, params, body)
+	var v T
+	if !r.OK() {
+		h.t.Fatalf("%s as %v: %s %s", method, a, r.Status, r.Body)
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		h.t.Fatalf("%s: decode %s: %v", method, r.Body, err)
+	}
+	return v
+}
+
+// fails calls and checks the error code.
+func (h *harness) fails(code contracts.Code, a contracts.Actor, method string, params contracts.Params, body any) {
+	h.t.Helper()
+	r := h.call(a, method, params, body)
+	if r.Status != string(code) {
+		h.t.Fatalf("%s as %v: got %s %s, want %s", method, a, r.Status, r.Body, code)
+	}
+}
+
+func id(v string) contracts.Params { return contracts.Params{"id": {v}} }
+
+// publish sends an event as another service would.
+func (h *harness) publish(typ string, data any) contracts.Event {
+	h.t.Helper()
+	b, _ := json.Marshal(data)
+	ev := contracts.Event{ID: uuid.NewString(), Type: typ, OccurredAt: time.Now().UTC(), Data: b}
+	h.republish(ev)
+	return ev
+}
+
+func (h *harness) republish(ev contracts.Event) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.pub.Publish(ctx, ev); err != nil {
+		h.t.Fatalf("publish %s: %v", ev.Type, err)
+	}
+}
+
+// waitEvents waits until match has selected n events, and returns them.
+func (h *harness) waitEvents(n int, match func(contracts.Event) bool) []contracts.Event {
+	h.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		h.mu.Lock()
+		var got []contracts.Event
+		for _, ev := range h.events {
+			if match(ev) {
+				got = append(got, ev)
+			}
+		}
+		h.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-h.notify:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			h.t.Fatalf("waited for %d events, have %d", n, len(got))
+		}
+	}
+}
+
+func ofType(types ...string) func(contracts.Event) bool {
+	return func(ev contracts.Event) bool {
+		for _, t := range types {
+			if ev.Type == t {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func forOrder(orderID string, types ...string) func(contracts.Event) bool {
+	return func(ev contracts.Event) bool {
+		if !ofType(types...)(ev) {
+			return false
+		}
+		var d struct {
+			OrderID string `json:"order_id"`
+		}
+		_ = json.Unmarshal(ev.Data, &d)
+		return d.OrderID == orderID
+	}
+}
+
+// category creates a category as admin.
+func (h *harness) category(name string, parent *contracts.Category) *contracts.Category {
+	h.t.Helper()
+	in := contracts.CategoryInput{Name: name}
+	if parent != nil {
+		in.ParentID = &parent.ID
+	}
+	c := ok[contracts.Category](h, admin, contracts.MethodProductCategoriesCreate, nil, in)
+	return &c
+}
+
+// product creates a product.
+func (h *harness) product(a contracts.Actor, in contracts.ProductInput) contracts.Product {
+	h.t.Helper()
+	return ok[contracts.Product](h, a, contracts.MethodProductCreate, nil, in)
+}
