@@ -203,3 +203,6 @@ func amqpAdmin(method, path, body string) error {
 	}
 	return nil
 }
+
+// Verbose reports whether tests should log at debug level (OC_TEST_LOG=1).
+func Verbose() bool { return os.Getenv("OC_TEST_LOG") == "1" }

@@ -1,0 +1,45 @@
+# OpenCommerce — one binary, six modules. See README.md.
+GO        ?= go
+BIN       := bin/opencommerce
+PKGS      := ./...
+export CGO_ENABLED ?= 1
+
+.PHONY: all build run test lint schemas check-schemas bench deps clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/opencommerce
+
+## deps: start PostgreSQL, Redis, RabbitMQ and NATS if they are not running
+deps:
+	scripts/deps.sh
+
+## run: the whole platform in one process on the local servers
+run: deps build
+	$(BIN) -target=all
+
+## schemas: regenerate the JSON Schema files from the contracts
+schemas:
+	$(GO) run ./cmd/opencommerce gen-schemas -out contracts/schema
+
+check-schemas:
+	$(GO) run ./cmd/opencommerce gen-schemas -out contracts/schema -check
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+## test: every test, against the real servers (started here if needed)
+test: 
+	scripts/deps.sh --test
+	$(MAKE) lint check-schemas
+	OC_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 14m $(PKGS)
+
+## bench: baselines and the platform's figures in one run (see BENCHMARKS.md)
+bench: deps build
+	$(BIN) bench -out .bench/results.json
+
+clean:
+	rm -rf bin .bench

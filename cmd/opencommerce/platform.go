@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/redisx"
+)
+
+// Version is set at build time (-ldflags "-X main.Version=...").
+var Version = "dev"
+
+// Config is the whole process configuration: one struct per component, each
+// registering its own flags.
+type Config struct {
+	Target        string
+	Log           LogConfig
+	Admin         app.AdminConfig
+	ShutdownDelay time.Duration
+	StopTimeout   time.Duration
+	AMQP          bus.Config
+	Server        bus.ServerConfig
+	Consumer      bus.ConsumerConfig
+	PG            pg.Config
+	Relay         pg.RelayConfig
+	Redis         redisx.Config
+	Services      ServicesConfig
+}
+
+// RegisterFlags registers every component's flags on fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Target, "target", "all", "comma-separated modules to run: all, "+strings.Join(publicTargets, ", "))
+	fs.DurationVar(&c.ShutdownDelay, "shutdown.delay", 5*time.Second, "how long /readyz reports 503 before modules stop, so Consul drops the instance")
+	fs.DurationVar(&c.StopTimeout, "shutdown.timeout", 30*time.Second, "bound on stopping every module after the delay")
+	c.Log.RegisterFlags(fs)
+	c.Admin.RegisterFlags(fs)
+	c.AMQP.RegisterFlags(fs)
+	c.Server.RegisterFlags(fs)
+	c.Consumer.RegisterFlags(fs)
+	c.PG.RegisterFlags(fs)
+	c.Relay.RegisterFlags(fs)
+	c.Redis.RegisterFlags(fs)
+	c.Services.RegisterFlags(fs)
+}
+
+// Validate checks every component and the target list.
+func (c Config) Validate() error {
+	var errs []error
+	for _, t := range c.Targets() {
+		if t != "all" && !isTarget(t) {
+			errs = append(errs, fmt.Errorf("target %q: want all or some of %s", t, strings.Join(publicTargets, ", ")))
+		}
+	}
+	// The server and consumer settings are shared by every service; each
+	// module fills in its own name.
+	server, consumer := c.Server, c.Consumer
+	server.Service, consumer.Service = "any", "any"
+	consumer.Bindings = []string{"any"}
+	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.AMQP, server, consumer, c.PG, c.Relay, c.Redis, c.Services} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.ShutdownDelay < 0 || c.StopTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown.delay must be ≥ 0 and shutdown.timeout > 0"))
+	}
+	return errors.Join(errs...)
+}
+
+// Targets splits the target list.
+func (c Config) Targets() []string {
+	var out []string
+	for _, t := range strings.Split(c.Target, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func isTarget(t string) bool {
+	for _, p := range publicTargets {
+		if p == t {
+			return true
+		}
+	}
+	return false
+}
+
+func targetNames() []string { return append([]string(nil), publicTargets...) }
+
+// platform holds the process-wide resources the infrastructure modules make
+// and the service modules share.
+type platform struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	health  *app.Health
+	manager *app.Manager
+	deps    app.Deps
+}
+
+func newPlatform(cfg Config, log *slog.Logger) *platform {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "oc_build_info", Help: "Build version and the targets this process runs."}, []string{"version", "target"})
+	build.WithLabelValues(Version, cfg.Target).Set(1)
+	reg.MustRegister(build)
+
+	health := app.NewHealth()
+	p := &platform{cfg: cfg, log: log, reg: reg, health: health}
+	p.manager = app.NewManager(log, health)
+	p.manager.ShutdownDelay = cfg.ShutdownDelay
+	p.manager.StopTimeout = cfg.StopTimeout
+	p.deps = app.Deps{
+		Log:         log,
+		Metrics:     reg,
+		Health:      health,
+		PG:          cfg.PG,
+		DBPrefix:    "oc_",
+		RedisPrefix: cfg.Redis.Prefix,
+		Server:      cfg.Server,
+		Consumer:    cfg.Consumer,
+		Relay:       cfg.Relay,
+	}
+
+	p.manager.Register(app.Module{Name: "admin", Init: func(context.Context) (app.Service, error) {
+		return app.NewAdmin(cfg.Admin, health, reg, log), nil
+	}})
+	p.manager.Register(app.Module{Name: "bus", Deps: []string{"admin"}, Init: p.initBus})
+	p.manager.Register(app.Module{Name: "redis", Deps: []string{"admin"}, Init: p.initRedis})
+	p.registerServices()
+	return p
+}
+
+func (p *platform) initBus(ctx context.Context) (app.Service, error) {
+	conn, err := bus.Dial(ctx, p.cfg.AMQP, p.log, p.reg)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := bus.NewClient(conn, p.cfg.AMQP.Client, p.log, p.reg)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	p.deps.Bus, p.deps.RPC = conn, cli
+	p.health.Add("amqp", func(context.Context) error { return conn.Ready() })
+	return app.Funcs{StopFunc: func(context.Context) error {
+		return errors.Join(cli.Close(), conn.Close())
+	}}, nil
+}
+
+func (p *platform) initRedis(ctx context.Context) (app.Service, error) {
+	rdb, err := redisx.Open(ctx, p.cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	p.deps.Redis = rdb
+	p.health.Add("redis", redisx.Ready(rdb))
+	return app.Funcs{StopFunc: func(context.Context) error { return rdb.Close() }}, nil
+}
+
+var _ = redis.Nil

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+
+	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/services/product"
+	"github.com/opencommerce/opencommerce/services/user"
+)
+
+// publicTargets are the modules -target accepts, in the order -list-targets
+// prints them.
+var publicTargets = []string{"gateway", "user", "product", "order", "notification", "file"}
+
+// ServicesConfig holds each service module's own configuration.
+type ServicesConfig struct {
+	User    user.Config
+	Product product.Config
+}
+
+// RegisterFlags registers every service's flags.
+func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
+	c.User.RegisterFlags(fs)
+	c.Product.RegisterFlags(fs)
+}
+
+// Validate checks every service's configuration.
+func (c ServicesConfig) Validate() error {
+	return errors.Join(c.User.Validate(), c.Product.Validate())
+}
+
+func (p *platform) registerServices() {
+	svc := func(name string, deps []string, build func() (app.Service, error)) {
+		p.manager.Register(app.Module{Name: name, Public: true, Deps: deps, Init: func(context.Context) (app.Service, error) {
+			return build()
+		}})
+	}
+	svc("user", []string{"bus", "redis"}, func() (app.Service, error) {
+		return user.New(p.cfg.Services.User, p.deps)
+	})
+	svc("product", []string{"bus", "redis"}, func() (app.Service, error) {
+		return product.New(p.cfg.Services.Product, p.deps)
+	})
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Start (idempotently) every server OpenCommerce needs on a machine of this
+# kind, install the tools its tests use, and fail naming what is missing.
+#   scripts/deps.sh          servers only (make run)
+#   scripts/deps.sh --test   servers + test tools (make test)
+set -uo pipefail
+
+want_tools=0
+[ "${1:-}" = "--test" ] && want_tools=1
+missing=()
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+wait_for() { # name, tries, command...
+  local name=$1 tries=$2; shift 2
+  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# PostgreSQL
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if ls /etc/postgresql >/dev/null 2>&1; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start 2>&1 | sed 's/^/deps: /' >&2
+  fi
+  wait_for postgres 30 pg_isready -q -h 127.0.0.1 -p 5432 || missing+=("PostgreSQL on 127.0.0.1:5432 (pg_ctlcluster ... main start)")
+fi
+
+# Redis
+if ! port_open 6379; then
+  if command -v redis-server >/dev/null; then
+    log "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null
+  fi
+  wait_for redis 20 port_open 6379 || missing+=("Redis on 127.0.0.1:6379 (redis-server)")
+fi
+
+# RabbitMQ (+ the management plugin: tests make a vhost each and kill connections through it)
+if ! port_open 5672; then
+  if command -v rabbitmq-server >/dev/null; then
+    log "starting RabbitMQ"
+    rabbitmq-server -detached >/dev/null 2>&1
+  fi
+  wait_for rabbitmq 90 port_open 5672 || missing+=("RabbitMQ on 127.0.0.1:5672 (rabbitmq-server -detached)")
+fi
+if port_open 5672 && ! port_open 15672; then
+  if command -v rabbitmq-plugins >/dev/null; then
+    log "enabling the RabbitMQ management plugin"
+    wait_for rabbitmq-plugins 60 rabbitmq-plugins enable rabbitmq_management
+  fi
+  wait_for rabbitmq-management 60 port_open 15672 || missing+=("RabbitMQ management API on 127.0.0.1:15672 (rabbitmq-plugins enable rabbitmq_management)")
+fi
+
+# NATS with JetStream
+if ! port_open 4222; then
+  if [ -x /usr/sbin/nats-server ]; then
+    log "starting NATS"
+    mkdir -p /var/lib/nats-server
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  fi
+  wait_for nats 20 port_open 4222 || missing+=("NATS on 127.0.0.1:4222 (nats-server -js)")
+fi
+
+if [ "$want_tools" = 1 ]; then
+  gobin=$(go env GOPATH)/bin
+  # Mailpit: a real SMTP server with an HTTP API, for the notification tests.
+  if ! command -v mailpit >/dev/null && [ ! -x "$gobin/mailpit" ]; then
+    log "installing mailpit"
+    go install github.com/axllent/mailpit@v1.33.1 >&2 || missing+=("mailpit (go install github.com/axllent/mailpit@v1.33.1)")
+  fi
+  # promtool checks the Prometheus configuration and rules.
+  if ! command -v promtool >/dev/null; then
+    log "installing prometheus (promtool)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >/dev/null 2>&1 \
+      || missing+=("promtool (apt-get install prometheus)")
+    # The package starts a server on :9090, the admin port of our processes.
+    pkill -x prometheus 2>/dev/null || true
+  fi
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  log "MISSING — cannot continue:"
+  for m in "${missing[@]}"; do log "  - $m"; done
+  exit 1
+fi
+log "PostgreSQL, Redis, RabbitMQ (management), NATS: up"
