@@ -156,7 +156,7 @@ func TestWatcherIndexGoesBackwards(t *testing.T) {
 	fake.ResetIndex()
 	before := cnt.count("/v1/health/service/" + svc)
 	time.Sleep(500 * time.Millisecond)
-	queries := cnt.count("/v1/health/service/" + svc) - before
+	queries := cnt.count("/v1/health/service/"+svc) - before
 	// Reset wakes the blocked query, one plain read restarts the loop, and
 	// then it blocks again: a handful of queries, not a busy loop.
 	if queries > 5 {
@@ -186,7 +186,7 @@ func TestWatcherRateLimitsBusyLoop(t *testing.T) {
 	before := cnt.count("/v1/health/service/" + svc)
 	const window = time.Second
 	time.Sleep(window)
-	queries := cnt.count("/v1/health/service/" + svc) - before
+	queries := cnt.count("/v1/health/service/"+svc) - before
 	// Burst 2 plus one per interval, with slack for scheduling.
 	if limit := int(window/interval) + 2 + 3; queries > limit {
 		t.Errorf("%d queries in %s with a 0 index; the rate limit allows about %d", queries, window, limit)

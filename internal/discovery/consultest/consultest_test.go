@@ -1,0 +1,105 @@
+package consultest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/opencommerce/opencommerce/internal/discovery/consultest"
+)
+
+func TestKVBlockingQuery(t *testing.T) {
+	t.Parallel()
+	s := consultest.New(t)
+	kv := s.Client(t).KV()
+
+	pair, meta, err := kv.Get("a/b", nil)
+	if err != nil || pair != nil || meta.LastIndex == 0 {
+		t.Fatalf("missing key: %v %v index %d; want nil pair with an index", pair, err, meta.LastIndex)
+	}
+	// Nothing changes: the query waits its full wait and returns the same index.
+	_, meta2, err := kv.Get("a/b", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 50 * time.Millisecond})
+	if err != nil || meta2.LastIndex != meta.LastIndex {
+		t.Fatalf("idle blocking query: index %d (%v), want %d", meta2.LastIndex, err, meta.LastIndex)
+	}
+
+	done := make(chan *api.KVPair, 1)
+	go func() {
+		p, _, err := kv.Get("a/b", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 30 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- p
+	}()
+	for s.Blocked("/v1/kv/a/b") == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.SetKV("a/b", []byte("hello"))
+	select {
+	case p := <-done:
+		if p == nil || string(p.Value) != "hello" || p.ModifyIndex <= meta.LastIndex {
+			t.Fatalf("woken query returned %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query not woken by a write")
+	}
+
+	ok, _, err := kv.CAS(&api.KVPair{Key: "a/b", Value: []byte("x"), ModifyIndex: 1}, nil)
+	if err != nil || ok {
+		t.Fatalf("CAS with a stale index: %v %v, want false", ok, err)
+	}
+	p, _, _ := kv.Get("a/b", nil)
+	ok, _, err = kv.CAS(&api.KVPair{Key: "a/b", Value: []byte("y"), ModifyIndex: p.ModifyIndex}, nil)
+	if err != nil || !ok {
+		t.Fatalf("CAS with the current index: %v %v, want true", ok, err)
+	}
+	pairs, _, err := kv.List("a/", nil)
+	if err != nil || len(pairs) != 1 || string(pairs[0].Value) != "y" {
+		t.Fatalf("list: %v %v", pairs, err)
+	}
+	if _, err := kv.Delete("a/b", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _ := kv.Get("a/b", nil); p != nil {
+		t.Fatal("key still there after delete")
+	}
+}
+
+func TestHealthPassingFilter(t *testing.T) {
+	t.Parallel()
+	s := consultest.New(t)
+	c := s.Client(t)
+	for _, id := range []string{"w1", "w2"} {
+		err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{
+			ID: id, Name: "web", Port: 80, Address: "10.0.0.1", Tags: []string{"metrics"},
+			Check: &api.AgentServiceCheck{HTTP: "http://10.0.0.1:9090/readyz", Interval: "5s"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetCheck("w1", api.HealthPassing); err != nil {
+		t.Fatal(err)
+	}
+	passing, meta, err := c.Health().Service("web", "", true, nil)
+	if err != nil || len(passing) != 1 || passing[0].Service.ID != "w1" || meta.LastIndex == 0 || !meta.KnownLeader {
+		t.Fatalf("passing = %+v, %v, meta %+v", passing, err, meta)
+	}
+	all, _, _ := c.Health().Service("web", "metrics", false, nil)
+	if len(all) != 2 {
+		t.Fatalf("all = %d entries, want 2", len(all))
+	}
+	if n := len(all[0].Checks); n != 2 || all[0].Checks.AggregatedStatus() == "" {
+		t.Errorf("checks %d (node serfHealth + service check expected)", n)
+	}
+	if err := s.SetCheck("nope", api.HealthPassing); err == nil {
+		t.Error("SetCheck on an unknown service succeeded")
+	}
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "bad", Check: &api.AgentServiceCheck{HTTP: "http://x/readyz"}}); err == nil {
+		t.Error("HTTP check without interval accepted")
+	}
+	if err := c.Agent().ServiceDeregister("nope"); err == nil {
+		t.Error("deregistering an unknown ID succeeded")
+	}
+}
