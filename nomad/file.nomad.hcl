@@ -89,6 +89,7 @@ job "file" {
       meta {
         target    = "file"
         rpc_queue = "rpc.file"
+        data_port = "${NOMAD_PORT_data}"
         alloc_id  = "${NOMAD_ALLOC_ID}"
       }
 
@@ -177,7 +178,6 @@ job "file" {
           "-target=file",
           "-consul.register=false",
           "-admin.addr=${NOMAD_ADDR_admin}",
-          "-file.data-addr=${NOMAD_ADDR_data}",
         ]
       }
 
@@ -185,8 +185,9 @@ job "file" {
       kill_timeout = "30s"
 
       env {
-        OC_CONSUL_ADDR = "127.0.0.1:8500"
-        OC_FILE_DIR    = "/data"
+        OC_CONSUL_ADDR    = "127.0.0.1:8500"
+        OC_FILE_DIR       = "/data"
+        OC_FILE_DATA_ADDR = "${NOMAD_ADDR_data}"
       }
 
       # Addresses of the infrastructure, looked up in Consul, and tunables

@@ -44,6 +44,9 @@ func TestComposeRulesCatchBreakage(t *testing.T) {
 		{"service missing", `  product:
     <<: *opencommerce
     command: ["-target=product", "-consul.register=true"]
+    environment:
+      <<: *opencommerce-env
+      OC_CONSUL_ADVERTISE_ADDR: product
 `, "", `no service "product"`},
 		{"wrong target", `command: ["-target=order", "-consul.register=true"]`, `command: ["-target=all"]`, `service order: command ["-target=all"] lacks -target=order`},
 		{"unknown dependency", `      mailpit:
