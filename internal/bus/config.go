@@ -107,7 +107,7 @@ const (
 	DefaultRPCTimeout  = 10 * time.Second
 	DefaultMaxInFlight = 1024
 	DefaultChannels    = 4
-	DefaultReplyPath   = ReplyDirect
+	DefaultReplyPath   = ReplyQueue
 )
 
 // RegisterFlags registers the RPC client's amqp.* flags on fs.

@@ -33,8 +33,20 @@
 // Two reply paths are implemented (ClientConfig.ReplyPath, flag
 // amqp.reply-path): Direct Reply-To (each publishing channel consumes
 // amq.rabbitmq.reply-to no-ack) and one exclusive auto-named reply queue
-// per connection. See BENCHMARKS.md ("RPC layer") for the figures that
-// picked the default.
+// per connection. Measured on the 2-core development machine (bench:
+// go run ./internal/bus/benchrpc/cmd -dur=6s; bare amqp091-go echo in the
+// same run; machine shared and noisy, ±30%):
+//
+//	in flight            1       16      64      256
+//	bare amqp091-go      2573/s  7720/s  9010/s  10851/s
+//	bus, Direct Reply-To 2568/s  5688/s  7837/s  9066/s
+//	bus, reply queue     2195/s  7569/s  9246/s  9124/s
+//	p50 reply queue      0.26ms  1.38ms  4.34ms  22.3ms
+//	p99 reply queue      4.9ms   15.8ms  39.6ms  122ms
+//
+// The reply queue matched or beat Direct Reply-To at 16 and 64 in flight in
+// every interleaved run, so it is the default (ReplyQueue). Details and the
+// ratio to bare are in BENCHMARKS.md ("RPC layer").
 //
 // # Events
 //
