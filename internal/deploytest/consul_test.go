@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/internal/deploytest"
+	"github.com/opencommerce/opencommerce/internal/discovery"
 )
 
 const gatewayKV = "consul/kv/opencommerce/gateway/config.json"
@@ -146,4 +147,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The seed must also be accepted by the gateway's own parser, so the two
+// rule sets cannot drift apart.
+func TestConsulGatewayConfigSeedParsesInTheGateway(t *testing.T) {
+	cfg, err := discovery.ParseGatewayConfig(read(t, gatewayKV))
+	if err != nil {
+		t.Fatalf("%s: the gateway rejects it: %v", gatewayKV, err)
+	}
+	for _, c := range deploytest.RateClasses {
+		if l := cfg.Limit(c); l.Rate <= 0 || l.Burst < 1 {
+			t.Errorf("%s: class %s: limit %+v", gatewayKV, c, l)
+		}
+	}
 }
