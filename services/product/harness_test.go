@@ -247,3 +247,7 @@ func (h *harness) product(a contracts.Actor, in contracts.ProductInput) contract
 	h.t.Helper()
 	return ok[contracts.Product](h, a, contracts.MethodProductCreate, nil, in)
 }
+
+func busOpts() bus.CallOptions {
+	return bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}}
+}
