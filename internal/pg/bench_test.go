@@ -98,3 +98,28 @@ func BenchmarkRelay(b *testing.B) {
 	b.StopTimer()
 	_ = r.Shutdown(ctx)
 }
+
+// BenchmarkNotifyCost isolates what NOTIFY costs a committing writer:
+// PostgreSQL serialises the commits of notifying transactions (a global
+// lock held through the commit's WAL flush). Same insert, with and without
+// pg_notify, 8 writers per core.
+func BenchmarkNotifyCost(b *testing.B) {
+	for _, bc := range []struct{ name, sql string }{
+		{"insert", `INSERT INTO oc_outbox (id, type, payload) VALUES (gen_random_uuid(), 'x', '{}')`},
+		{"insert+notify", `WITH ins AS (INSERT INTO oc_outbox (id, type, payload) VALUES (gen_random_uuid(), 'x', '{}')) SELECT pg_notify('oc_outbox', '')`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			pool := openTestDB(b)
+			ctx := context.Background()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := pool.Exec(ctx, bc.sql); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -34,6 +34,13 @@
 // retention period. It is woken by LISTEN on a dedicated connection and polls
 // as a fallback.
 //
+// Cost: PostgreSQL serialises the commits of transactions that issued
+// NOTIFY (a server-wide lock held through the commit's WAL flush, so that
+// notifications queue in commit order). Transactions that call AddEvent
+// therefore do not group-commit with each other; plain writes are not
+// affected. Keep events to the transactions that need them; see
+// BenchmarkNotifyCost for the figure on a given machine.
+//
 // Delivery guarantee: at least once. An event is published again only when
 // the relay (or its database connection) dies after the broker confirmed and
 // before the marking transaction committed; consumers deduplicate by event

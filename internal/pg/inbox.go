@@ -32,13 +32,11 @@ func HandleOnce(ctx context.Context, pool *pgxpool.Pool, consumer string, ev con
 	}
 	var dup bool
 	err := InTx(ctx, pool, func(tx pgx.Tx) error {
-		dup = false
-		tag, err := tx.Exec(ctx, "INSERT INTO oc_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", consumer, ev.ID)
+		first, err := MarkHandled(ctx, tx, consumer, ev.ID)
 		if err != nil {
-			return fmt.Errorf("inbox: record %s: %w", ev.ID, err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
-			dup = true
+		if dup = !first; dup {
 			return nil
 		}
 		return fn(tx)
@@ -47,6 +45,19 @@ func HandleOnce(ctx context.Context, pool *pgxpool.Pool, consumer string, ev con
 		inboxDuplicates.WithLabelValues(consumer).Inc()
 	}
 	return err
+}
+
+// MarkHandled is the inbox step of HandleOnce for callers that manage their
+// own transaction (other options, several events in one tx): it records
+// (consumer, eventID) in tx and reports whether this is the first time. On
+// false the caller must skip the effect (and may count a duplicate); the
+// record only holds if tx commits. It does not validate its arguments.
+func MarkHandled(ctx context.Context, tx pgx.Tx, consumer, eventID string) (first bool, err error) {
+	tag, err := tx.Exec(ctx, "INSERT INTO oc_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", consumer, eventID)
+	if err != nil {
+		return false, fmt.Errorf("inbox: record %s: %w", eventID, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // PurgeInbox deletes inbox rows handled more than olderThan ago, at most

@@ -562,3 +562,16 @@ func TestRelayConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// The relays of several services in one process share a registry.
+func TestRelaysShareRegistry(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	for _, svc := range []string{"order", "product"} {
+		pg.NewRelay(nil, &recorder{}, pg.RelayConfig{Service: svc}, nil, reg)
+	}
+	for _, svc := range []string{"order", "product"} {
+		if v := gauge(t, reg, "oc_outbox_pending", svc); v != 0 {
+			t.Errorf("oc_outbox_pending{service=%q} = %v, want 0 (registered)", svc, v)
+		}
+	}
+}
