@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/services/user"
 	"github.com/opencommerce/opencommerce/services/user/token"
 )
@@ -215,5 +216,38 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("keys after grace = %d", len(ks))
 	} else if _, ok := ks[rk.KID]; !ok {
 		t.Fatal("active key missing from jwks")
+	}
+}
+
+func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("race@example.com", "Race", "")
+	tok := e.login("race@example.com", goodPassword)
+	body, _ := json.Marshal(envl(contracts.RefreshRequest{RefreshToken: tok.RefreshToken}))
+	const n = 8
+	statuses := make(chan string, n)
+	for range n {
+		go func() {
+			rep, err := e.deps.RPC.Call(t.Context(), user.Name, contracts.MethodUserRefresh, body, bus.CallOptions{})
+			if err != nil {
+				statuses <- err.Error()
+				return
+			}
+			statuses <- rep.Status
+		}()
+	}
+	ok := 0
+	for range n {
+		switch st := <-statuses; st {
+		case contracts.StatusOK:
+			ok++
+		case string(contracts.CodeUnauthenticated):
+		default:
+			t.Errorf("status %s", st)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d concurrent refreshes of one token succeeded, want exactly 1", ok)
 	}
 }
