@@ -1,0 +1,263 @@
+package order
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// visible reports whether actor may see o: its buyer, a seller of one of
+// its items, an admin or a service.
+func visible(actor contracts.Actor, o *Order) bool {
+	return actor.IsAdmin() || actor.IsService() || (actor.ID != "" && actor.ID == o.UserID) ||
+		(actor.Role == contracts.RoleSeller && o.hasSeller(actor.ID))
+}
+
+// sellerScope is the seller whose items only actor sees in o ("" for all):
+// a seller looking at an order they did not buy.
+func sellerScope(actor contracts.Actor, o *Order) string {
+	if actor.Role == contracts.RoleSeller && actor.ID != o.UserID {
+		return actor.ID
+	}
+	return ""
+}
+
+// load returns the order id if actor may see it; anything else is
+// not_found, so no one learns of orders that are not theirs.
+func (s *Service) load(ctx context.Context, actor contracts.Actor, id string) (*Order, error) {
+	if actor.Anonymous() {
+		return nil, contracts.Unauthenticated("sign in to see orders")
+	}
+	if !isUUID(id) {
+		return nil, contracts.NotFound("order")
+	}
+	o, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !visible(actor, o) {
+		return nil, contracts.NotFound("order")
+	}
+	return o, nil
+}
+
+// Get returns the order id as actor may see it.
+func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (contracts.Order, error) {
+	o, err := s.load(ctx, actor, id)
+	if err != nil {
+		return contracts.Order{}, err
+	}
+	return o.View(sellerScope(actor, o)), nil
+}
+
+// listParams reads limit, cursor and status from the query.
+func listParams(p contracts.Params) (listFilter, error) {
+	f := listFilter{Limit: contracts.DefaultPageSize}
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return f, contracts.InvalidArgument("limit", "limit must be a positive integer")
+		}
+		f.Limit = contracts.Page{Limit: n}.Normalize().Limit
+	}
+	if v := p.Get("cursor"); v != "" {
+		if !isUUID(v) {
+			return f, contracts.InvalidArgument("cursor", "cursor is not valid; pass next_cursor from a previous page")
+		}
+		f.Cursor = v
+	}
+	if v := p.Get("status"); v != "" {
+		if !slices.Contains(validStatuses, v) {
+			return f, contracts.InvalidArgument("status", "status must be one of %s", strings.Join(validStatuses, ", "))
+		}
+		f.Status = v
+	}
+	return f, nil
+}
+
+// List returns actor's orders, newest first; an admin sees everyone's
+// (optionally one user's with the user parameter).
+func (s *Service) List(ctx context.Context, actor contracts.Actor, p contracts.Params) (contracts.List[contracts.Order], error) {
+	if actor.Anonymous() {
+		return contracts.List[contracts.Order]{}, contracts.Unauthenticated("sign in to see orders")
+	}
+	f, err := listParams(p)
+	if err != nil {
+		return contracts.List[contracts.Order]{}, err
+	}
+	f.UserID = actor.ID
+	if actor.IsAdmin() || actor.IsService() {
+		f.UserID = p.Get("user")
+	}
+	return s.list(ctx, f, "")
+}
+
+// SellerList returns the orders holding the seller's products, newest
+// first, showing only their items; an admin sees every order (or one
+// seller's, with the seller parameter).
+func (s *Service) SellerList(ctx context.Context, actor contracts.Actor, p contracts.Params) (contracts.List[contracts.Order], error) {
+	f, err := listParams(p)
+	if err != nil {
+		return contracts.List[contracts.Order]{}, err
+	}
+	scope := ""
+	switch {
+	case actor.IsAdmin() || actor.IsService():
+		f.SellerID = p.Get("seller")
+	case actor.Role == contracts.RoleSeller && actor.ID != "":
+		f.SellerID, scope = actor.ID, actor.ID
+	case actor.Anonymous():
+		return contracts.List[contracts.Order]{}, contracts.Unauthenticated("sign in to see orders")
+	default:
+		return contracts.List[contracts.Order]{}, contracts.PermissionDenied("only sellers and admins see seller orders")
+	}
+	return s.list(ctx, f, scope)
+}
+
+func (s *Service) list(ctx context.Context, f listFilter, scope string) (contracts.List[contracts.Order], error) {
+	orders, next, err := s.store.List(ctx, f)
+	if err != nil {
+		return contracts.List[contracts.Order]{}, err
+	}
+	out := contracts.List[contracts.Order]{Items: make([]contracts.Order, len(orders)), NextCursor: next}
+	for i, o := range orders {
+		out.Items[i] = o.View(scope)
+	}
+	return out, nil
+}
+
+// Cancel cancels the order for its buyer (or an admin) before it ships. A
+// paid order is refunded: it ends cancelled with the payment refunded,
+// emitting order.cancelled and then order.refunded.
+func (s *Service) Cancel(ctx context.Context, actor contracts.Actor, id string) (contracts.Order, error) {
+	if _, err := s.load(ctx, actor, id); err != nil {
+		return contracts.Order{}, err
+	}
+	reason := contracts.ReasonCancelledByUser
+	if actor.IsAdmin() {
+		reason = contracts.ReasonCancelledByAdmin
+	}
+	cancelled := false
+	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+		cancelled = false
+		if !actor.IsAdmin() && actor.ID != o.UserID {
+			return nil, contracts.PermissionDenied("only the buyer or an admin may cancel an order")
+		}
+		if o.Status == contracts.OrderStatusShipped || o.Status == contracts.OrderStatusDelivered {
+			return nil, illegal(o.Status, "cancelled (it has shipped; ask for a refund)")
+		}
+		evs, err := s.cancelIn(o, reason)
+		cancelled = err == nil
+		return evs, err
+	})
+	if err != nil {
+		return contracts.Order{}, err
+	}
+	if cancelled {
+		s.m.cancelled.WithLabelValues(reason).Inc()
+		s.log.Info("order cancelled", "order_id", o.ID, "reason", reason, "actor", actor.ID)
+	}
+	if o.PaymentStatus == contracts.PaymentStatusSucceeded {
+		if ro, err := s.refundPayment(ctx, o.ID); err != nil {
+			// The cancellation stands; the sweeper finishes the refund.
+			s.log.Warn("refund of a cancelled order failed; the sweeper retries", "order_id", o.ID, "err", err)
+		} else {
+			o = ro
+		}
+	}
+	return o.View(sellerScope(actor, o)), nil
+}
+
+// Ship marks a paid order shipped with its carrier and tracking number;
+// only a seller of its items or an admin may.
+func (s *Service) Ship(ctx context.Context, actor contracts.Actor, id string, req contracts.ShipRequest) (contracts.Order, error) {
+	req.Carrier = strings.TrimSpace(req.Carrier)
+	req.TrackingNumber = strings.TrimSpace(req.TrackingNumber)
+	switch {
+	case req.Carrier == "":
+		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier is required")
+	case utf8.RuneCountInString(req.Carrier) > 64:
+		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier must be at most 64 characters")
+	case req.TrackingNumber == "":
+		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number is required")
+	case utf8.RuneCountInString(req.TrackingNumber) > 128:
+		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number must be at most 128 characters")
+	}
+	return s.fulfil(ctx, actor, id, func(o *Order) ([]outEvent, error) {
+		if err := o.move(contracts.OrderStatusShipped, "shipped", s.now().UTC()); err != nil {
+			return nil, err
+		}
+		o.Carrier, o.TrackingNumber = req.Carrier, req.TrackingNumber
+		return []outEvent{o.shippedEvent()}, nil
+	})
+}
+
+// Deliver marks a shipped order delivered; only a seller of its items or
+// an admin may.
+func (s *Service) Deliver(ctx context.Context, actor contracts.Actor, id string) (contracts.Order, error) {
+	return s.fulfil(ctx, actor, id, func(o *Order) ([]outEvent, error) {
+		if err := o.move(contracts.OrderStatusDelivered, "delivered", s.now().UTC()); err != nil {
+			return nil, err
+		}
+		return []outEvent{o.deliveredEvent()}, nil
+	})
+}
+
+// fulfil runs a seller's step (ship, deliver) on the order id.
+func (s *Service) fulfil(ctx context.Context, actor contracts.Actor, id string, step func(o *Order) ([]outEvent, error)) (contracts.Order, error) {
+	if actor.Anonymous() {
+		return contracts.Order{}, contracts.Unauthenticated("sign in first")
+	}
+	if !isUUID(id) {
+		return contracts.Order{}, contracts.NotFound("order")
+	}
+	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+		if !actor.IsAdmin() && !(actor.Role == contracts.RoleSeller && o.hasSeller(actor.ID)) {
+			return nil, contracts.PermissionDenied("only a seller of this order's items or an admin may do this")
+		}
+		return step(o)
+	})
+	if err != nil {
+		return contracts.Order{}, err
+	}
+	return o.View(sellerScope(actor, o)), nil
+}
+
+// Refund refunds a paid, shipped or delivered order in full (admin only):
+// the order ends refunded, the payment refunded, with order.refunded.
+func (s *Service) Refund(ctx context.Context, actor contracts.Actor, id string, req contracts.RefundRequest) (contracts.Order, error) {
+	if !actor.IsAdmin() {
+		if actor.Anonymous() {
+			return contracts.Order{}, contracts.Unauthenticated("sign in first")
+		}
+		return contracts.Order{}, contracts.PermissionDenied("only an admin may refund an order")
+	}
+	if !isUUID(id) {
+		return contracts.Order{}, contracts.NotFound("order")
+	}
+	if utf8.RuneCountInString(req.Reason) > 500 {
+		return contracts.Order{}, contracts.InvalidArgument("reason", "reason must be at most 500 characters")
+	}
+	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+		if err := o.move(contracts.OrderStatusRefunded, "refunded", s.now().UTC()); err != nil {
+			return nil, err
+		}
+		o.StatusReason = contracts.ReasonRefundedByAdmin
+		return nil, nil // order.refunded is emitted once the money is back
+	})
+	if err != nil {
+		return contracts.Order{}, err
+	}
+	if ro, err := s.refundPayment(ctx, o.ID); err != nil {
+		s.log.Warn("refund failed; the sweeper retries", "order_id", o.ID, "err", err)
+	} else {
+		o = ro
+	}
+	return o.View(""), nil
+}

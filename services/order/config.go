@@ -1,0 +1,76 @@
+package order
+
+import (
+	"errors"
+	"flag"
+	"time"
+)
+
+// Config configures the order service.
+type Config struct {
+	// CartTTL is how long a cart lives after its last change.
+	CartTTL time.Duration
+	// PendingTimeout is how long an order may wait for the inventory's
+	// answer before it is cancelled with reason reservation_timeout.
+	PendingTimeout time.Duration
+	// ChargeLease is how long one charge attempt owns an order; a crashed
+	// attempt is retried by the sweeper after the lease ran out.
+	ChargeLease time.Duration
+	// ChargeRetryAfter is how long the sweeper waits before retrying a
+	// charge whose outcome was unknown (provider error).
+	ChargeRetryAfter time.Duration
+	// SweepInterval is how often the recovery sweeper runs (it also runs
+	// once at Start).
+	SweepInterval time.Duration
+	// IdempotencyRetention is how long a checkout's Idempotency-Key is
+	// remembered (a replay after that places a new order).
+	IdempotencyRetention time.Duration
+	// CallTimeout bounds each call to another service (product.lookup,
+	// user.addresses.list).
+	CallTimeout time.Duration
+	// Provider names the payment provider; only "test" (the built-in test
+	// processor) exists so far.
+	Provider string
+}
+
+// RegisterFlags registers the flags, prefixed "order.", with defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.CartTTL, "order.cart-ttl", 30*24*time.Hour, "a cart expires this long after its last change")
+	fs.DurationVar(&c.PendingTimeout, "order.pending-timeout", 15*time.Minute, "cancel an order (reservation_timeout) the inventory has not answered within this time")
+	fs.DurationVar(&c.ChargeLease, "order.charge-lease", time.Minute, "how long one charge attempt owns an order before the sweeper may retry it")
+	fs.DurationVar(&c.ChargeRetryAfter, "order.charge-retry-after", 30*time.Second, "delay before a charge with an unknown outcome is retried")
+	fs.DurationVar(&c.SweepInterval, "order.sweep-interval", 15*time.Second, "how often the recovery sweeper resumes stuck orders")
+	fs.DurationVar(&c.IdempotencyRetention, "order.idempotency-retention", 7*24*time.Hour, "how long checkout idempotency keys are remembered")
+	fs.DurationVar(&c.CallTimeout, "order.call-timeout", 5*time.Second, "timeout of calls to the product and user services")
+	fs.StringVar(&c.Provider, "order.payment-provider", "test", "payment provider (test)")
+}
+
+// DefaultConfig returns the defaults RegisterFlags sets.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.CartTTL <= 0:
+		return errors.New("order.cart-ttl: must be positive")
+	case c.PendingTimeout <= 0:
+		return errors.New("order.pending-timeout: must be positive")
+	case c.ChargeLease <= 0:
+		return errors.New("order.charge-lease: must be positive")
+	case c.ChargeRetryAfter <= 0:
+		return errors.New("order.charge-retry-after: must be positive")
+	case c.SweepInterval <= 0:
+		return errors.New("order.sweep-interval: must be positive")
+	case c.IdempotencyRetention <= 0:
+		return errors.New("order.idempotency-retention: must be positive")
+	case c.CallTimeout <= 0:
+		return errors.New("order.call-timeout: must be positive")
+	case c.Provider != "test":
+		return errors.New(`order.payment-provider: must be "test"`)
+	}
+	return nil
+}
