@@ -49,10 +49,12 @@ func TestOpenCreatesMissingDatabase(t *testing.T) {
 	if err != nil {
 		testenv.Unavailable(t, "PostgreSQL", err)
 	}
-	defer conn.Close(ctx)
 	db := testenv.Name("octopen")
 	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", db, err)
+		}
 	})
 
 	cfg := pg.DefaultConfig()
