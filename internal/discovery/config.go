@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-cleanhttp"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -162,6 +163,11 @@ func NewClient(addr, token string, transport http.RoundTripper) (*api.Client, er
 	cfg := &api.Config{Address: addr, Token: token}
 	switch t := transport.(type) {
 	case nil:
+		// Every watch loop holds a connection in a long poll; keep them
+		// all idle-able so answers do not force a new TCP connection.
+		tr := cleanhttp.DefaultPooledTransport()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.Transport = tr
 	case *http.Transport:
 		cfg.Transport = t
 	default:

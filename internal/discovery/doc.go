@@ -12,6 +12,7 @@
 // critical for DeregisterAfter (≥ 1m, Consul's minimum) is removed by the
 // agent. Under Nomad with provider = "consul", Nomad registers the service:
 // leave -consul.register off or every instance appears twice.
+// RegisterIfEnabled applies that flag so callers need no branch.
 //
 // # Watching healthy instances
 //
@@ -22,6 +23,12 @@
 // limited by a token bucket (burst 2, one query per MinQueryInterval), so
 // quick changes pass at once and churn degrades to polling. A failed query
 // keeps the last good answer and retries with capped, jittered backoff.
+// Queries allow stale reads (any server answers: load spreads, and reads
+// survive a leader election); each is bounded by wait + wait/16 + 10s in
+// case the connection died silently. Consul abandons queries in flight when
+// a snapshot is restored; a query sent just after a restore with the old
+// index waits out its wait time first (Consul's own behaviour), so
+// -consul.wait bounds that delay.
 //
 // Reads are lock-free (one atomic.Pointer per service) and meant for the
 // gateway's hot path:

@@ -112,8 +112,10 @@ func (w *KVWatcher[T]) Run(ctx context.Context) error {
 		if err := lim.Wait(ctx); err != nil {
 			return nil
 		}
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: w.opt.WaitTime}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, queryTimeout(w.opt.WaitTime))
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: w.opt.WaitTime, AllowStale: true}).WithContext(qctx)
 		pair, meta, err := kv.Get(w.key, q)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

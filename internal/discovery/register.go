@@ -154,3 +154,17 @@ func isNotFound(err error) bool {
 	var se api.StatusError
 	return errors.As(err, &se) && se.Code == http.StatusNotFound
 }
+
+// RegisterIfEnabled registers r when cfg asks for self-registration
+// (-consul.register with -consul.addr); otherwise it does nothing and
+// returns a no-op deregister, so callers need no branch. client may be nil
+// when registration is disabled.
+func RegisterIfEnabled(ctx context.Context, cfg Config, client *api.Client, r Registration) (deregister func(context.Context) error, err error) {
+	if !cfg.Register || cfg.Static() {
+		return func(context.Context) error { return nil }, nil
+	}
+	if client == nil {
+		return nil, contracts.InvalidArgument("consul.addr", "self-registration needs a Consul client")
+	}
+	return Register(ctx, client, r)
+}

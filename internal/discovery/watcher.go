@@ -288,6 +288,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// queryTimeout bounds one blocking query: Consul may hold it for wait plus
+// up to wait/16 of jitter; beyond that the connection is presumed dead.
+func queryTimeout(wait time.Duration) time.Duration { return wait + wait/16 + 10*time.Second }
+
 func (w *Watcher) runConsul(ctx context.Context, s *serviceState) {
 	lim := rate.NewLimiter(rate.Every(w.opt.MinQueryInterval), 2)
 	bo := backoff{min: 200 * time.Millisecond, max: 30 * time.Second}
@@ -297,8 +301,13 @@ func (w *Watcher) runConsul(ctx context.Context, s *serviceState) {
 		if err := lim.Wait(ctx); err != nil {
 			return
 		}
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: w.opt.WaitTime}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, queryTimeout(w.opt.WaitTime))
+		// AllowStale: any server may answer, so reads spread over the
+		// cluster and keep working during a leader election; an index
+		// that goes backwards on a server switch is handled below.
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: w.opt.WaitTime, AllowStale: true}).WithContext(qctx)
 		entries, meta, err := health.Service(s.name, "", true, q)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -354,6 +363,7 @@ func instanceFromEntry(service string, e *api.ServiceEntry) Instance {
 func (w *Watcher) runStatic(ctx context.Context) {
 	t := time.NewTicker(w.opt.StaticPollInterval)
 	defer t.Stop()
+	failing := make(map[string]bool, len(w.names)) // log transitions, not every poll
 	for {
 		for _, n := range w.names {
 			s := w.services[n]
@@ -365,8 +375,15 @@ func (w *Watcher) runStatic(ctx context.Context) {
 					return
 				}
 				w.m.errors.WithLabelValues(n).Inc()
-				w.log.Warn("queue inspection failed; keeping last answer", "service", n, "err", err)
+				if !failing[n] {
+					w.log.Warn("queue inspection failed; keeping last answer", "service", n, "err", err)
+				}
+				failing[n] = true
 				continue
+			}
+			if failing[n] {
+				w.log.Info("queue inspection works again", "service", n)
+				failing[n] = false
 			}
 			var insts []Instance
 			if consumers > 0 {
