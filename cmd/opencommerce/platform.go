@@ -34,6 +34,7 @@ type Config struct {
 	Server        bus.ServerConfig
 	Consumer      bus.ConsumerConfig
 	PG            pg.Config
+	DBPrefix      string
 	Relay         pg.RelayConfig
 	Redis         redisx.Config
 	Services      ServicesConfig
@@ -50,6 +51,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Server.RegisterFlags(fs)
 	c.Consumer.RegisterFlags(fs)
 	c.PG.RegisterFlags(fs)
+	fs.StringVar(&c.DBPrefix, "pg.database-prefix", "oc_", "prefix of every service's database name (oc_user, oc_order, ...)")
 	c.Relay.RegisterFlags(fs)
 	c.Redis.RegisterFlags(fs)
 	c.Services.RegisterFlags(fs)
@@ -129,7 +131,7 @@ func newPlatform(cfg Config, log *slog.Logger) *platform {
 		Metrics:     reg,
 		Health:      health,
 		PG:          cfg.PG,
-		DBPrefix:    "oc_",
+		DBPrefix:    cfg.DBPrefix,
 		RedisPrefix: cfg.Redis.Prefix,
 		Server:      cfg.Server,
 		Consumer:    cfg.Consumer,

@@ -19,10 +19,16 @@ type Health struct {
 	mu       sync.RWMutex
 	checks   map[string]Check
 	draining atomic.Bool
+	starting atomic.Bool
 }
 
 // NewHealth returns an empty registry: ready until a check says otherwise.
+// A Manager marks it starting while modules start, so /readyz does not say
+// ready before every module serves.
 func NewHealth() *Health { return &Health{checks: map[string]Check{}} }
+
+// SetStarting marks whether modules are still starting.
+func (h *Health) SetStarting(on bool) { h.starting.Store(on) }
 
 // Add registers (or replaces) a named readiness check.
 func (h *Health) Add(name string, c Check) {
@@ -75,9 +81,11 @@ func (h *Health) Evaluate(ctx context.Context) Status {
 		}(i)
 	}
 	wg.Wait()
-	st := Status{Ready: !h.Draining(), Checks: make(map[string]string, len(names))}
+	st := Status{Ready: !h.Draining() && !h.starting.Load(), Checks: make(map[string]string, len(names))}
 	if h.Draining() {
 		st.Checks["shutdown"] = "draining"
+	} else if h.starting.Load() {
+		st.Checks["startup"] = "starting"
 	}
 	for i, n := range names {
 		if results[i] != nil {

@@ -142,6 +142,7 @@ func (m *Manager) Run(ctx context.Context, targets []string) error {
 	}
 	var running []started
 	failed := make(chan error, len(order))
+	m.health.SetStarting(true)
 	var startErr error
 	for _, name := range order {
 		mod := m.modules[name]
@@ -168,6 +169,7 @@ func (m *Manager) Run(ctx context.Context, targets []string) error {
 	}
 	var runErr error
 	if startErr == nil {
+		m.health.SetStarting(false)
 		m.log.Info("ready", "modules", order)
 		select {
 		case <-ctx.Done():
