@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,4 +157,22 @@ func TestGatewayConfigStaticMode(t *testing.T) {
 	if got, want := w.Get().Limit(discovery.ClassUpload), discovery.DefaultGatewayConfig().Limit(discovery.ClassUpload); got != want {
 		t.Errorf("static mode upload limit %+v, want default %+v", got, want)
 	}
+}
+
+func TestGatewayConfigIndexGoesBackwards(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	fake := h.requireFake(t)
+	w, client, key, ch, _, _ := watchGatewayConfig(t, h)
+	for i := range 20 { // push the index up
+		putKV(t, client, key+"-pad", strconv.Itoa(i))
+	}
+	t.Cleanup(func() { _, _ = client.KV().Delete(key+"-pad", nil) })
+	putKV(t, client, key, `{"maintenance":true}`)
+	ch.waitFor(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
+	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
+	fake.ResetIndex()
+	ch.waitFor(t, h.settle, "watcher to block again after the reset", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
+	fake.SetKV(key, []byte(`{"maintenance":false}`))
+	ch.waitFor(t, h.settle, "change after the reset", func() bool { return !w.Get().Maintenance })
 }

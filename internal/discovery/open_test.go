@@ -13,6 +13,7 @@ func TestOpen(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
 	amqpURL := testenv.AMQP(t)
+	svc := uniqueService(t) // a real agent may know "product"
 	for _, tc := range []struct {
 		name string
 		addr string
@@ -21,7 +22,7 @@ func TestOpen(t *testing.T) {
 			cfg := discovery.Defaults()
 			cfg.Addr = tc.addr
 			cfg.ConfigKey = "opencommerce-test/" + testenv.Name("open") + "/config"
-			d, err := discovery.Open(cfg, amqpURL, []string{"product"}, discovery.WatchOptions{StaticPollInterval: 50 * time.Millisecond})
+			d, err := discovery.Open(cfg, amqpURL, []string{svc}, discovery.WatchOptions{StaticPollInterval: 50 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -32,8 +33,8 @@ func TestOpen(t *testing.T) {
 			if err := d.WaitSynced(ctx); err != nil {
 				t.Fatalf("WaitSynced: %v", err)
 			}
-			if d.Instances.HasHealthy("product") {
-				t.Error("product healthy with nothing running")
+			if d.Instances.HasHealthy(svc) {
+				t.Error("service healthy with nothing running")
 			}
 			if d.Config.Get().Maintenance {
 				t.Error("default config in maintenance")
