@@ -145,7 +145,10 @@ func hs256(key []byte) func([]byte) []byte {
 
 type fakeDiscovery struct{ down sync.Map }
 
-func (d *fakeDiscovery) HasHealthy(service string) bool { _, down := d.down.Load(service); return !down }
+func (d *fakeDiscovery) HasHealthy(service string) bool {
+	_, down := d.down.Load(service)
+	return !down
+}
 
 // start runs a gateway on a free port and stops it at the end of the test.
 func start(t testing.TB, cfg edge.Config, deps edge.Deps) (*edge.Gateway, string) {

@@ -123,6 +123,7 @@ func (l *Local) Allow(_ context.Context, c Class, key string) Result {
 	if c.Unlimited() {
 		return Result{Allowed: true}
 	}
+	key = c.Name + ":" + strconv.FormatInt(int64(c.emission()), 36) + "." + strconv.Itoa(c.burst()) + ":" + key
 	s := &l.shards[maphash.String(l.seed, key)%localShards]
 	now := l.now()
 	s.mu.Lock()
@@ -279,7 +280,11 @@ func (s *Shared) redisAllow(ctx context.Context, c Class, key string) (Result, e
 	}
 	b := c.burst()
 	tau := t * int64(b)
-	res, err := script.Run(ctx, s.rdb, []string{s.cfg.Prefix + "rl:" + c.Name + ":" + key},
+	// The key names the class's parameters, so a limit changed at run time
+	// takes effect at once instead of inheriting state measured in the old
+	// units.
+	rkey := s.cfg.Prefix + "rl:" + c.Name + ":" + strconv.FormatInt(t, 36) + "." + strconv.Itoa(b) + ":" + key
+	res, err := script.Run(ctx, s.rdb, []string{rkey},
 		strconv.FormatInt(t, 10), strconv.FormatInt(tau, 10)).Int64Slice()
 	if err != nil {
 		return Result{}, err

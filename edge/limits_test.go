@@ -1,0 +1,349 @@
+package edge_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+func login(t *testing.T, base string) response {
+	return do(t, "POST", base+"/api/v1/auth/login", `{"email":"a@b.c","password":"x"}`, "Content-Type", "application/json")
+}
+
+func TestRateLimitSharedAcrossGateways(t *testing.T) {
+	addr, prefix := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	k := newKeys(t)
+	rpc := &fakeRPC{keys: k}
+	cfg := edge.Defaults()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.RateLogin = "5/1m"
+	cfg.RateRedisTimeout = time.Second
+	deps := edge.Deps{RPC: rpc, Redis: rdb, RedisPrefix: prefix}
+	g1, a := start(t, cfg, deps)
+	_, b := start(t, cfg, deps)
+
+	allowed := 0
+	var last response
+	for i := range 10 {
+		base := a
+		if i%2 == 1 {
+			base = b
+		}
+		last = login(t, base)
+		switch last.Status {
+		case 200:
+			allowed++
+			if last.Header.Get("RateLimit-Limit") != "5" || last.Header.Get("RateLimit-Remaining") == "" {
+				t.Fatalf("RateLimit headers: %v", last.Header)
+			}
+		case 429:
+		default:
+			t.Fatalf("status %d", last.Status)
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("two gateways allowed %d logins from one IP, want 5 in total", allowed)
+	}
+	if last.Status != 429 || last.errorCode(t) != contracts.CodeResourceExhausted {
+		t.Fatalf("last: %d %s", last.Status, last.Body)
+	}
+	ra, _ := strconv.Atoi(last.Header.Get("Retry-After"))
+	if ra < 1 || ra > 12 || last.Header.Get("RateLimit-Remaining") != "0" || last.Header.Get("RateLimit-Reset") == "" {
+		t.Fatalf("429 headers: %v", last.Header)
+	}
+	if g1.Limiter().Fallbacks() != 0 {
+		t.Fatal("decided locally with Redis up")
+	}
+	// Other classes are separate: the default class still lets reads through.
+	if r := do(t, "GET", a+"/api/v1/products/"+productID+"/reviews", ""); r.Status != 200 {
+		t.Fatalf("default class: %d", r.Status)
+	}
+	// Live config raises the login limit at run time.
+	g1.ApplyLive(edge.Live{RateLimits: map[string]string{"login": "1000/1s"}})
+	if r := login(t, a); r.Status != 200 {
+		t.Fatalf("after a live raise: %d", r.Status)
+	}
+}
+
+func TestRateLimitLocalWhenRedisDown(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: testenv.FreeAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = dead.Close() })
+	_, base, _, _ := setup(t, func(c *edge.Config, d *edge.Deps) {
+		c.RateLogin = "3/1m"
+		d.Redis, d.RedisPrefix = dead, "x:"
+	})
+	codes := []int{}
+	for range 6 {
+		codes = append(codes, login(t, base).Status)
+	}
+	want := []int{200, 200, 200, 429, 429, 429}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("with Redis down: %v, want %v", codes, want)
+		}
+	}
+}
+
+func TestRateLimitPerUser(t *testing.T) {
+	_, base, _, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.RateDefault = "2/1m" })
+	a := k.sign(t, "alice", contracts.RoleCustomer, time.Hour)
+	b := k.sign(t, "bob", contracts.RoleCustomer, time.Hour)
+	for i, want := range []int{200, 200, 429} {
+		if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+a); r.Status != want {
+			t.Fatalf("alice request %d: %d", i, r.Status)
+		}
+	}
+	if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+b); r.Status != 200 {
+		t.Fatalf("bob limited by alice's requests: %d", r.Status)
+	}
+}
+
+func TestTrustedProxyClientIP(t *testing.T) {
+	_, base, rpc, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.TrustedProxies = []string{"127.0.0.1/32", "10.0.0.0/8"} })
+	do(t, "GET", base+"/api/v1/products/"+productID+"/reviews", "", "X-Forwarded-For", "6.6.6.6, 203.0.113.9, 10.1.2.3")
+	if ip := rpc.last(t).Env.Meta["client_ip"]; ip != "203.0.113.9" {
+		t.Fatalf("client_ip = %q", ip)
+	}
+	_, base2, rpc2, _ := setup(t)
+	do(t, "GET", base2+"/api/v1/products/"+productID+"/reviews", "", "X-Forwarded-For", "203.0.113.9")
+	if ip := rpc2.last(t).Env.Meta["client_ip"]; ip != "127.0.0.1" {
+		t.Fatalf("untrusted X-Forwarded-For believed: %q", ip)
+	}
+}
+
+// TestCachedReadAllocations drives the full handler with a RequestCtx built
+// in the test and bounds the allocations of a cached GET.
+func TestCachedReadAllocations(t *testing.T) {
+	k := newKeys(t)
+	rpc := &fakeRPC{keys: k, reply: func(context.Context, call) (bus.Reply, error) {
+		return bus.Reply{Status: "ok", Body: []byte(strings.Repeat(`{"id":"x","name":"Lamp"}`, 10))}, nil
+	}}
+	cfg := edge.Defaults()
+	cfg.CORSOrigins = []string{"https://shop.example"}
+	g, err := edge.New(cfg, edge.Deps{RPC: rpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI("/api/v1/products/" + productID)
+	ctx.Request.Header.Set("Origin", "https://shop.example")
+	g.Handler(&ctx) // fill the cache
+	if ctx.Response.StatusCode() != 200 || rpc.count() != 1 {
+		t.Fatalf("priming: %d", ctx.Response.StatusCode())
+	}
+	serve := func() {
+		ctx.Response.Reset()
+		g.Handler(&ctx)
+	}
+	serve()
+	allocs := testing.AllocsPerRun(2000, serve)
+	if rpc.count() != 1 || ctx.Response.StatusCode() != 200 || len(ctx.Response.Body()) != 240 {
+		t.Fatalf("not served from cache: %d calls, status %d", rpc.count(), ctx.Response.StatusCode())
+	}
+	t.Logf("cached GET: %.1f allocations", allocs)
+	if allocs > 2 {
+		t.Fatalf("cached GET allocates %.1f times, budget 2", allocs)
+	}
+}
+
+// TestOpenAPIAgreesWithRoutes fails when a route and the served document
+// disagree on paths, methods, parameters, security or statuses.
+func TestOpenAPIAgreesWithRoutes(t *testing.T) {
+	_, base, _, _ := setup(t)
+	r := do(t, "GET", base+"/api/v1/openapi.json", "")
+	if r.Status != 200 {
+		t.Fatalf("%d", r.Status)
+	}
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct {
+				Name, In string
+				Required bool
+			} `json:"parameters"`
+			RequestBody *struct {
+				Content map[string]struct {
+					Schema map[string]any `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+			Responses map[string]json.RawMessage `json:"responses"`
+			Security  []map[string][]string      `json:"security"`
+			Roles     []string                   `json:"x-roles"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	refs := regexp.MustCompile(`"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(r.Body), -1)
+	for _, m := range refs {
+		if _, ok := doc.Components.Schemas[m[1]]; !ok {
+			t.Fatalf("dangling schema reference %s", m[1])
+		}
+	}
+	n := 0
+	for _, rt := range edge.Routes() {
+		ops, ok := doc.Paths[rt.FullPath()]
+		if !ok {
+			t.Fatalf("route %s %s missing from the document", rt.Method, rt.Path)
+		}
+		op, ok := ops[strings.ToLower(rt.Method)]
+		if !ok {
+			t.Fatalf("method %s of %s missing from the document", rt.Method, rt.Path)
+		}
+		n++
+		var pathParams []string
+		for _, p := range op.Parameters {
+			if p.In == "path" {
+				if !p.Required {
+					t.Fatalf("%s: path parameter %s not required", rt.Path, p.Name)
+				}
+				pathParams = append(pathParams, p.Name)
+			}
+		}
+		want := regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(rt.Path, -1)
+		if len(want) != len(pathParams) {
+			t.Fatalf("%s: path parameters %v in the document", rt.Path, pathParams)
+		}
+		for i := range want {
+			if want[i][1] != pathParams[i] {
+				t.Fatalf("%s: parameter %s documented as %s", rt.Path, want[i][1], pathParams[i])
+			}
+		}
+		if _, ok := op.Responses[strconv.Itoa(rt.SuccessStatus())]; !ok {
+			t.Fatalf("%s %s: success status %d not documented", rt.Method, rt.Path, rt.SuccessStatus())
+		}
+		for _, code := range edge.ErrorStatuses(rt) {
+			if _, ok := op.Responses[strconv.Itoa(code)]; !ok {
+				t.Fatalf("%s %s: status %d not documented", rt.Method, rt.Path, code)
+			}
+		}
+		if rt.Body != (op.RequestBody != nil) {
+			t.Fatalf("%s %s: request body documented %v, route says %v", rt.Method, rt.Path, op.RequestBody != nil, rt.Body)
+		}
+		requiresAuth := len(op.Security) == 1 && op.Security[0]["bearer"] != nil
+		if requiresAuth != (rt.Auth == edge.User) {
+			t.Fatalf("%s %s: security %v, auth %v", rt.Method, rt.Path, op.Security, rt.Auth)
+		}
+		if strings.Join(op.Roles, ",") != strings.Join(rt.Roles, ",") {
+			t.Fatalf("%s %s: roles %v vs %v", rt.Method, rt.Path, op.Roles, rt.Roles)
+		}
+	}
+	total := 0
+	for _, ops := range doc.Paths {
+		total += len(ops)
+	}
+	if total != n {
+		t.Fatalf("document has %d operations, the table %d", total, n)
+	}
+	// Contract types are reflected, not left open.
+	if _, ok := doc.Components.Schemas["Product"]; !ok {
+		keys := make([]string, 0)
+		for k := range doc.Components.Schemas {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		t.Fatalf("Product schema missing; have %v", keys)
+	}
+}
+
+// TestShutdownFinishesAcceptedRequests starts slow requests, shuts down,
+// and checks every one of them got its answer.
+func TestShutdownFinishesAcceptedRequests(t *testing.T) {
+	k := newKeys(t)
+	started := make(chan struct{}, 16)
+	release := make(chan struct{})
+	rpc := &fakeRPC{keys: k, reply: func(_ context.Context, c call) (bus.Reply, error) {
+		started <- struct{}{}
+		<-release
+		return bus.Reply{Status: "ok", Body: []byte(`{"ok":true}`)}, nil
+	}}
+	cfg := edge.Defaults()
+	cfg.Addr = "127.0.0.1:0"
+	g, err := edge.New(cfg, edge.Deps{RPC: rpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + g.Addr()
+	const n = 8
+	var wg sync.WaitGroup
+	results := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(base + "/api/v1/products/" + productID + "/reviews")
+			if err != nil {
+				results <- -1
+				return
+			}
+			resp.Body.Close()
+			results <- resp.StatusCode
+		}()
+	}
+	for range n {
+		<-started
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- g.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond) // let Shutdown close the listener
+	if _, err := http.Get(base + "/api/v1/health"); err == nil {
+		t.Error("new connection accepted during shutdown")
+	}
+	close(release)
+	wg.Wait()
+	close(results)
+	for code := range results {
+		if code != 200 {
+			t.Fatalf("an accepted request got %d during shutdown", code)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestStartReportsPortInUse(t *testing.T) {
+	g1, _ := start(t, edge.Config{Addr: "127.0.0.1:0"}, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+	g2, err := edge.New(edge.Config{Addr: g1.Addr()}, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Start(context.Background()); err == nil {
+		_ = g2.Shutdown(context.Background())
+		t.Fatal("Start succeeded on a port in use")
+	}
+	_ = url.URL{}
+}
