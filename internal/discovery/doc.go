@@ -64,7 +64,12 @@
 //	go cw.Run(ctx)
 //	lim := cw.Get().Limit(discovery.ClassLogin)
 //
-// With a nil client (static mode) Get returns DefaultGatewayConfig.
+// GatewayConfig holds overrides only: classes the value does not name keep
+// the gateway's own limits (Limit falls back to DefaultRateLimit), and nil
+// CORSOrigins keeps the gateway's list, which maps directly onto edge.Live.
+// A rate limit converts to a limiter class of one request per
+// RateLimit.Interval() with its Burst. With a nil client (static mode) Get
+// returns DefaultGatewayConfig (no overrides).
 //
 // Tests use package consultest, a fake Consul HTTP API driven through the
 // real consul/api client; the package's own tests run against a real agent

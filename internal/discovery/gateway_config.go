@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -51,16 +52,19 @@ type RateLimit struct {
 //	 "cors_origins":["https://shop.example.com"],
 //	 "maintenance":false}
 //
-// Every member is optional: a class missing from rate_limits keeps its
-// default limit, a missing cors_origins allows no cross-origin caller.
-// Unknown members and unknown classes are refused (a typo must not pass
-// silently). Values returned by ParseGatewayConfig and DefaultGatewayConfig
-// are complete (every class present) and normalized (origins lower-case).
+// It holds overrides: every member is optional, and what is absent keeps
+// the gateway's own (flag) setting. RateLimits has only the classes the
+// value names; Limit falls back to DefaultRateLimit. CORSOrigins is nil
+// when absent (keep the gateway's list) and non-nil, possibly empty, when
+// given (replace it). Unknown members and unknown classes are refused (a
+// typo must not pass silently). Values from ParseGatewayConfig are
+// normalized (origins lower-case, deduplicated).
 type GatewayConfig struct {
-	// RateLimits per class (per user or client IP).
+	// RateLimits per class (per user or client IP) that override the
+	// gateway's defaults.
 	RateLimits map[string]RateLimit `json:"rate_limits"`
 	// CORSOrigins are the exact origins ("https://shop.example.com") allowed
-	// to call the API from a browser.
+	// to call the API from a browser; nil means "not set".
 	CORSOrigins []string `json:"cors_origins"`
 	// Maintenance makes the gateway answer 503 to API calls.
 	Maintenance bool `json:"maintenance"`
@@ -76,30 +80,41 @@ var defaultLimits = map[string]RateLimit{
 	ClassUpload:   {Rate: 0.5, Burst: 5},
 }
 
-// DefaultGatewayConfig returns the config in force while the key is absent
-// (and in static mode). Each call returns a fresh copy.
-func DefaultGatewayConfig() GatewayConfig {
-	return GatewayConfig{RateLimits: maps.Clone(defaultLimits), CORSOrigins: []string{}}
+// DefaultRateLimit is the built-in limit of class (the default class's for
+// an unknown one), used when the live config does not set it.
+func DefaultRateLimit(class string) RateLimit {
+	if l, ok := defaultLimits[class]; ok {
+		return l
+	}
+	return defaultLimits[ClassDefault]
 }
 
-// ParseGatewayConfig decodes, completes and validates a live config value.
-// Errors are *contracts.Error (invalid_argument) naming the bad field.
+// Interval is the time one request costs (GCRA's emission interval T =
+// 1/Rate): a limiter class of 1 request per Interval with Burst.
+func (l RateLimit) Interval() time.Duration {
+	if l.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / l.Rate)
+}
+
+// DefaultGatewayConfig returns the config in force while the key is absent
+// (and in static mode): no overrides, not in maintenance.
+func DefaultGatewayConfig() GatewayConfig { return GatewayConfig{} }
+
+// ParseGatewayConfig decodes and validates a live config value. Errors are
+// *contracts.Error (invalid_argument) naming the bad field in
+// details.field.
 func ParseGatewayConfig(b []byte) (GatewayConfig, error) {
-	var raw GatewayConfig
+	var g GatewayConfig
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
+	if err := dec.Decode(&g); err != nil {
 		return GatewayConfig{}, contracts.InvalidArgument("", "gateway config is not valid JSON of the expected shape: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return GatewayConfig{}, contracts.InvalidArgument("", "gateway config has data after the JSON object")
 	}
-	g := DefaultGatewayConfig()
-	for class, l := range raw.RateLimits {
-		g.RateLimits[class] = l
-	}
-	g.CORSOrigins = raw.CORSOrigins
-	g.Maintenance = raw.Maintenance
 	if err := g.normalize(); err != nil {
 		return GatewayConfig{}, err
 	}
@@ -129,6 +144,9 @@ func (g *GatewayConfig) normalize() error {
 	}
 	if len(g.CORSOrigins) > MaxCORSOrigins {
 		return contracts.InvalidArgument("cors_origins", "at most %d CORS origins", MaxCORSOrigins)
+	}
+	if g.CORSOrigins == nil {
+		return nil
 	}
 	out := make([]string, 0, len(g.CORSOrigins))
 	for i, o := range g.CORSOrigins {
@@ -163,16 +181,16 @@ func normalizeOrigin(o string) (string, error) {
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
-// Limit returns the limit of class; an unknown class gets the default
-// class's limit.
+// Limit returns the limit in force for class: the override, else
+// DefaultRateLimit(class). An unknown class is treated as ClassDefault.
 func (g GatewayConfig) Limit(class string) RateLimit {
+	if _, known := defaultLimits[class]; !known {
+		class = ClassDefault
+	}
 	if l, ok := g.RateLimits[class]; ok {
 		return l
 	}
-	if l, ok := g.RateLimits[ClassDefault]; ok {
-		return l
-	}
-	return defaultLimits[ClassDefault]
+	return DefaultRateLimit(class)
 }
 
 // AllowsOrigin reports whether a browser's Origin header value is allowed.

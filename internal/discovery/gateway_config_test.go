@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/discovery"
@@ -20,9 +21,23 @@ func TestParseGatewayConfig(t *testing.T) {
 	}{
 		{name: "empty object is the defaults", in: `{}`, ok: true, check: func(t *testing.T, g discovery.GatewayConfig) {
 			for _, c := range discovery.RateClasses {
-				if g.Limit(c) != def.Limit(c) {
+				if g.Limit(c) != def.Limit(c) || g.Limit(c) != discovery.DefaultRateLimit(c) {
 					t.Errorf("%s = %+v, want %+v", c, g.Limit(c), def.Limit(c))
 				}
+			}
+			if g.RateLimits != nil || g.CORSOrigins != nil {
+				t.Errorf("overrides %+v from an empty value", g)
+			}
+		}},
+		{name: "only named classes are overridden", in: `{"rate_limits":{"login":{"rate":4,"burst":2}},"cors_origins":[]}`, ok: true, check: func(t *testing.T, g discovery.GatewayConfig) {
+			if len(g.RateLimits) != 1 || g.Limit("login") != (discovery.RateLimit{Rate: 4, Burst: 2}) {
+				t.Errorf("rate limits %+v, want login only", g.RateLimits)
+			}
+			if g.Limit("search") != discovery.DefaultRateLimit("search") {
+				t.Errorf("search %+v, want the default", g.Limit("search"))
+			}
+			if g.CORSOrigins == nil || len(g.CORSOrigins) != 0 {
+				t.Errorf("explicit empty origins became %#v; want a non-nil empty list (replace with none)", g.CORSOrigins)
 			}
 		}},
 		{name: "full value", in: `{"rate_limits":{"default":{"rate":100,"burst":200},"upload":{"rate":0.1,"burst":1}},"cors_origins":["https://a.example","http://localhost:3000","HTTPS://A.EXAMPLE"],"maintenance":true}`, ok: true,
@@ -92,14 +107,25 @@ func TestParseGatewayConfig(t *testing.T) {
 	}
 }
 
-func TestDefaultGatewayConfigIsACopy(t *testing.T) {
+func TestDefaultRateLimits(t *testing.T) {
 	t.Parallel()
-	a := discovery.DefaultGatewayConfig()
-	a.RateLimits[discovery.ClassLogin] = discovery.RateLimit{Rate: 999, Burst: 999}
-	if discovery.DefaultGatewayConfig().Limit(discovery.ClassLogin).Rate == 999 {
-		t.Fatal("changing a returned default changed the defaults")
+	for _, c := range discovery.RateClasses {
+		l := discovery.DefaultRateLimit(c)
+		if l.Rate <= 0 || l.Burst < 1 {
+			t.Errorf("class %s has no usable default: %+v", c, l)
+		}
+	}
+	if discovery.DefaultRateLimit("nope") != discovery.DefaultRateLimit(discovery.ClassDefault) {
+		t.Error("unknown class must get the default class's limit")
+	}
+	if got := (discovery.RateLimit{Rate: 0.2, Burst: 5}).Interval(); got != 5*time.Second {
+		t.Errorf("Interval of 0.2/s = %s, want 5s", got)
 	}
 	if err := discovery.DefaultGatewayConfig().Validate(); err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
+	}
+	bad := discovery.GatewayConfig{RateLimits: map[string]discovery.RateLimit{"login": {Rate: 1}}}
+	if bad.Validate() == nil {
+		t.Error("Validate accepted burst 0")
 	}
 }
