@@ -9,13 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/opencommerce/opencommerce/internal/config"
+	"github.com/opencommerce/opencommerce/internal/platform"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 
 	fs := flag.NewFlagSet("opencommerce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg Config
+	var cfg platform.Config
 	cfg.RegisterFlags(fs)
 	listTargets := fs.Bool("list-targets", false, "print the module names and exit")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as YAML and exit")
@@ -56,10 +56,10 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "config:", err)
 		return 2
 	}
-	log := newLogger(cfg.Log, stderr)
+	log := platform.NewLogger(cfg.Log, stderr)
 
 	if *listTargets {
-		for _, t := range targetNames() {
+		for _, t := range platform.TargetNames() {
 			fmt.Fprintln(stdout, t)
 		}
 		return 0
@@ -82,44 +82,9 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := newPlatform(cfg, log)
-	if err := p.manager.Run(ctx, cfg.Targets()); err != nil {
+	if err := platform.New(cfg, log).Run(ctx); err != nil {
 		log.Error("exit", "err", err)
 		return 1
 	}
 	return 0
-}
-
-// LogConfig configures the process logger.
-type LogConfig struct {
-	Level  string
-	Format string
-}
-
-// RegisterFlags registers log.level and log.format.
-func (c *LogConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Level, "log.level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.Format, "log.format", "text", "log format: text or json")
-}
-
-// Validate checks the log settings.
-func (c LogConfig) Validate() error {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(c.Level)); err != nil {
-		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Level)
-	}
-	if c.Format != "text" && c.Format != "json" {
-		return fmt.Errorf("log.format %q: want text or json", c.Format)
-	}
-	return nil
-}
-
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: l}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

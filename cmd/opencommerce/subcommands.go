@@ -10,6 +10,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts/schemagen"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/config"
+	"github.com/opencommerce/opencommerce/internal/platform"
 )
 
 type subcommand struct {
@@ -70,7 +71,7 @@ func replayDLQ(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 	if *service == "" {
 		return fmt.Errorf("-service is required")
 	}
-	conn, err := bus.Dial(ctx, amqpCfg, newLogger(LogConfig{Level: "warn", Format: "text"}, stderr), nil)
+	conn, err := bus.Dial(ctx, amqpCfg, platform.NewLogger(platform.LogConfig{Level: "warn", Format: "text"}, stderr), nil)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,9 @@
-package main
+// Package platform wires the modules of the one binary: the configuration
+// of every component, the infrastructure modules (admin, bus, redis, nats,
+// discovery) and the service modules, in dependency order. cmd/opencommerce
+// is a thin main over it, and tests start the whole platform in process
+// with it.
+package platform
 
 import (
 	"context"
@@ -11,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -19,7 +23,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/redisx"
 )
 
-// Version is set at build time (-ldflags "-X main.Version=...").
+// Version is set at build time (-ldflags "-X github.com/opencommerce/opencommerce/internal/platform.Version=...").
 var Version = "dev"
 
 // Config is the whole process configuration: one struct per component, each
@@ -101,11 +105,12 @@ func isTarget(t string) bool {
 	return false
 }
 
-func targetNames() []string { return append([]string(nil), publicTargets...) }
+// TargetNames lists the modules -target accepts.
+func TargetNames() []string { return append([]string(nil), publicTargets...) }
 
-// platform holds the process-wide resources the infrastructure modules make
+// Platform holds the process-wide resources the infrastructure modules make
 // and the service modules share.
-type platform struct {
+type Platform struct {
 	cfg     Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
@@ -114,7 +119,8 @@ type platform struct {
 	deps    app.Deps
 }
 
-func newPlatform(cfg Config, log *slog.Logger) *platform {
+// New builds the platform's modules; Run starts them.
+func New(cfg Config, log *slog.Logger) *Platform {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "oc_build_info", Help: "Build version and the targets this process runs."}, []string{"version", "target"})
@@ -122,7 +128,7 @@ func newPlatform(cfg Config, log *slog.Logger) *platform {
 	reg.MustRegister(build)
 
 	health := app.NewHealth()
-	p := &platform{cfg: cfg, log: log, reg: reg, health: health}
+	p := &Platform{cfg: cfg, log: log, reg: reg, health: health}
 	p.manager = app.NewManager(log, health)
 	p.manager.ShutdownDelay = cfg.ShutdownDelay
 	p.manager.StopTimeout = cfg.StopTimeout
@@ -147,7 +153,7 @@ func newPlatform(cfg Config, log *slog.Logger) *platform {
 	return p
 }
 
-func (p *platform) initBus(ctx context.Context) (app.Service, error) {
+func (p *Platform) initBus(ctx context.Context) (app.Service, error) {
 	conn, err := bus.Dial(ctx, p.cfg.AMQP, p.log, p.reg)
 	if err != nil {
 		return nil, err
@@ -164,7 +170,7 @@ func (p *platform) initBus(ctx context.Context) (app.Service, error) {
 	}}, nil
 }
 
-func (p *platform) initRedis(ctx context.Context) (app.Service, error) {
+func (p *Platform) initRedis(ctx context.Context) (app.Service, error) {
 	rdb, err := redisx.Open(ctx, p.cfg.Redis)
 	if err != nil {
 		return nil, err
@@ -174,4 +180,12 @@ func (p *platform) initRedis(ctx context.Context) (app.Service, error) {
 	return app.Funcs{StopFunc: func(context.Context) error { return rdb.Close() }}, nil
 }
 
-var _ = redis.Nil
+// Run starts the configured targets and blocks until ctx is done or a
+// module fails, then drains and stops everything.
+func (p *Platform) Run(ctx context.Context) error { return p.manager.Run(ctx, p.cfg.Targets()) }
+
+// Health is the readiness registry behind /readyz.
+func (p *Platform) Health() *app.Health { return p.health }
+
+// Registry is the process's metrics registry.
+func (p *Platform) Registry() *prometheus.Registry { return p.reg }

@@ -1,4 +1,4 @@
-package main
+package platform
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func (c ServicesConfig) Validate() error {
 	return errors.Join(c.User.Validate(), c.Product.Validate())
 }
 
-func (p *platform) registerServices() {
+func (p *Platform) registerServices() {
 	svc := func(name string, deps []string, build func() (app.Service, error)) {
 		p.manager.Register(app.Module{Name: name, Public: true, Deps: deps, Init: func(context.Context) (app.Service, error) {
 			return build()
