@@ -265,7 +265,9 @@ func TestCacheInvalidation(t *testing.T) {
 	h := start(t)
 	cat := h.category("Misc", nil)
 	p := h.product(seller, contracts.ProductInput{Name: "Mug", CategoryID: cat.ID, Price: contracts.USD(500), Stock: 1})
-	read := func() contracts.Product { return ok[contracts.Product](h, anonymous, contracts.MethodProductGet, id(p.ID), nil) }
+	read := func() contracts.Product {
+		return ok[contracts.Product](h, anonymous, contracts.MethodProductGet, id(p.ID), nil)
+	}
 	read()
 	keys, err := h.deps.Redis.Keys(t.Context(), h.deps.RedisPrefix+"product:doc:*").Result()
 	if err != nil || len(keys) != 1 {

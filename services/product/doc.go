@@ -1,0 +1,54 @@
+// Package product is the product service: the category tree, products with
+// variants, properties and images, full-text search and listing, inventory
+// with reservations for orders, reviews, comments and reactions.
+//
+// # Layout
+//
+// rpc.go decodes the gateway's envelope and calls the domain (core, in
+// categories.go, products.go, search.go, inventory.go, social.go,
+// lookup.go); events.go applies consumed events through pg.HandleOnce;
+// cache.go is the Redis read-through cache; migrations/ is the schema. The
+// domain speaks SQL directly: the invariants that matter (no oversell,
+// exact ratings, unique slugs/SKUs/reviews) are single statements and
+// constraints, and splitting them behind a repository interface would only
+// hide them.
+//
+// # Decisions
+//
+//   - Sub-category filters use a materialised path: categories.path holds
+//     the ancestor ids, and products.category_path a copy of their
+//     category's path, so "in this subtree" is one GIN probe
+//     (category_path && $ids). Moving a category rewrites the paths of its
+//     subtree and its products in the same transaction.
+//   - Search: a generated tsvector (name weight A, description B, english),
+//     a GIN index, websearch_to_tsquery and ts_rank. Each sort has a partial
+//     index over active products; pages are keyset (cursor = base64url JSON
+//     of the sort key and id, valid only for its sort). total=true runs a
+//     separate count with the same filters.
+//   - Stock is "available" units; reserved units are counted apart. An
+//     order reserves all its lines in one transaction with
+//     UPDATE … SET stock = stock - q WHERE stock >= q inside a savepoint that
+//     is rolled back if any line falls short (inventory.rejected lists the
+//     shortfalls). Lines are merged and locked in a fixed order, so
+//     concurrent orders cannot deadlock. CHECK (stock >= 0) backs it up.
+//     A line without variant_id takes the product-level stock.
+//   - Reservations are keyed by order id: a redelivery under a new event id
+//     reserves nothing twice, and a cancellation that overtakes its
+//     order.placed leaves a tombstone so the late placement reserves
+//     nothing. order.paid turns held units into outgoing ones; a payment
+//     arriving after the reservation expired is logged as an error and
+//     left to the order service (nothing is taken blindly).
+//   - The ledger is append-only (a trigger refuses UPDATE/DELETE) and has
+//     no foreign key: it outlives deleted products.
+//   - Deleting a product is a hard delete (variants, images, reviews,
+//     comments, reactions go with it), refused while units are reserved.
+//     Slugs never change after creation.
+//   - Ratings are kept as sum and count on the product, moved by atomic
+//     increments in the review's transaction; the average is sum/count.
+//   - Product documents are cached in Redis under <prefix>product:doc:<id>
+//     (and slug → id, and the category tree). Every committed change deletes
+//     the keys it touched; the TTL bounds staleness left by a read racing a
+//     write. product.created/updated/deleted are emitted for the gateway's
+//     cache on product changes, images, featured, ratings, inventory
+//     adjustments and reservations that change a stock status.
+package product
