@@ -11,14 +11,18 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
 )
@@ -41,6 +45,7 @@ type Config struct {
 	DBPrefix      string
 	Relay         pg.RelayConfig
 	Redis         redisx.Config
+	Consul        discovery.Config
 	Services      ServicesConfig
 }
 
@@ -58,6 +63,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DBPrefix, "pg.database-prefix", "oc_", "prefix of every service's database name (oc_user, oc_order, ...)")
 	c.Relay.RegisterFlags(fs)
 	c.Redis.RegisterFlags(fs)
+	c.Consul.RegisterFlags(fs)
 	c.Services.RegisterFlags(fs)
 }
 
@@ -74,7 +80,7 @@ func (c Config) Validate() error {
 	server, consumer := c.Server, c.Consumer
 	server.Service, consumer.Service = "any", "any"
 	consumer.Bindings = []string{"any"}
-	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.AMQP, server, consumer, c.PG, c.Relay, c.Redis, c.Services} {
+	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.AMQP, server, consumer, c.PG, c.Relay, c.Redis, c.Consul, c.Services} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -112,6 +118,7 @@ func TargetNames() []string { return append([]string(nil), publicTargets...) }
 // and the service modules share.
 type Platform struct {
 	cfg     Config
+	consul  *api.Client
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	health  *app.Health
@@ -149,6 +156,7 @@ func New(cfg Config, log *slog.Logger) *Platform {
 	}})
 	p.manager.Register(app.Module{Name: "bus", Deps: []string{"admin"}, Init: p.initBus})
 	p.manager.Register(app.Module{Name: "redis", Deps: []string{"admin"}, Init: p.initRedis})
+	p.manager.Register(app.Module{Name: "consul", Deps: []string{"admin"}, Init: p.initConsul})
 	p.registerServices()
 	return p
 }
@@ -189,3 +197,63 @@ func (p *Platform) Health() *app.Health { return p.health }
 
 // Registry is the process's metrics registry.
 func (p *Platform) Registry() *prometheus.Registry { return p.reg }
+
+// initConsul makes the Consul client (nil in static mode) used for
+// self-registration and the gateway's watches.
+func (p *Platform) initConsul(context.Context) (app.Service, error) {
+	if p.cfg.Consul.Static() {
+		return nil, nil
+	}
+	c, err := p.cfg.Consul.Client()
+	if err != nil {
+		return nil, err
+	}
+	p.consul = c
+	return nil, nil
+}
+
+// registered wraps a module's service so that, once it serves, it registers
+// in Consul (when -consul.register is on) and deregisters before it stops.
+type registered struct {
+	app.Service
+	p          *Platform
+	reg        discovery.Registration
+	deregister func(context.Context) error
+}
+
+func (r *registered) Start(ctx context.Context) error {
+	if err := r.Service.Start(ctx); err != nil {
+		return err
+	}
+	dereg, err := discovery.RegisterIfEnabled(ctx, r.p.cfg.Consul, r.p.consul, r.reg)
+	if err != nil {
+		_ = r.Service.Stop(ctx)
+		return err
+	}
+	r.deregister = dereg
+	return nil
+}
+
+func (r *registered) Stop(ctx context.Context) error {
+	var err error
+	if r.deregister != nil {
+		err = r.deregister(ctx)
+	}
+	return errors.Join(err, r.Service.Stop(ctx))
+}
+
+// registration describes a module instance for Consul: its main port
+// (the admin port for RPC-only services), the admin port checked on
+// /readyz and scraped for metrics, and its RPC queue.
+func (p *Platform) registration(service string, port int, meta map[string]string) discovery.Registration {
+	_, ap, _ := net.SplitHostPort(p.cfg.Admin.Addr)
+	adminPort, _ := strconv.Atoi(ap)
+	if port == 0 {
+		port = adminPort
+	}
+	m := map[string]string{discovery.MetaRPCQueue: discovery.RPCQueue(service)}
+	for k, v := range meta {
+		m[k] = v
+	}
+	return p.cfg.Consul.NewRegistration(service, port, adminPort, m)
+}

@@ -33,8 +33,12 @@ func (c ServicesConfig) Validate() error {
 
 func (p *Platform) registerServices() {
 	svc := func(name string, deps []string, build func() (app.Service, error)) {
-		p.manager.Register(app.Module{Name: name, Public: true, Deps: deps, Init: func(context.Context) (app.Service, error) {
-			return build()
+		p.manager.Register(app.Module{Name: name, Public: true, Deps: append(deps, "consul"), Init: func(context.Context) (app.Service, error) {
+			s, err := build()
+			if err != nil {
+				return nil, err
+			}
+			return &registered{Service: s, p: p, reg: p.registration(name, 0, nil)}, nil
 		}})
 	}
 	svc("user", []string{"bus", "redis"}, func() (app.Service, error) {
