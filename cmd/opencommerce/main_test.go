@@ -75,7 +75,7 @@ func TestProcessLifecycle(t *testing.T) {
 	_, redisPrefix := testenv.Redis(t)
 	admin := testenv.FreeAddr(t)
 	prefix := testenv.Name("octp") + "_"
-	t.Cleanup(func() { dropDatabases(t, prefix) })
+	t.Cleanup(func() { testenv.DropDatabases(prefix) })
 
 	cmd := exec.Command(bin, "-target=user", "-shutdown.delay=1s")
 	cmd.Env = append(os.Environ(),

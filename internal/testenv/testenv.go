@@ -206,3 +206,24 @@ func amqpAdmin(method, path, body string) error {
 
 // Verbose reports whether tests should log at debug level (OC_TEST_LOG=1).
 func Verbose() bool { return os.Getenv("OC_TEST_LOG") == "1" }
+
+// DropDatabases drops every database whose name starts with prefix (tests
+// that made databases through the platform's own Open, under a unique
+// prefix, clean up with it).
+func DropDatabases(prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, PGURL)
+	if err != nil {
+		return
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+	if err != nil {
+		return
+	}
+	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, n := range names {
+		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -60,7 +59,7 @@ func DepsOn(tb testing.TB, amqpURL string) (app.Deps, Env) {
 	pgc.URL = testenv.PGURL
 	pgc.MaxConns = 8
 	prefix := testenv.Name("oct") + "_"
-	tb.Cleanup(func() { dropDatabases(prefix) })
+	tb.Cleanup(func() { testenv.DropDatabases(prefix) })
 
 	addr, rprefix := testenv.Redis(tb)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
@@ -93,24 +92,6 @@ func Logger(tb testing.TB) *slog.Logger {
 		lvl = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("test", tb.Name())
-}
-
-func dropDatabases(prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, testenv.PGURL)
-	if err != nil {
-		return
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
-	if err != nil {
-		return
-	}
-	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-	for _, n := range names {
-		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
-	}
 }
 
 func cleanRedis(rdb *redis.Client, prefix string) {
