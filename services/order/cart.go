@@ -41,43 +41,65 @@ func lineField(productID, variantID string) string {
 }
 
 // setLine stores the quantity of a line unless that would make the cart
-// longer than MaxCartLines (then it reports false), atomically.
+// longer than MaxCartLines (then it returns 0), atomically. The value is
+// "<quantity>:<unix ms when the line was first added>", so the cart keeps
+// the order in which lines were added.
 var setLine = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return 0
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local added = ARGV[5]
+if cur then
+  local i = string.find(cur, ':', 1, true)
+  if i then added = string.sub(cur, i + 1) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. added)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`)
 
 // Set sets a line's quantity; false means the cart is full.
 func (c *cartStore) Set(ctx context.Context, userID string, l cartLine) (bool, error) {
 	n, err := setLine.Run(ctx, c.rdb, []string{c.key(userID)},
-		lineField(l.ProductID, l.VariantID), l.Quantity, contracts.MaxCartLines, c.ttl.Milliseconds()).Int()
+		lineField(l.ProductID, l.VariantID), l.Quantity, contracts.MaxCartLines, c.ttl.Milliseconds(), time.Now().UnixMilli()).Int()
 	if err != nil {
 		return false, cartUnavailable(err)
 	}
 	return n == 1, nil
 }
 
-// Lines returns the cart's lines in a stable order (product, variant).
+// Lines returns the cart's lines in the order they were first added.
 func (c *cartStore) Lines(ctx context.Context, userID string) ([]cartLine, error) {
 	m, err := c.rdb.HGetAll(ctx, c.key(userID)).Result()
 	if err != nil {
 		return nil, cartUnavailable(err)
 	}
-	lines := make([]cartLine, 0, len(m))
+	type entry struct {
+		line  cartLine
+		added int64
+		field string
+	}
+	entries := make([]entry, 0, len(m))
 	for f, v := range m {
-		q, err := strconv.ParseInt(v, 10, 64)
+		qs, as, _ := strings.Cut(v, ":")
+		q, err := strconv.ParseInt(qs, 10, 64)
 		if err != nil || q < 1 {
 			continue // not ours; ignore rather than fail the cart
 		}
+		added, _ := strconv.ParseInt(as, 10, 64)
 		p, variant, _ := strings.Cut(f, "/")
-		lines = append(lines, cartLine{ProductID: p, VariantID: variant, Quantity: q})
+		entries = append(entries, entry{cartLine{ProductID: p, VariantID: variant, Quantity: q}, added, f})
 	}
-	sort.Slice(lines, func(i, j int) bool {
-		return lineField(lines[i].ProductID, lines[i].VariantID) < lineField(lines[j].ProductID, lines[j].VariantID)
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].added != entries[j].added {
+			return entries[i].added < entries[j].added
+		}
+		return entries[i].field < entries[j].field
 	})
+	lines := make([]cartLine, len(entries))
+	for i, e := range entries {
+		lines[i] = e.line
+	}
 	return lines, nil
 }
 

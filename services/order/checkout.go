@@ -249,7 +249,7 @@ func checkLine(field, productID, variantID string, qty int64) error {
 		}
 	}
 	if qty < 1 || qty > contracts.MaxLineQuantity {
-		return contracts.InvalidArgument(name("quantity"), "quantity must be between 1 and %d, not %d", contracts.MaxLineQuantity, qty)
+		return contracts.InvalidArgument(name("quantity"), "%s must be between 1 and %d, not %d", name("quantity"), contracts.MaxLineQuantity, qty)
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func normalizeAddress(a contracts.ShippingAddress) (contracts.ShippingAddress, e
 		{"address.city", &a.City, true, 100},
 		{"address.state", &a.State, false, 100},
 		{"address.postal_code", &a.PostalCode, true, 20},
-		{"address.country", &a.Country, true, 2},
+		{"address.country", &a.Country, true, 56},
 		{"address.phone", &a.Phone, false, 32},
 	}
 	for _, f := range fields {

@@ -53,7 +53,7 @@ CREATE TABLE idempotency_keys (
     key          text        NOT NULL,
     request_hash bytea       NOT NULL,
     order_id     uuid        NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
-    reply        jsonb       NOT NULL,
+    reply        bytea       NOT NULL,             -- the reply body, byte for byte
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, key)
 );

@@ -1,0 +1,284 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/services/order/payment"
+)
+
+// TestHappyPathFromCartToPaid: cart → checkout → reserved → charged → paid,
+// with catalogue prices, the card reduced to token+last4, the cart emptied
+// and order.placed/order.paid carrying what notifications need.
+func TestHappyPathFromCartToPaid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	e.start(nil)
+	mug := e.prod.add("Mug", 1250, 10, sellerA, contracts.ProductActive)
+	tea := e.prod.add("Tea", 499, 10, sellerB, contracts.ProductActive)
+
+	ok[contracts.Cart](t, e.setItem(buyer, mug, 2))
+	cart := ok[contracts.Cart](t, e.setItem(buyer, tea, 3))
+	if cart.Subtotal != contracts.USD(2*1250+3*499) || len(cart.Items) != 2 || cart.ItemCount != 5 {
+		t.Fatalf("cart = %+v", cart)
+	}
+
+	// The client cannot smuggle prices in: unknown fields are refused.
+	r := e.checkout(buyer, key(), map[string]any{"address": testAddress, "total": 1,
+		"payment": map[string]any{"card_number": cardOK, "exp_month": 12, "exp_year": 2099, "cvc": "123"}})
+	failed(t, r, contracts.CodeInvalidArgument, "unknown field")
+
+	placed := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK)))
+	if placed.Status != contracts.OrderStatusPending || placed.Total != contracts.USD(2*1250+3*499) {
+		t.Fatalf("placed = %+v", placed)
+	}
+	if placed.Payment.Last4 != "4242" || placed.Payment.Brand != "visa" || placed.ShippingAddress.Country != "US" {
+		t.Fatalf("payment/address = %+v %+v", placed.Payment, placed.ShippingAddress)
+	}
+	if len(placed.Items) != 2 || placed.Items[0].UnitPrice.Amount != 1250 || placed.Items[0].SellerID != sellerA.ID {
+		t.Fatalf("items = %+v", placed.Items)
+	}
+	paid := e.waitStatus(buyer, placed.ID, contracts.OrderStatusPaid)
+	if paid.Payment.Status != contracts.PaymentStatusSucceeded {
+		t.Fatalf("payment = %+v", paid.Payment)
+	}
+	if got := e.prod.stock(mug); got != 8 {
+		t.Fatalf("mug stock = %d, want 8", got)
+	}
+	if c := ok[contracts.Cart](t, e.call(buyer, contracts.MethodOrderCartGet, nil, nil, nil)); len(c.Items) != 0 {
+		t.Fatalf("cart not emptied: %+v", c)
+	}
+
+	var pe contracts.OrderPaid
+	if err := e.waitEvent(contracts.EventOrderPaid, placed.ID).Decode(&pe); err != nil {
+		t.Fatal(err)
+	}
+	if pe.UserID != buyer.ID || pe.Total.Amount != placed.Total.Amount || len(pe.Items) != 2 ||
+		pe.Items[1].Name != "Tea" || pe.Items[1].UnitPrice.Amount != 499 || len(pe.SellerIDs) != 2 {
+		t.Fatalf("order.paid = %+v", pe)
+	}
+	e.waitEvent(contracts.EventOrderPlaced, placed.ID)
+
+	// Nothing of the card beyond last4 is stored anywhere in the order DB.
+	if n := e.count(`SELECT count(*) FROM orders o WHERE o::text LIKE '%' || $1 || '%'`, cardOK); n != 0 {
+		t.Fatal("the full card number is stored in orders")
+	}
+	if n := e.count(`SELECT count(*) FROM test_provider_tokens t WHERE t::text LIKE '%' || $1 || '%'`, cardOK); n != 0 {
+		t.Fatal("the full card number is stored by the provider")
+	}
+	if n := e.count(`SELECT count(*) FROM test_provider_charges WHERE idempotency_key = $1 AND status = 'succeeded'`, placed.ID); n != 1 {
+		t.Fatalf("charges = %d, want 1", n)
+	}
+}
+
+// TestDeclinedCardCancelsAndReleasesStock: the test provider's decline
+// cards end the order cancelled with the reason, payment.failed and
+// order.cancelled, and the stock is back where it was.
+func TestDeclinedCardCancelsAndReleasesStock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	e.start(nil)
+	for _, tc := range []struct {
+		card, reason string
+	}{
+		{cardDeclined, contracts.ReasonPaymentDeclined},
+		{cardNoFunds, contracts.ReasonInsufficientFunds},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			p := e.prod.add("Lamp", 3000, 5, sellerA, contracts.ProductActive)
+			o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(tc.card, contracts.LineInput{ProductID: p, Quantity: 2})))
+			got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+			if got.StatusReason != tc.reason || got.Payment.Status != contracts.PaymentStatusFailed {
+				t.Fatalf("order = %s %s payment %s", got.Status, got.StatusReason, got.Payment.Status)
+			}
+			var pf contracts.PaymentFailed
+			if err := e.waitEvent(contracts.EventPaymentFailed, o.ID).Decode(&pf); err != nil {
+				t.Fatal(err)
+			}
+			if pf.Reason != tc.reason || pf.Amount.Amount != 6000 || pf.UserID != buyer.ID {
+				t.Fatalf("payment.failed = %+v", pf)
+			}
+			var oc contracts.OrderCancelled
+			if err := e.waitEvent(contracts.EventOrderCancelled, o.ID).Decode(&oc); err != nil {
+				t.Fatal(err)
+			}
+			if oc.Reason != tc.reason || oc.PrevStatus != contracts.OrderStatusReserved || oc.Refunded {
+				t.Fatalf("order.cancelled = %+v", oc)
+			}
+			waitFor(t, func() bool { return e.prod.stock(p) == 5 }, "stock back to 5")
+		})
+	}
+}
+
+// TestOutOfStockCancels: inventory.rejected ends the order cancelled
+// out_of_stock with the payment voided and nothing charged.
+func TestOutOfStockCancels(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	e.start(nil)
+	p := e.prod.add("Rare", 100, 5, sellerA, contracts.ProductActive)
+	e.prod.setReject(true) // someone else bought it meanwhile
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+	if got.StatusReason != contracts.ReasonOutOfStock || got.Payment.Status != contracts.PaymentStatusVoided {
+		t.Fatalf("order = %s %s %s", got.Status, got.StatusReason, got.Payment.Status)
+	}
+	e.waitEvent(contracts.EventOrderCancelled, o.ID)
+	if n := e.count(`SELECT count(*) FROM test_provider_charges`); n != 0 {
+		t.Fatalf("charged %d times for an order without stock", n)
+	}
+}
+
+// TestConcurrentCheckoutSameKey: ten identical checkouts at once with one
+// Idempotency-Key give one order, one charge and ten identical answers;
+// the key with another body is a conflict.
+func TestConcurrentCheckoutSameKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	e.start(nil)
+	p := e.prod.add("Pen", 250, 50, sellerA, contracts.ProductActive)
+	k := key()
+	body := checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 4})
+	replies := make([]string, 10)
+	var wg sync.WaitGroup
+	for i := range replies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.checkout(buyer, k, body)
+			replies[i] = r.Status + " " + string(r.Body)
+		}()
+	}
+	wg.Wait()
+	for i, r := range replies {
+		if r != replies[0] {
+			t.Fatalf("reply %d differs:\n%s\n%s", i, r, replies[0])
+		}
+	}
+	o := ok[contracts.Order](t, e.checkout(buyer, k, body)) // a later replay too
+	if n := e.count(`SELECT count(*) FROM orders WHERE user_id = $1`, buyer.ID); n != 1 {
+		t.Fatalf("orders = %d, want 1", n)
+	}
+	e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+	if n := e.count(`SELECT count(*) FROM test_provider_charges`); n != 1 {
+		t.Fatalf("charges = %d, want 1", n)
+	}
+	if got := e.prod.stock(p); got != 46 {
+		t.Fatalf("stock = %d, want 46 (one reservation)", got)
+	}
+
+	other := checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 5})
+	err := failed(t, e.checkout(buyer, k, other), contracts.CodeConflict, "Idempotency-Key")
+	if err.Details["order_id"] != o.ID {
+		t.Fatalf("conflict details = %v", err.Details)
+	}
+	// Keys are per user: another buyer's identical key is a new order.
+	o2 := ok[contracts.Order](t, e.checkout(buyer2, k, body))
+	if o2.ID == o.ID {
+		t.Fatal("two users share an idempotency key")
+	}
+	failed(t, e.checkout(buyer, "", body), contracts.CodeInvalidArgument, "Idempotency-Key")
+	failed(t, e.checkout(buyer, string(make([]byte, 200)), body), contracts.CodeInvalidArgument, "Idempotency-Key")
+}
+
+// crashingProvider charges for real and then "dies" before the order
+// service learns the outcome, as a process killed mid-call would.
+type crashingProvider struct {
+	payment.Provider
+	mu      sync.Mutex
+	crashes int
+}
+
+func (c *crashingProvider) Charge(ctx context.Context, key, token string, amount contracts.Money) (payment.Charge, error) {
+	if _, err := c.Provider.Charge(ctx, key, token, amount); err != nil {
+		return payment.Charge{}, err
+	}
+	c.mu.Lock()
+	c.crashes++
+	c.mu.Unlock()
+	return payment.Charge{}, errors.New("connection reset by peer")
+}
+
+// TestRecoveryAfterCrashBeforeReservation: the service stops right after
+// the order.placed commit, the inventory is down meanwhile; after restart
+// the saga completes and the card is charged once.
+func TestRecoveryAfterCrashBeforeReservation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(nil)
+	p := e.prod.add("Chair", 4000, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	e.stop()
+
+	e.prod.start()
+	e.start(nil)
+	e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+	if n := e.count(`SELECT count(*) FROM test_provider_charges`); n != 1 {
+		t.Fatalf("charges = %d, want 1", n)
+	}
+}
+
+// TestRecoveryAfterCrashDuringCharge: the provider took the money but the
+// service died before recording it; after a restart the sweeper re-runs
+// the charge, which returns the first outcome: paid, charged once.
+func TestRecoveryAfterCrashDuringCharge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	crash := &crashingProvider{}
+	e.start(func(p payment.Provider) payment.Provider { crash.Provider = p; return crash })
+	p := e.prod.add("Desk", 15000, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	waitFor(t, func() bool { crash.mu.Lock(); defer crash.mu.Unlock(); return crash.crashes > 0 }, "a charge attempt")
+	e.stop()
+	if n := e.count(`SELECT count(*) FROM orders WHERE id = $1 AND status = 'reserved'`, o.ID); n != 1 {
+		t.Fatal("the order is not left reserved by the crash")
+	}
+	e.start(nil)
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+	if got.Payment.Status != contracts.PaymentStatusSucceeded {
+		t.Fatalf("payment = %+v", got.Payment)
+	}
+	if n := e.count(`SELECT count(*) FROM test_provider_charges`); n != 1 {
+		t.Fatalf("charges = %d, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM payments WHERE order_id = $1 AND kind = 'charge' AND status = 'succeeded'`, o.ID); n != 1 {
+		t.Fatalf("succeeded attempts = %d, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'error'`, o.ID); n < 1 {
+		t.Fatal("the failed attempt was not recorded")
+	}
+	if evs := e.eventsOf(contracts.EventOrderPaid, o.ID); len(evs) > 1 {
+		t.Fatalf("order.paid emitted %d times", len(evs))
+	}
+}
+
+// TestPendingTimesOut: an order the inventory never answers is cancelled
+// reservation_timeout by the sweeper.
+func TestPendingTimesOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.PendingTimeout = 300e6 // 300ms
+	e.start(nil)
+	p := e.prod.add("Clock", 700, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+	if got.StatusReason != contracts.ReasonReservationTimeout {
+		t.Fatalf("reason = %s", got.StatusReason)
+	}
+	e.waitEvent(contracts.EventOrderCancelled, o.ID)
+	// A reservation that arrives late changes nothing; the inventory
+	// releases it on order.cancelled.
+	e.prod.start()
+	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "late reservation released")
+	if g := ok[contracts.Order](t, e.get(buyer, o.ID)); g.Status != contracts.OrderStatusCancelled {
+		t.Fatalf("status = %s", g.Status)
+	}
+}
