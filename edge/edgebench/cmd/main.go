@@ -1,0 +1,38 @@
+// Command edgebench runs the gateway benchmark (package edgebench) and
+// prints a Markdown table: go run ./edge/edgebench/cmd -duration 6s -conns 16,64
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencommerce/opencommerce/edge/edgebench"
+)
+
+func main() {
+	amqpURL := flag.String("amqp", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the rate-limited mode (empty: skip)")
+	conns := flag.String("conns", "64", "comma-separated connection counts")
+	dur := flag.Duration("duration", 6*time.Second, "time per measurement")
+	flag.Parse()
+	var ns []int
+	for s := range strings.SplitSeq(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "bad -conns")
+			os.Exit(2)
+		}
+		ns = append(ns, n)
+	}
+	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edgebench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(rep.Table())
+}

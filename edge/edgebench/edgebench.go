@@ -1,0 +1,376 @@
+// Package edgebench measures the gateway against bare baselines in one run,
+// with one load driver (an in-process fasthttp HostClient with N
+// connections, each driven by its own goroutine, closed loop):
+//
+//	(a) bare     — a bare fasthttp handler answering a ~300-byte JSON body;
+//	(b) cached   — GET /api/v1/products/{id} through the gateway, served
+//	               from its cache;
+//	(c) rpc      — an uncached public GET through the gateway to an echo
+//	               service over RabbitMQ (internal/bus);
+//	(d) bare-rpc — a bare amqp091-go RPC echo (internal/bus/benchrpc) with
+//	               N calls in flight.
+//
+// Targets: b/a ≥ 0.6, c/d ≥ 0.8, p99 of (b) < 2 ms at 64 connections. The
+// driver runs in the same process as the servers, so every mode shares the
+// two cores with its load generator alike; the ratios are the figures of
+// record. Run is what `make bench` calls; BenchmarkEdge wraps it.
+package edgebench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/bus/benchrpc"
+)
+
+// Modes, in report order.
+const (
+	ModeBare           = "a:bare-fasthttp"
+	ModeCached         = "b:gateway-cached"
+	ModeRPC            = "c:gateway-rpc"
+	ModeBareRPC        = "d:bare-amqp-rpc"
+	ModeRPCRateLimited = "c+:gateway-rpc-redis-ratelimit"
+)
+
+// Options configure Run.
+type Options struct {
+	// AMQPURL is the broker (a vhost of its own is best).
+	AMQPURL string
+	// RedisAddr, when set, adds a mode with the Redis rate limiter on.
+	RedisAddr string
+	// Conns are the connection counts (in-flight calls for bare-rpc).
+	Conns []int
+	// Duration of each measurement (split into Rounds interleaved slices).
+	Duration time.Duration
+	Log      *slog.Logger
+}
+
+// Result is one measurement.
+type Result struct {
+	Mode     string
+	Conns    int
+	Requests int
+	Errors   int
+	PerSec   float64
+	P50, P99 time.Duration
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Results []Result
+}
+
+// Body is the ~300-byte JSON body every mode answers.
+var Body = []byte(`{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","slug":"stainless-steel-water-bottle","name":"Stainless steel water bottle","description":"Keeps drinks cold for 24 hours and hot for 12.","price":{"amount":2499,"currency":"USD"},"stock_status":"in_stock","rating":{"average":4.6,"count":128},"featured":false}`)
+
+const productPath = "/api/v1/products/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+
+// Rounds is how many interleaved slices each measurement is split into.
+const Rounds = 3
+
+type target struct {
+	mode  string
+	http  string // host:port for HTTP modes
+	path  string
+	rpc   benchrpc.Caller
+	close func()
+}
+
+// Run starts every target, measures each at each connection count, and
+// returns the results. It needs RabbitMQ for (c) and (d).
+func Run(ctx context.Context, opt Options) (Report, error) {
+	if opt.Duration <= 0 {
+		opt.Duration = 3 * time.Second
+	}
+	if len(opt.Conns) == 0 {
+		opt.Conns = []int{64}
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
+	add := func(t *target, err error) error {
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		return nil
+	}
+	if err := add(bareHTTP()); err != nil {
+		return Report{}, err
+	}
+	if err := add(cachedGateway(ctx)); err != nil {
+		return Report{}, err
+	}
+	if err := add(rpcGateway(ctx, opt.AMQPURL, "", ModeRPC)); err != nil {
+		return Report{}, err
+	}
+	if opt.RedisAddr != "" {
+		if err := add(rpcGateway(ctx, opt.AMQPURL, opt.RedisAddr, ModeRPCRateLimited)); err != nil {
+			return Report{}, err
+		}
+	}
+	bt, err := benchrpc.Setup(ctx, opt.AMQPURL, benchrpc.ModeBare)
+	if err != nil {
+		return Report{}, err
+	}
+	targets = append(targets, &target{mode: ModeBareRPC, rpc: bt.Call, close: bt.Close})
+
+	clients := map[string]*fasthttp.HostClient{}
+	for _, t := range targets {
+		if t.http != "" {
+			clients[t.mode] = &fasthttp.HostClient{Addr: t.http, MaxConns: 1024, ReadTimeout: 10 * time.Second,
+				WriteTimeout: 10 * time.Second, MaxIdleConnDuration: time.Minute}
+		}
+		measure(ctx, t, clients[t.mode], 16, 300*time.Millisecond) // warm up
+	}
+	var rep Report
+	for _, n := range opt.Conns {
+		accs := make([]acc, len(targets))
+		for range Rounds {
+			for i, t := range targets {
+				lat, errs, el := measure(ctx, t, clients[t.mode], n, opt.Duration/Rounds)
+				accs[i].lat = append(accs[i].lat, lat...)
+				accs[i].errs += errs
+				accs[i].elapsed += el
+			}
+		}
+		for i, a := range accs {
+			r := summarize(a)
+			r.Mode, r.Conns = targets[i].mode, n
+			rep.Results = append(rep.Results, r)
+		}
+	}
+	return rep, nil
+}
+
+type acc struct {
+	lat     []time.Duration
+	errs    int
+	elapsed time.Duration
+}
+
+func summarize(a acc) Result {
+	slices.Sort(a.lat)
+	r := Result{Requests: len(a.lat), Errors: a.errs}
+	if len(a.lat) > 0 {
+		r.P50 = a.lat[len(a.lat)/2]
+		r.P99 = a.lat[len(a.lat)*99/100]
+	}
+	if a.elapsed > 0 {
+		r.PerSec = float64(r.Requests) / a.elapsed.Seconds()
+	}
+	return r
+}
+
+// measure keeps n requests in flight on t for dur (closed loop) and
+// returns the latencies of the successful ones.
+func measure(ctx context.Context, t *target, hc *fasthttp.HostClient, n int, dur time.Duration) ([]time.Duration, int, time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			var req *fasthttp.Request
+			var resp *fasthttp.Response
+			if hc != nil {
+				req, resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				req.SetRequestURI("http://" + t.http + t.path)
+				req.Header.SetMethod("GET")
+			}
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				var err error
+				if hc != nil {
+					err = hc.Do(req, resp)
+					if err == nil && resp.StatusCode() != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode())
+					}
+				} else {
+					cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+					err = t.rpc(cctx)
+					ccancel()
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all, int(errs.Load()), time.Since(start)
+}
+
+func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func bareHTTP() (*target, error) {
+	ln, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("application/json")
+		ctx.Response.SetBodyRaw(Body)
+	}, NoDefaultServerHeader: true}
+	go func() { _ = s.Serve(ln) }()
+	return &target{mode: ModeBare, http: ln.Addr().String(), path: productPath, close: func() { _ = s.Shutdown() }}, nil
+}
+
+// fixedRPC answers every call with Body.
+type fixedRPC struct{}
+
+func (fixedRPC) Call(context.Context, string, string, []byte, bus.CallOptions) (bus.Reply, error) {
+	return bus.Reply{Status: "ok", Body: Body}, nil
+}
+
+func gatewayConfig() edge.Config {
+	cfg := edge.Defaults()
+	cfg.Addr = "127.0.0.1:0"
+	// One client IP drives all the load: limits off, except in the mode that
+	// measures the limiter.
+	cfg.RateDefault, cfg.RateSearch = "off", "off"
+	return cfg
+}
+
+func cachedGateway(ctx context.Context) (*target, error) {
+	g, err := edge.New(gatewayConfig(), edge.Deps{RPC: fixedRPC{}})
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Start(ctx); err != nil {
+		return nil, err
+	}
+	return &target{mode: ModeCached, http: g.Addr(), path: productPath, close: func() { _ = g.Shutdown(context.Background()) }}, nil
+}
+
+func rpcGateway(ctx context.Context, amqpURL, redisAddr, mode string) (*target, error) {
+	log := slog.New(slog.DiscardHandler)
+	sc, err := bus.Dial(ctx, bus.Config{URL: amqpURL, Name: "edgebench-server"}, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := bus.Dial(ctx, bus.Config{URL: amqpURL, Name: "edgebench-gateway"}, log, nil)
+	if err != nil {
+		_ = sc.Close()
+		return nil, err
+	}
+	srv := bus.NewServer(sc, bus.ServerConfig{Service: "product", Prefetch: benchrpc.Prefetch}, log, nil)
+	srv.Handle("product.reviews.list", func(context.Context, *bus.Request) (any, error) { return Body, nil })
+	if err := srv.Start(ctx); err != nil {
+		_ = sc.Close()
+		_ = cc.Close()
+		return nil, err
+	}
+	cl, err := bus.NewClient(cc, bus.ClientConfig{}, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	cfg := gatewayConfig()
+	deps := edge.Deps{RPC: cl}
+	var rdb *redis.Client
+	if redisAddr != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 128})
+		deps.Redis, deps.RedisPrefix = rdb, "edgebench:"+fmt.Sprint(time.Now().UnixNano())+":"
+		cfg.RateDefault = "1000000/1s"
+	}
+	g, err := edge.New(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Start(ctx); err != nil {
+		return nil, err
+	}
+	return &target{mode: mode, http: g.Addr(), path: productPath + "/reviews", close: func() {
+		_ = g.Shutdown(context.Background())
+		_ = srv.Shutdown(context.Background())
+		_ = cl.Close()
+		_ = sc.Close()
+		_ = cc.Close()
+		if rdb != nil {
+			_ = rdb.Close()
+		}
+	}}, nil
+}
+
+// Table renders the report with the target ratios.
+func (r Report) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| mode | conns | req/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n")
+	for _, x := range r.Results {
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %d |\n", x.Mode, x.Conns, x.PerSec,
+			x.P50.Round(time.Microsecond), x.P99.Round(time.Microsecond), x.Errors)
+	}
+	conns := map[int]bool{}
+	for _, x := range r.Results {
+		conns[x.Conns] = true
+	}
+	keys := make([]int, 0, len(conns))
+	for n := range conns {
+		keys = append(keys, n)
+	}
+	slices.Sort(keys)
+	for _, n := range keys {
+		a, bb, c, d := r.find(ModeBare, n), r.find(ModeCached, n), r.find(ModeRPC, n), r.find(ModeBareRPC, n)
+		if a.PerSec > 0 && d.PerSec > 0 {
+			fmt.Fprintf(&b, "\nat %d: b/a = %.2f (target ≥ 0.6), c/d = %.2f (target ≥ 0.8), p99(b) = %s (target < 2ms)",
+				n, bb.PerSec/a.PerSec, c.PerSec/d.PerSec, bb.P99.Round(time.Microsecond))
+		}
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func (r Report) find(mode string, n int) Result {
+	for _, x := range r.Results {
+		if x.Mode == mode && x.Conns == n {
+			return x
+		}
+	}
+	return Result{}
+}
+
+// Ratio returns (b/a, c/d, p99 of b) at n connections.
+func (r Report) Ratio(n int) (cachedVsBare, rpcVsBare float64, cachedP99 time.Duration) {
+	a, b, c, d := r.find(ModeBare, n), r.find(ModeCached, n), r.find(ModeRPC, n), r.find(ModeBareRPC, n)
+	if a.PerSec > 0 {
+		cachedVsBare = b.PerSec / a.PerSec
+	}
+	if d.PerSec > 0 {
+		rpcVsBare = c.PerSec / d.PerSec
+	}
+	return cachedVsBare, rpcVsBare, b.P99
+}

@@ -1,0 +1,54 @@
+package edgebench_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/opencommerce/opencommerce/edge/edgebench"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// BenchmarkEdge runs the four-way comparison once (b.N is ignored: the
+// driver measures for a fixed time) and reports the ratios as metrics.
+// go test ./edge/edgebench -run '^$' -bench Edge -benchtime 1x
+func BenchmarkEdge(b *testing.B) {
+	url := testenv.AMQP(b)
+	redisAddr, _ := testenv.Redis(b)
+	dur := 6 * time.Second
+	if v := os.Getenv("OC_BENCH_DURATION"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			dur = d
+		}
+	}
+	for range b.N {
+		rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: url, RedisAddr: redisAddr,
+			Conns: []int{64}, Duration: dur})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log("\n" + rep.Table())
+		ba, cd, p99 := rep.Ratio(64)
+		b.ReportMetric(ba, "cached/bare")
+		b.ReportMetric(cd, "rpc/bare-rpc")
+		b.ReportMetric(float64(p99.Microseconds()), "cached-p99-µs")
+	}
+}
+
+// TestRunSmoke checks the driver works end to end, briefly.
+func TestRunSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	url := testenv.AMQP(t)
+	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: url, Conns: []int{4}, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Requests == 0 || r.Errors > 0 {
+			t.Fatalf("%s: %d requests, %d errors", r.Mode, r.Requests, r.Errors)
+		}
+	}
+}
