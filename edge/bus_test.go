@@ -33,7 +33,7 @@ func TestThroughRabbitMQ(t *testing.T) {
 		return seen{Method: req.Method, Actor: req.Actor, RequestID: req.RequestID, Env: env}, nil
 	}
 	bustest.Serve(t, conn, bus.ServerConfig{Service: "user"}, map[string]bus.Handler{
-		contracts.MethodUserJWKS: func(context.Context, *bus.Request) (any, error) { return json.RawMessage(k.jwks()), nil },
+		contracts.MethodUserJWKS:  func(context.Context, *bus.Request) (any, error) { return json.RawMessage(k.jwks()), nil },
 		contracts.MethodUserMeGet: echo,
 		contracts.MethodUserLogin: echo,
 		contracts.MethodUserMeUpdate: func(context.Context, *bus.Request) (any, error) {
