@@ -1,0 +1,107 @@
+package file
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// Config configures the file service.
+type Config struct {
+	// Dir is the blob directory: blobs at Dir/ab/cd/<sha256>, upload
+	// temporaries in Dir/tmp (the same file system, so a rename publishes a
+	// finished blob atomically).
+	Dir string
+	// DataAddr is the listen address of the HTTP data port (uploads and
+	// downloads from the gateway). It must be reachable only from inside the
+	// platform: the port trusts the actor headers the gateway sets.
+	DataAddr string
+	// InternalToken, when set, must be sent by every data port request in
+	// the X-OC-Internal-Token header (empty = no check, for development).
+	InternalToken string
+	// Size limits per purpose, in bytes.
+	MaxImageSize    int64 // product_image, review_image
+	MaxAvatarSize   int64 // avatar
+	MaxDocumentSize int64 // document
+	// MaxImageSide and MaxImagePixels bound an image's declared dimensions
+	// (read from its header before anything is decoded).
+	MaxImageSide   int
+	MaxImagePixels int
+	// ThumbnailSize is the longest side of a generated thumbnail.
+	ThumbnailSize int
+	// SweepInterval is how often orphan blobs and stale temporaries are
+	// removed (also once at start).
+	SweepInterval time.Duration
+	// TempMaxAge is the age (last write) after which an upload temporary is
+	// stale: no live upload leaves its file unwritten that long.
+	TempMaxAge time.Duration
+	// UploadTimeout bounds one upload request (reading the body included).
+	UploadTimeout time.Duration
+}
+
+// RegisterFlags registers the flags, prefixed "file.", with defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Dir, "file.dir", "./var/files", "blob directory (content-addressed; temporaries in <dir>/tmp)")
+	fs.StringVar(&c.DataAddr, "file.data-addr", ":8090", "listen address of the internal HTTP data port (uploads/downloads from the gateway); never expose it publicly")
+	fs.StringVar(&c.InternalToken, "file.internal-token", "", "shared secret the gateway sends in X-OC-Internal-Token to the data port (empty = no check; set it in production)")
+	fs.Int64Var(&c.MaxImageSize, "file.max-image-size", 10<<20, "size limit of product and review images, bytes")
+	fs.Int64Var(&c.MaxAvatarSize, "file.max-avatar-size", 2<<20, "size limit of avatars, bytes")
+	fs.Int64Var(&c.MaxDocumentSize, "file.max-document-size", 20<<20, "size limit of documents, bytes")
+	fs.IntVar(&c.MaxImageSide, "file.max-image-side", 8000, "largest accepted image width or height, pixels")
+	fs.IntVar(&c.MaxImagePixels, "file.max-image-pixels", 40_000_000, "largest accepted image area, pixels")
+	fs.IntVar(&c.ThumbnailSize, "file.thumbnail-size", 320, "longest side of generated thumbnails, pixels")
+	fs.DurationVar(&c.SweepInterval, "file.sweep-interval", time.Hour, "how often orphan blobs and stale temporaries are removed (also at start)")
+	fs.DurationVar(&c.TempMaxAge, "file.temp-max-age", 15*time.Minute, "an upload temporary not written for this long is stale")
+	fs.DurationVar(&c.UploadTimeout, "file.upload-timeout", 10*time.Minute, "longest time one upload may take")
+}
+
+// DefaultConfig returns the defaults RegisterFlags sets.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("file.dir: must be set")
+	case c.DataAddr == "":
+		return errors.New("file.data-addr: must be set")
+	case c.MaxImageSize <= 0, c.MaxAvatarSize <= 0, c.MaxDocumentSize <= 0:
+		return errors.New("file.max-*-size: must be positive")
+	case c.MaxImageSide <= 0 || c.MaxImagePixels <= 0:
+		return errors.New("file.max-image-side, file.max-image-pixels: must be positive")
+	case c.ThumbnailSize < 16 || c.ThumbnailSize > 2048:
+		return fmt.Errorf("file.thumbnail-size: %d not in [16, 2048]", c.ThumbnailSize)
+	case c.SweepInterval <= 0:
+		return errors.New("file.sweep-interval: must be positive")
+	case c.TempMaxAge <= 0:
+		return errors.New("file.temp-max-age: must be positive")
+	case c.UploadTimeout <= 0:
+		return errors.New("file.upload-timeout: must be positive")
+	}
+	return nil
+}
+
+// limit is the size limit of purpose (0 for an unknown purpose).
+func (c Config) limit(purpose string) int64 {
+	switch purpose {
+	case contracts.PurposeProductImage, contracts.PurposeReviewImage:
+		return c.MaxImageSize
+	case contracts.PurposeAvatar:
+		return c.MaxAvatarSize
+	case contracts.PurposeDocument:
+		return c.MaxDocumentSize
+	}
+	return 0
+}
+
+// maxLimit is the largest size limit of any purpose.
+func (c Config) maxLimit() int64 {
+	return max(c.MaxImageSize, c.MaxAvatarSize, c.MaxDocumentSize)
+}

@@ -1,0 +1,411 @@
+package file
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// Headers of the data port protocol (between the gateway and the file
+// service; see the package doc).
+const (
+	// HeaderInternalToken carries the shared secret (file.internal-token).
+	HeaderInternalToken = "X-OC-Internal-Token"
+	// HeaderActorID and HeaderActorRole carry the actor the gateway verified.
+	HeaderActorID   = "X-OC-Actor-Id"
+	HeaderActorRole = "X-OC-Actor-Role"
+	// HeaderRequestID carries the edge request id (for logs).
+	HeaderRequestID = "X-Request-Id"
+)
+
+// maxParts bounds the parts of one multipart upload; maxFieldLen bounds a
+// text field (purpose, folder).
+const (
+	maxParts    = 16
+	maxFieldLen = 1024
+)
+
+// dataHandler is the data port's HTTP handler.
+func (s *Service) dataHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /upload", s.instrument("upload", s.handleUpload))
+	mux.Handle("GET /files/{id}", s.instrument("download", func(w http.ResponseWriter, r *http.Request) { s.handleDownload(w, r, false) }))
+	mux.Handle("GET /files/{id}/thumbnail", s.instrument("thumbnail", func(w http.ResponseWriter, r *http.Request) { s.handleDownload(w, r, true) }))
+	return s.guard(mux)
+}
+
+// guard checks the internal token (constant time) before anything else.
+func (s *Service) guard(next http.Handler) http.Handler {
+	token := []byte(s.cfg.InternalToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(token) > 0 && subtle.ConstantTimeCompare([]byte(r.Header.Get(HeaderInternalToken)), token) != 1 {
+			writeError(w, contracts.Unauthenticated("missing or wrong %s", HeaderInternalToken))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps http.ServeContent's sendfile path.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+func (s *Service) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("data port panic", "route", route, "panic", p)
+				if sw.code == 0 {
+					writeError(sw, contracts.Errorf(contracts.CodeInternal, "internal error"))
+				}
+			}
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		h(sw, r)
+	})
+}
+
+// actorOf reads the actor the gateway verified. Unknown roles and
+// malformed ids read as anonymous.
+func actorOf(r *http.Request) contracts.Actor {
+	a := contracts.Actor{ID: r.Header.Get(HeaderActorID), Role: r.Header.Get(HeaderActorRole)}
+	switch a.Role {
+	case contracts.RoleCustomer, contracts.RoleSeller, contracts.RoleAdmin, contracts.RoleService:
+	default:
+		return contracts.Actor{}
+	}
+	if a.ID != "" {
+		if _, err := uuid.Parse(a.ID); err != nil {
+			return contracts.Actor{}
+		}
+	}
+	return a
+}
+
+// writeError writes the platform's error body with the code's status.
+func writeError(w http.ResponseWriter, err error) {
+	e := contracts.AsError(err)
+	h := w.Header()
+	for _, k := range []string{"Content-Disposition", "Cache-Control", "Etag", "Last-Modified", "Content-Encoding"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Code.HTTPStatus())
+	_ = json.NewEncoder(w).Encode(contracts.ErrorBody{Error: e})
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, route string, err error) {
+	code := contracts.ErrorCode(err)
+	if code == contracts.CodeInternal {
+		s.log.Error("data port", "route", route, "request_id", r.Header.Get(HeaderRequestID), "err", err)
+	}
+	writeError(w, err)
+}
+
+// handleUpload serves POST /upload: a multipart/form-data body with the
+// parts "file" (the bytes, its filename the stored name), "purpose" and
+// "folder" (both may come in the query instead), or a raw body with
+// purpose, folder and name in the query.
+func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
+	result := "error"
+	purposeLabel := "unknown"
+	defer func() { s.metrics.uploads.WithLabelValues(purposeLabel, result).Inc() }()
+
+	fail := func(err error) {
+		result = string(contracts.ErrorCode(err))
+		s.fail(w, r, "upload", err)
+	}
+	a := actorOf(r)
+	if a.ID == "" {
+		fail(contracts.Unauthenticated("uploads need a signed-in user"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UploadTimeout)
+	defer cancel()
+	// The whole body is capped too (multipart framing included), so no
+	// upload reads more than the largest limit plus a little.
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.maxLimit()+64<<10)
+
+	q := r.URL.Query()
+	u := upload{owner: a.ID, purpose: q.Get("purpose"), folder: q.Get("folder"), name: q.Get("name")}
+	if u.purpose != "" {
+		if err := validPurpose(u.purpose); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if err := validFolder(u.folder); err != nil {
+		fail(err)
+		return
+	}
+	if err := validName(u.name); err != nil {
+		fail(err)
+		return
+	}
+	var err error
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "multipart/form-data" {
+		err = s.readMultipart(r.Body, params["boundary"], &u)
+	} else {
+		if u.purpose == "" {
+			err = validPurpose("")
+		} else {
+			u.file, err = s.receive(r.Body, u.purpose, s.cfg.limit(u.purpose))
+		}
+	}
+	if err == nil && u.purpose == "" {
+		err = validPurpose("")
+	}
+	if err != nil {
+		if u.file != nil {
+			u.file.tmp.discard()
+		}
+		fail(err)
+		return
+	}
+	purposeLabel = u.purpose
+	f, err := s.finishUpload(ctx, u)
+	if err != nil {
+		fail(err)
+		return
+	}
+	result = "ok"
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", f.URL)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(f)
+}
+
+// readMultipart reads the parts of an upload into u. The file part is
+// streamed to a temporary as it arrives (with the purpose's limit when the
+// purpose came first, else the largest limit, checked again afterwards).
+// On error u.file may hold a temporary the caller must discard.
+func (s *Service) readMultipart(body io.Reader, boundary string, u *upload) error {
+	if boundary == "" {
+		return contracts.InvalidArgument("", "multipart body without a boundary")
+	}
+	mr := multipart.NewReader(body, boundary)
+	fromQuery := map[string]bool{"purpose": u.purpose != "", "folder": u.folder != ""}
+	for i := 0; ; i++ {
+		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return readError(err)
+			}
+			return contracts.InvalidArgument("", "malformed multipart body: %v", err)
+		}
+		if i >= maxParts {
+			return contracts.InvalidArgument("", "too many multipart parts (max %d)", maxParts)
+		}
+		name, filename := partNames(part)
+		switch name {
+		case "file":
+			if u.file != nil {
+				return contracts.InvalidArgument("file", "only one file per upload")
+			}
+			if err := validName(filename); err != nil {
+				return err
+			}
+			if u.name == "" {
+				u.name = filename
+			}
+			limit := s.cfg.maxLimit()
+			if u.purpose != "" {
+				limit = s.cfg.limit(u.purpose)
+			}
+			if u.file, err = s.receive(part, u.purpose, limit); err != nil {
+				return err
+			}
+		case "purpose", "folder":
+			v, err := readField(part, name)
+			if err != nil {
+				return err
+			}
+			cur := &u.purpose
+			check := validPurpose
+			if name == "folder" {
+				cur, check = &u.folder, validFolder
+			}
+			if err := check(v); err != nil {
+				return err
+			}
+			if fromQuery[name] && *cur != v {
+				return contracts.InvalidArgument(name, "%s given twice with different values (query and form)", name)
+			}
+			*cur = v
+		default:
+			// Unknown fields are ignored, within the field bound.
+			if _, err := readField(part, name); err != nil {
+				return err
+			}
+		}
+	}
+	if u.file == nil {
+		return contracts.InvalidArgument("file", "the multipart field \"file\" is required")
+	}
+	return nil
+}
+
+// partNames returns a part's form name and its filename exactly as sent
+// (multipart.Part.FileName would strip a path, hiding a client's mistake).
+func partNames(p *multipart.Part) (name, filename string) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return "", ""
+	}
+	return params["name"], params["filename"]
+}
+
+func readField(p *multipart.Part, name string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(p, maxFieldLen+1))
+	if err != nil {
+		return "", readError(err)
+	}
+	if len(b) > maxFieldLen {
+		return "", contracts.InvalidArgument(name, "form field %q is longer than %d bytes", name, maxFieldLen)
+	}
+	return string(b), nil
+}
+
+// handleDownload serves GET/HEAD /files/{id} and /files/{id}/thumbnail:
+// conditional requests and single byte ranges are answered by
+// http.ServeContent with the sha256 as strong ETag.
+func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request, thumb bool) {
+	route := "download"
+	if thumb {
+		route = "thumbnail"
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	f, err := s.meta.get(ctx, r.PathValue("id"))
+	cancel()
+	if err == nil && !f.canRead(actorOf(r)) {
+		err = errNoFile // do not reveal that it exists
+	}
+	if err != nil {
+		s.fail(w, r, route, err)
+		return
+	}
+	sum, ct, kind, name := f.SHA256, f.ContentType, "attachment", f.Name
+	if thumb {
+		if f.ThumbSHA256 == "" {
+			s.fail(w, r, route, contracts.NotFound("thumbnail"))
+			return
+		}
+		sum, ct, name = f.ThumbSHA256, f.ThumbType, "thumbnail"
+	}
+	if isImage(ct) {
+		kind = "inline"
+	}
+	if name == "" {
+		name = f.ID.String()
+	}
+	if thumb || !strings.HasSuffix(strings.ToLower(name), extension(ct)) {
+		name += extension(ct)
+	}
+	blob, err := s.store.open(sum)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = errors.New("blob " + sum + " is missing from the blob directory")
+		}
+		s.fail(w, r, route, err)
+		return
+	}
+	defer blob.Close()
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Etag", `"`+sum+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
+	h.Set("Content-Disposition", contentDisposition(kind, name))
+	if f.public() {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "private, no-cache")
+	}
+	// One range only: a multi-range request gets the whole file (allowed
+	// by RFC 9110), which keeps responses simple and cheap.
+	if strings.Contains(r.Header.Get("Range"), ",") {
+		r.Header.Del("Range")
+	}
+	http.ServeContent(w, r, "", f.CreatedAt, blob)
+}
+
+// contentDisposition builds a safe Content-Disposition (RFC 6266): an
+// ASCII fallback filename with anything doubtful replaced by '_', and the
+// exact name as RFC 8187 filename*.
+func contentDisposition(kind, name string) string {
+	var ascii, ext strings.Builder
+	for _, r := range name {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' || r == '/' || r == '%' || r == ';' {
+			ascii.WriteByte('_')
+		} else {
+			ascii.WriteRune(r)
+		}
+	}
+	const hexd = "0123456789ABCDEF"
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			ext.WriteByte(c)
+		} else {
+			ext.WriteByte('%')
+			ext.WriteByte(hexd[c>>4])
+			ext.WriteByte(hexd[c&15])
+		}
+	}
+	return kind + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
+}

@@ -1,0 +1,53 @@
+package file
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	uploads       *prometheus.CounterVec
+	uploadedBytes prometheus.Counter
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	swept         *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "oc_file_uploads_total",
+			Help: "Uploads by purpose and result (ok or the error code)."}, []string{"purpose", "result"}),
+		uploadedBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "oc_file_uploaded_bytes_total",
+			Help: "Bytes of files stored by uploads."}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "oc_file_data_requests_total",
+			Help: "Data port requests by route and HTTP status."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "oc_file_data_request_duration_seconds",
+			Help: "Data port request duration (whole body transfer included).", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)},
+			[]string{"route"}),
+		swept: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "oc_file_swept_total",
+			Help: "Orphan blobs and stale upload temporaries removed by the sweeper."}, []string{"kind"}),
+	}
+	if reg != nil {
+		m.uploads = register(reg, m.uploads)
+		m.uploadedBytes = register(reg, m.uploadedBytes)
+		m.requests = register(reg, m.requests)
+		m.duration = register(reg, m.duration)
+		m.swept = register(reg, m.swept)
+	}
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name (a second file service in one process shares the series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if old, ok := are.ExistingCollector.(C); ok {
+				return old
+			}
+		}
+	}
+	return c
+}
