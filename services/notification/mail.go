@@ -1,0 +1,291 @@
+package notification
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// The mailer sends the emails table's pending rows over SMTP.
+//
+// Delivery contract: every pending row is sent until the SMTP server
+// accepts it (transient failures — connection refused, timeouts, 4xx — are
+// retried forever with exponential backoff between smtp.retry-min and
+// smtp.retry-max; a 5xx refusal marks the row failed, recorded with the
+// server's answer). A row is claimed by moving its next_attempt_at one
+// lease ahead (FOR UPDATE SKIP LOCKED), so concurrent instances never send
+// the same row at the same time, and marked sent right after the server
+// accepted the DATA.
+//
+// The one at-least-once corner: if the process dies (or the database is
+// unreachable for the whole lease) after the SMTP server accepted a message
+// and before the "sent" mark commits, the row is sent again after its lease.
+// The window is one UPDATE round trip (the mark is retried in memory for
+// the lease before giving up); both copies carry the same Message-ID
+// (<row id@sender domain>), which lets mail systems and clients recognise
+// the duplicate.
+type mailer struct {
+	c      *core
+	domain string
+	from   string // bare address for MAIL FROM
+	lease  time.Duration
+
+	client *smtp.Client
+	conn   net.Conn
+}
+
+func newMailer(c *core) (*mailer, error) {
+	addr, err := mail.ParseAddress(c.cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.from: %w", err)
+	}
+	domain := "opencommerce.local"
+	if i := strings.LastIndexByte(addr.Address, '@'); i >= 0 && i < len(addr.Address)-1 {
+		domain = addr.Address[i+1:]
+	}
+	lease := 4 * c.cfg.SMTPTimeout
+	if lease < time.Minute {
+		lease = time.Minute
+	}
+	return &mailer{c: c, domain: domain, from: addr.Address, lease: lease}, nil
+}
+
+type outgoing struct {
+	ID       uuid.UUID
+	To       string
+	Subject  string
+	Text     string
+	HTML     string
+	Attempts int
+	Created  time.Time
+}
+
+// run sends due emails until ctx ends.
+func (m *mailer) run(ctx context.Context) {
+	t := time.NewTicker(m.c.cfg.PollInterval)
+	defer t.Stop()
+	defer m.closeClient()
+	for {
+		for ctx.Err() == nil {
+			sent, err := m.sendOne(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					m.c.log.Warn("mailer", "err", err)
+				}
+				break
+			}
+			if !sent {
+				break
+			}
+		}
+		m.closeClient() // do not hold an idle SMTP session
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-m.c.wakeMail:
+		}
+	}
+}
+
+// sendOne claims one due email and tries it; it reports whether there was
+// one.
+func (m *mailer) sendOne(ctx context.Context) (bool, error) {
+	var o outgoing
+	err := m.c.pool.QueryRow(ctx, `UPDATE emails SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
+		WHERE id = (SELECT id FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
+		            ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, to_addr, subject, text_body, html_body, attempts, created_at`, m.lease.Milliseconds()).
+		Scan(&o.ID, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Attempts, &o.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim email: %w", err)
+	}
+	sendErr := m.send(o)
+	if sendErr == nil {
+		m.markSent(ctx, o.ID)
+		return true, nil
+	}
+	var tp *textproto.Error
+	if errors.As(sendErr, &tp) && tp.Code >= 500 {
+		_, err = m.c.pool.Exec(ctx, `UPDATE emails SET status = 'failed', last_error = $2 WHERE id = $1`, o.ID, truncate(sendErr.Error()))
+		m.c.m.emails.WithLabelValues("failed").Inc()
+		m.c.log.Error("email refused by the SMTP server", "id", o.ID, "err", sendErr)
+		return true, err
+	}
+	delay := backoff(m.c.cfg.RetryMin, m.c.cfg.RetryMax, o.Attempts)
+	_, err = m.c.pool.Exec(ctx, `UPDATE emails SET next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE id = $1`,
+		o.ID, delay.Milliseconds(), truncate(sendErr.Error()))
+	m.c.m.emails.WithLabelValues("retry").Inc()
+	m.c.log.Warn("email not sent; will retry", "id", o.ID, "attempt", o.Attempts, "in", delay, "err", sendErr)
+	if err != nil {
+		return false, err
+	}
+	// The server is likely away: stop this round, the ticker brings us back.
+	return false, nil
+}
+
+// markSent records the SMTP server's acceptance, retrying a failing
+// database for up to the lease (past it the row would be claimed again).
+func (m *mailer) markSent(ctx context.Context, id uuid.UUID) {
+	deadline := time.Now().Add(m.lease - time.Second)
+	wait := 50 * time.Millisecond
+	for {
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err := m.c.pool.Exec(mctx, `UPDATE emails SET status = 'sent', sent_at = now(), last_error = '' WHERE id = $1`, id)
+		cancel()
+		if err == nil {
+			m.c.m.emails.WithLabelValues("sent").Inc()
+			return
+		}
+		if time.Now().After(deadline) {
+			m.c.log.Error("email sent but not marked; it will be sent again", "id", id, "err", err)
+			return
+		}
+		m.c.log.Warn("mark email sent", "id", id, "err", err)
+		time.Sleep(wait)
+		wait = min(wait*2, 2*time.Second)
+	}
+}
+
+// backoff is the delay before attempt+1: min·2^(attempt-1), capped at max,
+// with up to 20% jitter so instances do not retry in step.
+func backoff(lo, hi time.Duration, attempt int) time.Duration {
+	d := lo
+	for i := 1; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func truncate(s string) string {
+	if len(s) > 1000 {
+		return s[:1000]
+	}
+	return s
+}
+
+func (m *mailer) closeClient() {
+	if m.client != nil {
+		_ = m.client.Quit()
+		_ = m.client.Close()
+	}
+	m.client, m.conn = nil, nil
+}
+
+// send delivers o over the (reused) SMTP session. nil means the server
+// accepted the message.
+func (m *mailer) send(o outgoing) (err error) {
+	cfg := m.c.cfg
+	if m.client == nil {
+		conn, err := net.DialTimeout("tcp", cfg.SMTPAddr, cfg.SMTPTimeout)
+		if err != nil {
+			return err
+		}
+		_ = conn.SetDeadline(time.Now().Add(cfg.SMTPTimeout))
+		host, _, _ := net.SplitHostPort(cfg.SMTPAddr)
+		cl, err := smtp.NewClient(conn, host)
+		if err != nil {
+			_ = conn.Close()
+			return err
+		}
+		if err := cl.Hello(m.domain); err != nil {
+			_ = cl.Close()
+			return err
+		}
+		if cfg.SMTPUsername != "" {
+			if err := cl.Auth(smtp.PlainAuth("", cfg.SMTPUsername, cfg.SMTPPassword, host)); err != nil {
+				_ = cl.Close()
+				return err
+			}
+		}
+		m.client, m.conn = cl, conn
+	} else if err := m.client.Reset(); err != nil {
+		m.closeClient()
+		return m.send(o)
+	}
+	defer func() {
+		if err != nil {
+			var tp *textproto.Error
+			if !errors.As(err, &tp) { // the session is unusable
+				_ = m.client.Close()
+				m.client, m.conn = nil, nil
+			}
+		}
+	}()
+	_ = m.conn.SetDeadline(time.Now().Add(cfg.SMTPTimeout))
+	msg, err := m.build(o)
+	if err != nil {
+		return err
+	}
+	if err := m.client.Mail(m.from); err != nil {
+		return err
+	}
+	if err := m.client.Rcpt(o.To); err != nil {
+		return err
+	}
+	w, err := m.client.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	return w.Close() // the server's answer to the end of DATA
+}
+
+// MessageID is the Message-ID header value of email row id.
+func messageID(id uuid.UUID, domain string) string { return "<" + id.String() + "@" + domain + ">" }
+
+// build renders the RFC 5322 message: multipart/alternative with the
+// plain-text and HTML bodies, quoted-printable UTF-8.
+func (m *mailer) build(o outgoing) ([]byte, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	hdr := func(k, v string) { buf.WriteString(k + ": " + v + "\r\n") }
+	hdr("From", m.c.cfg.From)
+	hdr("To", o.To)
+	hdr("Subject", mime.QEncoding.Encode("utf-8", o.Subject))
+	hdr("Date", o.Created.Format(time.RFC1123Z))
+	hdr("Message-ID", messageID(o.ID, m.domain))
+	hdr("MIME-Version", "1.0")
+	hdr("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
+	buf.WriteString("\r\n")
+	for _, part := range []struct{ typ, body string }{{"text/plain", o.Text}, {"text/html", o.HTML}} {
+		pw, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qw := quotedprintable.NewWriter(pw)
+		if _, err := qw.Write([]byte(part.body)); err != nil {
+			return nil, err
+		}
+		if err := qw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,68 @@
+package notification
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
+)
+
+var empty = struct{}{}
+
+func routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) bus.Handler {
+	return func(ctx context.Context, req *bus.Request) (any, error) {
+		env, err := bus.DecodeEnvelope(req)
+		if err != nil {
+			return nil, err
+		}
+		if env.Params == nil {
+			env.Params = contracts.Params{}
+		}
+		return fn(ctx, req.Actor, env.Params, env.Body)
+	}
+}
+
+func pageOf(p contracts.Params) (contracts.Page, error) {
+	var pg contracts.Page
+	if s := p.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return pg, contracts.InvalidArgument("limit", "limit must be a positive integer")
+		}
+		pg.Limit = n
+	}
+	pg.Cursor = p.Get("cursor")
+	return pg.Normalize(), nil
+}
+
+// handlers maps every notification.* method to its handler.
+func handlers(c *core) map[string]bus.Handler {
+	return map[string]bus.Handler{
+		contracts.MethodNotificationList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return c.list(ctx, a, p)
+		}),
+		contracts.MethodNotificationRead: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return empty, c.markRead(ctx, a, p.Get("id"))
+		}),
+		contracts.MethodNotificationReadAll: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return empty, c.markAllRead(ctx, a)
+		}),
+		contracts.MethodNotificationPreferencesGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return c.getPreferences(ctx, a)
+		}),
+		contracts.MethodNotificationPreferencesUpdate: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+			if _, err := actorID(a); err != nil {
+				return nil, err
+			}
+			var in contracts.NotificationPreferencesUpdate
+			if len(body) == 0 {
+				return nil, contracts.InvalidArgument("body", "a JSON body is required")
+			}
+			if err := bus.DecodeJSON(body, &in); err != nil {
+				return nil, err
+			}
+			return c.updatePreferences(ctx, a, in)
+		}),
+	}
+}
