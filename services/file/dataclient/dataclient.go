@@ -31,8 +31,8 @@ package dataclient
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
