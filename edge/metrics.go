@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opencommerce/opencommerce/internal/telemetry"
 )
 
 type metrics struct {
@@ -48,9 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "oc_ratelimit_rejected_total", Help: "Requests refused by the rate limiter, by class.",
 		}, []string{"class"})),
 	}
-	cacheReq := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "oc_cache_requests_total", Help: "Cache lookups by cache and result.",
-	}, []string{"cache", "result"}))
+	cacheReq := telemetry.CacheRequests(reg)
 	m.cacheHit = cacheReq.WithLabelValues("gateway", "hit")
 	m.cacheMiss = cacheReq.WithLabelValues("gateway", "miss")
 	return m

@@ -28,6 +28,10 @@ type Failer interface {
 type Module struct {
 	Name string
 	Deps []string
+	// After orders this module after the named modules when they run too,
+	// without pulling them in (the gateway starts after the services of an
+	// "all" process, so it never routes to a service still starting).
+	After []string
 	// Public modules can be named as targets; the others are pulled in as
 	// dependencies only.
 	Public bool
@@ -93,6 +97,30 @@ func (m *Manager) Order(targets []string) ([]string, error) {
 		return nil, errors.New("no target given")
 	}
 	sort.Strings(want)
+	// The closure of hard dependencies decides what runs; After only orders.
+	selected := map[string]bool{}
+	var collect func(n string) error
+	collect = func(n string) error {
+		if selected[n] {
+			return nil
+		}
+		mod, ok := m.modules[n]
+		if !ok {
+			return fmt.Errorf("unknown module %q", n)
+		}
+		selected[n] = true
+		for _, d := range mod.Deps {
+			if err := collect(d); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+		}
+		return nil
+	}
+	for _, t := range want {
+		if err := collect(t); err != nil {
+			return nil, err
+		}
+	}
 	var order []string
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(n string, path []string) error
@@ -109,6 +137,11 @@ func (m *Manager) Order(targets []string) ([]string, error) {
 		}
 		state[n] = 1
 		deps := append([]string(nil), mod.Deps...)
+		for _, a := range mod.After {
+			if selected[a] && a != n {
+				deps = append(deps, a)
+			}
+		}
 		sort.Strings(deps)
 		for _, d := range deps {
 			if err := visit(d, append(path, n)); err != nil {

@@ -68,6 +68,8 @@ func newManager(rec *recorder, failing map[string]error, fail chan error) *app.M
 	add("user", true, "bus")
 	add("product", true, "bus", "redis")
 	add("order", true, "bus", "redis", "product")
+	m.Register(app.Module{Name: "gateway", Public: true, Deps: []string{"bus"}, After: []string{"order", "user"},
+		Init: func(context.Context) (app.Service, error) { return &fakeSvc{name: "gateway", rec: rec}, nil }})
 	return m
 }
 
@@ -81,13 +83,17 @@ func TestOrderResolvesDependencies(t *testing.T) {
 		t.Fatalf("order = %v", got)
 	}
 	all, _ := m.Order([]string{"all"})
-	if len(all) != 5 {
-		t.Fatalf("all = %v", all)
+	if strings.Join(all, ",") != "bus,redis,product,order,user,gateway" {
+		t.Fatalf("all = %v (the gateway must start after the services)", all)
+	}
+	// After orders without pulling modules in.
+	if gw, _ := m.Order([]string{"gateway"}); strings.Join(gw, ",") != "bus,gateway" {
+		t.Fatalf("gateway alone = %v", gw)
 	}
 	if _, err := m.Order([]string{"bus"}); err == nil {
 		t.Fatal("an internal module was accepted as a target")
 	}
-	if _, err := m.Order([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "known: all, order, product, user") {
+	if _, err := m.Order([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "known: all, gateway, order, product, user") {
 		t.Fatalf("unknown target error = %v", err)
 	}
 }

@@ -40,6 +40,7 @@ func Open(cfg Config, amqpURL string, services []string, opt WatchOptions) (*Dis
 	kvOpt := KVOptions[GatewayConfig]{
 		Log: opt.Log, Metrics: opt.Metrics,
 		WaitTime: opt.WaitTime, MinQueryInterval: opt.MinQueryInterval,
+		OnChange: opt.OnConfig,
 	}
 	if cfg.Static() {
 		insp := NewAMQPInspector(amqpURL)

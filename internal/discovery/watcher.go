@@ -76,6 +76,9 @@ type WatchOptions struct {
 	// services may run concurrently; it must return quickly and must not
 	// modify healthy.
 	OnChange func(service string, healthy []Instance)
+	// OnConfig, if set, is called (by Open's config watcher) after a new
+	// live gateway config was applied; it must return quickly.
+	OnConfig func(GatewayConfig)
 }
 
 // FileService is the service whose instances carry a data port.

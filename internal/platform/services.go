@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 
+	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/services/user"
@@ -16,19 +17,21 @@ var publicTargets = []string{"gateway", "user", "product", "order", "notificatio
 
 // ServicesConfig holds each service module's own configuration.
 type ServicesConfig struct {
+	Gateway edge.Config
 	User    user.Config
 	Product product.Config
 }
 
 // RegisterFlags registers every service's flags.
 func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
+	c.Gateway.RegisterFlags(fs)
 	c.User.RegisterFlags(fs)
 	c.Product.RegisterFlags(fs)
 }
 
 // Validate checks every service's configuration.
 func (c ServicesConfig) Validate() error {
-	return errors.Join(c.User.Validate(), c.Product.Validate())
+	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate())
 }
 
 func (p *Platform) registerServices() {
@@ -41,6 +44,7 @@ func (p *Platform) registerServices() {
 			return &registered{Service: s, p: p, reg: p.registration(name, 0, nil)}, nil
 		}})
 	}
+	p.manager.Register(app.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul"}, After: publicTargets, Init: p.initGateway})
 	svc("user", []string{"bus", "redis"}, func() (app.Service, error) {
 		return user.New(p.cfg.Services.User, p.deps)
 	})

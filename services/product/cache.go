@@ -3,6 +3,7 @@ package product
 import (
 	"context"
 	"errors"
+	"github.com/opencommerce/opencommerce/internal/telemetry"
 	"log/slog"
 	"time"
 
@@ -25,20 +26,7 @@ type docCache struct {
 }
 
 func newDocCache(rdb redisClient, prefix string, ttl, treeTTL time.Duration, log *slog.Logger, reg prometheus.Registerer) *docCache {
-	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "oc_cache_requests_total",
-		Help: "Cache lookups by cache and result (hit, miss, error).",
-	}, []string{"cache", "result"})
-	if reg != nil {
-		if err := reg.Register(reqs); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					reqs = existing
-				}
-			}
-		}
-	}
+	reqs := telemetry.CacheRequests(reg)
 	return &docCache{rdb: rdb, prefix: prefix + "product:", ttl: ttl, treeTTL: treeTTL, log: log, reqs: reqs}
 }
 

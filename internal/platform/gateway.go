@@ -1,0 +1,103 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/discovery"
+)
+
+// routedServices are the services the gateway routes to and watches.
+var routedServices = []string{"user", "product", "order", "notification", "file"}
+
+// gatewayModule runs the edge gateway with its discovery watches and the
+// live config from Consul KV (or the static mode's defaults).
+type gatewayModule struct {
+	p      *Platform
+	gw     *edge.Gateway
+	disc   *discovery.Discovery
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (p *Platform) initGateway(context.Context) (app.Service, error) {
+	return &gatewayModule{p: p}, nil
+}
+
+// liveFromKV turns the Consul KV gateway config into the gateway's live
+// settings: a rate of R per second with burst B is one request per 1/R.
+func liveFromKV(c discovery.GatewayConfig) edge.Live {
+	l := edge.Live{Maintenance: c.Maintenance, CORSOrigins: c.CORSOrigins}
+	if len(c.RateLimits) > 0 {
+		l.RateLimits = make(map[string]string, len(c.RateLimits))
+		for class, r := range c.RateLimits {
+			l.RateLimits[class] = fmt.Sprintf("1/%s:%d", r.Interval(), r.Burst)
+		}
+	}
+	return l
+}
+
+func (m *gatewayModule) Start(ctx context.Context) error {
+	p := m.p
+	// OnConfig runs on the watch goroutine, which starts after m.gw is set.
+	disc, err := discovery.Open(p.cfg.Consul, p.cfg.AMQP.URL, routedServices, discovery.WatchOptions{
+		Log:      p.log,
+		Metrics:  p.reg,
+		OnConfig: func(c discovery.GatewayConfig) { m.gw.ApplyLive(liveFromKV(c)) },
+	})
+	if err != nil {
+		return err
+	}
+	m.disc = disc
+	gw, err := edge.New(p.cfg.Services.Gateway, edge.Deps{
+		Log:         p.log.With("module", "gateway"),
+		Metrics:     p.reg,
+		RPC:         p.deps.RPC,
+		Discovery:   disc.Instances,
+		Redis:       p.deps.Redis,
+		RedisPrefix: p.deps.RedisPrefix,
+	})
+	if err != nil {
+		_ = disc.Close()
+		return err
+	}
+	m.gw = gw
+
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		_ = disc.Run(bg)
+	}()
+	if err := disc.WaitSynced(ctx); err != nil {
+		m.stopWatches()
+		return fmt.Errorf("gateway discovery: %w", err)
+	}
+	gw.ApplyLive(liveFromKV(disc.Config.Get()))
+	if err := gw.Start(ctx); err != nil {
+		m.stopWatches()
+		return err
+	}
+	return nil
+}
+
+func (m *gatewayModule) stopWatches() {
+	m.cancel()
+	m.wg.Wait()
+	_ = m.disc.Close()
+}
+
+// Stop stops accepting connections, finishes the requests in flight, then
+// stops the watches.
+func (m *gatewayModule) Stop(ctx context.Context) error {
+	err := m.gw.Shutdown(ctx)
+	m.stopWatches()
+	return err
+}
+
+// Addr is the gateway's listen address (after Start).
+func (m *gatewayModule) Addr() string { return m.gw.Addr() }

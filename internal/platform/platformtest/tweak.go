@@ -1,0 +1,22 @@
+package platformtest
+
+import (
+	"testing"
+
+	"github.com/opencommerce/opencommerce/internal/platform"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// tweakServices gives every module test-friendly settings: free ports,
+// temporary directories, cheap password hashing, a bootstrap admin.
+func tweakServices(tb testing.TB, cfg *platform.Config) {
+	s := &cfg.Services
+	s.Gateway.Addr = testenv.FreeAddr(tb)
+	s.User.Argon2.MemoryKiB = 1024
+	s.User.Argon2.Time = 1
+	s.User.BootstrapAdminEmail = AdminEmail
+	s.User.BootstrapAdminPassword = AdminPassword
+}
+
+// gatewayAddr is the gateway's listen address.
+func gatewayAddr(cfg *platform.Config) string { return cfg.Services.Gateway.Addr }
