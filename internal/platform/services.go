@@ -7,6 +7,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/services/order"
 	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/services/user"
 )
@@ -20,6 +21,7 @@ type ServicesConfig struct {
 	Gateway edge.Config
 	User    user.Config
 	Product product.Config
+	Order   order.Config
 }
 
 // RegisterFlags registers every service's flags.
@@ -27,11 +29,12 @@ func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Gateway.RegisterFlags(fs)
 	c.User.RegisterFlags(fs)
 	c.Product.RegisterFlags(fs)
+	c.Order.RegisterFlags(fs)
 }
 
 // Validate checks every service's configuration.
 func (c ServicesConfig) Validate() error {
-	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate())
+	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate())
 }
 
 func (p *Platform) registerServices() {
@@ -50,5 +53,8 @@ func (p *Platform) registerServices() {
 	})
 	svc("product", []string{"bus", "redis"}, func() (app.Service, error) {
 		return product.New(p.cfg.Services.Product, p.deps)
+	})
+	svc("order", []string{"bus", "redis"}, func() (app.Service, error) {
+		return order.New(p.cfg.Services.Order, p.deps)
 	})
 }
