@@ -86,6 +86,9 @@ type Live struct {
 	CORSOrigins []string
 	// RateLimits replaces classes by name ("login" → "10/1m:5").
 	RateLimits map[string]string
+	// Classes replaces classes by name (applied after RateLimits); a class
+	// with zero Rate is unlimited.
+	Classes map[string]ratelimit.Class
 }
 
 type liveState struct {
@@ -319,6 +322,10 @@ func (g *Gateway) ApplyLive(l Live) {
 			g.log.Warn("live config: bad rate limit ignored", "class", name, "value", v, "err", err)
 			continue
 		}
+		ls.classes[name] = c
+	}
+	for name, c := range l.Classes {
+		c.Name = name
 		ls.classes[name] = c
 	}
 	g.live.Store(&ls)

@@ -19,6 +19,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -346,4 +347,26 @@ func TestStartReportsPortInUse(t *testing.T) {
 		t.Fatal("Start succeeded on a port in use")
 	}
 	_ = url.URL{}
+}
+
+func TestLiveFromDiscovery(t *testing.T) {
+	_, base, _, _ := setup(t)
+	cfg, err := discovery.ParseGatewayConfig([]byte(`{"rate_limits":{"login":{"rate":0.5,"burst":2}},"maintenance":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, base2, _, _ := setup(t)
+	g2.ApplyLive(edge.LiveFromDiscovery(cfg))
+	codes := []int{login(t, base2).Status, login(t, base2).Status, login(t, base2).Status}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+		t.Fatalf("burst 2 from the live config: %v", codes)
+	}
+	if r := login(t, base); r.Status != 200 {
+		t.Fatal("another gateway affected")
+	}
+	cfg, _ = discovery.ParseGatewayConfig([]byte(`{"maintenance":true}`))
+	g2.ApplyLive(edge.LiveFromDiscovery(cfg))
+	if r := do(t, "GET", base2+"/api/v1/categories", ""); r.Status != 503 {
+		t.Fatalf("maintenance from live config: %d", r.Status)
+	}
 }

@@ -54,7 +54,6 @@ type Options struct {
 	Conns []int
 	// Duration of each measurement (split into Rounds interleaved slices).
 	Duration time.Duration
-	Log      *slog.Logger
 }
 
 // Result is one measurement.
@@ -96,10 +95,6 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 	}
 	if len(opt.Conns) == 0 {
 		opt.Conns = []int{64}
-	}
-	log := opt.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	var targets []*target
 	defer func() {
