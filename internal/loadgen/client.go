@@ -1,0 +1,150 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Client calls the gateway's public API over keep-alive connections
+// (fasthttp). Safe for concurrent use.
+type Client struct {
+	hc      *fasthttp.HostClient
+	base    string // "/api/v1"
+	timeout time.Duration
+	rec     *Recorder
+}
+
+// NewClient returns a client of the gateway at baseURL (http://host:port).
+// Every request it makes through Do is recorded in rec when rec is not nil.
+func NewClient(baseURL string, maxConns int, timeout time.Duration, rec *Recorder) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("gateway URL %q: want http://host:port", baseURL)
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                          u.Host,
+		IsTLS:                         u.Scheme == "https",
+		MaxConns:                      maxConns,
+		MaxIdleConnDuration:           30 * time.Second,
+		ReadTimeout:                   timeout,
+		WriteTimeout:                  timeout,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		MaxConnWaitTimeout:            timeout,
+	}
+	base := strings.TrimRight(u.Path, "/")
+	if base == "" {
+		base = "/api/v1"
+	}
+	return &Client{hc: hc, base: base, timeout: timeout, rec: rec}, nil
+}
+
+// Call is one API request.
+type Call struct {
+	// Endpoint names the route for the report ("GET /products/{id}").
+	Endpoint string
+	Method   string
+	Path     string // under the API base, with the query
+	Token    string
+	Body     any    // JSON-encoded when not nil ([]byte is sent as is)
+	Idem     string // Idempotency-Key
+	// Start is when the request was meant to be sent; zero means now.
+	Start time.Time
+}
+
+// Response is an API answer: status 0 means no answer (Err says why).
+type Response struct {
+	Status  int
+	Body    []byte
+	Latency time.Duration
+	Err     error
+}
+
+// OK reports a 2xx answer.
+func (r Response) OK() bool { return Success(r.Status) }
+
+// Decode unmarshals the body into v.
+func (r Response) Decode(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("decode %d reply: %w", r.Status, err)
+	}
+	return nil
+}
+
+// Error describes a failed answer (nil for 2xx).
+func (r Response) Error() error {
+	if r.OK() {
+		return nil
+	}
+	if r.Err != nil {
+		return r.Err
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return fmt.Errorf("status %d %s: %s", r.Status, e.Error.Code, e.Error.Message)
+}
+
+// Do sends c, records it (when the client has a recorder and c.Endpoint is
+// set) and returns the answer. ctx only bounds the wait beyond the client
+// timeout.
+func (cl *Client) Do(ctx context.Context, c Call) Response {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(c.Method)
+	req.SetRequestURI(cl.base + c.Path)
+	req.Header.SetHost(cl.hc.Addr)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.Idem != "" {
+		req.Header.Set("Idempotency-Key", c.Idem)
+	}
+	if c.Body != nil {
+		var b []byte
+		switch v := c.Body.(type) {
+		case []byte:
+			b = v
+		default:
+			var err error
+			if b, err = json.Marshal(v); err != nil {
+				return Response{Err: err}
+			}
+		}
+		req.Header.SetContentType("application/json")
+		req.SetBody(b)
+	}
+	start := c.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	timeout := cl.timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	err := cl.hc.DoTimeout(req, resp, timeout)
+	out := Response{Latency: time.Since(start)}
+	if err != nil {
+		out.Err = err
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			out.Err = fmt.Errorf("%s %s: timeout after %s", c.Method, c.Path, timeout)
+		}
+	} else {
+		out.Status = resp.StatusCode()
+		out.Body = append([]byte(nil), resp.Body()...)
+	}
+	if cl.rec != nil && c.Endpoint != "" {
+		cl.rec.Record(c.Endpoint, out.Status, out.Latency)
+	}
+	return out
+}
