@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -49,6 +50,37 @@ type env struct {
 	mu     sync.Mutex
 	events []contracts.Event // order.* and payment.* seen on the bus
 	pool   *pgxpool.Pool
+	reg    *prometheus.Registry
+}
+
+// metric returns the value of a counter (with labels) or the sample count
+// of a histogram series in the test's registry; 0 when absent.
+func (e *env) metric(name string, labels map[string]string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			if m.GetHistogram() != nil {
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
 }
 
 // testConfig is the order config for tests: fast sweeps and retries.
@@ -64,8 +96,8 @@ func testConfig() order.Config {
 // exists, so no event is lost) but consumes only after prod.start.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	deps, _ := apptest.Deps(t)
-	e := &env{t: t, deps: deps, cfg: testConfig()}
+	deps, aenv := apptest.Deps(t)
+	e := &env{t: t, deps: deps, cfg: testConfig(), reg: aenv.Registry}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	spy := bus.NewConsumer(deps.Bus, bus.ConsumerConfig{Service: "spy", Bindings: []string{"order.*", "payment.*"}},

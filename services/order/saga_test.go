@@ -73,6 +73,21 @@ func TestHappyPathFromCartToPaid(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM test_provider_charges WHERE idempotency_key = $1 AND status = 'succeeded'`, placed.ID); n != 1 {
 		t.Fatalf("charges = %d, want 1", n)
 	}
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"oc_orders_placed_total", nil, 1},
+		{"oc_orders_paid_total", nil, 1},
+		{"oc_revenue_minor_units_total", map[string]string{"currency": "USD"}, float64(placed.Total.Amount)},
+		{"oc_saga_step_duration_seconds", map[string]string{"step": "charge"}, 1},
+		{"oc_saga_step_duration_seconds", map[string]string{"step": "reservation"}, 1},
+	} {
+		if got := e.metric(m.name, m.labels); got != m.want {
+			t.Errorf("%s%v = %v, want %v", m.name, m.labels, got, m.want)
+		}
+	}
 }
 
 // TestDeclinedCardCancelsAndReleasesStock: the test provider's decline
@@ -111,6 +126,9 @@ func TestDeclinedCardCancelsAndReleasesStock(t *testing.T) {
 				t.Fatalf("order.cancelled = %+v", oc)
 			}
 			waitFor(t, func() bool { return e.prod.stock(p) == 5 }, "stock back to 5")
+			if got := e.metric("oc_orders_cancelled_total", map[string]string{"reason": tc.reason}); got != 1 {
+				t.Fatalf("oc_orders_cancelled_total{reason=%s} = %v", tc.reason, got)
+			}
 		})
 	}
 }
@@ -281,4 +299,52 @@ func TestPendingTimesOut(t *testing.T) {
 	if g := ok[contracts.Order](t, e.get(buyer, o.ID)); g.Status != contracts.OrderStatusCancelled {
 		t.Fatalf("status = %s", g.Status)
 	}
+}
+
+// gatedProvider holds every charge until the gate opens.
+type gatedProvider struct {
+	payment.Provider
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedProvider) Charge(ctx context.Context, key, token string, amount contracts.Money) (payment.Charge, error) {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.gate
+	return g.Provider.Charge(ctx, key, token, amount)
+}
+
+// TestCancelDuringChargeRefunds: the buyer cancels while the charge is at
+// the provider; the money that comes in anyway goes back.
+func TestCancelDuringChargeRefunds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	g := &gatedProvider{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	e.start(func(p payment.Provider) payment.Provider { g.Provider = p; return g })
+	p := e.prod.add("Vase", 5000, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	<-g.entered
+	c := ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
+	if c.Status != contracts.OrderStatusCancelled || c.Payment.Status != contracts.PaymentStatusVoided {
+		t.Fatalf("cancelled = %s payment %s", c.Status, c.Payment.Status)
+	}
+	close(g.gate)
+	waitFor(t, func() bool {
+		return ok[contracts.Order](t, e.get(buyer, o.ID)).Payment.Status == contracts.PaymentStatusRefunded
+	}, "the late charge refunded")
+	if got := ok[contracts.Order](t, e.get(buyer, o.ID)); got.Status != contracts.OrderStatusCancelled || got.StatusReason != contracts.ReasonCancelledByUser {
+		t.Fatalf("order = %s %s", got.Status, got.StatusReason)
+	}
+	e.waitEvent(contracts.EventOrderRefunded, o.ID)
+	if n := e.count(`SELECT count(*) FROM test_provider_refunds`); n != 1 {
+		t.Fatalf("refunds = %d", n)
+	}
+	if len(e.eventsOf(contracts.EventOrderPaid, o.ID)) != 0 {
+		t.Fatal("a cancelled order was announced paid")
+	}
+	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock back")
 }
