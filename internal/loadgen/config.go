@@ -79,7 +79,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.GatewayAddr, "gateway.addr", ":8080", "host:port of the gateway to load (empty host: 127.0.0.1)")
 	fs.StringVar(&c.AdminEmail, "user.bootstrap-admin-email", "", "email of an admin account (seeds the catalogue, reads inventories)")
 	fs.StringVar(&c.AdminPassword, "user.bootstrap-admin-password", "", "password of that admin account")
-	fs.StringVar(&c.Seed, "seed", SeedAPI, "catalogue seeding: api (public API), direct (the product service's Seed; needs -seed.product-db), none (use what is there)")
+	fs.StringVar(&c.Seed, "seed", SeedAPI, "catalogue seeding: api (public API), direct (the product service's Seed on <pg.database-prefix>product), none (use what is there)")
 	fs.IntVar(&c.Products, "products", 10_000, "products to create")
 	fs.IntVar(&c.RootCategories, "categories", 8, "root categories to create (each with -subcategories children)")
 	fs.IntVar(&c.SubCategories, "subcategories", 4, "children per root category; products go to the children")
@@ -114,7 +114,7 @@ func (c Config) Validate() error {
 	case SeedAPI, SeedNone:
 	case SeedDirect:
 		if c.DirectSeed == nil {
-			errs = append(errs, errors.New("-seed=direct needs the product database (-seed.product-db)"))
+			errs = append(errs, errors.New("-seed=direct needs Config.DirectSeed (the command opens <pg.database-prefix>product)"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("seed %q: want api, direct or none", c.Seed))
