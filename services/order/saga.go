@@ -149,6 +149,10 @@ func (s *Service) cancelIn(o *Order, reason string) ([]outEvent, error) {
 	return []outEvent{o.cancelledEvent(prev, refund)}, nil
 }
 
+// declineProcessingError is the decline code of a charge the provider
+// refused as malformed.
+const declineProcessingError = "processing_error"
+
 // charge takes the payment of a reserved order whose charge lease the
 // caller holds, and records the outcome: paid, or cancelled on a decline.
 // An unknown outcome (provider error) leaves the order reserved with the
@@ -167,6 +171,12 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 	start := time.Now()
 	ch, err := s.provider.Charge(ctx, o.ID, o.PaymentToken, amount)
 	s.m.step.WithLabelValues(stepCharge).Observe(time.Since(start).Seconds())
+	if code := contracts.ErrorCode(err); code == contracts.CodeInvalidArgument || code == contracts.CodeFailedPrecondition {
+		// The provider refuses the request itself (unknown token, key
+		// misuse): retrying cannot help, so the order fails like a decline.
+		s.log.Error("charge refused by the provider", "order_id", o.ID, "err", err)
+		ch, err = payment.Charge{Status: payment.ChargeDeclined, DeclineCode: declineProcessingError, Amount: amount}, nil
+	}
 	if err != nil {
 		s.log.Warn("charge outcome unknown; will retry", "order_id", o.ID, "err", err)
 		bg := context.WithoutCancel(ctx)

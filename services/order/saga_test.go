@@ -348,3 +348,26 @@ func TestCancelDuringChargeRefunds(t *testing.T) {
 	}
 	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock back")
 }
+
+// refusingProvider refuses every charge as malformed.
+type refusingProvider struct{ payment.Provider }
+
+func (refusingProvider) Charge(context.Context, string, string, contracts.Money) (payment.Charge, error) {
+	return payment.Charge{}, contracts.InvalidArgument("token", "unknown payment token")
+}
+
+// TestChargeRefusedByProviderCancels: a charge the provider refuses as
+// malformed is not retried forever; the order fails like a decline.
+func TestChargeRefusedByProviderCancels(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.prod.start()
+	e.start(func(p payment.Provider) payment.Provider { return refusingProvider{p} })
+	p := e.prod.add("Hat", 900, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+	if got.StatusReason != contracts.ReasonPaymentDeclined || got.Payment.Status != contracts.PaymentStatusFailed {
+		t.Fatalf("order = %s %s", got.StatusReason, got.Payment.Status)
+	}
+	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock back")
+}
