@@ -27,26 +27,13 @@ func (p *Platform) initGateway(context.Context) (app.Service, error) {
 	return &gatewayModule{p: p}, nil
 }
 
-// liveFromKV turns the Consul KV gateway config into the gateway's live
-// settings: a rate of R per second with burst B is one request per 1/R.
-func liveFromKV(c discovery.GatewayConfig) edge.Live {
-	l := edge.Live{Maintenance: c.Maintenance, CORSOrigins: c.CORSOrigins}
-	if len(c.RateLimits) > 0 {
-		l.RateLimits = make(map[string]string, len(c.RateLimits))
-		for class, r := range c.RateLimits {
-			l.RateLimits[class] = fmt.Sprintf("1/%s:%d", r.Interval(), r.Burst)
-		}
-	}
-	return l
-}
-
 func (m *gatewayModule) Start(ctx context.Context) error {
 	p := m.p
 	// OnConfig runs on the watch goroutine, which starts after m.gw is set.
 	disc, err := discovery.Open(p.cfg.Consul, p.cfg.AMQP.URL, routedServices, discovery.WatchOptions{
 		Log:      p.log,
 		Metrics:  p.reg,
-		OnConfig: func(c discovery.GatewayConfig) { m.gw.ApplyLive(liveFromKV(c)) },
+		OnConfig: func(c discovery.GatewayConfig) { m.gw.ApplyLive(edge.LiveFromDiscovery(c)) },
 	})
 	if err != nil {
 		return err
@@ -77,7 +64,7 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		m.stopWatches()
 		return fmt.Errorf("gateway discovery: %w", err)
 	}
-	gw.ApplyLive(liveFromKV(disc.Config.Get()))
+	gw.ApplyLive(edge.LiveFromDiscovery(disc.Config.Get()))
 	if err := gw.Start(ctx); err != nil {
 		m.stopWatches()
 		return err
