@@ -251,7 +251,10 @@ func (s *Service) readMultipart(body io.Reader, boundary string, u *upload) erro
 		if i >= maxParts {
 			return contracts.InvalidArgument("", "too many multipart parts (max %d)", maxParts)
 		}
-		name, filename := partNames(part)
+		name, filename, ok := partNames(part)
+		if !ok {
+			return contracts.InvalidArgument("", "malformed multipart part header (Content-Disposition)")
+		}
 		switch name {
 		case "file":
 			if u.file != nil {
@@ -302,12 +305,12 @@ func (s *Service) readMultipart(body io.Reader, boundary string, u *upload) erro
 
 // partNames returns a part's form name and its filename exactly as sent
 // (multipart.Part.FileName would strip a path, hiding a client's mistake).
-func partNames(p *multipart.Part) (name, filename string) {
-	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-	if err != nil {
-		return "", ""
+func partNames(p *multipart.Part) (name, filename string, ok bool) {
+	d, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil || d != "form-data" {
+		return "", "", false
 	}
-	return params["name"], params["filename"]
+	return params["name"], params["filename"], true
 }
 
 func readField(p *multipart.Part, name string) (string, error) {
