@@ -97,9 +97,13 @@ func start(t testing.TB, mod ...func(*file.Config)) *harness {
 	return h
 }
 
-func user() contracts.Actor   { return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleCustomer} }
-func seller() contracts.Actor { return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleSeller} }
-func admin() contracts.Actor  { return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleAdmin} }
+func user() contracts.Actor {
+	return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleCustomer}
+}
+func seller() contracts.Actor {
+	return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleSeller}
+}
+func admin() contracts.Actor { return contracts.Actor{ID: uuid.NewString(), Role: contracts.RoleAdmin} }
 
 // reply is a data port answer.
 type reply struct {
