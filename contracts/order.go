@@ -90,7 +90,6 @@ type Cart struct {
 	Items     []CartItem `json:"items"`
 	Subtotal  Money      `json:"subtotal"`
 	ItemCount int64      `json:"item_count"` // units in the purchasable lines
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // CartItem is one cart line.
