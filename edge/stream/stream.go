@@ -1,0 +1,663 @@
+// Package stream serves users' notifications in real time from NATS
+// JetStream: Server-Sent Events (Hub.SSE) and WebSocket (Hub.WS) on
+// fasthttp. The gateway mounts the two handlers after it verified the
+// caller's token and passes the user id:
+//
+//	GET /api/v1/notifications/stream  → hub.SSE(ctx, actor.ID)
+//	GET /api/v1/ws                    → hub.WS(ctx, actor.ID)
+//
+// Each connection reads notify.user.<its user id> (and nothing else) through
+// its own ordered, ephemeral JetStream consumer on the NOTIFY stream, so a
+// user connected to any gateway instance gets their messages and nobody
+// else's. A message's id is its stream sequence: SSE sends it as "id:",
+// WebSocket as the "id" of contracts.StreamMessage. A client that
+// reconnects with Last-Event-ID (header, or the last_event_id query
+// parameter, which is also how WebSocket clients resume) gets every message
+// after it that the stream still keeps (nats.notify-max-age,
+// nats.notify-max-per-user), once and in order, then live ones.
+//
+// SSE: "retry:" on connect, a ": ping" comment every Heartbeat, event
+// "notification" per message, and a final event "close" with the reason
+// when the server ends the stream. A failed write or flush is the only sign
+// that a client left (fasthttp gives no other), which the heartbeat bounds.
+// Every write refreshes the connection's write deadline (WriteTimeout), so
+// a client that stops reading is cut off and the gateway's own
+// WriteTimeout does not end healthy streams.
+//
+// WebSocket: one JSON text frame per message, pings every Heartbeat, the
+// connection is closed when no pong or message arrives for two heartbeats.
+//
+// Slow clients are bounded: each connection has a buffer of Buffer
+// messages fed by its consumer's goroutine. When the buffer stays full for
+// SlowGrace (0: at once) the client is dropped — SSE gets event "close"
+// with reason slow_consumer, WebSocket close code 1008 "slow consumer" —
+// and oc_nats_slow_consumers_total is incremented. Neither the NATS
+// connection's goroutines nor other clients ever wait for a slow one.
+// oc_stream_clients{kind="sse"|"ws"} counts open streams.
+package stream
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/natsx"
+)
+
+// Config configures a Hub (flags under "stream.").
+type Config struct {
+	// Heartbeat is the interval of SSE comments and WebSocket pings.
+	Heartbeat time.Duration
+	// Retry is the reconnection delay SSE clients are told ("retry:").
+	Retry time.Duration
+	// Buffer is the per-connection message buffer.
+	Buffer int
+	// SlowGrace is how long a full buffer is tolerated before the client
+	// is dropped as slow.
+	SlowGrace time.Duration
+	// WriteTimeout bounds one write to a client.
+	WriteTimeout time.Duration
+	// MaxClients bounds open streams per Hub; more get 503.
+	MaxClients int
+	// Scheme names the NOTIFY stream and the user subjects; set from
+	// natsx.Config.Scheme() (not a flag).
+	Scheme natsx.Scheme
+}
+
+// DefaultConfig returns the defaults RegisterFlags sets.
+func DefaultConfig() Config {
+	return Config{
+		Heartbeat:    15 * time.Second,
+		Retry:        3 * time.Second,
+		Buffer:       256,
+		SlowGrace:    2 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		MaxClients:   20000,
+	}
+}
+
+// RegisterFlags registers the stream.* flags on fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	d := DefaultConfig()
+	fs.DurationVar(&c.Heartbeat, "stream.heartbeat", d.Heartbeat, "interval of SSE heartbeat comments and WebSocket pings")
+	fs.DurationVar(&c.Retry, "stream.retry", d.Retry, "reconnection delay told to SSE clients")
+	fs.IntVar(&c.Buffer, "stream.client-buffer", d.Buffer, "messages buffered per streaming client")
+	fs.DurationVar(&c.SlowGrace, "stream.slow-grace", d.SlowGrace, "how long a client's buffer may stay full before it is dropped")
+	fs.DurationVar(&c.WriteTimeout, "stream.write-timeout", d.WriteTimeout, "bound of one write to a streaming client")
+	fs.IntVar(&c.MaxClients, "stream.max-clients", d.MaxClients, "open streams per gateway instance")
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Heartbeat <= 0 || c.Retry <= 0 || c.WriteTimeout <= 0:
+		return errors.New("stream.heartbeat, stream.retry and stream.write-timeout must be positive")
+	case c.Buffer < 1:
+		return errors.New("stream.client-buffer must be at least 1")
+	case c.SlowGrace < 0:
+		return errors.New("stream.slow-grace must not be negative")
+	case c.MaxClients < 1:
+		return errors.New("stream.max-clients must be at least 1")
+	}
+	return nil
+}
+
+// Close reasons sent to clients.
+const (
+	ReasonSlowConsumer = "slow_consumer"
+	ReasonShutdown     = "shutdown"
+	ReasonUnavailable  = "unavailable"
+)
+
+// Hub serves notification streams. It is safe for concurrent use; one Hub
+// per gateway process.
+type Hub struct {
+	cfg Config
+	js  jetstream.JetStream
+	log *slog.Logger
+
+	clientsGauge *prometheus.GaugeVec
+	slow         prometheus.Counter
+	upgrader     websocket.FastHTTPUpgrader
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// New returns a Hub reading from js. reg may be nil. A cfg that does not
+// validate is replaced field by field with the defaults.
+func New(cfg Config, js jetstream.JetStream, log *slog.Logger, reg prometheus.Registerer) *Hub {
+	d := DefaultConfig()
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = d.Heartbeat
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = d.Retry
+	}
+	if cfg.Buffer < 1 {
+		cfg.Buffer = d.Buffer
+	}
+	if cfg.SlowGrace < 0 {
+		cfg.SlowGrace = 0
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = d.WriteTimeout
+	}
+	if cfg.MaxClients < 1 {
+		cfg.MaxClients = d.MaxClients
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		cfg: cfg, js: js, log: log.With("component", "stream"),
+		clients: map[*client]struct{}{},
+		clientsGauge: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "oc_stream_clients", Help: "Open notification streams by kind (sse, ws).",
+		}, []string{"kind"})),
+		slow: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "oc_nats_slow_consumers_total", Help: "Streaming clients dropped because they could not keep up.",
+		})),
+	}
+	h.upgrader = websocket.FastHTTPUpgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// The gateway authenticates with a bearer token, not cookies, so a
+		// cross-origin page cannot ride on a user's session: any origin may
+		// connect (CORS for the API is the gateway's concern).
+		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
+		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
+			writeError(ctx, status, contracts.CodeInvalidArgument, reason.Error())
+		},
+	}
+	h.clientsGauge.WithLabelValues("sse")
+	h.clientsGauge.WithLabelValues("ws")
+	return h
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+// frame is one message for a client.
+type frame struct {
+	seq  uint64
+	data []byte
+}
+
+// client is one open stream.
+type client struct {
+	kind string
+	ch   chan frame
+	done chan struct{}
+	once sync.Once
+	why  atomic.Value // string
+	it   jetstream.MessagesContext
+	cons jetstream.Consumer
+
+	// conn, while the session writes, lets a drop abort a blocked write.
+	mu    sync.Mutex
+	conn  net.Conn
+	ended bool
+}
+
+func (c *client) reason() string {
+	if s, ok := c.why.Load().(string); ok {
+		return s
+	}
+	return ""
+}
+
+// end closes the client with reason (first reason wins) and stops its
+// consumer.
+func (c *client) end(reason string) bool {
+	first := false
+	c.once.Do(func() {
+		first = true
+		c.why.Store(reason)
+		close(c.done)
+		if c.it != nil {
+			c.it.Stop()
+		}
+	})
+	return first
+}
+
+// abortWrites makes a write blocked on the client's connection fail now.
+func (c *client) abortWrites() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ended && c.conn != nil {
+		_ = c.conn.SetWriteDeadline(time.Now())
+	}
+}
+
+func (c *client) setConn(conn net.Conn) {
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+}
+
+func (c *client) sessionEnded() {
+	c.mu.Lock()
+	c.ended = true
+	c.conn = nil
+	c.mu.Unlock()
+}
+
+// errTooMany is returned when MaxClients streams are open.
+var errTooMany = contracts.Errorf(contracts.CodeUnavailable, "too many open streams on this instance; retry later")
+
+// open starts a client reading userID's subject after sequence after
+// (0: only new messages).
+func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
+	subj, err := h.cfg.Scheme.UserSubject(userID)
+	if err != nil {
+		return nil, contracts.InvalidArgument("user", "not a valid user id")
+	}
+	c := &client{kind: kind, ch: make(chan frame, h.cfg.Buffer), done: make(chan struct{})}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, contracts.Errorf(contracts.CodeUnavailable, "shutting down")
+	}
+	if len(h.clients) >= h.cfg.MaxClients {
+		h.mu.Unlock()
+		return nil, errTooMany
+	}
+	h.clients[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	h.clientsGauge.WithLabelValues(kind).Inc()
+
+	occ := jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{subj},
+		DeliverPolicy:     jetstream.DeliverNewPolicy,
+		InactiveThreshold: 30 * time.Second, // a fallback: release deletes it
+	}
+	if after > 0 {
+		occ.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		occ.OptStartSeq = after + 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := h.js.OrderedConsumer(ctx, h.cfg.Scheme.NotifyStream(), occ)
+	if err == nil {
+		c.cons = cons
+		c.it, err = cons.Messages(jetstream.PullMaxMessages(min(h.cfg.Buffer, 500)))
+	}
+	if err != nil {
+		h.release(c)
+		h.log.Warn("open notification stream", "err", err)
+		return nil, contracts.Errorf(contracts.CodeUnavailable, "notification stream unavailable")
+	}
+	go h.pump(c)
+	return c, nil
+}
+
+// pump moves messages from the client's consumer to its buffer; it is the
+// only goroutine that waits on a slow client.
+func (h *Hub) pump(c *client) {
+	var timer *time.Timer
+	for {
+		msg, err := c.it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			select {
+			case <-c.done:
+				return
+			default:
+			}
+			// Heartbeat misses and resets are handled by the ordered
+			// consumer; keep reading.
+			h.log.Debug("stream consumer", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			continue
+		}
+		f := frame{seq: md.Sequence.Stream, data: msg.Data()}
+		select {
+		case c.ch <- f:
+			continue
+		case <-c.done:
+			return
+		default:
+		}
+		if h.cfg.SlowGrace > 0 {
+			if timer == nil {
+				timer = time.NewTimer(h.cfg.SlowGrace)
+			} else {
+				timer.Reset(h.cfg.SlowGrace)
+			}
+			select {
+			case c.ch <- f:
+				timer.Stop()
+				continue
+			case <-c.done:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+		}
+		if c.end(ReasonSlowConsumer) {
+			h.slow.Inc()
+			h.log.Info("slow streaming client dropped", "kind", c.kind, "buffer", h.cfg.Buffer)
+			// Let the session say goodbye; then cut a write that is stuck.
+			time.AfterFunc(time.Second, c.abortWrites)
+		}
+		return
+	}
+}
+
+// release forgets a client; idempotent through end.
+func (h *Hub) release(c *client) {
+	c.end("closed")
+	h.mu.Lock()
+	_, ok := h.clients[c]
+	delete(h.clients, c)
+	h.mu.Unlock()
+	if !ok {
+		return
+	}
+	h.clientsGauge.WithLabelValues(c.kind).Dec()
+	h.wg.Done()
+	if info := consumerInfo(c.cons); info != nil {
+		// Stop leaves the ephemeral consumer on the server until its
+		// inactivity threshold; delete it now.
+		name := info.Name
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = h.js.DeleteConsumer(ctx, h.cfg.Scheme.NotifyStream(), name)
+		}()
+	}
+}
+
+// Clients returns the number of open streams.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Close ends every stream (SSE clients get event "close" with reason
+// shutdown, WebSocket clients close code 1001) and refuses new ones; it
+// waits for the sessions to end or ctx.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	cs := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		c.end(ReasonShutdown)
+		time.AfterFunc(time.Second, c.abortWrites)
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lastEventID reads the resume point: the Last-Event-ID header, else the
+// last_event_id query parameter; absent means 0.
+func lastEventID(ctx *fasthttp.RequestCtx) (uint64, error) {
+	v := ctx.Request.Header.Peek("Last-Event-ID")
+	if len(v) == 0 {
+		v = ctx.QueryArgs().Peek("last_event_id")
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return 0, contracts.InvalidArgument("Last-Event-ID", "Last-Event-ID must be a stream sequence number")
+	}
+	return n, nil
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code contracts.Code, msg string) {
+	body, _ := json.Marshal(contracts.ErrorBody{Error: contracts.Errorf(code, "%s", msg)})
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contracts.ContentTypeJSON)
+	ctx.SetBody(body)
+}
+
+func writeErr(ctx *fasthttp.RequestCtx, err error) {
+	e := contracts.AsError(err)
+	writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+}
+
+// SSE serves userID's notifications as Server-Sent Events. userID must be
+// the verified caller; the gateway checks the token before.
+func (h *Hub) SSE(ctx *fasthttp.RequestCtx, userID string) {
+	after, err := lastEventID(ctx)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	c, err := h.open("sse", userID, after)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/event-stream; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	c.setConn(ctx.Conn())
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) { h.serveSSE(c, w) })
+}
+
+func (h *Hub) serveSSE(c *client, w *bufio.Writer) {
+	defer h.release(c)
+	defer c.sessionEnded()
+	var num []byte
+	flush := func() bool {
+		c.mu.Lock()
+		if c.conn != nil {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+		}
+		c.mu.Unlock()
+		return w.Flush() == nil
+	}
+	writeFrame := func(f frame) {
+		num = strconv.AppendUint(num[:0], f.seq, 10)
+		w.WriteString("id: ")
+		w.Write(num)
+		w.WriteString("\nevent: notification\n")
+		writeData(w, f.data)
+		w.WriteString("\n")
+	}
+	w.WriteString("retry: ")
+	w.WriteString(strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10))
+	w.WriteString("\n: connected\n\n")
+	if !flush() {
+		return
+	}
+	tick := time.NewTicker(h.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case f := <-c.ch:
+			writeFrame(f)
+			for more := true; more; { // drain what is there, one flush
+				select {
+				case f := <-c.ch:
+					writeFrame(f)
+				default:
+					more = false
+				}
+			}
+			if !flush() {
+				return
+			}
+		case <-tick.C:
+			w.WriteString(": ping\n\n")
+			if !flush() {
+				return
+			}
+		case <-c.done:
+			fmt.Fprintf(w, "event: close\ndata: {\"reason\":%q}\n\n", c.reason())
+			flush()
+			return
+		}
+	}
+}
+
+// writeData writes data as SSE data lines (one per line of data).
+func writeData(w *bufio.Writer, data []byte) {
+	start := 0
+	for i, b := range data {
+		if b == '\n' {
+			w.WriteString("data: ")
+			w.Write(trimCR(data[start:i]))
+			w.WriteByte('\n')
+			start = i + 1
+		}
+	}
+	w.WriteString("data: ")
+	w.Write(trimCR(data[start:]))
+	w.WriteByte('\n')
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+// WS serves userID's notifications over WebSocket (contracts.StreamMessage
+// text frames). userID must be the verified caller.
+func (h *Hub) WS(ctx *fasthttp.RequestCtx, userID string) {
+	after, err := lastEventID(ctx)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	if _, err := h.cfg.Scheme.UserSubject(userID); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "not a valid user id")
+		return
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "a WebSocket upgrade request is required")
+		return
+	}
+	_ = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		defer conn.Close()
+		c, err := h.open("ws", userID, after)
+		if err != nil {
+			code := websocket.CloseTryAgainLater
+			if contracts.ErrorCode(err) == contracts.CodeInvalidArgument {
+				code = websocket.ClosePolicyViolation
+			}
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, contracts.AsError(err).Message), time.Now().Add(time.Second))
+			return
+		}
+		h.serveWS(c, conn)
+	})
+}
+
+func (h *Hub) serveWS(c *client, conn *websocket.Conn) {
+	defer h.release(c)
+	defer c.sessionEnded()
+	c.setConn(conn.NetConn())
+	conn.SetReadLimit(4096)
+	readWait := 2*h.cfg.Heartbeat + h.cfg.WriteTimeout
+	_ = conn.SetReadDeadline(time.Now().Add(readWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(readWait)) })
+	go func() {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				c.end("client_gone")
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(readWait))
+		}
+	}()
+	tick := time.NewTicker(h.cfg.Heartbeat)
+	defer tick.Stop()
+	var buf []byte
+	for {
+		select {
+		case f := <-c.ch:
+			buf = buf[:0]
+			buf = append(buf, `{"id":"`...)
+			buf = strconv.AppendUint(buf, f.seq, 10)
+			buf = append(buf, `","type":"notification","data":`...)
+			if json.Valid(f.data) {
+				buf = append(buf, f.data...)
+			} else {
+				buf = append(buf, "null"...)
+			}
+			buf = append(buf, '}')
+			_ = conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+			if err := conn.WriteMessage(websocket.TextMessage, buf); err != nil {
+				return
+			}
+		case <-tick.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteTimeout)); err != nil {
+				return
+			}
+		case <-c.done:
+			code, text := websocket.CloseNormalClosure, c.reason()
+			switch c.reason() {
+			case ReasonSlowConsumer:
+				code, text = websocket.ClosePolicyViolation, "slow consumer"
+			case ReasonShutdown:
+				code = websocket.CloseGoingAway
+			case "client_gone":
+				return
+			}
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+func consumerInfo(c jetstream.Consumer) *jetstream.ConsumerInfo {
+	if c == nil {
+		return nil
+	}
+	return c.CachedInfo()
+}
