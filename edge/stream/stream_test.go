@@ -154,7 +154,7 @@ func TestBadRequests(t *testing.T) {
 	base, _, _ := f.hub(t, nil)
 	for _, tc := range []struct {
 		name, url, lastID string
-		want             int
+		want              int
 	}{
 		{"wildcard user", "/sse?user=" + "a.*", "", http.StatusBadRequest},
 		{"empty user", "/sse?user=", "", http.StatusBadRequest},
