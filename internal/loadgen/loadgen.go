@@ -73,6 +73,21 @@ type Options struct {
 // the context ended during setup); failures of the platform under load are
 // in the report, not errors.
 func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
+	f, err := Prepare(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	return f.Run(ctx)
+}
+
+// Fixture is a seeded catalogue with signed-in customers on a running
+// platform: what Run loads, also usable by benchmarks that drive their own
+// requests. Use one Fixture for one Run.
+type Fixture struct{ g *gen }
+
+// Prepare validates cfg, seeds the catalogue (or discovers it) and signs
+// the admin and the customers in.
+func Prepare(ctx context.Context, cfg Config, opt Options) (*Fixture, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,13 +124,19 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	g.report.Config.Products = len(g.cat.products)
 	g.progress("seeded %d products in %d categories, %d users in %s", len(g.cat.products), len(g.cat.categories),
 		len(g.cat.users), g.report.SeedDuration.Round(time.Millisecond))
+	return &Fixture{g: g}, nil
+}
 
+// Run drives the load, waits for the orders to settle, checks consistency
+// and returns the report.
+func (f *Fixture) Run(ctx context.Context) (*Report, error) {
+	g := f.g
 	g.load(ctx)
 
 	g.progress("waiting for %d orders to settle", len(g.orders))
 	outcomes := g.settle(ctx)
 	g.report.Orders = orderStats(outcomes)
-	if cfg.Check {
+	if g.cfg.Check {
 		res, err := g.check(ctx, outcomes)
 		if err != nil {
 			return &g.report, fmt.Errorf("consistency check: %w", err)
@@ -124,6 +145,30 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	}
 	return &g.report, nil
 }
+
+// ProductIDs are the products of the catalogue, most popular first.
+func (f *Fixture) ProductIDs() []string {
+	out := make([]string, len(f.g.cat.popular))
+	for i, j := range f.g.cat.popular {
+		out[i] = f.g.cat.products[j].ID
+	}
+	return out
+}
+
+// SearchTerms are words that occur in product names.
+func (f *Fixture) SearchTerms() []string { return append([]string(nil), f.g.cat.terms...) }
+
+// CustomerTokens are the access tokens of the signed-in customers.
+func (f *Fixture) CustomerTokens() []string {
+	out := make([]string, len(f.g.cat.users))
+	for i, u := range f.g.cat.users {
+		out[i] = u.Token
+	}
+	return out
+}
+
+// AdminToken is the admin's access token.
+func (f *Fixture) AdminToken() string { return f.g.cat.admin.Token }
 
 // load drives the mix for the configured duration with live progress.
 func (g *gen) load(ctx context.Context) {
@@ -218,11 +263,22 @@ func (g *gen) check(ctx context.Context, outcomes []OrderOutcome) (CheckResult, 
 			}
 		}
 	}
-	inv, err := g.inventories(ctx, outcomes)
-	if err != nil {
-		return CheckResult{}, err
+	// The inventory follows the orders through events (order.paid commits
+	// the held units, order.cancelled releases them), so it may lag the
+	// order statuses a little: read it again until it balances or the
+	// settle time is over, and report the last reading.
+	deadline := time.Now().Add(g.cfg.SettleTimeout)
+	for {
+		inv, err := g.inventories(ctx, outcomes)
+		if err != nil {
+			return CheckResult{}, err
+		}
+		res := Check(CheckInput{Orders: outcomes, Products: inv})
+		if res.OK || time.Now().After(deadline) || ctx.Err() != nil {
+			return res, nil
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return Check(CheckInput{Orders: outcomes, Products: inv}), nil
 }
 
 // sortedKeys returns m's keys in order.

@@ -109,11 +109,17 @@ func (r *Report) Format(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
+	// The endpoint column is left-aligned by padding; tabwriter aligns the
+	// numbers right.
+	width := len("endpoint")
+	for _, s := range r.Endpoints {
+		width = max(width, len(s.Endpoint))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\trequests\treq/s\terrors\tp50\tp90\tp99\tp99.9\tmax\t")
+	fmt.Fprintf(tw, "%-*s\trequests\treq/s\terrors\tp50\tp90\tp99\tp99.9\tmax\t\n", width, "endpoint")
 	row := func(s EndpointSummary) {
 		l := s.Latency
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t\n", s.Endpoint, s.Requests, s.PerSec, s.Errors,
+		fmt.Fprintf(tw, "%-*s\t%d\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t\n", width, s.Endpoint, s.Requests, s.PerSec, s.Errors,
 			fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P99), fmtDur(l.P999), fmtDur(l.Max))
 	}
 	for _, s := range r.Endpoints {

@@ -1,0 +1,106 @@
+package benchsuite_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/opencommerce/opencommerce/internal/benchsuite"
+	"github.com/opencommerce/opencommerce/internal/loadgen"
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// startPlatform starts the whole platform in this process on an isolated
+// Env (fresh vhost, database and key prefixes, free ports), with cheap
+// password hashing; everything is removed when the test ends.
+func startPlatform(t *testing.T) *benchsuite.Env {
+	t.Helper()
+	s := benchsuite.DefaultServers()
+	s.PGURL, s.AMQPURL, s.AMQPAdmin = testenv.PGURL, testenv.AMQPURL, testenv.AMQPAdmin
+	s.RedisURL = "redis://" + testenv.RedisAddr + "/0"
+	s.NATSURL = testenv.NATSURL
+	_ = testenv.PG(t) // skips, or fails under CI, when PostgreSQL is away
+	_, _ = testenv.Redis(t)
+	_, _ = testenv.NATS(t)
+	ctx := context.Background()
+	env, err := benchsuite.NewEnv(ctx, s)
+	if err != nil {
+		testenv.Unavailable(t, "RabbitMQ management API", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := env.Close(ctx); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
+	p, err := benchsuite.Start(ctx, env, "", []string{
+		"OC_USER_ARGON2_MEMORY_KIB=1024", "OC_USER_ARGON2_TIME=1", "OC_LOG_LEVEL=warn",
+	})
+	if err != nil {
+		t.Fatalf("start the platform: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.Stop(ctx); err != nil {
+			t.Logf("stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("platform log (tail):\n%s", p.LogTail(8000))
+		}
+	})
+	return env
+}
+
+// A short run of the storefront mix against the real platform: no request
+// fails, every order settles, and stock and charges balance.
+func TestLoadgenSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole platform")
+	}
+	env := startPlatform(t)
+	ctx := context.Background()
+	orderDB, err := pg.Open(ctx, pg.Config{URL: env.Servers.PGURL, MaxConns: 2}, env.DBPrefix+"order", nil)
+	if err != nil {
+		t.Fatalf("order database: %v", err)
+	}
+	defer orderDB.Close()
+
+	cfg := loadgen.Config{
+		GatewayAddr: env.GatewayAddr, AdminEmail: env.AdminEmail, AdminPassword: env.AdminPassword,
+		Seed: loadgen.SeedAPI, Products: 50, RootCategories: 2, SubCategories: 2, Sellers: 2, Users: 6,
+		StockMin: 200, StockMax: 300, SeedConcurrency: 8,
+		VUs: 4, Duration: 3 * time.Second, MaxInFlight: 64,
+		// Checkout-heavy, so a few seconds place enough orders to check.
+		Mix: "home=10,category=10,search=10,product=20,cart=25,checkout=25", DeclineRate: 0.25,
+		Timeout: 10 * time.Second, SettleTimeout: 30 * time.Second, Check: true,
+		Charges: loadgen.PGChargeCounter(orderDB), RandSeed: 42,
+	}
+	var progress bytes.Buffer
+	rep, err := loadgen.Run(ctx, cfg, loadgen.Options{Progress: &progress})
+	var out bytes.Buffer
+	if rep != nil {
+		rep.Format(&out)
+	}
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, progress.String(), out.String())
+	}
+	t.Logf("\n%s", out.String())
+	if rep.Overall.Requests == 0 || rep.Overall.Errors != 0 {
+		t.Fatalf("%d requests, %d errors; want some and none", rep.Overall.Requests, rep.Overall.Errors)
+	}
+	o := rep.Orders
+	if o.Placed == 0 || o.Paid == 0 || o.Unsettled != 0 {
+		t.Fatalf("orders %+v: want some placed and paid, none unsettled", o)
+	}
+	if o.Paid+o.Cancelled != o.Placed || o.CancelledBy["payment_declined"] != o.Cancelled {
+		t.Fatalf("orders %+v: every order is paid or declined (stock is ample)", o)
+	}
+	c := rep.Consistency
+	if c == nil || !c.OK || !c.ChargesKnown || c.ProductsChecked == 0 {
+		t.Fatalf("consistency %+v", c)
+	}
+}
