@@ -68,6 +68,13 @@ type Config struct {
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost is the keep-alive pool per instance (default 64).
 	MaxIdleConnsPerHost int
+	// DrainLimit bounds how much of an upload's remaining body is read and
+	// dropped after the file service answered early (413, 415, 400) without
+	// reading it all (default 32 MiB; negative = never). fasthttp closes a
+	// connection with unread body at once, and the client's TCP stack then
+	// usually discards the answer (PITFALLS: fasthttp #1348); draining lets
+	// the client see its 413. The gateway's MaxRequestBodySize bounds it too.
+	DrainLimit int64
 }
 
 // Request says on whose behalf a call is made.
@@ -99,6 +106,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.MaxIdleConnsPerHost <= 0 {
 		cfg.MaxIdleConnsPerHost = 64
+	}
+	if cfg.DrainLimit == 0 {
+		cfg.DrainLimit = 32 << 20
 	}
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -164,6 +174,11 @@ func (c *Client) Upload(ctx *fasthttp.RequestCtx, baseURL string, r Request) err
 	if err != nil {
 		cancel()
 		return unavailable(err)
+	}
+	if c.cfg.DrainLimit > 0 {
+		// Whatever the service left unread (an early answer), bounded in
+		// size and by the upload's deadline (the gateway's read timeout).
+		_, _ = io.Copy(io.Discard, io.LimitReader(src, c.cfg.DrainLimit))
 	}
 	c.relay(ctx, resp, cancel, false)
 	return nil
