@@ -365,4 +365,3 @@ func (c *core) updatePreferences(ctx context.Context, a contracts.Actor, in cont
 	}
 	return out, nil
 }
-

@@ -1,0 +1,279 @@
+package notification_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/edge/stream"
+	"github.com/opencommerce/opencommerce/edge/stream/streamtest"
+	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/app/apptest"
+	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/natsx"
+	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+	"github.com/opencommerce/opencommerce/services/notification"
+)
+
+const wait = 20 * time.Second
+
+type harness struct {
+	t      *testing.T
+	deps   app.Deps
+	env    apptest.Env
+	svc    *notification.Service
+	cfg    notification.Config
+	js     jetstream.JetStream
+	scheme natsx.Scheme
+	pub    *bus.Publisher
+}
+
+// start runs the service on fresh deps, the test's NATS (js, scheme) and
+// SMTP server smtpAddr.
+func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr string) *harness {
+	t.Helper()
+	deps, env := apptest.Deps(t)
+	cfg := notification.DefaultConfig()
+	cfg.SMTPAddr = smtpAddr
+	cfg.SMTPTimeout = 5 * time.Second
+	cfg.RetryMin, cfg.RetryMax = 50*time.Millisecond, 300*time.Millisecond
+	cfg.PollInterval = 100 * time.Millisecond
+	cfg.NATS = scheme
+	svc, err := notification.New(cfg, deps, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = svc.Stop(ctx)
+	})
+	pub, err := bus.NewPublisher(deps.Bus, deps.Log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	return &harness{t: t, deps: deps, env: env, svc: svc, cfg: cfg, js: js, scheme: scheme, pub: pub}
+}
+
+// startNATS is start on the machine's NATS with a unique prefix.
+func startNATS(t *testing.T, smtpAddr string) *harness {
+	t.Helper()
+	n := natsxtest.New(t)
+	_, js := n.Connect(t)
+	return start(t, js, n.Scheme, smtpAddr)
+}
+
+func (h *harness) emit(typ string, data any) contracts.Event {
+	h.t.Helper()
+	ev := contracts.Event{ID: uuid.NewString(), Type: typ, OccurredAt: time.Now().UTC(), Data: mustJSON(h.t, data)}
+	h.emitEvent(ev)
+	return ev
+}
+
+func (h *harness) emitEvent(ev contracts.Event) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.pub.Publish(ctx, ev); err != nil {
+		h.t.Fatalf("publish %s: %v", ev.Type, err)
+	}
+}
+
+func mustJSON(t testing.TB, v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// call invokes method as user with an envelope of params and body.
+func (h *harness) call(user, method string, params contracts.Params, body any) bus.Reply {
+	h.t.Helper()
+	env := contracts.Envelope{Params: params}
+	if body != nil {
+		env.Body = contracts.RawJSON(mustJSON(h.t, body))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	rep, err := h.deps.RPC.Call(ctx, notification.Name, method, mustJSON(h.t, env),
+		bus.CallOptions{Actor: contracts.Actor{ID: user, Role: contracts.RoleCustomer}})
+	if err != nil {
+		h.t.Fatalf("call %s: %v", method, err)
+	}
+	return rep
+}
+
+func ok[T any](h *harness, user, method string, params contracts.Params, body any) T {
+	h.t.Helper()
+	rep := h.call(user, method, params, body)
+	if rep.Status != contracts.StatusOK {
+		h.t.Fatalf("%s: %s %s", method, rep.Status, rep.Body)
+	}
+	var v T
+	if err := json.Unmarshal(rep.Body, &v); err != nil {
+		h.t.Fatalf("%s reply %s: %v", method, rep.Body, err)
+	}
+	return v
+}
+
+func (h *harness) list(user string, params contracts.Params) contracts.List[contracts.Notification] {
+	h.t.Helper()
+	return ok[contracts.List[contracts.Notification]](h, user, contracts.MethodNotificationList, params, nil)
+}
+
+// hub serves a stream hub ("a gateway") on js.
+func (h *harness) hub(js jetstream.JetStream) string {
+	h.t.Helper()
+	cfg := stream.DefaultConfig()
+	cfg.Scheme = h.scheme
+	return streamtest.Serve(h.t, stream.New(cfg, js, nil, nil))
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// mailpit is a Mailpit process: an SMTP server with an HTTP API.
+type mailpit struct {
+	SMTP, API string
+	cmd       *exec.Cmd
+}
+
+func mailpitBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("mailpit"); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		home, _ := os.UserHomeDir()
+		gopath = filepath.Join(home, "go")
+	}
+	p := filepath.Join(gopath, "bin", "mailpit")
+	if _, err := os.Stat(p); err != nil {
+		testenv.Unavailable(t, "mailpit (scripts/deps.sh --test installs it)", err)
+	}
+	return p
+}
+
+// startMailpit runs Mailpit with its SMTP server on smtpAddr (a free one
+// when empty) until the test ends.
+func startMailpit(t *testing.T, smtpAddr string) *mailpit {
+	t.Helper()
+	if smtpAddr == "" {
+		smtpAddr = testenv.FreeAddr(t)
+	}
+	api := testenv.FreeAddr(t)
+	cmd := exec.Command(mailpitBinary(t), "--smtp", smtpAddr, "--listen", api,
+		"--database", filepath.Join(t.TempDir(), "m.db"), "--quiet")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	m := &mailpit{SMTP: smtpAddr, API: "http://" + api, cmd: cmd}
+	eventually(t, "mailpit to listen", func() bool {
+		c, err := net.DialTimeout("tcp", smtpAddr, time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		resp, err := http.Get(m.API + "/api/v1/messages")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return m
+}
+
+type mailSummary struct {
+	ID        string
+	MessageID string
+	Subject   string
+	To        []struct{ Address string }
+}
+
+func (m *mailpit) messages(t *testing.T) []mailSummary {
+	t.Helper()
+	var out struct {
+		Total    int
+		Messages []mailSummary
+	}
+	m.get(t, "/api/v1/messages?limit=1000", &out)
+	return out.Messages
+}
+
+type mailBody struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+func (m *mailpit) message(t *testing.T, id string) mailBody {
+	t.Helper()
+	var b mailBody
+	m.get(t, "/api/v1/message/"+id, &b)
+	return b
+}
+
+func (m *mailpit) get(t *testing.T, path string, v any) {
+	t.Helper()
+	resp, err := http.Get(m.API + path)
+	if err != nil {
+		t.Fatalf("mailpit %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("mailpit %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("mailpit %s: %v", path, err)
+	}
+}
+
+// to returns the messages addressed to addr.
+func to(msgs []mailSummary, addr string) []mailSummary {
+	var out []mailSummary
+	for _, m := range msgs {
+		for _, r := range m.To {
+			if r.Address == addr {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func register(h *harness, role string) (id, email string) {
+	id = uuid.NewString()
+	email = fmt.Sprintf("%s-%s@example.com", role, id[len(id)-8:])
+	h.emit(contracts.EventUserRegistered, contracts.UserRegistered{UserID: id, Email: email, Name: "Test " + role, Role: role})
+	return id, email
+}
