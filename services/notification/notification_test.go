@@ -55,7 +55,9 @@ func TestPaidOrderReachesBuyerAndSellers(t *testing.T) {
 	buyer, buyerMail := register(h, "customer")
 	sellerA, sellerAMail := register(h, "seller")
 	sellerB, _ := register(h, "seller")
-	eventually(t, "welcome emails", func() bool { return len(to(mp.messages(t), buyerMail)) == 1 && len(to(mp.messages(t), sellerAMail)) == 1 })
+	eventually(t, "welcome emails", func() bool {
+		return len(to(mp.messages(t), buyerMail)) == 1 && len(to(mp.messages(t), sellerAMail)) == 1
+	})
 
 	buyerSSE := streamtest.Open(t, base+"/sse?user="+buyer, "")
 	sellerSSE := streamtest.Open(t, base+"/sse?user="+sellerA, "")
