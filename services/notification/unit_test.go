@@ -1,0 +1,124 @@
+package notification
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+func TestFormatMoney(t *testing.T) {
+	for _, tc := range []struct {
+		in   contracts.Money
+		want string
+	}{
+		{contracts.USD(0), "$0.00"},
+		{contracts.USD(5), "$0.05"},
+		{contracts.USD(127454), "$1,274.54"},
+		{contracts.USD(-1999), "-$19.99"},
+		{contracts.Money{Amount: 123456789, Currency: "EUR"}, "€1,234,567.89"},
+		{contracts.Money{Amount: 500, Currency: "JPY"}, "¥500"},
+		{contracts.Money{Amount: 12345, Currency: "KWD"}, "12.345 KWD"},
+		{contracts.Money{Amount: 100, Currency: "chf"}, "1.00 CHF"},
+	} {
+		if got := formatMoney(tc.in); got != tc.want {
+			t.Errorf("formatMoney(%+v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	lo, hi := 100*time.Millisecond, 2*time.Second
+	prev := time.Duration(0)
+	for attempt := 1; attempt <= 20; attempt++ {
+		d := backoff(lo, hi, attempt)
+		if d < lo*8/10 || d > hi {
+			t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, lo*8/10, hi)
+		}
+		if attempt <= 4 && d < prev*8/10 {
+			t.Fatalf("attempt %d: %v shrank from %v", attempt, d, prev)
+		}
+		prev = d
+	}
+}
+
+// The built message is valid MIME: multipart/alternative with a text and
+// an HTML part that decode back to the bodies, a Message-ID from the row
+// id and an encoded UTF-8 subject.
+func TestBuildMessage(t *testing.T) {
+	c := &core{cfg: DefaultConfig()}
+	m, err := newMailer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	text, html, err := render(message{Title: "Payment confirmed", Intro: "Crème brûlée ×2 = €9.98", Order: &orderView{ID: "o1", Total: "€9.98", Label: "Total",
+		Items: []itemView{{Name: "<b>Crème</b>", Quantity: 2, UnitPrice: "€4.99", LineTotal: "€9.98"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := m.build(outgoing{ID: id, To: "a@example.com", Subject: "Paiement confirmé", Text: text, HTML: html, Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get("Message-ID"); got != "<"+id.String()+"@opencommerce.local>" {
+		t.Fatalf("Message-ID %q", got)
+	}
+	if subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); subj != "Paiement confirmé" {
+		t.Fatalf("subject %q", subj)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("content type %q %v", mt, err)
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	var parts []string
+	for {
+		p, err := r.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		parts = append(parts, p.Header.Get("Content-Type")+"\n"+string(b))
+	}
+	if len(parts) != 2 || !strings.HasPrefix(parts[0], "text/plain") || !strings.HasPrefix(parts[1], "text/html") {
+		t.Fatalf("parts: %q", parts)
+	}
+	if !strings.Contains(parts[0], "2 × <b>Crème</b> @ €4.99 = €9.98") {
+		t.Fatalf("text part: %s", parts[0])
+	}
+	if !strings.Contains(parts[1], "&lt;b&gt;Crème&lt;/b&gt;") {
+		t.Fatalf("HTML part does not escape names: %s", parts[1])
+	}
+}
+
+func TestMalformedEventsArePermanent(t *testing.T) {
+	c := &core{cfg: DefaultConfig()}
+	for _, ev := range []contracts.Event{
+		{ID: "1", Type: contracts.EventOrderPaid, Data: []byte(`{"order_id":"x","user_id":"y"}`)},
+		{ID: "2", Type: contracts.EventOrderPlaced, Data: []byte(`[1,2]`)},
+		{ID: "3", Type: contracts.EventUserRegistered, Data: []byte(`{"user_id":"not-a-uuid"}`)},
+	} {
+		if _, err := c.deliveries(ev); err == nil || !strings.Contains(err.Error(), "invalid_argument") {
+			t.Errorf("%s %s: err %v, want a permanent invalid_argument", ev.Type, ev.Data, err)
+		}
+	}
+	if d, err := c.deliveries(contracts.Event{ID: "4", Type: "file.uploaded", Data: []byte(`{}`)}); err != nil || d != nil {
+		t.Errorf("unrelated event: %v %v", d, err)
+	}
+}
