@@ -38,6 +38,14 @@
 //     nothing. order.paid turns held units into outgoing ones; a payment
 //     arriving after the reservation expired is logged as an error and
 //     left to the order service (nothing is taken blindly).
+//   - order.cancelled of a paid order (prev_status paid / refunded; the
+//     reservation is committed) puts the sold units back in stock: the
+//     goods never shipped. It is ledgered as incoming with the order id,
+//     announced as inventory.released with reason "returned", and the
+//     reservation becomes "returned", so a second cancellation (a new
+//     event id) returns nothing again. order.refunded alone restocks
+//     nothing: a refund of a shipped or delivered order brings no goods
+//     back.
 //   - The ledger is append-only (a trigger refuses UPDATE/DELETE) and has
 //     no foreign key: it outlives deleted products.
 //   - Deleting a product is a hard delete (variants, images, reviews,

@@ -45,7 +45,7 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 		}
 		apply = func(tx pgx.Tx, ch *change) error { return reserve(ctx, tx, o, ch) }
 	case evOrderCancelled:
-		var o orderRef
+		var o orderCancelled
 		if err := ev.Decode(&o); err != nil {
 			return bus.Permanent(err)
 		}
@@ -54,7 +54,16 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 			return bus.Permanent(contracts.InvalidArgument("order_id", "order.cancelled: malformed order_id"))
 		}
 		apply = func(tx pgx.Tx, ch *change) error {
-			return release(ctx, tx, oid, o.UserID, contracts.ReleaseCancelled, o.UserID, ch)
+			err := cancelOrder(ctx, tx, oid, o, ch)
+			if errors.Is(err, errSoldNotPaid) {
+				// The units were sold (order.paid) but the cancellation
+				// says the order was not paid: the two services disagree.
+				// Nothing is put back blindly; make it visible.
+				c.log.Error("order cancelled with sold stock but not as paid; stock left alone",
+					"order_id", oid, "prev_status", o.PrevStatus, "refunded", o.Refunded)
+				return nil
+			}
+			return err
 		}
 	case evOrderPaid:
 		var o orderRef

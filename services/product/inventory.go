@@ -180,7 +180,7 @@ type orderPlaced struct {
 	Items   []orderLine `json:"items"`
 }
 
-// orderRef mirrors order.cancelled and order.paid (the fields used here).
+// orderRef mirrors order.paid (the fields used here).
 type orderRef struct {
 	OrderID string `json:"order_id"`
 	UserID  string `json:"user_id"`
@@ -406,27 +406,34 @@ func moveHeld(ctx context.Context, tx pgx.Tx, l stockLine, release bool) (p prod
 	if release {
 		back = l.qty
 	}
+	return moveUnits(ctx, tx, l, back, -l.qty)
+}
+
+// moveUnits adds dStock units to a line's available stock and dReserved to
+// its reserved units, and reports the product row for events and whether
+// the available stock changed its stock status.
+func moveUnits(ctx context.Context, tx pgx.Tx, l stockLine, dStock, dReserved int64) (p productRow, crossed, found bool, err error) {
 	var after int64
 	if l.variant == nil {
-		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $3, reserved = reserved - $2 WHERE id = $1
-			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, l.qty, back).
+		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $2, reserved = reserved + $3 WHERE id = $1
+			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, dStock, dReserved).
 			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
 	} else {
-		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock + $4, reserved = v.reserved - $3
+		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock + $3, reserved = v.reserved + $4
 			FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id
-			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, l.qty, back).
+			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, dStock, dReserved).
 			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
 	}
 	if isNoRows(err) {
 		return p, false, false, nil
 	}
 	p.ID = l.product
-	return p, back > 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-back), err == nil, err
+	return p, dStock != 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-dStock), err == nil, err
 }
 
 // release returns an order's held units to stock and writes
-// inventory.released. A reservation not held (committed, released,
-// rejected) is left alone; an unknown order gets a released tombstone so a
+// inventory.released. A reservation not held (committed, returned,
+// released, rejected) is left alone; an unknown order gets a released tombstone so a
 // late order.placed reserves nothing.
 func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, actorID string, ch *change) error {
 	var status string
@@ -468,6 +475,88 @@ func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, acto
 	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: reason, Items: items})
 }
 
+// releaseReturned is the reason of the inventory.released written when an
+// order's sold units come back to stock (the order was cancelled after it
+// had been paid). The order service acts only on "expired".
+const releaseReturned = "returned"
+
+// orderCancelled mirrors order.cancelled (contracts.OrderCancelled; the
+// fields used here).
+type orderCancelled struct {
+	OrderID    string `json:"order_id"`
+	UserID     string `json:"user_id"`
+	Reason     string `json:"reason,omitempty"`
+	PrevStatus string `json:"prev_status,omitempty"`
+	Refunded   bool   `json:"refunded,omitempty"`
+}
+
+// afterPayment reports whether the event says the order had been paid.
+func (o orderCancelled) afterPayment() bool {
+	return o.PrevStatus == contracts.OrderStatusPaid || o.Refunded
+}
+
+// cancelOrder applies order.cancelled. Held units go back to stock
+// (release). Sold units (a committed reservation) go back to stock once,
+// when the event says the order was cancelled after payment: the goods
+// never left (an order is cancellable only before it ships), and the
+// reservation becomes "returned" so that no later cancellation returns
+// them again. A committed reservation whose cancellation does not say it
+// was paid is left alone (errSoldNotPaid).
+func cancelOrder(ctx context.Context, tx pgx.Tx, oid uuid.UUID, o orderCancelled, ch *change) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
+	if err != nil && !isNoRows(err) {
+		return err
+	}
+	if err == nil && status == "committed" {
+		if !o.afterPayment() {
+			return errSoldNotPaid
+		}
+		return restock(ctx, tx, oid, o.UserID, ch)
+	}
+	return release(ctx, tx, oid, o.UserID, contracts.ReleaseCancelled, o.UserID, ch)
+}
+
+// errSoldNotPaid: order.cancelled for an order whose units were sold, but
+// the event does not say it had been paid.
+var errSoldNotPaid = fmt.Errorf("cancelled order's stock was sold but the cancellation does not say it was paid")
+
+// restock returns the sold units of a committed reservation to stock
+// (ledger kind incoming, with the order id), marks the reservation
+// returned and writes inventory.released with reason "returned". The
+// caller holds the reservation's row lock and has checked it is committed.
+func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID string, ch *change) error {
+	lines, err := heldLines(ctx, tx, oid)
+	if err != nil {
+		return err
+	}
+	reason := "returned: order " + oid.String() + " cancelled after payment"
+	items := make([]contracts.InventoryItem, 0, len(lines))
+	for _, l := range lines {
+		p, crossed, found, err := moveUnits(ctx, tx, l, l.qty, 0)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue // the product or variant was deleted since
+		}
+		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerIncoming, l.qty, reason, actorID, &oid); err != nil {
+			return err
+		}
+		ch.product(l.product.String(), p.Slug)
+		if crossed {
+			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
+				return err
+			}
+		}
+		items = append(items, l.item())
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'returned', reason = $2, updated_at = now() WHERE order_id = $1`, oid, releaseReturned); err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: releaseReturned, Items: items})
+}
+
 // commit turns an order's held units into sold ones (outgoing). It returns
 // errLostReservation when the reservation had already been released (it
 // expired before the payment arrived); nothing is changed then.
@@ -481,8 +570,8 @@ func commit(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, ch *ch
 		return err
 	}
 	switch status {
-	case "committed":
-		return nil
+	case "committed", "returned":
+		return nil // a redelivery: already sold (and perhaps returned since)
 	case "held":
 	default:
 		return errLostReservation

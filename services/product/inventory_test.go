@@ -127,7 +127,8 @@ func TestReservationAllOrNothing(t *testing.T) {
 	if inv.Variants[0].Stock != 0 || inv.Variants[0].Reserved != 0 || inv.Ledger[0].Kind != contracts.LedgerOutgoing || inv.Ledger[0].OrderID != o2 {
 		t.Fatalf("b after paid: %+v", inv)
 	}
-	// Cancelling a paid order releases nothing.
+	// A cancellation of a paid order that does not say it was paid
+	// (no prev_status, not refunded) leaves the sold units alone.
 	h.publish("order.cancelled", map[string]any{"order_id": o2, "user_id": customer.ID, "reason": "cancelled_by_user"})
 
 	// Cancel releases a held reservation.
