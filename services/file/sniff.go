@@ -40,24 +40,14 @@ func sniff(head []byte) string {
 	case bytes.HasPrefix(head, []byte("%PDF-")):
 		return typePDF
 	}
-	ct := http.DetectContentType(head)
-	if mt, _, _ := strings.Cut(ct, ";"); mt == typeText && strings.Contains(ct, "utf-8") && utf8.Valid(trimPartialRune(head)) {
-		return typeText
+	// DetectContentType says text/plain for anything without binary
+	// bytes (any 8-bit charset); text with NUL bytes (UTF-16) is not taken,
+	// and receive refuses a NUL past the sniff window too.
+	mt, _, _ := strings.Cut(http.DetectContentType(head), ";")
+	if mt == typeText && bytes.IndexByte(head, 0) >= 0 {
+		return "application/octet-stream"
 	}
-	// The media type without parameters; never in an allow-list.
-	mt, _, _ := strings.Cut(ct, ";")
 	return mt
-}
-
-// trimPartialRune drops a UTF-8 sequence cut by the sniff window.
-func trimPartialRune(b []byte) []byte {
-	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
-		if utf8.Valid(b) {
-			return b
-		}
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // isImage reports whether ct is an image type the service decodes.
