@@ -31,11 +31,21 @@ type fixture struct {
 	js  jetstream.JetStream
 }
 
-func newFixture(t *testing.T) fixture {
-	t.Helper()
-	env := natsxtest.New(t)
-	_, js := env.Connect(t)
+func newFixture(t *testing.T) fixture { return newFixtureTB(t) }
+
+func newFixtureTB(tb testing.TB) fixture {
+	tb.Helper()
+	env := natsxtest.New(tb)
+	_, js := env.Connect(tb)
 	return fixture{env: env, js: js}
+}
+
+func (f fixture) hubTB(tb testing.TB) string {
+	tb.Helper()
+	_, js := f.env.Connect(tb)
+	cfg := stream.DefaultConfig()
+	cfg.Scheme = f.env.Scheme
+	return streamtest.Serve(tb, stream.New(cfg, js, nil, nil))
 }
 
 // hub starts a Hub ("a gateway instance") on its own NATS connection.
