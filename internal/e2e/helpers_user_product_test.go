@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -30,6 +29,7 @@ func startRoomy(t *testing.T) *platformtest.Env {
 	t.Helper()
 	return platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
 		c.Services.Gateway.RateLogin = "1000/1s:1000"
+		c.Services.Gateway.RateSearch = "1000/1s:1000"
 	}})
 }
 
@@ -300,9 +300,6 @@ func uploadImage(c *client) (string, response) {
 	return f.ID, r
 }
 
-// uniq makes a name unique within a test run.
-func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()) }
-
 // decode returns r's body decoded into a fresh T (decoding into a reused
 // value would keep fields an answer leaves out).
 func decode[T any](t testing.TB, r response) T {
@@ -318,4 +315,11 @@ func fresh[T any](p *T) *T {
 	var z T
 	*p = z
 	return p
+}
+
+// with returns a copy of c that reports to t (a subtest's).
+func (c *client) with(t testing.TB) *client {
+	cc := *c
+	cc.t = t
+	return &cc
 }
