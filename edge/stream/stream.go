@@ -137,6 +137,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
+	opening int
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -288,14 +289,12 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 		h.mu.Unlock()
 		return nil, contracts.Errorf(contracts.CodeUnavailable, "shutting down")
 	}
-	if len(h.clients) >= h.cfg.MaxClients {
+	if len(h.clients)+h.opening >= h.cfg.MaxClients {
 		h.mu.Unlock()
 		return nil, errTooMany
 	}
-	h.clients[c] = struct{}{}
-	h.wg.Add(1)
+	h.opening++ // a slot held while the consumer is created
 	h.mu.Unlock()
-	h.clientsGauge.WithLabelValues(kind).Inc()
 
 	occ := jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subj},
@@ -313,11 +312,27 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 		c.cons = cons
 		c.it, err = cons.Messages(jetstream.PullMaxMessages(min(h.cfg.Buffer, 500)))
 	}
-	if err != nil {
-		h.release(c)
+	h.mu.Lock()
+	h.opening--
+	closed := h.closed
+	if err == nil && !closed {
+		// Counted once its consumer exists: Clients() and the gauge mean
+		// "streams that receive".
+		h.clients[c] = struct{}{}
+		h.wg.Add(1)
+	}
+	h.mu.Unlock()
+	if err != nil || closed {
+		if c.it != nil {
+			c.it.Stop()
+		}
+		if err == nil {
+			return nil, contracts.Errorf(contracts.CodeUnavailable, "shutting down")
+		}
 		h.log.Warn("open notification stream", "err", err)
 		return nil, contracts.Errorf(contracts.CodeUnavailable, "notification stream unavailable")
 	}
+	h.clientsGauge.WithLabelValues(kind).Inc()
 	go h.pump(c)
 	return c, nil
 }
