@@ -27,6 +27,18 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   wait_for postgres 30 pg_isready -q -h 127.0.0.1 -p 5432 || missing+=("PostgreSQL on 127.0.0.1:5432 (pg_ctlcluster ... main start)")
 fi
 
+# Integration tests run in parallel, each starting the platform (five
+# pools and their listeners): the default of 100 connections is too few.
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  maxc=$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW max_connections' 2>/dev/null || echo 0)
+  if [ "${maxc:-0}" -lt 400 ]; then
+    log "raising PostgreSQL max_connections to 500 (was $maxc) and restarting it"
+    psql -h 127.0.0.1 -U postgres -qc 'ALTER SYSTEM SET max_connections = 500' >/dev/null 2>&1
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart 2>&1 | sed 's/^/deps: /' >&2
+    wait_for postgres 30 pg_isready -q -h 127.0.0.1 -p 5432 || missing+=("PostgreSQL after restart")
+  fi
+fi
+
 # Redis
 if ! port_open 6379; then
   if command -v redis-server >/dev/null; then

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
+	"strconv"
 
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/services/file"
 	"github.com/opencommerce/opencommerce/services/order"
 	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/services/user"
@@ -22,6 +26,7 @@ type ServicesConfig struct {
 	User    user.Config
 	Product product.Config
 	Order   order.Config
+	File    file.Config
 }
 
 // RegisterFlags registers every service's flags.
@@ -30,23 +35,27 @@ func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.User.RegisterFlags(fs)
 	c.Product.RegisterFlags(fs)
 	c.Order.RegisterFlags(fs)
+	c.File.RegisterFlags(fs)
 }
 
 // Validate checks every service's configuration.
 func (c ServicesConfig) Validate() error {
-	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate())
+	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate(), c.File.Validate())
 }
 
 func (p *Platform) registerServices() {
-	svc := func(name string, deps []string, build func() (app.Service, error)) {
+	// svcOn registers a service module announced in Consul on port (0: its
+	// admin port) with extra meta.
+	svcOn := func(name string, port int, meta map[string]string, deps []string, build func() (app.Service, error)) {
 		p.manager.Register(app.Module{Name: name, Public: true, Deps: append(deps, "consul"), Init: func(context.Context) (app.Service, error) {
 			s, err := build()
 			if err != nil {
 				return nil, err
 			}
-			return &registered{Service: s, p: p, reg: p.registration(name, 0, nil)}, nil
+			return &registered{Service: s, p: p, reg: p.registration(name, port, meta)}, nil
 		}})
 	}
+	svc := func(name string, deps []string, build func() (app.Service, error)) { svcOn(name, 0, nil, deps, build) }
 	p.manager.Register(app.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul"}, After: publicTargets, Init: p.initGateway})
 	svc("user", []string{"bus", "redis"}, func() (app.Service, error) {
 		return user.New(p.cfg.Services.User, p.deps)
@@ -56,5 +65,12 @@ func (p *Platform) registerServices() {
 	})
 	svc("order", []string{"bus", "redis"}, func() (app.Service, error) {
 		return order.New(p.cfg.Services.Order, p.deps)
+	})
+	// The file service is announced on its data port, which the gateway
+	// streams uploads and downloads to.
+	_, dp, _ := net.SplitHostPort(p.cfg.Services.File.DataAddr)
+	dataPort, _ := strconv.Atoi(dp)
+	svcOn("file", dataPort, map[string]string{discovery.MetaDataPort: dp}, []string{"bus"}, func() (app.Service, error) {
+		return file.New(p.cfg.Services.File, p.deps)
 	})
 }

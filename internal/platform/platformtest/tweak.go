@@ -12,6 +12,9 @@ import (
 func tweakServices(tb testing.TB, cfg *platform.Config) {
 	s := &cfg.Services
 	s.Gateway.Addr = testenv.FreeAddr(tb)
+	s.File.DataAddr = testenv.FreeAddr(tb)
+	s.File.Dir = tb.TempDir()
+	cfg.Consul.FileDataURL = "http://" + s.File.DataAddr
 	s.User.Argon2.MemoryKiB = 1024
 	s.User.Argon2.Time = 1
 	s.User.BootstrapAdminEmail = AdminEmail
