@@ -17,7 +17,7 @@ deps:
 
 ## run: the whole platform in one process on the local servers
 run: deps build
-	$(BIN) -target=all
+	OC_NATS_URL=$${OC_NATS_URL-nats://127.0.0.1:4222} $(BIN) -target=all
 
 ## schemas: regenerate the JSON Schema files from the contracts
 schemas:

@@ -2,10 +2,15 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/discovery"
 )
@@ -18,6 +23,8 @@ var routedServices = []string{"user", "product", "order", "notification", "file"
 type gatewayModule struct {
 	p      *Platform
 	gw     *edge.Gateway
+	hub    *stream.Hub
+	subs   []*nats.Subscription
 	disc   *discovery.Discovery
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,11 +72,54 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway discovery: %w", err)
 	}
 	gw.ApplyLive(edge.LiveFromDiscovery(disc.Config.Get()))
+	if err := m.subscribePurges(); err != nil {
+		m.stopWatches()
+		return err
+	}
 	if err := gw.Start(ctx); err != nil {
+		m.unsubscribe()
 		m.stopWatches()
 		return err
 	}
 	return nil
+}
+
+// subscribePurges keeps the gateway's catalogue cache fresh: product and
+// inventory events, mirrored from RabbitMQ to NATS by the notification
+// service, reach every gateway instance (a plain subscription each, not a
+// shared queue) and purge the products they name.
+func (m *gatewayModule) subscribePurges() error {
+	scheme := m.p.cfg.NATS.Scheme()
+	for _, agg := range []string{"product", "inventory"} {
+		subj, err := scheme.EventSubject(agg)
+		if err != nil {
+			return err
+		}
+		sub, err := m.p.nats.Subscribe(subj+".>", func(msg *nats.Msg) {
+			var ev contracts.Event
+			if err := json.Unmarshal(msg.Data, &ev); err != nil {
+				m.gw.PurgeAll()
+				return
+			}
+			_ = m.gw.HandleProductEvent(context.Background(), ev)
+		})
+		if err != nil {
+			m.unsubscribe()
+			return fmt.Errorf("gateway: subscribe %s: %w", subj, err)
+		}
+		// A purge is cheap; a backlog means the cache serves stale data, so
+		// allow a large one rather than drop messages.
+		_ = sub.SetPendingLimits(1<<20, 256<<20)
+		m.subs = append(m.subs, sub)
+	}
+	return nil
+}
+
+func (m *gatewayModule) unsubscribe() {
+	for _, s := range m.subs {
+		_ = s.Unsubscribe()
+	}
+	m.subs = nil
 }
 
 func (m *gatewayModule) stopWatches() {
@@ -82,6 +132,7 @@ func (m *gatewayModule) stopWatches() {
 // stops the watches.
 func (m *gatewayModule) Stop(ctx context.Context) error {
 	err := m.gw.Shutdown(ctx)
+	m.unsubscribe()
 	m.stopWatches()
 	return err
 }

@@ -17,12 +17,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
 )
@@ -46,6 +49,7 @@ type Config struct {
 	Relay         pg.RelayConfig
 	Redis         redisx.Config
 	Consul        discovery.Config
+	NATS          natsx.Config
 	Services      ServicesConfig
 }
 
@@ -64,6 +68,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Relay.RegisterFlags(fs)
 	c.Redis.RegisterFlags(fs)
 	c.Consul.RegisterFlags(fs)
+	c.NATS.RegisterFlags(fs)
 	c.Services.RegisterFlags(fs)
 }
 
@@ -80,7 +85,7 @@ func (c Config) Validate() error {
 	server, consumer := c.Server, c.Consumer
 	server.Service, consumer.Service = "any", "any"
 	consumer.Bindings = []string{"any"}
-	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.AMQP, server, consumer, c.PG, c.Relay, c.Redis, c.Consul, c.Services} {
+	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.AMQP, server, consumer, c.PG, c.Relay, c.Redis, c.Consul, c.NATS, c.Services} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -119,6 +124,8 @@ func TargetNames() []string { return append([]string(nil), publicTargets...) }
 type Platform struct {
 	cfg     Config
 	consul  *api.Client
+	nats    *nats.Conn
+	js      jetstream.JetStream
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	health  *app.Health
@@ -134,6 +141,10 @@ func New(cfg Config, log *slog.Logger) *Platform {
 	build.WithLabelValues(Version, cfg.Target).Set(1)
 	reg.MustRegister(build)
 
+	// The NATS subject scheme (a prefix in tests) is shared by every module
+	// that talks to NATS.
+	cfg.Services.Notification.NATS = cfg.NATS.Scheme()
+	cfg.Services.Stream.Scheme = cfg.NATS.Scheme()
 	health := app.NewHealth()
 	p := &Platform{cfg: cfg, log: log, reg: reg, health: health}
 	p.manager = app.NewManager(log, health)
@@ -157,6 +168,7 @@ func New(cfg Config, log *slog.Logger) *Platform {
 	p.manager.Register(app.Module{Name: "bus", Deps: []string{"admin"}, Init: p.initBus})
 	p.manager.Register(app.Module{Name: "redis", Deps: []string{"admin"}, Init: p.initRedis})
 	p.manager.Register(app.Module{Name: "consul", Deps: []string{"admin"}, Init: p.initConsul})
+	p.manager.Register(app.Module{Name: "nats", Deps: []string{"admin"}, Init: p.initNATS})
 	p.registerServices()
 	return p
 }
@@ -256,4 +268,19 @@ func (p *Platform) registration(service string, port int, meta map[string]string
 		m[k] = v
 	}
 	return p.cfg.Consul.NewRegistration(service, port, adminPort, m)
+}
+
+// initNATS connects to NATS (or embeds a server when -nats.url is empty) and
+// makes sure the JetStream streams exist.
+func (p *Platform) initNATS(ctx context.Context) (app.Service, error) {
+	nc, js, closeFn, err := natsx.Connect(ctx, p.cfg.NATS, p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.nats, p.js = nc, js
+	p.health.Add("nats", natsx.Ready(nc))
+	return app.Funcs{StopFunc: func(context.Context) error {
+		closeFn()
+		return nil
+	}}, nil
 }

@@ -8,9 +8,11 @@ import (
 	"strconv"
 
 	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/services/file"
+	"github.com/opencommerce/opencommerce/services/notification"
 	"github.com/opencommerce/opencommerce/services/order"
 	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/services/user"
@@ -22,11 +24,13 @@ var publicTargets = []string{"gateway", "user", "product", "order", "notificatio
 
 // ServicesConfig holds each service module's own configuration.
 type ServicesConfig struct {
-	Gateway edge.Config
-	User    user.Config
-	Product product.Config
-	Order   order.Config
-	File    file.Config
+	Gateway      edge.Config
+	User         user.Config
+	Product      product.Config
+	Order        order.Config
+	File         file.Config
+	Notification notification.Config
+	Stream       stream.Config
 }
 
 // RegisterFlags registers every service's flags.
@@ -36,11 +40,13 @@ func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Product.RegisterFlags(fs)
 	c.Order.RegisterFlags(fs)
 	c.File.RegisterFlags(fs)
+	c.Notification.RegisterFlags(fs)
+	c.Stream.RegisterFlags(fs)
 }
 
 // Validate checks every service's configuration.
 func (c ServicesConfig) Validate() error {
-	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate(), c.File.Validate())
+	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate(), c.File.Validate(), c.Notification.Validate(), c.Stream.Validate())
 }
 
 func (p *Platform) registerServices() {
@@ -56,7 +62,7 @@ func (p *Platform) registerServices() {
 		}})
 	}
 	svc := func(name string, deps []string, build func() (app.Service, error)) { svcOn(name, 0, nil, deps, build) }
-	p.manager.Register(app.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul"}, After: publicTargets, Init: p.initGateway})
+	p.manager.Register(app.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul", "nats"}, After: publicTargets, Init: p.initGateway})
 	svc("user", []string{"bus", "redis"}, func() (app.Service, error) {
 		return user.New(p.cfg.Services.User, p.deps)
 	})
@@ -72,5 +78,8 @@ func (p *Platform) registerServices() {
 	dataPort, _ := strconv.Atoi(dp)
 	svcOn("file", dataPort, map[string]string{discovery.MetaDataPort: dp}, []string{"bus"}, func() (app.Service, error) {
 		return file.New(p.cfg.Services.File, p.deps)
+	})
+	svc("notification", []string{"bus", "nats"}, func() (app.Service, error) {
+		return notification.New(p.cfg.Services.Notification, p.deps, p.js)
 	})
 }

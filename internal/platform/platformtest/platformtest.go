@@ -84,6 +84,7 @@ func Start(tb testing.TB, opt Options) *Env {
 		tb.Fatalf("platform config: %v", err)
 	}
 	tb.Cleanup(func() { testenv.DropDatabases(cfg.DBPrefix) })
+	tb.Cleanup(func() { dropStreams(cfg.NATS) })
 
 	log := platform.NewLogger(cfg.Log, os.Stderr)
 	p := platform.New(cfg, log)

@@ -1,8 +1,14 @@
 package platformtest
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
@@ -15,6 +21,9 @@ func tweakServices(tb testing.TB, cfg *platform.Config) {
 	s.File.DataAddr = testenv.FreeAddr(tb)
 	s.File.Dir = tb.TempDir()
 	cfg.Consul.FileDataURL = "http://" + s.File.DataAddr
+	natsURL, natsPrefix := testenv.NATS(tb)
+	cfg.NATS.URL = natsURL
+	cfg.NATS.Prefix = natsPrefix
 	s.User.Argon2.MemoryKiB = 1024
 	s.User.Argon2.Time = 1
 	s.User.BootstrapAdminEmail = AdminEmail
@@ -23,3 +32,25 @@ func tweakServices(tb testing.TB, cfg *platform.Config) {
 
 // gatewayAddr is the gateway's listen address.
 func gatewayAddr(cfg *platform.Config) string { return cfg.Services.Gateway.Addr }
+
+// dropStreams deletes the JetStream streams a test platform made under its
+// prefix on the shared NATS server.
+func dropStreams(c natsx.Config) {
+	if c.Prefix == "" || c.URL == "" {
+		return
+	}
+	nc, err := nats.Connect(c.URL)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range []string{c.Scheme().NotifyStream(), c.Scheme().EventsStream()} {
+		_ = js.DeleteStream(ctx, name)
+	}
+}
