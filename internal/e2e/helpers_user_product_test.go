@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +323,28 @@ func (c *client) with(t testing.TB) *client {
 	cc := *c
 	cc.t = t
 	return &cc
+}
+
+// gatewayCacheHits reads oc_cache_requests_total{cache="gateway",result="hit"}
+// from the platform's admin port.
+func gatewayCacheHits(t testing.TB, env *platformtest.Env) float64 {
+	t.Helper()
+	resp, err := http.Get(env.AdminURL + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	for line := range strings.SplitSeq(b.String(), "\n") {
+		if strings.HasPrefix(line, "oc_cache_requests_total{") && strings.Contains(line, `cache="gateway"`) &&
+			strings.Contains(line, `result="hit"`) {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return 0
 }

@@ -407,10 +407,14 @@ func TestProductGatewayCache(t *testing.T) {
 	const within = 3 * time.Second // below the lists' 5s TTL and the 30s default: only a purge passes
 
 	t.Run("GET /products/{id} shows a PATCH", func(t *testing.T) {
+		hits := gatewayCacheHits(t, env)
 		for range 2 {
 			if got := decode[product](t, anon.must(http.StatusOK, "GET", "/products/"+p.ID, nil)); got.Name != "Cached Teapot" {
 				t.Fatalf("name = %q", got.Name)
 			}
+		}
+		if gatewayCacheHits(t, env) <= hits {
+			t.Fatalf("the second anonymous GET was not a gateway cache hit: the cache is off and this test proves nothing")
 		}
 		seller.must(http.StatusOK, "PATCH", "/products/"+p.ID, map[string]any{"name": "Fresh Teapot"})
 		// The service has the change at once (signed-in reads bypass the cache)…
@@ -433,12 +437,13 @@ func TestProductGatewayCache(t *testing.T) {
 		anon.must(http.StatusOK, "GET", "/products/by-slug/"+p.Slug, nil)
 		anon.must(http.StatusOK, "GET", q, nil)
 		seller.must(http.StatusOK, "PATCH", "/products/"+p.ID, map[string]any{"price": money{1500, "USD"}})
-		eventually(t, within, "anonymous GET /products/by-slug still serves the old price", func() bool {
-			return decode[product](t, anon.must(http.StatusOK, "GET", "/products/by-slug/"+p.Slug, nil)).Price.Amount == 1500
-		})
+		// The list first: its own 5s TTL must not be what makes it pass.
 		eventually(t, within, "anonymous GET /products?q= still serves the old price", func() bool {
 			l := decode[productList](t, anon.must(http.StatusOK, "GET", q, nil))
 			return len(l.Items) == 1 && l.Items[0].Price.Amount == 1500
+		})
+		eventually(t, within, "anonymous GET /products/by-slug still serves the old price", func() bool {
+			return decode[product](t, anon.must(http.StatusOK, "GET", "/products/by-slug/"+p.Slug, nil)).Price.Amount == 1500
 		})
 	})
 
