@@ -224,10 +224,43 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		targets = append(targets, t)
 	}
 
+	if err := measureAll(ctx, opt, env, res, targets, note); err != nil {
+		return nil, err
+	}
+
+	if opt.Edge {
+		note("gateway component figures (edge/edgebench)")
+		redisAddr := strings.TrimPrefix(strings.TrimPrefix(opt.Servers.RedisURL, "redis://"), "rediss://")
+		if i := strings.IndexByte(redisAddr, '/'); i >= 0 {
+			redisAddr = redisAddr[:i]
+		}
+		// A vhost of its own: its echo service takes the name "product".
+		eenv, err := NewEnv(ctx, opt.Servers)
+		if err != nil {
+			return nil, err
+		}
+		er, err := edgebench.Run(ctx, edgebench.Options{AMQPURL: eenv.AMQPURL, RedisAddr: redisAddr,
+			Conns: []int{opt.InFlight}, Duration: opt.Duration})
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = eenv.Close(cctx)
+		cancel()
+		if err != nil {
+			res.Notes = append(res.Notes, "edgebench: "+err.Error())
+		} else {
+			res.Edge = &er
+		}
+	}
+	return res, nil
+}
+
+// measureAll starts the platform on env, seeds it, and measures the
+// baselines and the platform figures in interleaved rounds into res; the
+// platform is stopped when it returns.
+func measureAll(ctx context.Context, opt Options, env *Env, res *Results, targets []*target, note func(string, ...any)) error {
 	note("starting the platform (vhost %s, database prefix %s)", env.Name, env.DBPrefix)
 	p, err := Start(ctx, env, opt.Binary, opt.ExtraEnv)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -248,13 +281,20 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		SettleTimeout: time.Minute,
 	}, loadgen.Options{Progress: opt.Progress})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pts, err := platformTargets(env, opt, fx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	targets = append(targets, pts...)
+	defer func() {
+		for _, t := range pts {
+			if t.close != nil {
+				t.close()
+			}
+		}
+	}()
 
 	note("warming up")
 	for _, t := range targets {
@@ -267,7 +307,7 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 			note("round %d/%d: %s", r+1, Rounds, t.name)
 			t.measure(ctx, opt.Duration/Rounds)
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
 	}
@@ -287,21 +327,7 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		}
 	}
 
-	if opt.Edge {
-		note("gateway component figures (edge/edgebench)")
-		redisAddr := strings.TrimPrefix(strings.TrimPrefix(opt.Servers.RedisURL, "redis://"), "rediss://")
-		if i := strings.IndexByte(redisAddr, '/'); i >= 0 {
-			redisAddr = redisAddr[:i]
-		}
-		er, err := edgebench.Run(ctx, edgebench.Options{AMQPURL: env.AMQPURL, RedisAddr: redisAddr,
-			Conns: []int{opt.InFlight}, Duration: opt.Duration})
-		if err != nil {
-			res.Notes = append(res.Notes, "edgebench: "+err.Error())
-		} else {
-			res.Edge = &er
-		}
-	}
-	return res, nil
+	return nil
 }
 
 func loadAvg() string {
