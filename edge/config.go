@@ -14,10 +14,26 @@ import (
 type Config struct {
 	// Addr is the listen address of the public HTTP server.
 	Addr string
-	// MaxBody is the largest request body the server reads at all (the
-	// fasthttp MaxRequestBodySize); a route may set a smaller limit. Larger
-	// requests get 413 (and the client really receives it: see lingerConn).
+	// MaxBody is the largest body of a JSON route (every route but the
+	// upload); a route may set a smaller limit. Larger requests get 413 (and
+	// the client really receives it: see lingerConn). Bodies are streamed
+	// in, so a route never reads more than its own limit.
 	MaxBody int
+	// UploadMaxBody is the largest body of POST /files: the file service's
+	// largest file limit plus multipart framing (file.max-document-size +
+	// 64 KiB). It is the server's fasthttp MaxRequestBodySize; the upload is
+	// streamed to the file service, never buffered whole.
+	UploadMaxBody int
+	// FileInternalToken is sent to the file service's data port
+	// (its file.internal-token); empty sends none.
+	FileInternalToken string
+	// FileTimeout bounds a whole upload or download through the data port;
+	// it is also the read timeout of an upload request and the write
+	// timeout of a download (ReadTimeout and WriteTimeout are too short for
+	// 20 MB over a slow link). FileDialTimeout bounds connecting to an
+	// instance.
+	FileTimeout     time.Duration
+	FileDialTimeout time.Duration
 	// DefaultRouteBody is the body limit of a route that names none.
 	DefaultRouteBody int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound a connection's reads of
@@ -79,6 +95,9 @@ func Defaults() Config {
 	return Config{
 		Addr:             ":8080",
 		MaxBody:          1 << 20,
+		UploadMaxBody:    20<<20 + 64<<10,
+		FileTimeout:      10 * time.Minute,
+		FileDialTimeout:  3 * time.Second,
 		DefaultRouteBody: 64 << 10,
 		ReadTimeout:      10 * time.Second,
 		WriteTimeout:     10 * time.Second,
@@ -104,7 +123,11 @@ func Defaults() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	d := Defaults()
 	fs.StringVar(&c.Addr, "gateway.addr", d.Addr, "public HTTP listen address of the gateway")
-	fs.IntVar(&c.MaxBody, "gateway.max-body", d.MaxBody, "largest request body read at all, bytes (413 above)")
+	fs.IntVar(&c.MaxBody, "gateway.max-body", d.MaxBody, "largest body of a JSON route, bytes (413 above; uploads: gateway.upload-max-body)")
+	fs.IntVar(&c.UploadMaxBody, "gateway.upload-max-body", d.UploadMaxBody, "largest upload body (POST /files), bytes: the file service's largest limit + 64 KiB")
+	fs.StringVar(&c.FileInternalToken, "gateway.file-internal-token", "", "shared secret sent to the file service's data port (its file.internal-token)")
+	fs.DurationVar(&c.FileTimeout, "gateway.file-timeout", d.FileTimeout, "bound of one upload or download through the file service's data port")
+	fs.DurationVar(&c.FileDialTimeout, "gateway.file-dial-timeout", d.FileDialTimeout, "time to connect to a file service instance")
 	fs.IntVar(&c.DefaultRouteBody, "gateway.route-body", d.DefaultRouteBody, "body limit of a route that names none, bytes")
 	fs.DurationVar(&c.ReadTimeout, "gateway.read-timeout", d.ReadTimeout, "time to read one request")
 	fs.DurationVar(&c.WriteTimeout, "gateway.write-timeout", d.WriteTimeout, "time to write one response")
@@ -137,11 +160,15 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 {
 		errs = append(errs, errors.New("gateway.max-body must be positive"))
 	}
+	if c.UploadMaxBody <= 0 {
+		errs = append(errs, errors.New("gateway.upload-max-body must be positive"))
+	}
 	if c.DefaultRouteBody <= 0 || c.DefaultRouteBody > c.MaxBody {
 		errs = append(errs, errors.New("gateway.route-body must be in (0, gateway.max-body]"))
 	}
 	for name, d := range map[string]time.Duration{"read-timeout": c.ReadTimeout, "write-timeout": c.WriteTimeout,
-		"idle-timeout": c.IdleTimeout, "route-timeout": c.RouteTimeout} {
+		"idle-timeout": c.IdleTimeout, "route-timeout": c.RouteTimeout, "file-timeout": c.FileTimeout,
+		"file-dial-timeout": c.FileDialTimeout} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("gateway.%s must be positive", name))
 		}
@@ -192,6 +219,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultRouteBody <= 0 {
 		c.DefaultRouteBody = min(d.DefaultRouteBody, c.MaxBody)
+	}
+	if c.UploadMaxBody <= 0 {
+		c.UploadMaxBody = d.UploadMaxBody
+	}
+	if c.FileTimeout <= 0 {
+		c.FileTimeout = d.FileTimeout
+	}
+	if c.FileDialTimeout <= 0 {
+		c.FileDialTimeout = d.FileDialTimeout
 	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = d.ReadTimeout

@@ -47,6 +47,8 @@ import (
 	"github.com/opencommerce/opencommerce/edge/cache"
 	"github.com/opencommerce/opencommerce/edge/ratelimit"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/services/file/dataclient"
 )
 
 // RPC is what the gateway needs of the bus client (*bus.Client). Call
@@ -75,6 +77,28 @@ type Deps struct {
 	RedisPrefix string
 	// JWKS fetches the key set; nil calls user.jwks over RPC.
 	JWKS auth.Fetcher
+	// Files picks a healthy file service instance for uploads and
+	// downloads (*discovery.Watcher; its Instance.DataURL is the data
+	// port). nil: the file routes answer 503.
+	Files FileInstances
+	// Stream serves the real-time notification routes (*stream.Hub). nil:
+	// they answer 503. Pass a nil interface, not a nil *stream.Hub.
+	Stream StreamHub
+}
+
+// FileInstances picks a healthy instance of a service in turn
+// (*discovery.Watcher satisfies it). It must be cheap and safe for
+// concurrent use.
+type FileInstances interface {
+	Pick(service string) (discovery.Instance, bool)
+}
+
+// StreamHub serves a verified user's notification stream (*stream.Hub):
+// SSE for GET /notifications/stream, WS for GET /ws. userID is the caller
+// the gateway verified.
+type StreamHub interface {
+	SSE(ctx *fasthttp.RequestCtx, userID string)
+	WS(ctx *fasthttp.RequestCtx, userID string)
 }
 
 // Live is the part of the configuration that changes at run time (Consul
@@ -146,6 +170,9 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	retry    []byte // Retry-After seconds
 	started  atomic.Bool
+	files    FileInstances
+	data     *dataclient.Client
+	hub      StreamHub
 }
 
 // route is a compiled Route.
@@ -260,17 +287,34 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.custom[CustomHealth] = g.serveHealth
 	g.custom[CustomJWKS] = g.serveJWKS
 	g.custom[CustomOpenAPI] = g.serveOpenAPI
+	g.files, g.hub = deps.Files, deps.Stream
+	g.data = dataclient.New(dataclient.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
+		DownloadTimeout: cfg.FileTimeout, DialTimeout: cfg.FileDialTimeout,
+		// What an early answer (413, 415) leaves unread is drained up to the
+		// upload limit, so the client reads the answer.
+		DrainLimit: int64(cfg.UploadMaxBody)})
+	g.custom[CustomUpload] = g.serveUpload
+	g.custom[CustomDownload] = g.serveDownload
+	g.custom[CustomThumbnail] = g.serveThumbnail
+	g.custom[CustomStream] = g.serveSSE
+	g.custom[CustomWebSocket] = g.serveWS
 
 	g.server = &fasthttp.Server{
-		Handler:                       g.Handler,
-		ErrorHandler:                  g.serverError,
-		Name:                          "",
-		NoDefaultServerHeader:         true,
-		NoDefaultDate:                 false,
-		ReadTimeout:                   cfg.ReadTimeout,
-		WriteTimeout:                  cfg.WriteTimeout,
-		IdleTimeout:                   cfg.IdleTimeout,
-		MaxRequestBodySize:            cfg.MaxBody,
+		Handler:               g.Handler,
+		ErrorHandler:          g.serverError,
+		Name:                  "",
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         false,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		// Bodies are streamed: a JSON route reads at most its own limit
+		// (readBody), the upload streams to the file service. The server
+		// limit is the upload's; with streaming fasthttp only prefetches
+		// up to 8 KiB of it before the handler.
+		StreamRequestBody:             true,
+		MaxRequestBodySize:            cfg.UploadMaxBody,
+		HeaderReceived:                g.requestConfig,
 		ReadBufferSize:                16 << 10,
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
@@ -448,13 +492,26 @@ func (g *Gateway) Addr() string {
 }
 
 // Shutdown stops accepting connections, lets every accepted request finish
-// (until ctx ends), closes idle connections and stops background work.
+// (until ctx ends), ends open notification streams (closing the hub when it
+// has a Close(ctx) method), closes idle connections and stops background
+// work.
 // Readiness (/readyz) is the caller's to flip first.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	if !g.started.Load() {
 		return nil
 	}
+	// Open notification streams would hold the server's shutdown until ctx
+	// ends: end them (the hub tells clients to reconnect elsewhere).
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if c, ok := g.hub.(interface{ Close(context.Context) error }); ok {
+			_ = c.Close(ctx)
+		}
+	}()
 	err := g.server.ShutdownWithContext(ctx)
+	<-hubDone
+	g.data.CloseIdleConnections()
 	if g.stop != nil {
 		g.stop()
 	}

@@ -190,7 +190,8 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "PUT", "/categories", "", nil, 405, contracts.CodeMethodNotAllowed},
 		{"missing idempotency key", "POST", "/orders", `{}`, []string{"Content-Type", "application/json", "Authorization", "Bearer " + good}, 400, contracts.CodeInvalidArgument},
 		{"bad idempotency key", "POST", "/orders", `{}`, []string{"Content-Type", "application/json", "Authorization", "Bearer " + good, "Idempotency-Key", "a b"}, 400, contracts.CodeInvalidArgument},
-		{"not implemented yet", "GET", "/ws", "", []string{"Authorization", "Bearer " + good}, 501, "not_implemented"},
+		{"no stream hub", "GET", "/ws", "", []string{"Authorization", "Bearer " + good}, 503, contracts.CodeUnavailable},
+		{"no file service", "GET", "/files/" + productID, "", nil, 503, contracts.CodeUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -74,6 +75,7 @@ type reqState struct {
 	ridLen  int
 	key     []byte
 	env     []byte
+	body    []byte // a streamed JSON body (readBody)
 	pairs   []kv
 	actor   contracts.Actor
 	authed  bool
@@ -82,14 +84,108 @@ type reqState struct {
 
 type kv struct{ k, v []byte }
 
+// readBody reads the request body of a JSON route, at most limit bytes. The
+// server streams request bodies (for uploads), so the body is read here,
+// from the stream, and never more than limit+1 bytes of it: a declared
+// length above limit is refused before reading, a chunked body when it
+// passes limit. On refusal it writes the answer (413 with a lingering
+// close, 408, 400) and returns false. The bytes live in st until the
+// request ends.
+func (g *Gateway) readBody(ctx *fasthttp.RequestCtx, st *reqState, limit int) ([]byte, bool) {
+	s := ctx.RequestBodyStream()
+	if s == nil { // read whole already (a built RequestCtx, or not streaming)
+		b := ctx.Request.Body()
+		if len(b) > limit {
+			g.tooLarge(ctx, limit)
+			return nil, false
+		}
+		return b, true
+	}
+	if cl := ctx.Request.Header.ContentLength(); cl > limit {
+		g.tooLarge(ctx, limit)
+		return nil, false
+	}
+	buf := st.body[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(cap(buf), 4<<10), limit+1-len(buf)))
+		}
+		n, err := s.Read(buf[len(buf):min(cap(buf), limit+1)])
+		buf = buf[:len(buf)+n]
+		st.body = buf
+		if len(buf) > limit {
+			g.tooLarge(ctx, limit)
+			return nil, false
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, true
+		}
+		if err != nil {
+			ctx.SetConnectionClose()
+			var te interface{ Timeout() bool }
+			if errors.As(err, &te) && te.Timeout() {
+				writeError(ctx, fasthttp.StatusRequestTimeout, contracts.CodeDeadlineExceeded, "request body not received in time")
+			} else {
+				writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "malformed request body")
+			}
+			return nil, false
+		}
+	}
+}
+
+// tooLarge answers 413 for a body over limit and closes the connection
+// with a lingering close, so the client, which may still be sending, reads
+// the 413 instead of a connection reset.
+func (g *Gateway) tooLarge(ctx *fasthttp.RequestCtx, limit int) {
+	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
+		"body larger than "+strconv.Itoa(limit)+" bytes")
+	lingerClose(ctx)
+}
+
+// lingerClose makes the connection close after this answer, draining what
+// the client still sends first (see lingerConn).
+func lingerClose(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
+	if lc, ok := ctx.Conn().(*lingerConn); ok {
+		lc.linger.Store(true)
+	}
+}
+
+// requestConfig is the server's HeaderReceived hook: file transfers get
+// Config.FileTimeout instead of the short read (upload) and write
+// (download) timeouts of API calls. Notification streams keep the defaults:
+// the hub moves the write deadline on every write itself.
+func (g *Gateway) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	path := h.RequestURI()
+	if !bytes.HasPrefix(path, filesPath) {
+		return fasthttp.RequestConfig{}
+	}
+	rest := path[len(filesPath):]
+	if i := bytes.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	switch {
+	case h.IsPost() && len(rest) == 0:
+		return fasthttp.RequestConfig{ReadTimeout: g.cfg.FileTimeout}
+	case (h.IsGet() || h.IsHead()) && len(rest) > 1 && rest[0] == '/':
+		return fasthttp.RequestConfig{WriteTimeout: g.cfg.FileTimeout}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+var filesPath = []byte(APIPrefix + "/files")
+
 var statePool = sync.Pool{New: func() any { return &reqState{key: make([]byte, 0, 256), env: make([]byte, 0, 1024)} }}
 
 func (st *reqState) reset() {
 	st.nparams, st.ridLen = 0, 0
-	st.key, st.env, st.pairs = st.key[:0], st.env[:0], st.pairs[:0]
+	st.key, st.env, st.pairs, st.body = st.key[:0], st.env[:0], st.pairs[:0], st.body[:0]
 	st.actor, st.authed, st.queried = contracts.Actor{}, false, false
 	if cap(st.env) > 1<<20 { // do not pin huge buffers in the pool
 		st.env = make([]byte, 0, 1024)
+	}
+	if cap(st.body) > 256<<10 {
+		st.body = nil
 	}
 }
 
@@ -132,6 +228,12 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	rt = p.byMethod[string(method)]
+	if rt == nil && string(method) == fasthttp.MethodHead {
+		// File bytes answer HEAD like GET, without the body.
+		if get := p.byMethod[fasthttp.MethodGet]; get != nil && (get.Custom == CustomDownload || get.Custom == CustomThumbnail) {
+			rt = get
+		}
+	}
 	if rt == nil {
 		ctx.Response.Header.SetCanonical(hAllow, []byte(p.allow))
 		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed")
@@ -325,13 +427,14 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 	}
 
 	// Body.
-	body := ctx.Request.Body()
-	if len(body) > 0 && rt.Body {
-		if len(body) > rt.maxBody {
-			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
-				"body larger than "+strconv.Itoa(rt.maxBody)+" bytes")
+	var body []byte
+	if rt.Body {
+		var ok bool
+		if body, ok = g.readBody(ctx, st, rt.maxBody); !ok {
 			return
 		}
+	}
+	if len(body) > 0 {
 		if !isJSONContentType(ctx.Request.Header.ContentType()) {
 			writeError(ctx, fasthttp.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Content-Type must be application/json")
 			return
@@ -341,7 +444,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 			return
 		}
 	} else {
-		body = nil // routes without a body ignore one
+		body = nil // routes without a body ignore one (fasthttp drains it)
 	}
 	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)
 	if len(idem) > 0 && !validIdempotencyKey(idem) {
@@ -540,7 +643,7 @@ func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code, msg = fasthttp.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
-			"body larger than "+strconv.Itoa(g.cfg.MaxBody)+" bytes"
+			"body larger than "+strconv.Itoa(g.cfg.UploadMaxBody)+" bytes"
 		if lc, ok := ctx.Conn().(*lingerConn); ok {
 			lc.linger.Store(true)
 		}

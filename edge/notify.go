@@ -1,0 +1,32 @@
+package edge
+
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// serveSSE serves GET /notifications/stream: the caller's notifications as
+// Server-Sent Events from the hub (Deps.Stream). The route needs a signed-in
+// user, so req.Actor.ID is verified.
+func (g *Gateway) serveSSE(ctx *fasthttp.RequestCtx, req *Request) {
+	if g.hub == nil {
+		g.streamsOff(ctx)
+		return
+	}
+	g.hub.SSE(ctx, req.Actor.ID)
+}
+
+// serveWS serves GET /ws: the same notifications over WebSocket.
+func (g *Gateway) serveWS(ctx *fasthttp.RequestCtx, req *Request) {
+	if g.hub == nil {
+		g.streamsOff(ctx)
+		return
+	}
+	g.hub.WS(ctx, req.Actor.ID)
+}
+
+func (g *Gateway) streamsOff(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+	writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "real-time notifications are not configured")
+}
