@@ -51,6 +51,7 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		Metrics:     p.reg,
 		RPC:         p.deps.RPC,
 		Discovery:   disc.Instances,
+		Files:       disc.Instances,
 		Redis:       p.deps.Redis,
 		RedisPrefix: p.deps.RedisPrefix,
 	})
