@@ -299,6 +299,13 @@ func (s *Server) invoke(h Handler, req *Request) (status string, body []byte) {
 		}
 	}()
 	v, err := h(ctx, req)
+	if !req.Deadline.IsZero() && !time.Now().Before(req.Deadline) {
+		// The caller stopped waiting and answered itself deadline_exceeded;
+		// say the same, so the reply never contradicts it when it wins the
+		// race with the caller's timer (as with gRPC, the work may have been
+		// done: deadline_exceeded means "outcome unknown").
+		return errorReply(contracts.Errorf(contracts.CodeDeadlineExceeded, "deadline exceeded while %s ran", req.Method))
+	}
 	if err != nil {
 		ce := contracts.AsError(err)
 		if ce.Code == contracts.CodeInternal {
