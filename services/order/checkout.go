@@ -41,7 +41,23 @@ func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key strin
 	} else if rec != nil {
 		return replay(rec, hash)
 	}
+	reply, err := s.place(ctx, actor, key, hash, req, start)
+	if err != nil {
+		// A twin with this key (a client's retry) may have placed the
+		// order since the check above, and in doing so emptied the cart or
+		// taken the stock this request was about to price: the key's
+		// answer is then the twin's, not this request's error.
+		if rec, rerr := s.store.Idempotency(ctx, actor.ID, key); rerr == nil && rec != nil {
+			return replay(rec, hash)
+		}
+		return nil, err
+	}
+	return reply, nil
+}
 
+// place prices and stores a new order for Checkout (the key was unused
+// when Checkout looked) and returns the reply body.
+func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, hash []byte, req contracts.CheckoutRequest, start time.Time) (json.RawMessage, error) {
 	if err := checkPaymentInput(req.Payment); err != nil {
 		return nil, err
 	}
