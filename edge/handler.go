@@ -133,6 +133,26 @@ func (g *Gateway) readBody(ctx *fasthttp.RequestCtx, st *reqState, limit int) ([
 	}
 }
 
+// ignoreBody lets a route without a body ignore one, as fasthttp drains up
+// to 256 KiB of it after the answer and closes the connection when more is
+// left: a declared body over MaxBody is refused (413) as it always was,
+// and a large or chunked one gets a lingering close so the client still
+// reads the answer.
+func (g *Gateway) ignoreBody(ctx *fasthttp.RequestCtx) bool {
+	if ctx.RequestBodyStream() == nil {
+		return true
+	}
+	cl := ctx.Request.Header.ContentLength()
+	if cl > g.cfg.MaxBody {
+		g.tooLarge(ctx, g.cfg.MaxBody)
+		return false
+	}
+	if cl == -1 || cl > 256<<10 {
+		lingerClose(ctx)
+	}
+	return true
+}
+
 // tooLarge answers 413 for a body over limit and closes the connection
 // with a lingering close, so the client, which may still be sending, reads
 // the 413 instead of a connection reset.
@@ -433,18 +453,16 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		if body, ok = g.readBody(ctx, st, rt.maxBody); !ok {
 			return
 		}
-	}
-	if len(body) > 0 {
-		if !isJSONContentType(ctx.Request.Header.ContentType()) {
+		if len(body) > 0 && !isJSONContentType(ctx.Request.Header.ContentType()) {
 			writeError(ctx, fasthttp.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Content-Type must be application/json")
 			return
 		}
-		if !json.Valid(body) {
+		if len(body) > 0 && !json.Valid(body) {
 			writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "body is not valid JSON")
 			return
 		}
-	} else {
-		body = nil // routes without a body ignore one (fasthttp drains it)
+	} else if !g.ignoreBody(ctx) {
+		return
 	}
 	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)
 	if len(idem) > 0 && !validIdempotencyKey(idem) {
