@@ -61,6 +61,8 @@ func (g *gen) iteration(ctx context.Context, intended time.Time) {
 	defer g.workers.Put(w)
 	switch g.mix.Next(w.r) {
 	case ActHome:
+		// An action's first request is measured from the scheduled time;
+		// the requests that follow it in the same action from their send.
 		g.cl.Do(ctx, Call{Endpoint: EPFeatured, Method: "GET", Path: "/products/featured?limit=12", Start: intended})
 		g.cl.Do(ctx, Call{Endpoint: EPCategories, Method: "GET", Path: "/categories"})
 	case ActCategory:
