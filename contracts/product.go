@@ -40,14 +40,17 @@ const (
 
 // The product service's events.
 const (
-	EventProductCreated    = "product.created"    // ProductChanged
-	EventProductUpdated    = "product.updated"    // ProductChanged
-	EventProductDeleted    = "product.deleted"    // ProductChanged
-	EventInventoryReserved = "inventory.reserved" // InventoryReserved
-	EventInventoryRejected = "inventory.rejected" // InventoryRejected
-	EventInventoryReleased = "inventory.released" // InventoryReleased
-	EventReviewCreated     = "review.created"     // ReviewCreated
-	EventCommentCreated    = "comment.created"    // CommentCreated
+	EventProductCreated = "product.created" // ProductChanged
+	EventProductUpdated = "product.updated" // ProductChanged
+	EventProductDeleted = "product.deleted" // ProductChanged
+	// EventCategoriesChanged says the category tree changed (a category was
+	// created, renamed, moved or deleted), so caches of the tree refresh.
+	EventCategoriesChanged = "product.categories_changed" // CategoriesChanged
+	EventInventoryReserved = "inventory.reserved"         // InventoryReserved
+	EventInventoryRejected = "inventory.rejected"         // InventoryRejected
+	EventInventoryReleased = "inventory.released"         // InventoryReleased
+	EventReviewCreated     = "review.created"             // ReviewCreated
+	EventCommentCreated    = "comment.created"            // CommentCreated
 )
 
 // Product statuses. Only active products are listed to the public and can
@@ -487,4 +490,11 @@ type CommentCreated struct {
 	IsQuestion   bool   `json:"is_question"`
 	IsReply      bool   `json:"is_reply"`
 	BySeller     bool   `json:"by_seller"`
+}
+
+// CategoriesChanged is the payload of product.categories_changed.
+type CategoriesChanged struct {
+	CategoryID string `json:"category_id"`
+	// Change is created, updated or deleted.
+	Change string `json:"change"`
 }

@@ -49,6 +49,12 @@ func (g *Gateway) HandleProductEvent(_ context.Context, ev contracts.Event) erro
 	if !strings.HasPrefix(ev.Type, "product.") && !strings.HasPrefix(ev.Type, "inventory.") {
 		return nil
 	}
+	if ev.Type == contracts.EventCategoriesChanged {
+		// No product changed; the catalogue routes (the tree among them)
+		// are invalidated.
+		g.Purge("")
+		return nil
+	}
 	var refs productRefs
 	if err := json.Unmarshal(ev.Data, &refs); err != nil || (refs.ProductID == "" && len(refs.Items) == 0) {
 		g.log.Warn("product event without product ids; purging the whole cache", "type", ev.Type, "id", ev.ID)

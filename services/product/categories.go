@@ -183,6 +183,9 @@ func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in con
 			return err
 		}
 		ch.categories = true
+		if err := categoriesEvent(ctx, tx, id, "created"); err != nil {
+			return err
+		}
 		out = contracts.Category{ID: id.String(), Name: in.Name, Slug: slug, Children: []*contracts.Category{}, CreatedAt: created, UpdatedAt: created}
 		if parent != nil {
 			s := parent.String()
@@ -273,6 +276,9 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 			_ = tag // documents cache category_id only, which did not change
 		}
 		ch.categories = true
+		if err := categoriesEvent(ctx, tx, id, "updated"); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {
@@ -314,6 +320,15 @@ func (c *core) deleteCategory(ctx context.Context, actor contracts.Actor, idStr 
 			return err
 		}
 		ch.categories = true
+		if err := categoriesEvent(ctx, tx, id, "deleted"); err != nil {
+			return err
+		}
 		return nil
 	})
+}
+
+// categoriesEvent writes product.categories_changed, which the gateway
+// turns into a purge of its cached category tree.
+func categoriesEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, change string) error {
+	return addEvent(ctx, tx, contracts.EventCategoriesChanged, contracts.CategoriesChanged{CategoryID: id.String(), Change: change})
 }
