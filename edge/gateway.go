@@ -24,6 +24,13 @@
 //   - A 413 for an oversize body is followed by a lingering close (drain
 //     what the client still sends, then close), so the client reads the
 //     413 instead of a connection reset (fasthttp #1348).
+//   - Request bodies are streamed (fasthttp StreamRequestBody, server limit
+//     Config.UploadMaxBody): POST /files flows to the file service's data
+//     port without being buffered, and a JSON route reads at most its own
+//     limit from the stream (a declared length above it is refused unread).
+//   - Files and notification streams are custom routes: uploads and
+//     downloads go to a healthy file instance (Deps.Files), SSE and
+//     WebSocket to the stream hub (Deps.Stream); 503 when either is absent.
 package edge
 
 import (
