@@ -192,6 +192,18 @@ type OrderPayment struct {
 	Method string `json:"method"`
 	Brand  string `json:"brand,omitempty"`
 	Last4  string `json:"last4,omitempty"`
+	// Attempts are the calls made to the payment provider, oldest first
+	// (only in the reply of GET /orders/{id}).
+	Attempts []PaymentAttempt `json:"attempts,omitempty"`
+}
+
+// PaymentAttempt is one call to the payment provider for an order.
+type PaymentAttempt struct {
+	// Kind is charge or refund; Status succeeded, declined or error.
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	Amount Money  `json:"amount"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Shipment is the carrier and tracking number of a shipped order.

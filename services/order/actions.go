@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +54,17 @@ func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (co
 	if err != nil {
 		return contracts.Order{}, err
 	}
-	return o.View(sellerScope(actor, o)), nil
+	view := o.View(sellerScope(actor, o))
+	atts, err := s.store.PaymentAttempts(ctx, o.ID)
+	if err != nil {
+		return contracts.Order{}, fmt.Errorf("load payment attempts of %s: %w", o.ID, err)
+	}
+	for _, a := range atts {
+		view.Payment.Attempts = append(view.Payment.Attempts, contracts.PaymentAttempt{
+			Kind: a.Kind, Status: a.Status, Amount: contracts.Money{Amount: a.Amount, Currency: a.Currency}, Error: a.Error,
+		})
+	}
+	return view, nil
 }
 
 // listParams reads limit, cursor and status from the query.

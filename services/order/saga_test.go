@@ -46,6 +46,9 @@ func TestHappyPathFromCartToPaid(t *testing.T) {
 	if paid.Payment.Status != contracts.PaymentStatusSucceeded {
 		t.Fatalf("payment = %+v", paid.Payment)
 	}
+	if a := paid.Payment.Attempts; len(a) != 1 || a[0].Kind != "charge" || a[0].Status != "succeeded" || a[0].Amount.Amount != placed.Total.Amount {
+		t.Fatalf("payment attempts = %+v, want one succeeded charge of %d", a, placed.Total.Amount)
+	}
 	if got := e.prod.stock(mug); got != 8 {
 		t.Fatalf("mug stock = %d, want 8", got)
 	}
