@@ -46,7 +46,9 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		return err
 	}
 	m.disc = disc
+	m.hub = stream.New(p.cfg.Services.Stream, p.js, p.log.With("module", "stream"), p.reg)
 	gw, err := edge.New(p.cfg.Services.Gateway, edge.Deps{
+		Stream:      m.hub,
 		Log:         p.log.With("module", "gateway"),
 		Metrics:     p.reg,
 		RPC:         p.deps.RPC,
