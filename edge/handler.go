@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -520,6 +521,11 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 	ctx.SetStatusCode(status)
 	ctx.Response.Header.SetCanonical(hContentType, vJSON)
 	ctx.Response.SetBody(out)
+	if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
+		// A service's own refusal (a login lockout, say) tells the client
+		// when to come back, like the gateway's limiter does.
+		ctx.Response.Header.SetCanonical(hRetryAfter, retryAfter(out))
+	}
 	if cached && status == fasthttp.StatusOK && reply.Status == contracts.StatusOK {
 		tag := ""
 		if rt.Cache.TagParam != "" {
@@ -706,3 +712,20 @@ func (g *Gateway) serveOpenAPI(ctx *fasthttp.RequestCtx, _ *Request) {
 
 // OpenAPIDocument returns the served OpenAPI document.
 func (g *Gateway) OpenAPIDocument() []byte { return g.openapi }
+
+// retryAfter is the Retry-After value of a service's 429/503 error body:
+// its details.retry_after in whole seconds (at least 1), or 1 when absent.
+func retryAfter(body []byte) []byte {
+	var e struct {
+		Error struct {
+			Details struct {
+				RetryAfter float64 `json:"retry_after"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	secs := 1
+	if json.Unmarshal(body, &e) == nil && e.Error.Details.RetryAfter > 1 {
+		secs = int(math.Ceil(e.Error.Details.RetryAfter))
+	}
+	return strconv.AppendInt(nil, int64(secs), 10)
+}
