@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -387,6 +388,72 @@ func TestOrderSaga(t *testing.T) {
 		}
 	})
 
+	t.Run("cancel and ship racing on a paid order: one wins, the stock follows the winner once", func(t *testing.T) {
+		c := c.with(t)
+		seller, _ := account(c, "seller")
+		buyer, _ := account(c, "")
+		p := newProduct(seller, "Spice Rack", cat.ID, 3000, 6)
+		for round := range 3 {
+			o := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(p.ID, 2)))
+			awaitOrder(buyer, o.ID, contracts.OrderStatusPaid)
+			awaitStock(seller, p.ID, 4, 0)
+			const n = 6
+			replies := make([]response, n)
+			errs := make([]error, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					if i%2 == 0 {
+						replies[i], errs[i] = send(buyer, "POST", "/orders/"+o.ID+"/cancel", map[string]string{})
+					} else {
+						replies[i], errs[i] = send(seller, "POST", "/orders/"+o.ID+"/ship", contracts.ShipRequest{Carrier: "UPS", TrackingNumber: "1Z999"})
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			won := -1
+			for i, r := range replies {
+				switch {
+				case errs[i] != nil:
+					t.Fatalf("request %d: %v", i, errs[i])
+				case r.Status == http.StatusOK && won < 0:
+					won = i
+				case r.Status == http.StatusOK:
+					t.Errorf("round %d: requests %d and %d both succeeded", round, won, i)
+				default:
+					wantError(t, r, http.StatusConflict, "failed_precondition")
+				}
+			}
+			if won < 0 {
+				t.Fatalf("round %d: neither cancel nor ship succeeded", round)
+			}
+			got := getOrder(buyer, o.ID)
+			if won%2 == 0 {
+				if got.Status != contracts.OrderStatusCancelled {
+					t.Fatalf("round %d: cancel won but the order is %s", round, got.Status)
+				}
+				awaitPayment(buyer, o.ID, contracts.PaymentStatusRefunded)
+				inv := awaitStock(seller, p.ID, 6, 0)
+				if l := ledgerFor(inv, o.ID); l[contracts.LedgerIncoming] != 2 {
+					t.Errorf("round %d: units returned for the cancelled order = %d, want 2 (once)", round, l[contracts.LedgerIncoming])
+				}
+			} else {
+				if got.Status != contracts.OrderStatusShipped || got.Payment.Status != contracts.PaymentStatusSucceeded {
+					t.Fatalf("round %d: ship won but the order is %s, payment %s", round, got.Status, got.Payment.Status)
+				}
+				// A shipped order's goods are gone: put the units back by
+				// hand so the next round starts from the same shelf.
+				if inv := inventoryOf(seller, p.ID); inv.Stock != 4 || inv.Reserved != 0 {
+					t.Errorf("round %d: stock after shipping %d/%d, want 4/0", round, inv.Stock, inv.Reserved)
+				}
+				seller.must(http.StatusOK, "PATCH", "/products/"+p.ID+"/inventory", map[string]any{"adjust": 2, "reason": "restock"})
+			}
+		}
+	})
+
 	t.Run("out of stock: too much for the shelf is refused, or cancelled when the stock went meanwhile", func(t *testing.T) {
 		c := c.with(t)
 		seller, _ := account(c, "seller")
@@ -411,8 +478,9 @@ func TestOrderSaga(t *testing.T) {
 		for i := range buyers {
 			buyers[i], _ = account(c, "")
 		}
-		sawRejected := false
+		sawRejected, rounds := false, 0
 		for round := 0; round < 5 && !sawRejected; round++ {
+			rounds++
 			p := newProduct(seller, "Bread Knife", cat.ID, 2500, 2)
 			replies := make([]response, racers)
 			errs := make([]error, racers)
@@ -457,6 +525,7 @@ func TestOrderSaga(t *testing.T) {
 			// Never oversold: the shelf is empty and nothing stays held.
 			awaitStock(seller, p.ID, 0, 0)
 		}
+		t.Logf("rounds of the race: %d (an order placed, then cancelled out_of_stock: %v)", rounds, sawRejected)
 		if !sawRejected {
 			t.Errorf("in 5 rounds of %d buyers racing for one shelf no order was placed and then cancelled out_of_stock", racers)
 		}
@@ -494,6 +563,7 @@ func TestOrderSaga(t *testing.T) {
 		// The checkout.
 		good := checkoutOf(cardOK, line(p.ID, 1))
 		wantError(t, buyer.do("POST", "/orders", good), http.StatusBadRequest, "invalid_argument") // no Idempotency-Key
+		wantError(t, buyer.do("POST", "/orders", good, "Idempotency-Key", strings.Repeat("k", 200)), http.StatusBadRequest, "invalid_argument")
 		badCard := checkoutOf(cardBadLuhn, line(p.ID, 1))
 		noAddress := checkoutOf(cardOK, line(p.ID, 1))
 		noAddress.Address = nil
