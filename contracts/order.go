@@ -282,11 +282,15 @@ type OrderCancelled struct {
 
 // OrderRefunded is the payload of order.refunded.
 type OrderRefunded struct {
-	OrderID   string           `json:"order_id"`
-	UserID    string           `json:"user_id"`
-	Amount    Money            `json:"amount"`
-	Reason    string           `json:"reason"`
-	Status    string           `json:"status"` // the order's status after the refund: refunded or cancelled
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	Amount  Money  `json:"amount"`
+	Reason  string `json:"reason"`
+	Status  string `json:"status"` // the order's status after the refund: refunded or cancelled
+	// Shipped says whether the goods had left (shipped or delivered) before
+	// the refund. A refunded order that never shipped puts its units back in
+	// stock; one that shipped does not (the goods are with the buyer).
+	Shipped   bool             `json:"shipped"`
 	Items     []OrderEventItem `json:"items"`
 	SellerIDs []string         `json:"seller_ids"`
 }

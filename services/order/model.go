@@ -203,7 +203,7 @@ func (o *Order) cancelledEvent(prev string, refunded bool) outEvent {
 func (o *Order) refundedEvent(reason string) outEvent {
 	return outEvent{contracts.EventOrderRefunded, contracts.OrderRefunded{
 		OrderID: o.ID, UserID: o.UserID, Amount: o.money(o.Total), Reason: reason, Status: o.Status,
-		Items: o.eventItems(), SellerIDs: o.sellerIDs(),
+		Shipped: o.ShippedAt != nil, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
 }
 

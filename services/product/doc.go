@@ -43,8 +43,9 @@
 //     goods never shipped. It is ledgered as incoming with the order id,
 //     announced as inventory.released with reason "returned", and the
 //     reservation becomes "returned", so a second cancellation (a new
-//     event id) returns nothing again. order.refunded alone restocks
-//     nothing: a refund of a shipped or delivered order brings no goods
+//     event id) returns nothing again. order.refunded of an order that
+//     never shipped (shipped=false, status refunded) returns the units the
+//     same way; a refund of a shipped or delivered order brings no goods
 //     back.
 //   - The ledger is append-only (a trigger refuses UPDATE/DELETE) and has
 //     no foreign key: it outlives deleted products.

@@ -17,11 +17,12 @@ const (
 	evOrderPlaced    = "order.placed"
 	evOrderCancelled = "order.cancelled"
 	evOrderPaid      = "order.paid"
+	evOrderRefunded  = "order.refunded"
 	evFileDeleted    = "file.deleted"
 )
 
 // bindings are the routing keys of the events.product queue.
-var bindings = []string{evOrderPlaced, evOrderCancelled, evOrderPaid, evFileDeleted}
+var bindings = []string{evOrderPlaced, evOrderCancelled, evOrderPaid, evOrderRefunded, evFileDeleted}
 
 // fileDeleted mirrors the payload of file.deleted (the file service's).
 type fileDeleted struct {
@@ -86,6 +87,21 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 			}
 			return err
 		}
+	case evOrderRefunded:
+		var o contracts.OrderRefunded
+		if err := ev.Decode(&o); err != nil {
+			return bus.Permanent(err)
+		}
+		oid, err := uuid.Parse(o.OrderID)
+		if err != nil {
+			return bus.Permanent(contracts.InvalidArgument("order_id", "order.refunded: malformed order_id"))
+		}
+		if o.Status != contracts.OrderStatusRefunded || o.Shipped {
+			// A cancelled order's stock follows order.cancelled; shipped
+			// goods are with the buyer.
+			return nil
+		}
+		apply = func(tx pgx.Tx, ch *change) error { return refundUnshipped(ctx, tx, oid, o.UserID, ch) }
 	case evFileDeleted:
 		var f fileDeleted
 		if err := ev.Decode(&f); err != nil {

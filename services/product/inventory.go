@@ -512,9 +512,24 @@ func cancelOrder(ctx context.Context, tx pgx.Tx, oid uuid.UUID, o orderCancelled
 		if !o.afterPayment() {
 			return errSoldNotPaid
 		}
-		return restock(ctx, tx, oid, o.UserID, ch)
+		return restock(ctx, tx, oid, o.UserID, "cancelled after payment", ch)
 	}
 	return release(ctx, tx, oid, o.UserID, contracts.ReleaseCancelled, o.UserID, ch)
+}
+
+// refundUnshipped puts back the sold units of an order refunded before it
+// shipped (the goods never left). A reservation already returned (or never
+// committed) is left alone, so a redelivery changes nothing.
+func refundUnshipped(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID string, ch *change) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
+	if isNoRows(err) || (err == nil && status != "committed") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return restock(ctx, tx, oid, actorID, "refunded before shipping", ch)
 }
 
 // errSoldNotPaid: order.cancelled for an order whose units were sold, but
@@ -525,12 +540,12 @@ var errSoldNotPaid = fmt.Errorf("cancelled order's stock was sold but the cancel
 // (ledger kind incoming, with the order id), marks the reservation
 // returned and writes inventory.released with reason "returned". The
 // caller holds the reservation's row lock and has checked it is committed.
-func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID string, ch *change) error {
+func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID, why string, ch *change) error {
 	lines, err := heldLines(ctx, tx, oid)
 	if err != nil {
 		return err
 	}
-	reason := "returned: order " + oid.String() + " cancelled after payment"
+	reason := "returned: order " + oid.String() + " " + why
 	items := make([]contracts.InventoryItem, 0, len(lines))
 	for _, l := range lines {
 		p, crossed, found, err := moveUnits(ctx, tx, l, l.qty, 0)

@@ -208,8 +208,9 @@ func TestRefundOrUnpaidCancelOfSoldStockRestocksNothing(t *testing.T) {
 	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
 	h.publish("order.paid", map[string]any{"order_id": o, "user_id": customer.ID, "total": contracts.USD(300)})
 	waitFor(t, func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
+	// Refunded after it shipped: the goods are with the buyer.
 	h.publish("order.refunded", map[string]any{"order_id": o, "user_id": customer.ID, "amount": contracts.USD(300),
-		"reason": "admin", "status": contracts.OrderStatusRefunded})
+		"reason": "admin", "status": contracts.OrderStatusRefunded, "shipped": true})
 	h.publish("order.cancelled", map[string]any{"order_id": o, "user_id": customer.ID, "reason": "x", "prev_status": contracts.OrderStatusReserved})
 	settle(t, h, p.ID)
 	inv := inventoryOf(h, p.ID)
@@ -260,5 +261,36 @@ func TestCancelBeforePaymentReleasesHeldStock(t *testing.T) {
 	}
 	if n := len(h.waitEvents(0, forOrder(o, contracts.EventInventoryReleased))); n != 1 {
 		t.Fatalf("%d inventory.released for one order", n)
+	}
+}
+
+// TestRefundBeforeShippingReturnsStock: an admin refund of a paid order
+// that never shipped puts its units back once (the goods never left); a
+// redelivery under a new event id changes nothing more.
+func TestRefundBeforeShippingReturnsStock(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	cat := h.category("Misc", nil)
+	p := h.product(seller, contracts.ProductInput{Name: "Chair", CategoryID: cat.ID, Price: contracts.USD(100), Stock: 10})
+	o := uuid.NewString()
+	h.publish("order.placed", placed(o, line{"product_id": p.ID, "quantity": 4}))
+	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
+	h.publish("order.paid", map[string]any{"order_id": o, "user_id": customer.ID, "total": contracts.USD(400)})
+	waitFor(t, func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
+	refund := map[string]any{"order_id": o, "user_id": customer.ID, "amount": contracts.USD(400),
+		"reason": "refunded_by_admin", "status": contracts.OrderStatusRefunded, "shipped": false}
+	h.publish("order.refunded", refund)
+	h.waitEvents(1, forOrder(o, contracts.EventInventoryReleased))
+	h.publish("order.refunded", refund) // a second event id: no second return
+	settle(t, h, p.ID)
+	inv := inventoryOf(h, p.ID)
+	if inv.Stock != 10 || inv.Reserved != 0 {
+		t.Fatalf("stock %d reserved %d, want 10 and 0", inv.Stock, inv.Reserved)
+	}
+	if sold := ledgerBalance(t, inv, ""); sold != 0 {
+		t.Fatalf("%d units sold net, want 0", sold)
+	}
+	if n := len(h.waitEvents(0, forOrder(o, contracts.EventInventoryReleased))); n != 1 {
+		t.Fatalf("%d inventory.released, want 1", n)
 	}
 }
