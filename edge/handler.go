@@ -631,7 +631,7 @@ func isJSONContentType(ct []byte) bool {
 }
 
 func validIdempotencyKey(b []byte) bool {
-	if len(b) == 0 || len(b) > 255 {
+	if len(b) == 0 || len(b) > contracts.MaxIdempotencyKey {
 		return false
 	}
 	for _, c := range b {
