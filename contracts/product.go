@@ -498,3 +498,31 @@ type CategoriesChanged struct {
 	// Change is created, updated or deleted.
 	Change string `json:"change"`
 }
+
+func init() {
+	Register("product.category", Category{})
+	Register("product.category.input", CategoryInput{})
+	Register("product.category.patch", CategoryPatch{})
+	Register("product.product", Product{})
+	Register("product.product.input", ProductInput{})
+	Register("product.product.patch", ProductPatch{})
+	Register("product.list", List[Product]{})
+	Register("product.images.add.request", ImageAddRequest{})
+	Register("product.inventory", Inventory{})
+	Register("product.inventory.adjust.request", InventoryAdjustRequest{})
+	Register("product.review", Review{})
+	Register("product.review.input", ReviewInput{})
+	Register("product.review.patch", ReviewPatch{})
+	Register("product.comment", Comment{})
+	Register("product.comment.input", CommentInput{})
+	Register("product.reaction.input", ReactionInput{})
+	Register("product.lookup.request", LookupRequest{})
+	Register("product.lookup.reply", LookupReply{})
+	Register("event.product.changed", ProductChanged{})
+	Register("event.product.categories_changed", CategoriesChanged{})
+	Register("event.inventory.reserved", InventoryReserved{})
+	Register("event.inventory.rejected", InventoryRejected{})
+	Register("event.inventory.released", InventoryReleased{})
+	Register("event.review.created", ReviewCreated{})
+	Register("event.comment.created", CommentCreated{})
+}

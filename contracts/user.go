@@ -225,3 +225,24 @@ type UserUpdated struct {
 	Disabled bool     `json:"disabled"`
 	Changed  []string `json:"changed"`
 }
+
+func init() {
+	Register("user.user", User{})
+	Register("user.register.request", RegisterRequest{})
+	Register("user.register.reply", RegisterReply{})
+	Register("user.login.request", LoginRequest{})
+	Register("user.refresh.request", RefreshRequest{})
+	Register("user.logout.request", LogoutRequest{})
+	Register("user.tokens", Tokens{})
+	Register("user.me.update.request", UpdateProfileRequest{})
+	Register("user.password.change.request", ChangePasswordRequest{})
+	Register("user.address", Address{})
+	Register("user.address.input", AddressInput{})
+	Register("user.address.patch", AddressPatch{})
+	Register("user.wishlist.add.request", WishlistAddRequest{})
+	Register("user.wishlist.item", WishlistItem{})
+	Register("user.admin.update.request", AdminUpdateUserRequest{})
+	Register("user.jwks", JWKS{})
+	Register("event.user.registered", UserRegistered{})
+	Register("event.user.updated", UserUpdated{})
+}
