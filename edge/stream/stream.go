@@ -44,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -301,7 +302,10 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 		DeliverPolicy:     jetstream.DeliverNewPolicy,
 		InactiveThreshold: 30 * time.Second, // a fallback: release deletes it
 	}
-	if after > 0 {
+	// An id past the stream's end (a stream that was reset) resumes at its
+	// end, as JetStream clamps the start; the largest id would overflow
+	// after+1 to 0, which JetStream refuses, so it means the same: new only.
+	if after > 0 && after < math.MaxUint64 {
 		occ.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		occ.OptStartSeq = after + 1
 	}
