@@ -68,6 +68,16 @@ func TestNotification(t *testing.T) {
 		}
 		eventually(t, notifyWait, "a heartbeat comment on an idle stream", func() bool { return s.Pings() >= 2 })
 		s.Close()
+		// An id past the stream's end (one from a stream since reset, up to
+		// the largest) is a valid resume point: new messages only.
+		for _, id := range []string{"1000000000", "18446744073709551615"} {
+			openSSE(buyer, id).Close()
+		}
+		// Closed streams are noticed (a failed write, bounded by the
+		// heartbeat) and released.
+		eventually(t, notifyWait, "closed streams released", func() bool {
+			return metric(t, env, "oc_stream_clients", `kind="sse"`) == 0
+		})
 	})
 
 	t.Run("a paid order notifies its buyer and seller, in app, by email and live, and nobody else", func(t *testing.T) {
@@ -144,6 +154,19 @@ func TestNotification(t *testing.T) {
 		}
 		if findNote(notes(buyer, ""), contracts.KindNewOrder, o.ID) != nil {
 			t.Errorf("buyer got the seller's new_order")
+		}
+
+		// Pages, newest first.
+		var pages []contracts.Notification
+		for cursor, i := "", 0; i < 2; i++ {
+			page := decode[contracts.List[contracts.Notification]](t, buyer.must(http.StatusOK, "GET", "/notifications"+query("limit", "1", "cursor", cursor), nil))
+			if len(page.Items) != 1 || page.NextCursor == "" {
+				t.Fatalf("page %d with limit 1: %d items, next_cursor %q", i, len(page.Items), page.NextCursor)
+			}
+			pages, cursor = append(pages, page.Items[0]), page.NextCursor
+		}
+		if pages[0].ID != paidEv.Note.ID || pages[1].ID != placedEv.Note.ID {
+			t.Errorf("first two pages %s, %s; want order_paid then order_placed", pages[0].Kind, pages[1].Kind)
 		}
 
 		// Marking read: owner only (another user gets 404 and changes
