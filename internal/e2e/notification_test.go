@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -242,6 +243,50 @@ func TestNotification(t *testing.T) {
 					t.Errorf("%s's stream carried %s %s, not theirs", tc.who, ev.Note.Kind, ev.Note.ID)
 				}
 			}
+		}
+	})
+
+	t.Run("a declined payment tells the buyer why and the seller nothing", func(t *testing.T) {
+		c := c.with(t)
+		seller, ss := account(c, "seller")
+		buyer, bs := account(c, "")
+		tray := newProduct(seller, "Bamboo Tray", cat.ID, 3100, 5)
+		bStream := openSSE(buyer, "")
+		sStream := openSSE(seller, "")
+
+		o := placeOrder(buyer, newKey(), checkoutOf(cardDeclined, line(tray.ID, 1)))
+		awaitOrder(buyer, o.ID, contracts.OrderStatusCancelled)
+		evs := bStream.collect(t, o.ID, contracts.KindOrderPlaced, contracts.KindOrderCancelled)
+		cancelled := eventOf(evs, contracts.KindOrderCancelled, o.ID)
+		var data struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(cancelled.Note.Data, &data); err != nil || data.Reason != contracts.ReasonPaymentDeclined ||
+			!strings.Contains(cancelled.Note.Body, "declined") {
+			t.Errorf("order_cancelled = %+v (data %s), want the payment_declined reason", cancelled.Note.Notification, cancelled.Note.Data)
+		}
+		if eventOf(evs, contracts.KindOrderPaid, o.ID) != nil {
+			t.Errorf("a declined order was announced paid")
+		}
+		mp.awaitMail(t, bs.Email, "was cancelled", shortOrder(o.ID))
+
+		// The seller had nothing to ship. Barrier: a paid order of the
+		// same seller, pushed after.
+		paid := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(tray.ID, 1)))
+		sEvents := sStream.collect(t, paid.ID, contracts.KindNewOrder)
+		for _, ev := range sEvents {
+			if ev.Note.OrderID == o.ID {
+				t.Errorf("seller notified (%s) of the declined order", ev.Note.Kind)
+			}
+		}
+		for _, n := range notes(seller, "") {
+			if n.OrderID == o.ID {
+				t.Errorf("seller has %s about the declined order", n.Kind)
+			}
+		}
+		mp.awaitMail(t, ss.Email, "New order", shortOrder(paid.ID))
+		if got := mp.mailsAbout(t, ss.Email, shortOrder(o.ID)); len(got) != 0 {
+			t.Errorf("seller mailed about the declined order: %q", got[0].Subject)
 		}
 	})
 
