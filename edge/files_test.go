@@ -286,9 +286,21 @@ func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	do(t, "GET", base+"/api/v1/ws", "", "Authorization", "Bearer "+tok)
+	// Browsers' EventSource and WebSocket cannot set headers: the token may
+	// come as ?access_token= on the streaming routes only.
+	other := k.sign(t, "u7", contracts.RoleCustomer, time.Hour)
+	if r := do(t, "GET", base+"/api/v1/notifications/stream?access_token="+other, ""); r.Status != 200 || string(r.Body) != "hello u7" {
+		t.Fatalf("query token: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, "GET", base+"/api/v1/ws?access_token=forged", ""); r.Status != 401 {
+		t.Fatalf("forged query token: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, "GET", base+"/api/v1/users/me?access_token="+other, ""); r.Status != 401 {
+		t.Fatalf("a query token on a non-streaming route must not sign in: %d %s", r.Status, r.Body)
+	}
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
-	if strings.Join(hub.users, ",") != "sse:u5,ws:u5" {
+	if strings.Join(hub.users, ",") != "sse:u5,ws:u5,sse:u7" {
 		t.Fatalf("hub saw %v", hub.users)
 	}
 }

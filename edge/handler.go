@@ -40,6 +40,7 @@ var (
 	hCacheControl   = []byte("Cache-Control")
 	vNoStore        = []byte("no-store")
 	hRetryAfter     = []byte("Retry-After")
+	argAccessToken  = []byte("access_token")
 	hAllow          = []byte("Allow")
 	hVary           = []byte("Vary")
 	vOrigin         = []byte("Origin")
@@ -368,13 +369,25 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		return
 	}
 	// Identity.
-	if authz := ctx.Request.Header.PeekBytes(hAuthorization); len(authz) > 0 {
-		if len(authz) <= len(bearerPrefix) || !bytes.EqualFold(authz[:len(bearerPrefix)], bearerPrefix) {
-			ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
-			writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "Authorization must be a Bearer token")
-			return
+	authz := ctx.Request.Header.PeekBytes(hAuthorization)
+	var queryToken []byte
+	if len(authz) == 0 && (rt.Custom == CustomStream || rt.Custom == CustomWebSocket) {
+		// Browsers' EventSource and WebSocket cannot send headers: the
+		// streaming routes also take the access token as ?access_token=.
+		queryToken = ctx.QueryArgs().PeekBytes(argAccessToken)
+	}
+	if len(authz) > 0 || len(queryToken) > 0 {
+		var tok string
+		if len(authz) > 0 {
+			if len(authz) <= len(bearerPrefix) || !bytes.EqualFold(authz[:len(bearerPrefix)], bearerPrefix) {
+				ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
+				writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "Authorization must be a Bearer token")
+				return
+			}
+			tok = string(bytes.TrimSpace(authz[len(bearerPrefix):]))
+		} else {
+			tok = string(queryToken)
 		}
-		tok := string(bytes.TrimSpace(authz[len(bearerPrefix):]))
 		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		actor, err := g.verifier.Verify(actx, tok)
 		cancel()
