@@ -77,6 +77,7 @@ func Start(tb testing.TB, opt Options) *Env {
 		cfg.Log.Level = "debug"
 	}
 	tweakServices(tb, &cfg)
+	ownNATS := cfg.NATS.Prefix
 	if opt.Tweak != nil {
 		opt.Tweak(&cfg)
 	}
@@ -84,7 +85,11 @@ func Start(tb testing.TB, opt Options) *Env {
 		tb.Fatalf("platform config: %v", err)
 	}
 	tb.Cleanup(func() { testenv.DropDatabases(cfg.DBPrefix) })
-	tb.Cleanup(func() { dropStreams(cfg.NATS) })
+	if cfg.NATS.Prefix == ownNATS {
+		// Streams under a prefix borrowed from another platform (a second
+		// gateway instance) belong to that platform's cleanup.
+		tb.Cleanup(func() { dropStreams(cfg.NATS) })
+	}
 
 	log := platform.NewLogger(cfg.Log, os.Stderr)
 	p := platform.New(cfg, log)
