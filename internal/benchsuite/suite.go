@@ -1,9 +1,11 @@
 // Package benchsuite is `make bench`: in one run on one machine it measures
 // the bare baselines — a fasthttp handler answering ~300 bytes of JSON, an
 // amqp091-go RPC echo (internal/bus/benchrpc), a pgx SELECT by primary key
-// on a temporary table — and the platform's own figures through its
-// gateway — a product read served from the gateway cache, a product read
-// the gateway does not cache, a search, and checkout-to-paid — and prints
+// on a temporary table, and a pgx SELECT of the very product rows the
+// product figures read, straight from the platform's product database — and
+// the platform's own figures through its gateway — a product read served
+// from the gateway cache, a product read the gateway does not cache, a
+// search, and checkout-to-paid — and prints
 // each platform figure as a ratio to its baseline beside the absolute
 // numbers, with the core count and the server versions.
 //
@@ -15,6 +17,10 @@
 // measured in interleaved rounds, so load from elsewhere on the machine hits
 // them alike. The gateway-level component figures of edge/edgebench are
 // included too.
+//
+// The catalogue is seeded through the API (as sellers would) or, for large
+// catalogues (Options.Seed), by the product service's Seed writing the rows
+// directly; either way the products are then found through the API.
 package benchsuite
 
 import (
@@ -33,6 +39,8 @@ import (
 
 	"github.com/opencommerce/opencommerce/edge/edgebench"
 	"github.com/opencommerce/opencommerce/internal/loadgen"
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/services/product"
 )
 
 // Options configure Run.
@@ -49,6 +57,12 @@ type Options struct {
 	CheckoutInFlight int
 	// Products is the catalogue size seeded for the platform figures.
 	Products int
+	// Seed is how the catalogue is made: SeedAPI (through the gateway, as
+	// sellers would), SeedDirect (the product service's Seed writes the
+	// rows into its database, then the catalogue is discovered through the
+	// API), or "" for SeedAPI up to DirectSeedAbove products and SeedDirect
+	// above (seeding 100,000 products through the API takes many minutes).
+	Seed string
 	// Edge adds the gateway component figures of edge/edgebench.
 	Edge bool
 	// Progress receives notes while the suite runs (nil: none).
@@ -61,6 +75,30 @@ type Options struct {
 
 // Rounds is how many interleaved slices each figure is measured in.
 const Rounds = 3
+
+// Seed modes of Options.Seed.
+const (
+	SeedAPI    = loadgen.SeedAPI
+	SeedDirect = loadgen.SeedDirect
+)
+
+// DirectSeedAbove is the catalogue size above which Options.Seed "" seeds
+// directly.
+const DirectSeedAbove = 10_000
+
+// seedMode resolves Options.Seed.
+func (o Options) seedMode() (string, error) {
+	switch o.Seed {
+	case "":
+		if o.Products > DirectSeedAbove {
+			return SeedDirect, nil
+		}
+		return SeedAPI, nil
+	case SeedAPI, SeedDirect:
+		return o.Seed, nil
+	}
+	return "", fmt.Errorf("bench: seed %q: want %q, %q or empty (automatic)", o.Seed, SeedAPI, SeedDirect)
+}
 
 // Figure is one measurement.
 type Figure struct {
@@ -79,12 +117,15 @@ type Figure struct {
 
 // Results is what Run measured; it is written as JSON for comparing runs.
 type Results struct {
-	Time      time.Time         `json:"time"`
-	Command   string            `json:"command"`
-	Machine   Machine           `json:"machine"`
-	Versions  map[string]string `json:"versions"`
-	Duration  time.Duration     `json:"duration_ns"`
-	Products  int               `json:"products"`
+	Time     time.Time         `json:"time"`
+	Command  string            `json:"command"`
+	Machine  Machine           `json:"machine"`
+	Versions map[string]string `json:"versions"`
+	Duration time.Duration     `json:"duration_ns"`
+	Products int               `json:"products"`
+	Seed     string            `json:"seed"`
+	// SeedTime is how long seeding and discovering the catalogue took.
+	SeedTime  time.Duration     `json:"seed_duration_ns"`
 	Baselines []Figure          `json:"baselines"`
 	Platform  []Figure          `json:"platform"`
 	Edge      *edgebench.Report `json:"edge,omitempty"`
@@ -106,6 +147,7 @@ const (
 	BareHTTP        = "bare fasthttp"
 	BareRPC         = "bare amqp091 RPC echo"
 	BarePG          = "bare pgx SELECT by PK"
+	BareProductRow  = "bare pgx SELECT of a product row"
 	ProductCached   = "product read, gateway cache"
 	ProductUncached = "product read, not cached at the gateway"
 	Search          = "search"
@@ -182,6 +224,11 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 	if opt.Products <= 0 {
 		opt.Products = 2000
 	}
+	seed, err := opt.seedMode()
+	if err != nil {
+		return nil, err
+	}
+	opt.Seed = seed
 	note := func(format string, args ...any) {
 		if opt.Progress != nil {
 			fmt.Fprintf(opt.Progress, format+"\n", args...)
@@ -192,6 +239,7 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		Machine:  Machine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version(), LoadAvg: loadAvg()},
 		Duration: opt.Duration,
 		Products: opt.Products,
+		Seed:     opt.Seed,
 	}
 
 	env, err := NewEnv(ctx, opt.Servers)
@@ -272,21 +320,39 @@ func measureAll(ctx context.Context, opt Options, env *Env, res *Results, target
 			_, _ = io.WriteString(opt.PlatformLog, p.LogTail(1<<20))
 		}
 	}()
-	note("seeding %d products through the API", opt.Products)
-	fx, err := loadgen.Prepare(ctx, loadgen.Config{
+	// The product database: the direct seed writes into it, and the
+	// product-row baseline reads the same rows the product figures ask for.
+	productDB, err := pg.Open(ctx, pg.Config{URL: env.Servers.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)},
+		env.DBPrefix+product.Name, nil)
+	if err != nil {
+		return fmt.Errorf("open the product database: %w", err)
+	}
+	defer productDB.Close()
+	lcfg := loadgen.Config{
 		GatewayAddr: env.GatewayAddr, AdminEmail: env.AdminEmail, AdminPassword: env.AdminPassword,
-		Seed: loadgen.SeedAPI, Products: opt.Products, RootCategories: 8, SubCategories: 4, Sellers: 8,
+		Seed: opt.Seed, Products: opt.Products, RootCategories: 8, SubCategories: 4, Sellers: 8,
 		Users: max(opt.InFlight, opt.CheckoutInFlight), StockMin: 1_000_000, StockMax: 1_000_000, SeedConcurrency: 16,
 		VUs: 1, Duration: time.Second, MaxInFlight: 1, Mix: loadgen.DefaultMix, Timeout: 10 * time.Second,
 		SettleTimeout: time.Minute,
-	}, loadgen.Options{Progress: opt.Progress})
+	}
+	if opt.Seed == SeedDirect {
+		note("seeding %d products directly into the product database (product.Seed)", opt.Products)
+		lcfg.DirectSeed = func(ctx context.Context, n int) error { return directSeed(ctx, productDB, n) }
+	} else {
+		note("seeding %d products through the API", opt.Products)
+	}
+	t0 := time.Now()
+	fx, err := loadgen.Prepare(ctx, lcfg, loadgen.Options{Progress: opt.Progress})
 	if err != nil {
 		return err
 	}
+	res.SeedTime = time.Since(t0)
+	note("catalogue ready in %s: %d active products found through the API", res.SeedTime.Round(time.Second), len(fx.ProductIDs()))
 	pts, err := platformTargets(env, opt, fx)
 	if err != nil {
 		return err
 	}
+	pts = append(pts, productRow(opt, productDB, fx.ProductIDs()))
 	targets = append(targets, pts...)
 	defer func() {
 		for _, t := range pts {
@@ -368,7 +434,11 @@ func (r *Results) Format(w io.Writer) {
 		vs = append(vs, k+" "+r.Versions[k])
 	}
 	fmt.Fprintf(w, "servers: %s\n", strings.Join(vs, ", "))
-	fmt.Fprintf(w, "closed loop, each figure %s in %d interleaved rounds; %d products seeded\n\n", r.Duration, Rounds, r.Products)
+	seeded := fmt.Sprintf("%d products seeded", r.Products)
+	if r.Seed != "" {
+		seeded += fmt.Sprintf(" (%s, %s)", r.Seed, r.SeedTime.Round(time.Second))
+	}
+	fmt.Fprintf(w, "closed loop, each figure %s in %d interleaved rounds; %s\n\n", r.Duration, Rounds, seeded)
 	width := 0
 	for _, f := range append(append([]Figure(nil), r.Baselines...), r.Platform...) {
 		width = max(width, len(f.Name))
