@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/platform/platformtest"
 )
 
@@ -152,11 +151,7 @@ func exeBytes() []byte {
 // class allows 10 in a burst by default).
 func startFiles(t *testing.T) *platformtest.Env {
 	t.Helper()
-	return platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
-		c.Services.Gateway.RateLogin = "1000/1s:1000"
-		c.Services.Gateway.RateSearch = "1000/1s:1000"
-		c.Services.Gateway.RateUpload = "1000/1s:1000"
-	}})
+	return platformtest.Start(t, platformtest.Options{WideRateLimits: true})
 }
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

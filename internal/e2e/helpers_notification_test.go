@@ -38,8 +38,7 @@ const streamHeartbeat = 300 * time.Millisecond
 // may follow.
 func startNotifyShop(t *testing.T, smtpAddr string, more ...func(*platform.Config)) *platformtest.Env {
 	t.Helper()
-	return platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
-		wideRates(c)
+	return platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		n := &c.Services.Notification
 		n.SMTPAddr = smtpAddr
 		n.SMTPTimeout = 5 * time.Second
@@ -50,15 +49,6 @@ func startNotifyShop(t *testing.T, smtpAddr string, more ...func(*platform.Confi
 			f(c)
 		}
 	}})
-}
-
-// wideRates opens the gateway's rate classes for a test that registers
-// many accounts and places many orders from one IP.
-func wideRates(c *platform.Config) {
-	c.Services.Gateway.RateLogin = "1000/1s:1000"
-	c.Services.Gateway.RateSearch = "1000/1s:1000"
-	c.Services.Gateway.RateCheckout = "1000/1s:1000"
-	c.Services.Gateway.RateDefault = "5000/1s:5000"
 }
 
 // ---- Mailpit ----

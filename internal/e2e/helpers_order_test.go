@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/platform/platformtest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
@@ -37,12 +36,7 @@ const (
 // IP (the limits themselves are the gateway tests' subject).
 func startShop(t *testing.T) *platformtest.Env {
 	t.Helper()
-	return platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
-		c.Services.Gateway.RateLogin = "1000/1s:1000"
-		c.Services.Gateway.RateSearch = "1000/1s:1000"
-		c.Services.Gateway.RateCheckout = "1000/1s:1000"
-		c.Services.Gateway.RateDefault = "5000/1s:5000"
-	}})
+	return platformtest.Start(t, platformtest.Options{WideRateLimits: true})
 }
 
 // accountSeq makes every account email of a test run unique.

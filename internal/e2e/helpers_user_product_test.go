@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/platform/platformtest"
 )
 
@@ -28,10 +27,7 @@ const testPassword = "Corr3ct-Horse-Battery"
 // exercises on its own platform).
 func startRoomy(t *testing.T) *platformtest.Env {
 	t.Helper()
-	return platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
-		c.Services.Gateway.RateLogin = "1000/1s:1000"
-		c.Services.Gateway.RateSearch = "1000/1s:1000"
-	}})
+	return platformtest.Start(t, platformtest.Options{WideRateLimits: true})
 }
 
 // session is a signed-in account as the tests see it.

@@ -456,8 +456,7 @@ func checkOnce(t *testing.T, evs []sseEvent, last uint64, before map[string]bool
 func TestNotificationTwoGateways(t *testing.T) {
 	mp := startMailpit(t)
 	a := startNotifyShop(t, mp.SMTP)
-	b := platformtest.Start(t, platformtest.Options{Targets: "gateway", AMQPURL: a.AMQPURL, Tweak: func(c *platform.Config) {
-		wideRates(c)
+	b := platformtest.Start(t, platformtest.Options{Targets: "gateway", AMQPURL: a.AMQPURL, WideRateLimits: true, Tweak: func(c *platform.Config) {
 		c.NATS.URL, c.NATS.Prefix = a.Config.NATS.URL, a.Config.NATS.Prefix
 		c.Services.Stream.Heartbeat = streamHeartbeat
 	}})

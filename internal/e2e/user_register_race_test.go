@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/platform/platformtest"
 )
 
@@ -14,9 +13,7 @@ import (
 // case) through the gateway: exactly one account is created, every other
 // attempt is a 409, and the one account can sign in.
 func TestUserConcurrentRegistrationSameEmail(t *testing.T) {
-	env := platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
-		c.Services.Gateway.RateLogin = "1000/1s:1000"
-	}})
+	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true})
 	c := newClient(t, env)
 	const n = 20
 	emails := []string{"race@example.com", "RACE@example.com", "Race@Example.COM", "race@EXAMPLE.com"}

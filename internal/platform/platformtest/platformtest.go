@@ -45,7 +45,10 @@ type Options struct {
 	Targets string
 	// AMQPURL reuses a vhost (two platforms on one broker); empty makes one.
 	AMQPURL string
-	// Tweak adjusts the configuration before start.
+	// WideRateLimits lifts every gateway rate class far above what a test
+	// sends from its one client IP (tests of the limits leave it off).
+	WideRateLimits bool
+	// Tweak adjusts the configuration before start (after WideRateLimits).
 	Tweak func(*platform.Config)
 }
 
@@ -78,6 +81,11 @@ func Start(tb testing.TB, opt Options) *Env {
 	}
 	tweakServices(tb, &cfg)
 	ownNATS := cfg.NATS.Prefix
+	if opt.WideRateLimits {
+		g := &cfg.Services.Gateway
+		g.RateDefault, g.RateLogin, g.RateSearch = "5000/1s:5000", "1000/1s:1000", "1000/1s:1000"
+		g.RateCheckout, g.RateUpload = "1000/1s:1000", "1000/1s:1000"
+	}
 	if opt.Tweak != nil {
 		opt.Tweak(&cfg)
 	}
