@@ -145,9 +145,9 @@ func TestIssue5TwoHundredOrdersForFiftyUnits(t *testing.T) {
 		_ = json.Unmarshal(ev.Data, &d)
 		return mine[d.OrderID]
 	}
-	answers := h.waitEvents(orders, isMine)
+	h.waitEvents(orders, isMine)
 	time.Sleep(300 * time.Millisecond) // a duplicate answer would arrive now
-	answers = h.waitEvents(orders, isMine)
+	answers := h.waitEvents(orders, isMine)
 	byOrder := oneEventPerOrder(t, answers)
 	if len(byOrder) != orders {
 		t.Fatalf("%d orders answered, want %d", len(byOrder), orders)
