@@ -82,7 +82,7 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 	consul.SetKV(key, []byte(`{"maintenance": true}`))
 	waitUntil(t, "maintenance on", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusServiceUnavailable })
 	consul.SetKV(key, []byte(`{"maintenance": false, "rate_limits": {"search": {"rate": 0, "burst": 1}}}`)) // invalid: rate 0
-	time.Sleep(300 * time.Millisecond)                                                                     // give the watch time to see (and refuse) it
+	time.Sleep(300 * time.Millisecond)                                                                      // give the watch time to see (and refuse) it
 	if r := c.do("GET", "/categories", nil); r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("an invalid KV value was applied: %s", r)
 	}
