@@ -336,3 +336,64 @@ func TestRecoveryAfterDeathBetweenChargeAndRecord(t *testing.T) {
 		t.Errorf("stock = %d, want 2 (one unit sold)", n)
 	}
 }
+
+// heldFirstProvider holds the first charge asked of it until release is
+// closed; later charges go straight through.
+type heldFirstProvider struct {
+	payment.Provider
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *heldFirstProvider) Charge(ctx context.Context, key, token string, amount contracts.Money) (payment.Charge, error) {
+	first := false
+	h.once.Do(func() { first = true })
+	if first {
+		close(h.entered)
+		<-h.release
+	}
+	return h.Provider.Charge(ctx, key, token, amount)
+}
+
+// TestChargeOutlivingItsLeaseRecordsOneAttempt: a charge call slower than
+// the charge lease is overtaken by the sweeper's retry (a twin with the same
+// idempotency key), which records the outcome: paid. When the slow call
+// finally returns the same outcome it must add nothing — no second
+// "succeeded" charge among the payment attempts (which would read as a
+// double charge), no second order.paid.
+func TestChargeOutlivingItsLeaseRecordsOneAttempt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.ChargeLease = 500 * time.Millisecond
+	e.prod.start()
+	h := &heldFirstProvider{entered: make(chan struct{}), release: make(chan struct{})}
+	e.start(func(p payment.Provider) payment.Provider { h.Provider = p; return h })
+	pid := e.prod.add("Rug", 8800, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: pid, Quantity: 1})))
+	select {
+	case <-h.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the order was never charged")
+	}
+	e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid) // the sweeper's twin, after the lease ran out
+	close(h.release)
+	// The slow call records its outcome (or not) in its own time: wait
+	// until the event handler that made it has returned.
+	waitFor(t, func() bool { return e.consumed(contracts.EventInventoryReserved) >= 1 }, "the slow charge returned")
+	e.settleOutbox()
+
+	got := ok[contracts.Order](t, e.get(buyer, o.ID))
+	if got.Status != contracts.OrderStatusPaid || got.Payment.Status != contracts.PaymentStatusSucceeded {
+		t.Errorf("order = %s payment %s, want paid succeeded", got.Status, got.Payment.Status)
+	}
+	if a := got.Payment.Attempts; len(a) != 1 || a[0].Kind != "charge" || a[0].Status != "succeeded" {
+		t.Errorf("payment attempts = %+v, want exactly one succeeded charge", a)
+	}
+	if n := e.count(`SELECT count(*) FROM test_provider_charges WHERE idempotency_key = $1`, o.ID); n != 1 {
+		t.Errorf("charges at the provider = %d, want 1", n)
+	}
+	if n := e.outboxCount(contracts.EventOrderPaid, o.ID); n != 1 {
+		t.Errorf("order.paid written %d times, want 1", n)
+	}
+}

@@ -194,6 +194,15 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 	var refundNeeded bool
 	_, err = s.store.Update(ctx, o.ID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
 		after, refundNeeded = nil, false
+		lateCharge := ch.Status == payment.ChargeSucceeded && o.ChargeRef == "" &&
+			(o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded)
+		if o.Status != contracts.OrderStatusReserved && !lateCharge {
+			// A twin attempt (the sweeper's retry of a call that outlived
+			// its lease) already recorded the outcome: the provider's
+			// answer is the same, so record nothing, not even the attempt
+			// (errNoChange commits what fn wrote through tx).
+			return nil, errNoChange
+		}
 		a := attempt{Kind: "charge", Status: ch.Status, Amount: amount.Amount, Currency: amount.Currency, ProviderRef: ch.Ref, Error: ch.DeclineCode}
 		if ch.Status != payment.ChargeSucceeded {
 			a.Status = "declined"
@@ -234,8 +243,7 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 				}
 			}
 			return append([]outEvent{failed}, evs...), nil
-		case ch.Status == payment.ChargeSucceeded && o.ChargeRef == "" &&
-			(o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded):
+		case lateCharge:
 			// Cancelled while the charge was in flight: the money came in
 			// anyway and must go back.
 			o.PaymentStatus, o.ChargeRef, o.UpdatedAt = contracts.PaymentStatusSucceeded, ch.Ref, now
