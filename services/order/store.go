@@ -198,8 +198,10 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []outEvent) error {
 
 // updateFunc changes an order locked for update and returns the events to
 // write with the change. It may record payment attempts with tx. Returning
-// errNoChange commits nothing and makes Update return the order unchanged
-// with a nil error.
+// errNoChange saves neither the order nor any events and makes Update
+// return the order unchanged with a nil error — but the transaction still
+// commits, so anything fn already wrote through tx (a payment attempt)
+// stays: decide on errNoChange before writing.
 type updateFunc func(tx pgx.Tx, o *Order) ([]outEvent, error)
 
 // errNoChange is returned by an updateFunc that decided to change nothing.
