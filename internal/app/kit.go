@@ -135,6 +135,9 @@ func (k *Kit) Start(ctx context.Context) error {
 		ccfg.Service = k.cfg.Service
 		ccfg.Bindings = k.cfg.Bindings
 		k.consumer = bus.NewConsumer(k.Deps.Bus, ccfg, k.onEvent, k.Log, k.Deps.Metrics)
+		// A consuming service's inbox duplicates series exists from the
+		// start (at 0), before the first redelivery it absorbs.
+		pg.InboxDuplicates(k.cfg.Service)
 		if err := k.consumer.Start(ctx); err != nil {
 			return fmt.Errorf("event consumer: %w", err)
 		}

@@ -225,10 +225,14 @@ func NewConsumer(c *Conn, cfg ConsumerConfig, h EventHandler, log *slog.Logger, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	m := newEventMetrics(reg)
+	// The dead-letter series exists from the start (at 0), so dashboards
+	// and increase() see a consumer before its first dead letter.
+	m.deadLettered.WithLabelValues(cfg.Service)
 	return &Consumer{
 		conn: c, cfg: cfg, h: h,
 		log:      log.With("component", "event-consumer", "service", cfg.Service),
-		m:        newEventMetrics(reg),
+		m:        m,
 		cc:       confirmChannel{conn: c},
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
