@@ -109,12 +109,27 @@ type pubChan struct {
 	ch      *amqp.Channel
 	replyTo string
 	sess    *session
+
+	// Scratch reused by the one caller owning the channel: amqp091-go
+	// serialises a Publishing before Publish returns, so the header table
+	// can be cleared and refilled for the next request, and the expiration
+	// string is rebuilt only when the milliseconds left change.
+	headers amqp.Table
+	expMS   int64
+	exp     string
 }
 
+// call is one request waiting for its reply. Calls are pooled: whoever
+// removes a call from Client.pending (reply reader, return reader,
+// teardown) sends exactly one result on res, and the caller puts the call
+// back in the pool only once no such send can still come (see
+// Client.call).
 type call struct {
-	res  chan callResult // buffered 1: the reply reader never blocks
+	res  chan callResult // buffered 1: the sender never blocks
 	sess *session
 }
+
+var callPool = sync.Pool{New: func() any { return &call{res: make(chan callResult, 1)} }}
 
 type callResult struct {
 	reply Reply
@@ -258,7 +273,7 @@ func (cl *Client) open(conn *amqp.Connection) (*session, chan *amqp.Error, error
 			}
 			go cl.readReplies(dels)
 		}
-		pcs = append(pcs, &pubChan{ch: ch, replyTo: replyTo, sess: sess})
+		pcs = append(pcs, &pubChan{ch: ch, replyTo: replyTo, sess: sess, headers: make(amqp.Table, 5)})
 	}
 	cl.mu.Lock()
 	cl.sess = sess
@@ -369,12 +384,16 @@ func (cl *Client) readReturns(rets <-chan amqp.Return) {
 func (cl *Client) Call(ctx context.Context, service, method string, body []byte, opt CallOptions) (Reply, error) {
 	start := time.Now()
 	rep, err := cl.call(ctx, service, method, body, opt)
-	code := rep.Status
-	if err != nil {
-		code = string(contracts.ErrorCode(err))
+	ser := cl.m.series.get(cl.m.requests, cl.m.duration, service, method)
+	switch {
+	case err == nil && rep.Status == contracts.StatusOK:
+		ser.ok.Inc()
+	case err == nil:
+		cl.m.requests.WithLabelValues(service, method, rep.Status).Inc()
+	default:
+		cl.m.requests.WithLabelValues(service, method, string(contracts.ErrorCode(err))).Inc()
 	}
-	cl.m.requests.WithLabelValues(service, method, code).Inc()
-	cl.m.duration.WithLabelValues(service, method).Observe(time.Since(start).Seconds())
+	ser.dur.Observe(time.Since(start).Seconds())
 	return rep, err
 }
 
@@ -418,7 +437,12 @@ func (cl *Client) call(ctx context.Context, service, method string, body []byte,
 	if ms < 1 {
 		ms = 1
 	}
-	headers := amqp.Table{contracts.HeaderDeadline: deadline.UnixMilli()}
+	if ms != pc.expMS || pc.exp == "" {
+		pc.expMS, pc.exp = ms, strconv.FormatInt(ms, 10)
+	}
+	headers := pc.headers
+	clear(headers)
+	headers[contracts.HeaderDeadline] = deadline.UnixMilli()
 	if opt.RequestID != "" {
 		headers[contracts.HeaderRequestID] = opt.RequestID
 	}
@@ -432,7 +456,8 @@ func (cl *Client) call(ctx context.Context, service, method string, body []byte,
 		headers[contracts.HeaderTraceparent] = opt.Traceparent
 	}
 	id := strconv.FormatUint(cl.seq.Add(1), 36)
-	c := &call{res: make(chan callResult, 1), sess: pc.sess}
+	c := callPool.Get().(*call)
+	c.sess = pc.sess
 	cl.mu.Lock()
 	cl.pending[id] = c
 	cl.mu.Unlock()
@@ -442,34 +467,49 @@ func (cl *Client) call(ctx context.Context, service, method string, body []byte,
 		ContentType:   contracts.ContentTypeJSON,
 		CorrelationId: id,
 		ReplyTo:       pc.replyTo,
-		Expiration:    strconv.FormatInt(ms, 10),
+		Expiration:    pc.exp,
 		Type:          method,
 		Body:          body,
 	})
 	cl.put(pc)
 	if err != nil {
-		cl.forget(id)
+		if !cl.forget(id) {
+			<-c.res // removed by someone else, who sends at once
+		}
+		cl.release(c)
 		return Reply{}, contracts.Errorf(contracts.CodeUnavailable, "publish request: %v", err)
 	}
+	var r callResult
 	select {
-	case r := <-c.res:
-		return r.reply, r.err
+	case r = <-c.res:
 	case <-ctx.Done():
-		cl.forget(id)
-		// The reply may have raced the deadline; prefer it.
-		select {
-		case r := <-c.res:
-			return r.reply, r.err
-		default:
+		if cl.forget(id) {
+			cl.release(c)
+			return Reply{}, ctxError(ctx)
 		}
-		return Reply{}, ctxError(ctx)
+		// A reader took the call out of pending just now and is sending
+		// its result (the reply raced the deadline): prefer it.
+		r = <-c.res
 	}
+	cl.release(c)
+	return r.reply, r.err
 }
 
-func (cl *Client) forget(id string) {
+// forget removes the call id from pending and reports whether it was
+// still there. If it was not, whoever removed it sends the call's result.
+func (cl *Client) forget(id string) bool {
 	cl.mu.Lock()
+	_, ok := cl.pending[id]
 	delete(cl.pending, id)
 	cl.mu.Unlock()
+	return ok
+}
+
+// release returns a call whose result has been received (or can no longer
+// be sent) to the pool.
+func (cl *Client) release(c *call) {
+	c.sess = nil
+	callPool.Put(c)
 }
 
 // take returns a live publishing channel, or unavailable at once when no

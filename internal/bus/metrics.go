@@ -2,6 +2,11 @@ package bus
 
 import (
 	"errors"
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opencommerce/opencommerce/contracts"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -57,6 +62,7 @@ type clientMetrics struct {
 	late     prometheus.Counter
 	inFlight prometheus.Gauge
 	returns  prometheus.Counter
+	series   seriesCache
 }
 
 func newClientMetrics(reg prometheus.Registerer) *clientMetrics {
@@ -119,4 +125,50 @@ func newEventMetrics(reg prometheus.Registerer) *eventMetrics {
 			Name: "oc_events_dead_lettered_total", Help: "Events moved to the dead-letter queue.",
 		}, []string{"service"})),
 	}
+}
+
+// rpcSeries holds the series of one (service, method) that every call
+// touches, so the hot path does not hash label values: the duration
+// histogram and the counter of successes. Other outcome codes are rare and
+// go through WithLabelValues.
+type rpcSeries struct {
+	ok  prometheus.Counter
+	dur prometheus.Observer
+}
+
+type seriesKey struct{ service, method string }
+
+// seriesCache maps (service, method) to its rpcSeries: a copy-on-write
+// map read without locks; a miss builds the series under mu.
+type seriesCache struct {
+	m  atomic.Pointer[map[seriesKey]*rpcSeries]
+	mu sync.Mutex
+}
+
+func (c *seriesCache) get(requests *prometheus.CounterVec, duration *prometheus.HistogramVec, service, method string) *rpcSeries {
+	k := seriesKey{service, method}
+	if m := c.m.Load(); m != nil {
+		if s := (*m)[k]; s != nil {
+			return s
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if s := (*old)[k]; s != nil {
+			return s
+		}
+	}
+	s := &rpcSeries{
+		ok:  requests.WithLabelValues(service, method, contracts.StatusOK),
+		dur: duration.WithLabelValues(service, method),
+	}
+	m := make(map[seriesKey]*rpcSeries, 1)
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	m[k] = s
+	c.m.Store(&m)
+	return s
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +50,7 @@ type Server struct {
 	log      *slog.Logger
 	m        *serverMetrics
 	handlers map[string]Handler
+	series   map[string]*rpcSeries // by method, and "unknown"; built by Start
 
 	mu       sync.Mutex
 	started  bool
@@ -104,6 +107,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.mu.Unlock()
+	s.series = make(map[string]*rpcSeries, len(s.handlers)+1)
+	for _, method := range append(slices.Collect(maps.Keys(s.handlers)), unknownMethod) {
+		s.series[method] = &rpcSeries{
+			ok:  s.m.requests.WithLabelValues(s.cfg.Service, method, contracts.StatusOK),
+			dur: s.m.duration.WithLabelValues(s.cfg.Service, method),
+		}
+	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	ch, dels, err := s.consume(ctx)
 	if err != nil {
@@ -248,6 +258,11 @@ func (s *Server) serve(ch *amqp.Channel, d amqp.Delivery) {
 		return
 	}
 	start := time.Now()
+	h := s.handlers[d.Type]
+	method := d.Type
+	if h == nil {
+		method = unknownMethod // bounded label values
+	}
 	req, perr := parseRequest(d)
 	if perr == nil && !req.Deadline.IsZero() && !start.Before(req.Deadline) {
 		// The caller has already answered itself deadline_exceeded.
@@ -263,17 +278,10 @@ func (s *Server) serve(ch *amqp.Channel, d amqp.Delivery) {
 	case len(d.Body) > s.cfg.MaxBodyBytes:
 		status, body = errorReply(contracts.Errorf(contracts.CodeInvalidArgument,
 			"request body of %d bytes exceeds the limit of %d", len(d.Body), s.cfg.MaxBodyBytes))
+	case h == nil:
+		status, body = errorReply(contracts.Errorf(contracts.CodeNotFound, "unknown method %q", req.Method))
 	default:
-		h := s.handlers[req.Method]
-		if h == nil {
-			status, body = errorReply(contracts.Errorf(contracts.CodeNotFound, "unknown method %q", req.Method))
-		} else {
-			status, body = s.invoke(h, req)
-		}
-	}
-	method := d.Type
-	if s.handlers[method] == nil {
-		method = "unknown" // bounded label values
+		status, body = s.invoke(h, req)
 	}
 	err := ch.Publish("", d.ReplyTo, false, false, amqp.Publishing{
 		Headers:       statusHeaders[status],
@@ -285,9 +293,17 @@ func (s *Server) serve(ch *amqp.Channel, d amqp.Delivery) {
 		s.log.Warn("rpc reply not sent", "method", method, "err", err)
 	}
 	_ = d.Ack(false)
-	s.m.requests.WithLabelValues(s.cfg.Service, method, status).Inc()
-	s.m.duration.WithLabelValues(s.cfg.Service, method).Observe(time.Since(start).Seconds())
+	ser := s.series[method]
+	if status == contracts.StatusOK {
+		ser.ok.Inc()
+	} else {
+		s.m.requests.WithLabelValues(s.cfg.Service, method, status).Inc()
+	}
+	ser.dur.Observe(time.Since(start).Seconds())
 }
+
+// unknownMethod is the method label of requests for no registered method.
+const unknownMethod = "unknown"
 
 func (s *Server) invoke(h Handler, req *Request) (status string, body []byte) {
 	ctx, cancel := context.WithDeadline(s.baseCtx, req.Deadline)
