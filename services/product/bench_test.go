@@ -100,9 +100,7 @@ func BenchmarkList(b *testing.B) {
 					b.Fatal(err)
 				}
 				if q.total {
-					sqlText, args := q.build(true)
-					var n int64
-					if err := c.pool.QueryRow(ctx, sqlText, args...).Scan(&n); err != nil {
+					if _, err := c.count(ctx, q); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -115,7 +113,7 @@ func logPlan(b *testing.B, c *core, q *listQuery) {
 	sqlText, args := q.build(false)
 	var plan []map[string]any
 	var raw []byte
-	if err := c.pool.QueryRow(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+sqlText, args...).Scan(&raw); err != nil {
+	if err := c.pool.QueryRow(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+sqlText, q.run(args)...).Scan(&raw); err != nil {
 		b.Fatal(err)
 	}
 	_ = json.Unmarshal(raw, &plan)

@@ -66,6 +66,23 @@ func lockProduct(ctx context.Context, tx pgx.Tx, actor contracts.Actor, id uuid.
 	return p, nil
 }
 
+// docQuery reads whole product documents in one statement: the product
+// row with its variants, images and reaction counts aggregated into arrays
+// (one round trip and one snapshot, instead of a query per table). The
+// condition is appended: "= $1" for one id, so that the cached prepared
+// statement settles on its generic plan (with "= ANY($1)" and one element
+// every execution was planned anew, costing more than the execution).
+const docQuery = `SELECT ` + productCols + `, v.ids, v.skus, v.prices, v.props, v.images, v.stocks, i.files, r.types, r.counts
+FROM products p
+LEFT JOIN LATERAL (SELECT array_agg(id::text ORDER BY position) AS ids, array_agg(sku ORDER BY position) AS skus,
+	array_agg(price ORDER BY position) AS prices, array_agg(properties ORDER BY position) AS props,
+	array_agg(image_file_id::text ORDER BY position) AS images, array_agg(stock ORDER BY position) AS stocks
+	FROM product_variants WHERE product_id = p.id) v ON true
+LEFT JOIN LATERAL (SELECT array_agg(file_id::text ORDER BY position) AS files FROM product_images WHERE product_id = p.id) i ON true
+LEFT JOIN LATERAL (SELECT array_agg(type ORDER BY type) AS types, array_agg(n ORDER BY type) AS counts
+	FROM (SELECT type, count(*) AS n FROM reactions WHERE product_id = p.id GROUP BY type) x) r ON true
+WHERE p.id `
+
 // loadDocs builds the documents of ids from the database (unknown ids are
 // absent from the map).
 func loadDocs(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID]*contracts.Product, error) {
@@ -73,104 +90,65 @@ func loadDocs(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID]*c
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, `SELECT `+productCols+` FROM products WHERE id = ANY($1)`, ids)
+	var rows pgx.Rows
+	var err error
+	if len(ids) == 1 {
+		rows, err = q.Query(ctx, docQuery+"= $1", ids[0])
+	} else {
+		rows, err = q.Query(ctx, docQuery+"= ANY($1)", ids)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
-		p, err := scanProduct(rows)
+		var p productRow
+		var vIDs, files, types []string
+		var vSKUs, vImages []*string
+		var vPrices, vStocks, counts []int64
+		var vProps [][]contracts.Property
+		err := rows.Scan(&p.ID, &p.SellerID, &p.CategoryID, &p.Name, &p.Slug, &p.Description, &p.Price, &p.Currency,
+			&p.SKU, &p.Status, &p.Properties, &p.Featured, &p.Stock, &p.Reserved, &p.RatingSum, &p.RatingCount,
+			&p.CreatedAt, &p.UpdatedAt, &vIDs, &vSKUs, &vPrices, &vProps, &vImages, &vStocks, &files, &types, &counts)
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		doc := &contracts.Product{
 			ID: p.ID.String(), Slug: p.Slug, Name: p.Name, Description: p.Description,
 			CategoryID: p.CategoryID.String(), SellerID: p.SellerID,
 			Price: contracts.Money{Amount: p.Price, Currency: p.Currency}, SKU: strOrEmpty(p.SKU),
-			Status: p.Status, Properties: p.Properties, Variants: []contracts.Variant{}, Images: []contracts.Image{},
-			Stock: p.Stock, Rating: rating(p.RatingSum, p.RatingCount), Reactions: map[string]int64{},
-			Featured: p.Featured, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+			Status: p.Status, Properties: p.Properties, Variants: make([]contracts.Variant, len(vIDs)),
+			Images: make([]contracts.Image, len(files)), Stock: p.Stock, Rating: rating(p.RatingSum, p.RatingCount),
+			Reactions: make(map[string]int64, len(types)), Featured: p.Featured, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		}
 		if doc.Properties == nil {
 			doc.Properties = []contracts.Property{}
 		}
-		out[p.ID] = doc
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	rows, err = q.Query(ctx, `SELECT product_id, id, sku, price, properties, image_file_id, stock
-		FROM product_variants WHERE product_id = ANY($1) ORDER BY product_id, position`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load variants: %w", err)
-	}
-	for rows.Next() {
-		var pid, vid uuid.UUID
-		var sku *string
-		var img *uuid.UUID
-		var v contracts.Variant
-		if err := rows.Scan(&pid, &vid, &sku, &v.Price.Amount, &v.Properties, &img, &v.Stock); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		doc := out[pid]
-		v.ID, v.SKU, v.Price.Currency = vid.String(), strOrEmpty(sku), doc.Price.Currency
-		v.StockStatus = contracts.StockStatusOf(v.Stock)
-		if v.Properties == nil {
-			v.Properties = []contracts.Property{}
-		}
-		if img != nil {
-			im := contracts.ImageOf(img.String())
-			v.Image = &im
-		}
-		doc.Variants = append(doc.Variants, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.Query(ctx, `SELECT product_id, file_id FROM product_images WHERE product_id = ANY($1) ORDER BY product_id, position`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load images: %w", err)
-	}
-	for rows.Next() {
-		var pid, fid uuid.UUID
-		if err := rows.Scan(&pid, &fid); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[pid].Images = append(out[pid].Images, contracts.ImageOf(fid.String()))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.Query(ctx, `SELECT product_id, type, count(*) FROM reactions WHERE product_id = ANY($1) GROUP BY 1, 2`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load reactions: %w", err)
-	}
-	for rows.Next() {
-		var pid uuid.UUID
-		var typ string
-		var n int64
-		if err := rows.Scan(&pid, &typ, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[pid].Reactions[typ] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, doc := range out {
 		avail := doc.Stock
-		for _, v := range doc.Variants {
+		for i := range vIDs {
+			v := contracts.Variant{ID: vIDs[i], SKU: strOrEmpty(vSKUs[i]),
+				Price: contracts.Money{Amount: vPrices[i], Currency: doc.Price.Currency},
+				Stock: vStocks[i], StockStatus: contracts.StockStatusOf(vStocks[i]), Properties: vProps[i]}
+			if v.Properties == nil {
+				v.Properties = []contracts.Property{}
+			}
+			if vImages[i] != nil {
+				im := contracts.ImageOf(*vImages[i])
+				v.Image = &im
+			}
+			doc.Variants[i] = v
 			avail += v.Stock
 		}
+		for i, f := range files {
+			doc.Images[i] = contracts.ImageOf(f)
+		}
+		for i, t := range types {
+			doc.Reactions[t] = counts[i]
+		}
 		doc.StockStatus = contracts.StockStatusOf(avail)
+		out[p.ID] = doc
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func rating(sum, count int64) contracts.Rating {
@@ -180,20 +158,19 @@ func rating(sum, count int64) contracts.Rating {
 	return contracts.Rating{Average: float64(sum) / float64(count), Count: count}
 }
 
-// docs returns the documents of ids, read through the cache. Malformed and
-// unknown ids are absent from the map. Documents are shared values: callers
-// must not modify them.
-func (c *core) docs(ctx context.Context, ids []string) (map[string]*contracts.Product, error) {
-	out := make(map[string]*contracts.Product, len(ids))
-	cached := c.cache.getDocs(ctx, ids)
+// rawDocs returns the documents of ids as cached (reply JSON and the
+// header fields), read through the cache: one MGET, and for the misses one
+// query, one encoding each and one pipelined SET. Malformed and unknown ids
+// are absent from the map.
+func (c *core) rawDocs(ctx context.Context, ids []string) (map[string]cachedDoc, error) {
+	out := c.cache.getDocs(ctx, ids)
+	if out == nil {
+		out = make(map[string]cachedDoc, len(ids))
+	}
 	var missing []uuid.UUID
 	for _, id := range ids {
-		if b, ok := cached[id]; ok {
-			var p contracts.Product
-			if json.Unmarshal(b, &p) == nil {
-				out[id] = &p
-				continue
-			}
+		if _, ok := out[id]; ok {
+			continue
 		}
 		if u, err := uuid.Parse(id); err == nil && u.String() == id {
 			missing = append(missing, u)
@@ -208,8 +185,12 @@ func (c *core) docs(ctx context.Context, ids []string) (map[string]*contracts.Pr
 	}
 	toCache := make(map[string][]byte, len(loaded))
 	for id, doc := range loaded {
-		out[id.String()] = doc
-		if b, err := json.Marshal(doc); err == nil {
+		d, b, err := encodeNew(doc)
+		if err != nil {
+			return nil, err
+		}
+		out[id.String()] = d
+		if b != nil {
 			toCache[id.String()] = b
 		}
 	}
@@ -217,29 +198,104 @@ func (c *core) docs(ctx context.Context, ids []string) (map[string]*contracts.Pr
 	return out, nil
 }
 
-// visible reports whether actor may see doc: active and archived products
-// are public, drafts only to their seller and admins.
-func visible(actor contracts.Actor, doc *contracts.Product) bool {
-	return doc.Status != contracts.ProductDraft || actor.Can(doc.SellerID)
+// encodeNew encodes a document just loaded: its cachedDoc, and the bytes
+// to cache (nil when it cannot be cached).
+func encodeNew(doc *contracts.Product) (cachedDoc, []byte, error) {
+	js, err := json.Marshal(doc)
+	if err != nil {
+		return cachedDoc{}, nil, fmt.Errorf("encode product: %w", err)
+	}
+	d := cachedDoc{status: []byte(doc.Status), sellerID: []byte(doc.SellerID), slug: []byte(doc.Slug), json: js}
+	b, ok := encodeDoc(doc, js)
+	if !ok {
+		return d, nil, nil
+	}
+	d, _ = decodeDoc(b) // alias b: one allocation for the document
+	return d, b, nil
 }
 
-func (c *core) getProduct(ctx context.Context, actor contracts.Actor, idStr string) (*contracts.Product, error) {
+// rawDoc is rawDocs for one valid id (one GET; on a miss one query and one
+// SET); ok is false for an unknown product.
+func (c *core) rawDoc(ctx context.Context, id uuid.UUID) (doc cachedDoc, ok bool, err error) {
+	ids := id.String()
+	if doc, ok := c.cache.getDoc(ctx, ids); ok {
+		return doc, true, nil
+	}
+	loaded, err := loadDocs(ctx, c.pool, []uuid.UUID{id})
+	if err != nil {
+		return doc, false, err
+	}
+	p := loaded[id]
+	if p == nil {
+		return doc, false, nil
+	}
+	doc, b, err := encodeNew(p)
+	if err != nil {
+		return doc, false, err
+	}
+	if b != nil {
+		c.cache.setDoc(ctx, ids, b)
+	}
+	return doc, true, nil
+}
+
+// docs returns the decoded documents of ids, read through the cache (see
+// rawDocs). Malformed and unknown ids are absent from the map.
+func (c *core) docs(ctx context.Context, ids []string) (map[string]*contracts.Product, error) {
+	raw, err := c.rawDocs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*contracts.Product, len(raw))
+	for id, d := range raw {
+		var p contracts.Product
+		if err := json.Unmarshal(d.json, &p); err != nil {
+			return nil, fmt.Errorf("decode cached product %s: %w", id, err)
+		}
+		out[id] = &p
+	}
+	return out, nil
+}
+
+// visible reports whether actor may see a product: active and archived
+// products are public, drafts only to their seller and admins.
+func visible(actor contracts.Actor, d cachedDoc) bool {
+	return string(d.status) != contracts.ProductDraft || actor.Can(string(d.sellerID))
+}
+
+// getProductJSON is product.get: the document's reply bytes as cached,
+// returned as they are (no decode, no re-encode).
+func (c *core) getProductJSON(ctx context.Context, actor contracts.Actor, idStr string) (json.RawMessage, error) {
 	id, err := parseID(idStr, "product")
 	if err != nil {
 		return nil, err
 	}
-	docs, err := c.docs(ctx, []string{id.String()})
+	doc, ok, err := c.rawDoc(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	doc := docs[id.String()]
-	if doc == nil || !visible(actor, doc) {
+	if !ok || !visible(actor, doc) {
 		return nil, contracts.NotFound("product")
 	}
-	return doc, nil
+	return doc.json, nil
 }
 
-func (c *core) getProductBySlug(ctx context.Context, actor contracts.Actor, slug string) (*contracts.Product, error) {
+// getProduct is getProductJSON decoded, for the methods that answer with
+// the document after a change.
+func (c *core) getProduct(ctx context.Context, actor contracts.Actor, idStr string) (*contracts.Product, error) {
+	b, err := c.getProductJSON(ctx, actor, idStr)
+	if err != nil {
+		return nil, err
+	}
+	var p contracts.Product
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("decode product: %w", err)
+	}
+	return &p, nil
+}
+
+// getProductBySlug is product.get_by_slug (reply bytes as cached).
+func (c *core) getProductBySlug(ctx context.Context, actor contracts.Actor, slug string) (json.RawMessage, error) {
 	if slug == "" || len(slug) > maxSlugLen {
 		return nil, contracts.NotFound("product")
 	}
@@ -256,11 +312,18 @@ func (c *core) getProductBySlug(ctx context.Context, actor contracts.Actor, slug
 		id = u.String()
 		c.cache.setSlug(ctx, slug, id)
 	}
-	doc, err := c.getProduct(ctx, actor, id)
-	if err == nil && doc.Slug != slug { // a stale slug entry
+	u, err := uuid.Parse(id)
+	if err != nil {
 		return nil, contracts.NotFound("product")
 	}
-	return doc, err
+	doc, ok, err := c.rawDoc(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !visible(actor, doc) || string(doc.slug) != slug { // unknown, hidden, or a stale slug entry
+		return nil, contracts.NotFound("product")
+	}
+	return doc.json, nil
 }
 
 func validStatus(field, s string) error {

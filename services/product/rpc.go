@@ -92,7 +92,7 @@ func handlers(c *core) map[string]bus.Handler {
 			return c.getProductBySlug(ctx, a, p.Get("slug"))
 		}),
 		contracts.MethodProductGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			return c.getProduct(ctx, a, p.Get("id"))
+			return c.getProductJSON(ctx, a, p.Get("id"))
 		}),
 		contracts.MethodProductCreate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ProductInput) (any, error) {
 			return c.createProduct(ctx, a, in)

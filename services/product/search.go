@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
@@ -29,6 +30,7 @@ type listQuery struct {
 	sellerID   string
 	status     string // "" = active only, "any" = every status
 	featured   bool
+	gin        bool // never read product_search_terms (tests compare both paths)
 }
 
 // cursor is the position after the last item of a page: the sort key of
@@ -160,8 +162,27 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 }
 
 // build returns the SQL of the page query (or of the count when count is
-// true) and its arguments. Each sort has its own index (see the migration);
+// true) and its arguments. Each sort has its own index (see the migrations);
 // the keyset condition is a row comparison matching the index order.
+//
+// Queries with q run with pgx.QueryExecModeExec (see run): planned for
+// their actual words on every execution, so websearch_to_tsquery folds to a
+// constant and the planner sees how common the words are. Under a generic
+// plan of a cached prepared statement the tsquery was recomputed for every
+// matching row and its selectivity guessed (a common word cost twice the
+// custom plan's time, and a filtered one ten times).
+//
+// A relevance query over the whole public catalogue (optionally with a
+// price range) has two branches, of which the planner keeps exactly one,
+// chosen by numnode(tsquery) once the tsquery is a constant: a
+// single-lexeme query reads product_search_terms (ts_rank precomputed per
+// product and lexeme, migration 0003) in rank order from its primary key,
+// so a common word costs one page of an index, not a ranking of all its
+// matches; anything else (several lexemes, phrases, negations) ranks every
+// match from the GIN index as before. Both give the same rank values, so
+// the order and the cursors are the same either way. Relevance with
+// category, seller, status or featured filters always takes the GIN path
+// (those filters narrow the matches through their own indexes first).
 func (q *listQuery) build(count bool) (string, []any) {
 	var where []string
 	var args []any
@@ -169,12 +190,15 @@ func (q *listQuery) build(count bool) (string, []any) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	rank := ""
+	tsq, rank := "", ""
 	if q.q != "" {
-		tsq := "websearch_to_tsquery('english', " + arg(q.q) + ")"
+		tsq = "websearch_to_tsquery('english', " + arg(q.q) + ")"
 		where = append(where, "search @@ "+tsq)
 		rank = "ts_rank(search, " + tsq + ")"
 	}
+	terms := q.q != "" && !q.gin && (q.sort == contracts.SortRelevance || count) &&
+		q.status == "" && q.sellerID == "" && !q.featured && len(q.categories) == 0
+	single := "numnode(" + tsq + ") = 1"
 	switch q.status {
 	case "":
 		where = append(where, "status = 'active'")
@@ -189,23 +213,49 @@ func (q *listQuery) build(count bool) (string, []any) {
 		where = append(where, "featured")
 	}
 	if len(q.categories) > 0 {
-		where = append(where, "category_path && "+arg(q.categories)+"::uuid[]")
+		cats := make([]string, len(q.categories)) // text: QueryExecModeExec cannot encode []uuid.UUID
+		for i, id := range q.categories {
+			cats[i] = id.String()
+		}
+		where = append(where, "category_path && "+arg(cats)+"::uuid[]")
 	}
+	var prices []string
 	if q.minPrice != nil {
-		where = append(where, "price >= "+arg(*q.minPrice))
+		prices = append(prices, "price >= "+arg(*q.minPrice))
 	}
 	if q.maxPrice != nil {
-		where = append(where, "price <= "+arg(*q.maxPrice))
+		prices = append(prices, "price <= "+arg(*q.maxPrice))
+	}
+	where = append(where, prices...)
+	// termsFrom is the FROM … WHERE of the term branch: products is joined
+	// only when a price filter needs the price.
+	termsFrom := func(cond ...string) string {
+		from := "product_search_terms t"
+		if len(prices) > 0 {
+			from += " JOIN products p ON p.id = t.product_id"
+			cond = append(cond, prices...)
+		}
+		return from + " WHERE " + strings.Join(append([]string{"t.term = " + tsq}, cond...), " AND ")
 	}
 	if count {
-		return "SELECT count(*) FROM products WHERE " + strings.Join(where, " AND "), args
+		gin := "SELECT count(*) FROM products WHERE " + strings.Join(where, " AND ")
+		if !terms {
+			return gin, args
+		}
+		return "SELECT CASE WHEN " + single + " THEN (SELECT count(*) FROM " + termsFrom() + ") ELSE (" + gin + ") END", args
 	}
 	var order, sel string
 	switch q.sort {
 	case contracts.SortRelevance:
 		sel, order = rank, rank+" DESC, id DESC"
 		if c := q.after; c != nil {
-			where = append(where, "("+rank+", id) < ("+arg(c.Rank)+"::real, "+arg(c.ID)+")")
+			r, id := arg(c.Rank), arg(c.ID)
+			where = append(where, "("+rank+", id) < ("+r+"::real, "+id+")")
+			if terms {
+				return q.union(termsFrom(single, "(t.rank, t.product_id) < ("+r+"::real, "+id+")"), single, sel, where, order), args
+			}
+		} else if terms {
+			return q.union(termsFrom(single), single, sel, where, order), args
 		}
 	case contracts.SortNewest:
 		sel, order = "created_at", "created_at DESC, id DESC"
@@ -232,11 +282,41 @@ func (q *listQuery) build(count bool) (string, []any) {
 		sel, strings.Join(where, " AND "), order, q.limit+1), args
 }
 
+// union is the relevance page query of a query eligible for the term
+// branch: terms is the branch's FROM … WHERE, single the condition that
+// selects it; the GIN branch runs otherwise. Exactly one branch returns rows.
+func (q *listQuery) union(terms, single, sel string, where []string, order string) string {
+	return fmt.Sprintf(`SELECT id, r FROM (
+	(SELECT t.product_id AS id, t.rank AS r FROM %s ORDER BY t.rank DESC, t.product_id DESC LIMIT %d)
+	UNION ALL
+	(SELECT id, %s AS r FROM products WHERE NOT (%s) AND %s ORDER BY %s LIMIT %d)
+) u ORDER BY r DESC, id DESC`, terms, q.limit+1, sel, single, strings.Join(where, " AND "), order, q.limit+1)
+}
+
+// run adds the execution mode to args (see build): queries with q are
+// planned for their actual words; the others use the cached statement.
+func (q *listQuery) run(args []any) []any {
+	if q.q == "" {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
+// count returns the number of products q matches (total=true).
+func (c *core) count(ctx context.Context, q *listQuery) (int64, error) {
+	sqlText, args := q.build(true)
+	var n int64
+	if err := c.pool.QueryRow(ctx, sqlText, q.run(args)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return n, nil
+}
+
 // listIDs runs the page query: the ids of the page in order, and the
 // cursor after it ("" on the last page).
 func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, error) {
 	sqlText, args := q.build(false)
-	rows, err := c.pool.Query(ctx, sqlText, args...)
+	rows, err := c.pool.Query(ctx, sqlText, q.run(args)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list products: %w", err)
 	}
@@ -270,26 +350,27 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 	return ids, next, rows.Err()
 }
 
-func (c *core) list(ctx context.Context, actor contracts.Actor, q *listQuery) (*contracts.List[*contracts.Product], error) {
+// list is product.list: the page's documents as cached (reply JSON,
+// neither decoded nor re-encoded) in the page's order.
+func (c *core) list(ctx context.Context, actor contracts.Actor, q *listQuery) (*contracts.List[json.RawMessage], error) {
 	ids, next, err := c.listIDs(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := c.docs(ctx, ids)
+	docs, err := c.rawDocs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := &contracts.List[*contracts.Product]{Items: make([]*contracts.Product, 0, len(ids)), NextCursor: next}
+	out := &contracts.List[json.RawMessage]{Items: make([]json.RawMessage, 0, len(ids)), NextCursor: next}
 	for _, id := range ids {
-		if d := docs[id]; d != nil { // a product deleted between the two reads is skipped
-			out.Items = append(out.Items, d)
+		if d, ok := docs[id]; ok { // a product deleted between the two reads is skipped
+			out.Items = append(out.Items, d.json)
 		}
 	}
 	if q.total {
-		sqlText, args := q.build(true)
-		var n int64
-		if err := c.pool.QueryRow(ctx, sqlText, args...).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count products: %w", err)
+		n, err := c.count(ctx, q)
+		if err != nil {
+			return nil, err
 		}
 		out.Total = &n
 	}

@@ -290,3 +290,86 @@ func TestCacheInvalidation(t *testing.T) {
 	h.fails(contracts.CodeNotFound, anonymous, contracts.MethodProductGet, id(p.ID), nil)
 	h.fails(contracts.CodeNotFound, anonymous, contracts.MethodProductGetBySlug, contracts.Params{"slug": {p.Slug}}, nil)
 }
+
+// TestSearchWords: one-word relevance searches (served from the precomputed
+// product_search_terms) follow every change of a product's text and status,
+// and agree with the filters and sorts that take the GIN path.
+func TestSearchWords(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	audio := h.category("Audio", nil)
+	home := h.category("Home", nil)
+	mk := func(name, desc string, cat *contracts.Category, price int64) contracts.Product {
+		return h.product(seller, contracts.ProductInput{Name: name, Description: desc, CategoryID: cat.ID, Price: contracts.USD(price)})
+	}
+	a := mk("Wireless Headphones", "Wireless, over-ear.", audio, 9900) // twice: ranks first
+	b := mk("Wireless Speaker", "Loud.", audio, 25000)
+	c := mk("Lamp", "A wireless charging lamp.", home, 3000)
+	d := mk("Radio", "Wireless radio.", home, 1500)
+	idsOf := func(ps []contracts.Product) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.ID
+		}
+		return out
+	}
+	sorted := func(ps ...contracts.Product) []string {
+		out := idsOf(ps)
+		sort.Strings(out)
+		return out
+	}
+	set := func(params contracts.Params) []string {
+		out := idsOf(all(t, h, params))
+		sort.Strings(out)
+		return out
+	}
+	rel := all(t, h, contracts.Params{"q": {"wireless"}})
+	if len(rel) != 4 || rel[0].ID != a.ID || rel[1].ID != b.ID {
+		t.Fatalf("relevance %v", idsOf(rel))
+	}
+	total := func(params contracts.Params) int64 {
+		t.Helper()
+		params["total"] = []string{"true"}
+		l := ok[plist](h, anonymous, contracts.MethodProductList, params, nil)
+		return *l.Total
+	}
+	for _, tc := range []struct {
+		params contracts.Params
+		want   []string
+	}{
+		{contracts.Params{"q": {"Wireless"}}, sorted(a, b, c, d)},
+		{contracts.Params{"q": {"wireless"}, "min_price": {"2000"}, "max_price": {"10000"}}, sorted(a, c)},
+		{contracts.Params{"q": {"wireless"}, "category": {home.ID}}, sorted(c, d)},
+		{contracts.Params{"q": {"wireless"}, "category": {home.ID}, "sort": {"newest"}}, sorted(c, d)},
+		{contracts.Params{"q": {"wireless"}, "sort": {"price_asc"}}, sorted(a, b, c, d)},
+		{contracts.Params{"q": {"wireless lamp"}}, sorted(c)},
+		{contracts.Params{"q": {"wireless -lamp"}}, sorted(a, b, d)},
+		{contracts.Params{"q": {"the"}}, nil}, // only a stop word
+	} {
+		got := set(tc.params)
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("%v: %v, want %v", tc.params, got, tc.want)
+		}
+		if n := total(tc.params); n != int64(len(tc.want)) {
+			t.Fatalf("%v: total %d, want %d", tc.params, n, len(tc.want))
+		}
+	}
+	// Renaming, hiding and deleting move the word's matches at once.
+	name, desc := "Lamp", "A warm lamp."
+	ok[contracts.Product](h, seller, contracts.MethodProductUpdate, id(c.ID), contracts.ProductPatch{Name: &name, Description: &desc})
+	draft := contracts.ProductDraft
+	ok[contracts.Product](h, seller, contracts.MethodProductUpdate, id(b.ID), contracts.ProductPatch{Status: &draft})
+	ok[struct{}](h, seller, contracts.MethodProductDelete, id(d.ID), nil)
+	e := mk("Wireless Mouse", "", home, 2500)
+	if got, want := set(contracts.Params{"q": {"wireless"}}), sorted(a, e); !slices.Equal(got, want) {
+		t.Fatalf("after changes %v, want %v", got, want)
+	}
+	if got, want := set(contracts.Params{"q": {"warm"}}), sorted(c); !slices.Equal(got, want) {
+		t.Fatalf("new word %v, want %v", got, want)
+	}
+	active := contracts.ProductActive
+	ok[contracts.Product](h, seller, contracts.MethodProductUpdate, id(b.ID), contracts.ProductPatch{Status: &active})
+	if n := total(contracts.Params{"q": {"wireless"}}); n != 3 {
+		t.Fatalf("after republishing: total %d", n)
+	}
+}

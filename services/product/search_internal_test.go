@@ -1,0 +1,77 @@
+package product
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// TestSearchTermsMatchGIN pages one-word relevance searches through the
+// precomputed product_search_terms and through the GIN index (ranking every
+// match) on a seeded catalogue: same ids, same order, same cursors, same
+// totals.
+func TestSearchTermsMatchGIN(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testenv.PG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Seed(ctx, pool, 3000); err != nil {
+		t.Fatal(err)
+	}
+	// Give products different ranks: repeat a word in some descriptions.
+	if _, err := pool.Exec(ctx, `UPDATE products SET description = description || ' Wireless, truly wireless.' WHERE id::text < '4'`); err != nil {
+		t.Fatal(err)
+	}
+	c := &core{pool: pool, cfg: DefaultConfig()}
+	for _, params := range []contracts.Params{
+		{"q": {"wireless"}},
+		{"q": {"Headphones"}, "limit": {"7"}},
+		{"q": {"wireless"}, "min_price": {"20000"}, "max_price": {"60000"}, "limit": {"9"}},
+		{"q": {"steel"}, "limit": {"50"}},
+	} {
+		pages := func(gin bool) (ids, cursors []string, total int64) {
+			q, err := parseList(contracts.Actor{}, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.gin = gin
+			if total, err = c.count(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				page, next, err := c.listIDs(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, page...)
+				if next == "" {
+					return ids, cursors, total
+				}
+				cursors = append(cursors, next)
+				if q.after, err = decodeCursor(next); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ids, cursors, total := pages(false)
+		gIDs, gCursors, gTotal := pages(true)
+		if len(ids) == 0 || len(ids) != int(total) || !slices.Equal(ids, gIDs) || !slices.Equal(cursors, gCursors) || total != gTotal {
+			t.Fatalf("%v: terms %d ids (total %d), GIN %d ids (total %d); same order %v, same cursors %v",
+				params, len(ids), total, len(gIDs), gTotal, slices.Equal(ids, gIDs), slices.Equal(cursors, gCursors))
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(ids)))) != len(ids) {
+			t.Fatalf("%v: duplicate ids across pages", params)
+		}
+	}
+}
