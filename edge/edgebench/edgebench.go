@@ -8,7 +8,11 @@
 //	(c) rpc      — an uncached public GET through the gateway to an echo
 //	               service over RabbitMQ (internal/bus);
 //	(d) bare-rpc — a bare amqp091-go RPC echo (internal/bus/benchrpc) with
-//	               N calls in flight.
+//	               N calls in flight;
+//	(e) bus-rpc  — the same echo through internal/bus (client and server,
+//	               default reply path): (c) without the HTTP hop and the
+//	               gateway, so c/e is what HTTP and the gateway cost and e/d
+//	               what the bus layer costs.
 //
 // Targets: b/a ≥ 0.6, c/d ≥ 0.8, p99 of (b) < 2 ms at 64 connections. The
 // driver runs in the same process as the servers, so every mode shares the
@@ -41,6 +45,7 @@ const (
 	ModeCached         = "b:gateway-cached"
 	ModeRPC            = "c:gateway-rpc"
 	ModeBareRPC        = "d:bare-amqp-rpc"
+	ModeBusRPC         = "e:bus-rpc"
 	ModeRPCRateLimited = "c+:gateway-rpc-redis-ratelimit"
 )
 
@@ -77,7 +82,12 @@ var Body = []byte(`{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","slug":"stainles
 const productPath = "/api/v1/products/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 
 // Rounds is how many interleaved slices each measurement is split into.
-const Rounds = 3
+//
+// Other work on this shared 2-core machine comes in bursts of a few
+// seconds; with 3 slices of 2 s a burst landed on one mode and moved a
+// ratio by ±30% between runs. Slices of about half a second (6 s per mode)
+// spread the bursts over every mode.
+const Rounds = 12
 
 type target struct {
 	mode  string
@@ -128,6 +138,12 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 		return Report{}, err
 	}
 	targets = append(targets, &target{mode: ModeBareRPC, rpc: bt.Call, close: bt.Close})
+	// The gateway's client uses the default reply path, the reply queue.
+	et, err := benchrpc.Setup(ctx, opt.AMQPURL, benchrpc.ModeBusQueue)
+	if err != nil {
+		return Report{}, err
+	}
+	targets = append(targets, &target{mode: ModeBusRPC, rpc: et.Call, close: et.Close})
 
 	clients := map[string]*fasthttp.HostClient{}
 	for _, t := range targets {
@@ -343,6 +359,9 @@ func (r Report) Table() string {
 		if a.PerSec > 0 && d.PerSec > 0 {
 			fmt.Fprintf(&b, "\nat %d: b/a = %.2f (target ≥ 0.6), c/d = %.2f (target ≥ 0.8), p99(b) = %s (target < 2ms)",
 				n, bb.PerSec/a.PerSec, c.PerSec/d.PerSec, bb.P99.Round(time.Microsecond))
+		}
+		if e := r.find(ModeBusRPC, n); e.PerSec > 0 && d.PerSec > 0 {
+			fmt.Fprintf(&b, "; c/e = %.2f (HTTP hop + gateway), e/d = %.2f (bus layer)", c.PerSec/e.PerSec, e.PerSec/d.PerSec)
 		}
 	}
 	b.WriteByte('\n')
