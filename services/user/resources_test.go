@@ -370,3 +370,36 @@ func TestBadInputIsInvalidArgument(t *testing.T) {
 		})
 	}
 }
+
+// A draft is hidden from everyone but its seller: the wishlist must neither
+// accept one nor show its name, price or image (product.lookup reports
+// drafts as existing, with their status).
+func TestWishlistHidesDrafts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fp := &fakeProducts{items: map[string]contracts.LookupItem{}}
+	fp.serve(t, e)
+	a := actorOf(e.register("olga@example.com", "Olga", ""))
+
+	draft := fp.add("secret-launch", 4200)
+	fp.mu.Lock()
+	it := fp.items[draft]
+	it.Status = contracts.ProductDraft
+	fp.items[draft] = it
+	fp.mu.Unlock()
+	e.fail(a, contracts.MethodUserWishlistAdd, envl(contracts.WishlistAddRequest{ProductID: draft}), contracts.CodeNotFound)
+
+	// A product taken back to draft after it was added is unavailable.
+	pid := fp.add("lamp", 1000)
+	e.ok(a, contracts.MethodUserWishlistAdd, envl(contracts.WishlistAddRequest{ProductID: pid}), nil)
+	fp.mu.Lock()
+	it = fp.items[pid]
+	it.Status, it.Name = contracts.ProductDraft, "lamp v2 (unreleased)"
+	fp.items[pid] = it
+	fp.mu.Unlock()
+	var l contracts.List[contracts.WishlistItem]
+	e.ok(a, contracts.MethodUserWishlistList, envl(nil), &l)
+	if len(l.Items) != 1 || l.Items[0].Availability != contracts.WishlistUnavailable || l.Items[0].Name != "" || l.Items[0].Price != nil {
+		t.Fatalf("draft in wishlist = %+v", l.Items)
+	}
+}

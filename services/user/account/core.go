@@ -595,7 +595,8 @@ func wishlistItem(e WishlistEntry, info map[string]ProductInfo, lerr error) cont
 	switch {
 	case lerr != nil || (!ok && info == nil):
 		it.Availability = contracts.WishlistUnknown
-	case !ok || !p.Exists:
+	case !ok || !p.Exists || p.Status == contracts.ProductDraft:
+		// A draft is hidden from all but its seller: nothing of it shows.
 		it.Availability = contracts.WishlistUnavailable
 	default:
 		it.Availability = contracts.WishlistAvailable
@@ -607,7 +608,7 @@ func wishlistItem(e WishlistEntry, info map[string]ProductInfo, lerr error) cont
 }
 
 // AddWishlist adds a product to the actor's wishlist. A product the product
-// service says does not exist is not_found; if the product service cannot
+// service says does not exist (or is a draft) is not_found; if the product service cannot
 // answer, the entry is added without details.
 func (c *Core) AddWishlist(ctx context.Context, a contracts.Actor, req contracts.WishlistAddRequest) (contracts.WishlistItem, error) {
 	id, err := self(a)
@@ -620,7 +621,7 @@ func (c *Core) AddWishlist(ctx context.Context, a contracts.Actor, req contracts
 	}
 	info, lerr := c.lookup(ctx, []string{pid})
 	if lerr == nil {
-		if p, ok := info[pid]; !ok || !p.Exists {
+		if p, ok := info[pid]; !ok || !p.Exists || p.Status == contracts.ProductDraft {
 			return contracts.WishlistItem{}, contracts.NotFound("product")
 		}
 	}
