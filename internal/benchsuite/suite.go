@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/edge/edgebench"
+	"github.com/opencommerce/opencommerce/internal/bus/benchrpc"
 	"github.com/opencommerce/opencommerce/internal/loadgen"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/services/product"
@@ -65,6 +66,11 @@ type Options struct {
 	Seed string
 	// Edge adds the gateway component figures of edge/edgebench.
 	Edge bool
+	// RPC adds the RPC layer figures of internal/bus/benchrpc: round trips
+	// through the bus and a bare amqp091-go echo, at RPCInFlight calls in
+	// flight (1, 16, 64 and 256 when empty).
+	RPC         bool
+	RPCInFlight []int
 	// Progress receives notes while the suite runs (nil: none).
 	Progress io.Writer
 	// PlatformLog, when set, receives the platform's log at the end.
@@ -129,6 +135,7 @@ type Results struct {
 	Baselines []Figure          `json:"baselines"`
 	Platform  []Figure          `json:"platform"`
 	Edge      *edgebench.Report `json:"edge,omitempty"`
+	RPC       []benchrpc.Result `json:"rpc,omitempty"`
 	Notes     []string          `json:"notes,omitempty"`
 }
 
@@ -276,6 +283,26 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		return nil, err
 	}
 
+	if opt.RPC {
+		inflight := opt.RPCInFlight
+		if len(inflight) == 0 {
+			inflight = []int{1, 16, 64, 256}
+		}
+		note("RPC layer figures (internal/bus/benchrpc) at %v in flight", inflight)
+		renv, err := NewEnv(ctx, opt.Servers)
+		if err != nil {
+			return nil, err
+		}
+		rr, err := benchrpc.Run(ctx, renv.AMQPURL, inflight, opt.Duration)
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = renv.Close(cctx)
+		cancel()
+		if err != nil {
+			res.Notes = append(res.Notes, "benchrpc: "+err.Error())
+		} else {
+			res.RPC = rr
+		}
+	}
 	if opt.Edge {
 		note("gateway component figures (edge/edgebench)")
 		redisAddr := strings.TrimPrefix(strings.TrimPrefix(opt.Servers.RedisURL, "redis://"), "rediss://")
@@ -465,6 +492,9 @@ func (r *Results) Format(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, f := range append(append([]Figure(nil), r.Baselines...), r.Platform...) {
 		fmt.Fprintf(w, "  %s: %s\n", f.Name, f.What)
+	}
+	if len(r.RPC) > 0 {
+		fmt.Fprintf(w, "\nRPC layer (internal/bus/benchrpc: bus vs bare amqp091-go echo, same machine, same run):\n%s", benchrpc.Table(r.RPC))
 	}
 	if r.Edge != nil {
 		fmt.Fprintf(w, "\ngateway components (edge/edgebench, same machine, same run):\n%s", r.Edge.Table())
