@@ -138,14 +138,24 @@ func (p *Publisher) Publish(ctx context.Context, ev contracts.Event) error {
 // batch costs about one round trip. It returns the first error; on error
 // any subset may have been published.
 func (p *Publisher) PublishBatch(ctx context.Context, evs []contracts.Event) error {
-	dcs := make([]*amqp.DeferredConfirmation, 0, len(evs))
-	defer func() {
-		for range dcs {
+	dcs := make([]*amqp.DeferredConfirmation, 0, min(len(evs), PublisherWindow))
+	first := 0 // index in evs of dcs[0]
+	var firstErr error
+	// settle waits for the confirms of dcs and frees their window slots.
+	settle := func() {
+		for i, dc := range dcs {
+			if err := waitConfirm(ctx, dc); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+			} else {
+				p.m.published.WithLabelValues(evs[first+i].Type).Inc()
+			}
 			<-p.window
 		}
-	}()
-	var firstErr error
-	for _, ev := range evs {
+		dcs = dcs[:0]
+	}
+	for n, ev := range evs {
 		msg, err := eventPublishing(ev)
 		if err != nil {
 			firstErr = err
@@ -153,11 +163,27 @@ func (p *Publisher) PublishBatch(ctx context.Context, evs []contracts.Event) err
 		}
 		select {
 		case p.window <- struct{}{}:
-		case <-ctx.Done():
-			firstErr = contracts.Errorf(contracts.CodeUnavailable, "publish: %v", ctx.Err())
+		default:
+			// The window is full: never wait for slots this batch holds
+			// itself (a batch over the window, or batches that together
+			// fill it, would wait forever), settle them first.
+			if len(dcs) > 0 {
+				settle()
+				first = n
+			}
+			select {
+			case p.window <- struct{}{}:
+			case <-ctx.Done():
+				if firstErr == nil {
+					firstErr = contracts.Errorf(contracts.CodeUnavailable, "publish: %v", ctx.Err())
+				}
+			}
 		}
 		if firstErr != nil {
 			break
+		}
+		if len(dcs) == 0 {
+			first = n
 		}
 		dc, err := p.cc.publish(ctx, contracts.EventsExchange, ev.Type, msg)
 		if err != nil {
@@ -167,15 +193,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, evs []contracts.Event) err
 		}
 		dcs = append(dcs, dc)
 	}
-	for i, dc := range dcs {
-		if err := waitConfirm(ctx, dc); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		p.m.published.WithLabelValues(evs[i].Type).Inc()
-	}
+	settle()
 	return firstErr
 }
 

@@ -153,3 +153,36 @@ func TestMalformedEventDeadLetteredAtOnce(t *testing.T) {
 		t.Fatalf("handler ran on a malformed event")
 	}
 }
+
+// A batch larger than the confirm window, and batches that together exceed
+// it, must not wait on window slots they hold themselves.
+func TestPublishBatchLargerThanWindow(t *testing.T) {
+	t.Parallel()
+	c, _ := bustest.Conn(t)
+	pub, err := bus.NewPublisher(c, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	batch := func(n int) []contracts.Event {
+		evs := make([]contracts.Event, n)
+		for i := range evs {
+			evs[i] = newEvent("nobody.listens", i)
+		}
+		return evs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := pub.PublishBatch(ctx, batch(bus.PublisherWindow+10)); err != nil {
+		t.Fatalf("one batch over the window: %v", err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := pub.PublishBatch(ctx, batch(bus.PublisherWindow/2+10)); err != nil {
+				t.Errorf("concurrent batches: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
