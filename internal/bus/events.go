@@ -442,8 +442,16 @@ func (c *Consumer) handle(d amqp.Delivery) {
 		perr = waitConfirm(ctx, dc)
 	}
 	if perr != nil {
-		// Could not park it: let the broker redeliver it.
+		// Could not park it: let the broker redeliver it, after a pause, or
+		// a blocked or unreachable broker would have the handler run again
+		// in a tight loop.
 		c.log.Warn("event retry publish failed; requeueing", "type", typ, "err", perr)
+		t := time.NewTimer(c.cfg.RetryDelay)
+		select {
+		case <-t.C:
+		case <-c.stopping:
+			t.Stop()
+		}
 		_ = d.Nack(false, true)
 		return
 	}
