@@ -727,7 +727,7 @@ func (g *Gateway) serveOpenAPI(ctx *fasthttp.RequestCtx, _ *Request) {
 func (g *Gateway) OpenAPIDocument() []byte { return g.openapi }
 
 // retryAfter is the Retry-After value of a service's 429/503 error body:
-// its details.retry_after in whole seconds (at least 1), or 1 when absent.
+// its details.retry_after in whole seconds (1 to 86400), or 1 when absent.
 func retryAfter(body []byte) []byte {
 	var e struct {
 		Error struct {
@@ -738,7 +738,8 @@ func retryAfter(body []byte) []byte {
 	}
 	secs := 1
 	if json.Unmarshal(body, &e) == nil && e.Error.Details.RetryAfter > 1 {
-		secs = int(math.Ceil(e.Error.Details.RetryAfter))
+		// Bounded to a day, so a bogus value cannot overflow.
+		secs = int(math.Ceil(math.Min(e.Error.Details.RetryAfter, 86400)))
 	}
 	return strconv.AppendInt(nil, int64(secs), 10)
 }
