@@ -331,56 +331,11 @@ func (c *Consumer) consume(ctx context.Context) (*amqp.Channel, <-chan amqp.Deli
 
 func (c *Consumer) run(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 	defer close(c.done)
-	for {
-		closeCh := ch.NotifyClose(make(chan *amqp.Error, 1))
-		var wg sync.WaitGroup
-		for range c.cfg.Workers {
-			wg.Go(func() {
-				for d := range dels {
-					select {
-					case <-c.stopping:
-						continue // requeued when the channel closes
-					default:
-					}
-					c.handle(d)
-				}
-			})
-		}
-		select {
-		case err := <-closeCh:
-			c.log.Warn("event consumer channel lost; resuming after reconnect", "err", err)
-			wg.Wait()
-		case <-c.stopping:
-			_ = ch.Cancel("oc-events", false)
-			wg.Wait()
-			_ = ch.Close()
-			c.cc.close()
-			return
-		}
-		for {
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-c.stopping:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			var err error
-			ch, dels, err = c.consume(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			select {
-			case <-c.stopping:
-				c.cc.close()
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			c.log.Warn("event consumer: resume consuming", "err", err)
-		}
-	}
+	defer c.cc.close()
+	consumeLoop{
+		what: "event consumer", tag: "oc-events", workers: c.cfg.Workers, stopping: c.stopping, log: c.log,
+		consume: c.consume, handle: func(_ *amqp.Channel, d amqp.Delivery) { c.handle(d) },
+	}.run(ch, dels)
 }
 
 func attemptsOf(h amqp.Table) int {

@@ -160,57 +160,10 @@ const consumerTag = "oc-rpc"
 
 func (s *Server) run(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 	defer close(s.done)
-	for {
-		closeCh := ch.NotifyClose(make(chan *amqp.Error, 1))
-		var wg sync.WaitGroup
-		for range s.cfg.Workers {
-			wg.Go(func() {
-				for d := range dels {
-					select {
-					case <-s.stopping:
-						// Not acked: requeued when the channel closes.
-						continue
-					default:
-					}
-					s.serve(ch, d)
-				}
-			})
-		}
-		select {
-		case err := <-closeCh:
-			s.log.Warn("rpc server channel lost; resuming after reconnect", "err", err)
-			wg.Wait()
-		case <-s.stopping:
-			// basic.cancel: the broker stops delivering; the library then
-			// closes dels and the workers finish what they hold.
-			_ = ch.Cancel(consumerTag, false)
-			wg.Wait()
-			_ = ch.Close()
-			return
-		}
-		for {
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-s.stopping:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			var err error
-			ch, dels, err = s.consume(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			select {
-			case <-s.stopping:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			s.log.Warn("rpc server: resume consuming", "err", err)
-		}
-	}
+	consumeLoop{
+		what: "rpc server", tag: consumerTag, workers: s.cfg.Workers, stopping: s.stopping, log: s.log,
+		consume: s.consume, handle: s.serve,
+	}.run(ch, dels)
 }
 
 // Shutdown stops consuming (basic.cancel), waits for handlers in flight
