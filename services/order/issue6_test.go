@@ -397,3 +397,60 @@ func TestChargeOutlivingItsLeaseRecordsOneAttempt(t *testing.T) {
 		t.Errorf("order.paid written %d times, want 1", n)
 	}
 }
+
+// TestPaidOrderWhoseReservationExpiredIsRefunded: the charge landed after
+// the inventory let the hold expire (its inventory.released "expired"
+// arrives once the order is paid). The product service could not sell the
+// units, so the order ends cancelled (reservation_expired) with the money
+// returned once, announced as order.cancelled (refunded) and order.refunded;
+// a redelivery changes nothing more.
+func TestPaidOrderWhoseReservationExpiredIsRefunded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(nil)
+	pid := e.prod.add("Teapot", 3100, 100, sellerA, contracts.ProductActive)
+	held := []contracts.InventoryItem{{ProductID: pid, Quantity: 1}}
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: pid, Quantity: 1})))
+	e.waitEvent(contracts.EventOrderPlaced, o.ID)
+	e.publishAll(inventoryEvent(t, contracts.EventInventoryReserved, contracts.InventoryReserved{OrderID: o.ID, Items: held}))
+	e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+
+	expired := inventoryEvent(t, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: o.ID, Reason: contracts.ReleaseExpired, Items: held})
+	e.publishAll(expired, reissued(expired))
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+	waitFor(t, func() bool {
+		got = ok[contracts.Order](t, e.get(buyer, o.ID))
+		return got.Payment.Status == contracts.PaymentStatusRefunded
+	}, "the payment refunded")
+	e.publishAll(expired) // late redelivery
+	e.settleOutbox()
+	got = ok[contracts.Order](t, e.get(buyer, o.ID))
+	if got.StatusReason != contracts.ReasonReservationExpired {
+		t.Fatalf("reason = %q, want %q", got.StatusReason, contracts.ReasonReservationExpired)
+	}
+	var charges, refunds int
+	for _, a := range got.Payment.Attempts {
+		switch {
+		case a.Kind == "charge" && a.Status == "succeeded":
+			charges++
+		case a.Kind == "refund" && a.Status == "succeeded":
+			refunds++
+		}
+	}
+	if charges != 1 || refunds != 1 {
+		t.Fatalf("attempts %+v: want one charge and one refund", got.Payment.Attempts)
+	}
+	var c contracts.OrderCancelled
+	if err := e.waitEvent(contracts.EventOrderCancelled, o.ID).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.PrevStatus != contracts.OrderStatusPaid || !c.Refunded {
+		t.Fatalf("order.cancelled = %+v, want prev_status paid and refunded", c)
+	}
+	if n := e.outboxCount(contracts.EventOrderCancelled, o.ID); n != 1 {
+		t.Fatalf("order.cancelled written %d times, want 1", n)
+	}
+	if n := e.outboxCount(contracts.EventOrderRefunded, o.ID); n != 1 {
+		t.Fatalf("order.refunded written %d times, want 1", n)
+	}
+}

@@ -112,24 +112,40 @@ func (s *Service) onRejected(ctx context.Context, ev contracts.Event, orderID st
 }
 
 // onExpired cancels an order whose held stock the inventory gave back
-// before the order was paid.
+// (the reservation expired). Before payment that is a plain cancellation.
+// A paid order whose reservation expired first (the charge landed after
+// the hold ran out, say after a long outage) has no goods behind it: the
+// inventory could not turn the hold into a sale, so the order is cancelled
+// and the money returned rather than kept for stock that was never sold.
 func (s *Service) onExpired(ctx context.Context, ev contracts.Event, orderID string) error {
 	if err := validOrderID(orderID); err != nil {
 		return err
 	}
-	changed := false
+	changed, wasPaid := false, false
 	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
-		changed = false
-		if o.Status != contracts.OrderStatusPending && o.Status != contracts.OrderStatusReserved {
+		changed, wasPaid = false, false
+		switch o.Status {
+		case contracts.OrderStatusPending, contracts.OrderStatusReserved:
+		case contracts.OrderStatusPaid:
+			wasPaid = true
+		default:
 			return nil, errNoChange
 		}
 		changed = true
 		return s.cancelIn(o, contracts.ReasonReservationExpired)
 	})
-	if err == nil && changed {
-		s.m.cancelled.WithLabelValues(contracts.ReasonReservationExpired).Inc()
+	if err != nil || !changed {
+		return err
 	}
-	return err
+	s.m.cancelled.WithLabelValues(contracts.ReasonReservationExpired).Inc()
+	if wasPaid {
+		s.log.Warn("paid order lost its stock reservation; cancelled and refunded", "order_id", orderID)
+		if _, err := s.refundPayment(ctx, orderID); err != nil {
+			// The cancellation stands; the sweeper finishes the refund.
+			s.log.Warn("refund failed; the sweeper retries", "order_id", orderID, "err", err)
+		}
+	}
+	return nil
 }
 
 // cancelIn cancels o (pending, reserved or paid) with reason and returns

@@ -14,7 +14,10 @@
 // order.paid, or on a decline "cancelled" (payment_declined or
 // insufficient_funds) with payment.failed and order.cancelled, which makes
 // the product service release the stock. On rejected it is "cancelled"
-// (out_of_stock).
+// (out_of_stock). inventory.released with reason expired (the hold ran out)
+// cancels the order (reservation_expired); if the order was already paid —
+// the charge landed after the hold expired, so the product service could
+// not sell the units — the payment is refunded too.
 //
 // Every step is a state transition in PostgreSQL, made once per event
 // (inbox) and only from the state it expects, so redelivered or late events
