@@ -193,6 +193,11 @@ func priceLines(ctx context.Context, cat Catalog, lines []cartLine) ([]priced, e
 	out := make([]priced, len(lines))
 	for i, l := range lines {
 		it := byID[l.ProductID]
+		if it.Exists && it.Status == contracts.ProductDraft {
+			// A draft was never published: to buyers it does not exist, and
+			// nothing of it (name, price, image) may show in a cart.
+			it = contracts.LookupItem{ID: l.ProductID}
+		}
 		p := priced{line: l, item: it, price: it.Price, stock: it.Available}
 		switch {
 		case !it.Exists:

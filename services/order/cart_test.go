@@ -1,6 +1,7 @@
 package order_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func TestCartValidation(t *testing.T) {
 		msg     string
 	}{
 		{"unknown product", unknown, 1, contracts.CodeInvalidArgument, "product " + unknown + " does not exist"},
-		{"inactive product", draft, 1, contracts.CodeInvalidArgument, `"Prototype" is not for sale`},
+		{"unpublished product (a draft shows nothing of itself)", draft, 1, contracts.CodeInvalidArgument, "product " + draft + " does not exist"},
 		{"zero quantity", good, 0, contracts.CodeInvalidArgument, "quantity must be between 1 and 100, not 0"},
 		{"too many", good, 101, contracts.CodeInvalidArgument, "quantity must be between 1 and 100, not 101"},
 		{"bad id", "../etc", 1, contracts.CodeInvalidArgument, "not a valid id"},
@@ -155,4 +156,28 @@ func TestCheckoutWithoutUserService(t *testing.T) {
 	b := checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})
 	b.Address, b.AddressID = nil, uuid.NewString()
 	failed(t, e.checkout(buyer, key(), b), contracts.CodeUnavailable, "user service unavailable")
+}
+
+// TestCartHidesProductsTakenBackToDraft: a product in a cart that its
+// seller takes back to draft shows nothing of itself any more (no name,
+// image or price) and is left out of the subtotal, like a deleted one.
+func TestCartHidesProductsTakenBackToDraft(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(nil)
+	pid := e.prod.add("Secret Prototype", 9900, 10, sellerA, contracts.ProductActive)
+	if r := e.setItem(buyer, pid, 1); !r.OK() {
+		t.Fatalf("add: %s %s", r.Status, r.Body)
+	}
+	e.prod.mu.Lock()
+	e.prod.products[pid].Status = contracts.ProductDraft
+	e.prod.mu.Unlock()
+	r := e.call(buyer, contracts.MethodOrderCartGet, nil, nil, nil)
+	if !r.OK() || strings.Contains(string(r.Body), "Secret Prototype") {
+		t.Fatalf("cart leaks the draft: %s %s", r.Status, r.Body)
+	}
+	c := ok[contracts.Cart](t, r)
+	if len(c.Items) != 1 || c.Items[0].Available || c.Items[0].Problem != "not_found" || c.Items[0].UnitPrice.Amount != 0 || c.Subtotal.Amount != 0 {
+		t.Fatalf("cart = %+v", c)
+	}
 }
