@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -21,32 +20,19 @@ type metrics struct {
 	unmatched [600]atomic.Pointer[prometheus.Counter]
 }
 
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
-}
-
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_http_requests_total", Help: "HTTP requests served by the gateway, by route pattern, method and status.",
 		}, []string{"route", "method", "code"})),
-		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: telemetry.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "oc_http_request_duration_seconds", Help: "Time to serve an HTTP request, by route pattern and method.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"})),
-		inflight: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		inflight: telemetry.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "oc_http_requests_in_flight", Help: "HTTP requests being served by the gateway.",
 		})),
-		rejected: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		rejected: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_ratelimit_rejected_total", Help: "Requests refused by the rate limiter, by class.",
 		}, []string{"class"})),
 	}

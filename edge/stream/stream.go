@@ -58,6 +58,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/natsx"
+	"github.com/opencommerce/opencommerce/internal/telemetry"
 )
 
 // Config configures a Hub (flags under "stream.").
@@ -171,10 +172,10 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger, reg prometheus.Re
 	h := &Hub{
 		cfg: cfg, js: js, log: log.With("component", "stream"),
 		clients: map[*client]struct{}{},
-		clientsGauge: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		clientsGauge: telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "oc_stream_clients", Help: "Open notification streams by kind (sse, ws).",
 		}, []string{"kind"})),
-		slow: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		slow: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_nats_slow_consumers_total", Help: "Streaming clients dropped because they could not keep up.",
 		})),
 	}
@@ -191,21 +192,6 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger, reg prometheus.Re
 	h.clientsGauge.WithLabelValues("sse")
 	h.clientsGauge.WithLabelValues("ws")
 	return h
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // frame is one message for a client.

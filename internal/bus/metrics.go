@@ -1,35 +1,15 @@
 package bus
 
 import (
-	"errors"
 	"maps"
 	"sync"
 	"sync/atomic"
 
-	"github.com/opencommerce/opencommerce/contracts"
-
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// register registers c on reg and returns it, or the collector already
-// registered under the same description: in the all-in-one process several
-// modules share a registry and each builds its own client or server.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A clash of a different type is a programming error; keep the
-		// unregistered collector so the component still works.
-	}
-	return c
-}
+	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/telemetry"
+)
 
 var rpcBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
@@ -40,13 +20,13 @@ type connMetrics struct {
 }
 
 func newConnMetrics(reg prometheus.Registerer, name string) connMetrics {
-	connected := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	connected := telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oc_bus_connected", Help: "1 while the AMQP connection is open.",
 	}, []string{"conn"}))
-	reconnects := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	reconnects := telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "oc_bus_reconnects_total", Help: "AMQP reconnections after a lost connection.",
 	}, []string{"conn"}))
-	blocked := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	blocked := telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oc_bus_blocked", Help: "1 while the broker blocks publishing (memory or disk alarm).",
 	}, []string{"conn"}))
 	return connMetrics{
@@ -66,21 +46,21 @@ type clientMetrics struct {
 }
 
 func newClientMetrics(reg prometheus.Registerer) *clientMetrics {
-	req := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	req := telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "oc_rpc_client_requests_total", Help: "RPC calls made, by outcome code (ok or an error code).",
 	}, []string{"service", "method", "code"}))
 	return &clientMetrics{
 		requests: req,
-		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: telemetry.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "oc_rpc_client_duration_seconds", Help: "RPC call latency seen by the caller.", Buckets: rpcBuckets,
 		}, []string{"service", "method"})),
-		late: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		late: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_rpc_client_late_replies_total", Help: "Replies that arrived after their caller gave up.",
 		})),
-		inFlight: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		inFlight: telemetry.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "oc_rpc_client_in_flight", Help: "RPC calls waiting for a reply.",
 		})),
-		returns: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		returns: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_bus_returns_total", Help: "Mandatory publishes returned by the broker (no queue bound).",
 		})),
 	}
@@ -93,14 +73,14 @@ type serverMetrics struct {
 }
 
 func newServerMetrics(reg prometheus.Registerer, service string) *serverMetrics {
-	expired := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	expired := telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "oc_rpc_server_expired_total", Help: "Requests skipped because their deadline had passed.",
 	}, []string{"service"}))
 	return &serverMetrics{
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_rpc_server_requests_total", Help: "RPC requests served, by reply code.",
 		}, []string{"service", "method", "code"})),
-		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: telemetry.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "oc_rpc_server_duration_seconds", Help: "RPC handler latency.", Buckets: rpcBuckets,
 		}, []string{"service", "method"})),
 		expired: expired.WithLabelValues(service),
@@ -115,13 +95,13 @@ type eventMetrics struct {
 
 func newEventMetrics(reg prometheus.Registerer) *eventMetrics {
 	return &eventMetrics{
-		published: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		published: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_events_published_total", Help: "Events published and confirmed by the broker.",
 		}, []string{"type"})),
-		consumed: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		consumed: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_events_consumed_total", Help: "Events handled, by result (ok, retry, dead_lettered).",
 		}, []string{"service", "type", "result"})),
-		deadLettered: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		deadLettered: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_events_dead_lettered_total", Help: "Events moved to the dead-letter queue.",
 		}, []string{"service"})),
 	}

@@ -1,9 +1,9 @@
 package discovery
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opencommerce/opencommerce/internal/telemetry"
 )
 
 // metrics are shared by every watcher on one registry: registering twice
@@ -32,22 +32,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.healthy = register(reg, m.healthy)
-	m.errors = register(reg, m.errors)
-	m.kvUpdates = register(reg, m.kvUpdates)
+	m.healthy = telemetry.Register(reg, m.healthy)
+	m.errors = telemetry.Register(reg, m.errors)
+	m.kvUpdates = telemetry.Register(reg, m.kvUpdates)
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A different collector under our name is a wiring bug; keep ours
-		// unregistered rather than crash the process.
-	}
-	return c
 }

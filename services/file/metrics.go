@@ -1,9 +1,9 @@
 package file
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opencommerce/opencommerce/internal/telemetry"
 )
 
 type metrics struct {
@@ -29,25 +29,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Orphan blobs and stale upload temporaries removed by the sweeper."}, []string{"kind"}),
 	}
 	if reg != nil {
-		m.uploads = register(reg, m.uploads)
-		m.uploadedBytes = register(reg, m.uploadedBytes)
-		m.requests = register(reg, m.requests)
-		m.duration = register(reg, m.duration)
-		m.swept = register(reg, m.swept)
+		m.uploads = telemetry.Register(reg, m.uploads)
+		m.uploadedBytes = telemetry.Register(reg, m.uploadedBytes)
+		m.requests = telemetry.Register(reg, m.requests)
+		m.duration = telemetry.Register(reg, m.duration)
+		m.swept = telemetry.Register(reg, m.swept)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a second file service in one process shares the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
 }
