@@ -32,21 +32,7 @@ func New(tb testing.TB) Env {
 	cfg.Streams.EventsMaxAge = time.Hour
 	cfg.Streams.EventsMaxBytes = 64 << 20
 	env := Env{Config: cfg, Scheme: cfg.Scheme()}
-	tb.Cleanup(func() {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = js.DeleteStream(ctx, env.Scheme.NotifyStream())
-		_ = js.DeleteStream(ctx, env.Scheme.EventsStream())
-	})
+	tb.Cleanup(func() { DropStreams(cfg) })
 	return env
 }
 
@@ -62,4 +48,27 @@ func (e Env) Connect(tb testing.TB) (*nats.Conn, jetstream.JetStream) {
 	}
 	tb.Cleanup(closeFn)
 	return nc, js
+}
+
+// DropStreams deletes the JetStream streams made under cfg's prefix on its
+// server (tests share one NATS server; each cleans up its own namespace).
+// It does nothing for an unprefixed (production) configuration.
+func DropStreams(cfg natsx.Config) {
+	if cfg.Prefix == "" || cfg.URL == "" {
+		return
+	}
+	nc, err := nats.Connect(cfg.URL)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range []string{cfg.Scheme().NotifyStream(), cfg.Scheme().EventsStream()} {
+		_ = js.DeleteStream(ctx, name)
+	}
 }

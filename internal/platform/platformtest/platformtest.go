@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
 	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
@@ -96,7 +97,7 @@ func Start(tb testing.TB, opt Options) *Env {
 	if cfg.NATS.Prefix == ownNATS {
 		// Streams under a prefix borrowed from another platform (a second
 		// gateway instance) belong to that platform's cleanup.
-		tb.Cleanup(func() { dropStreams(cfg.NATS) })
+		tb.Cleanup(func() { natsxtest.DropStreams(cfg.NATS) })
 	}
 
 	log := platform.NewLogger(cfg.Log, os.Stderr)

@@ -1,14 +1,8 @@
 package platformtest
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/platform"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
@@ -32,25 +26,3 @@ func tweakServices(tb testing.TB, cfg *platform.Config) {
 
 // gatewayAddr is the gateway's listen address.
 func gatewayAddr(cfg *platform.Config) string { return cfg.Services.Gateway.Addr }
-
-// dropStreams deletes the JetStream streams a test platform made under its
-// prefix on the shared NATS server.
-func dropStreams(c natsx.Config) {
-	if c.Prefix == "" || c.URL == "" {
-		return
-	}
-	nc, err := nats.Connect(c.URL)
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, name := range []string{c.Scheme().NotifyStream(), c.Scheme().EventsStream()} {
-		_ = js.DeleteStream(ctx, name)
-	}
-}
