@@ -14,10 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/redisx"
 )
 
 // Servers are the shared servers the platform runs on; the suite isolates
@@ -183,35 +185,12 @@ func (e *Env) Close(ctx context.Context) error {
 	if err := e.amqpAdmin(ctx, http.MethodDelete, "/api/vhosts/"+e.Name, ""); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, dropDatabases(ctx, e.Servers.PGURL, e.DBPrefix))
+	errs = append(errs, pg.DropDatabases(ctx, e.Servers.PGURL, e.DBPrefix))
 	errs = append(errs, deleteKeys(ctx, e.Servers.RedisURL, e.RedisPrefix))
 	if e.Servers.NATSURL != "" {
 		errs = append(errs, deleteStreams(ctx, e.Servers.NATSURL, e.NATSPrefix+"_"))
 	}
 	errs = append(errs, os.RemoveAll(e.FileDir))
-	return errors.Join(errs...)
-}
-
-func dropDatabases(ctx context.Context, pgURL, prefix string) error {
-	c, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		return fmt.Errorf("drop databases: %w", err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
-	if err != nil {
-		return err
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, n := range names {
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -222,24 +201,7 @@ func deleteKeys(ctx context.Context, redisURL, prefix string) error {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
-	}
-	return nil
+	return redisx.DeleteKeys(ctx, rdb, prefix)
 }
 
 func deleteStreams(ctx context.Context, natsURL, prefix string) error {

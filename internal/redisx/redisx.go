@@ -79,3 +79,29 @@ func Ready(c *redis.Client) func(ctx context.Context) error {
 		return nil
 	}
 }
+
+// DeleteKeys removes every key starting with prefix (SCAN + UNLINK in
+// batches), for tools and tests that wrote under a unique prefix.
+func DeleteKeys(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	if prefix == "" {
+		return errors.New("redisx: refusing to delete keys without a prefix")
+	}
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Unlink(ctx, batch...).Err()
+	}
+	return nil
+}

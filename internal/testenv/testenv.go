@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // Default server addresses; each can be overridden by environment.
@@ -213,17 +215,5 @@ func Verbose() bool { return os.Getenv("OC_TEST_LOG") == "1" }
 func DropDatabases(prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, PGURL)
-	if err != nil {
-		return
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
-	if err != nil {
-		return
-	}
-	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-	for _, n := range names {
-		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
-	}
+	_ = pg.DropDatabases(ctx, PGURL, prefix)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/redisx"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -97,12 +98,5 @@ func Logger(tb testing.TB) *slog.Logger {
 func cleanRedis(rdb *redis.Client, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if len(keys) > 0 {
-		_ = rdb.Del(ctx, keys...).Err()
-	}
+	_ = redisx.DeleteKeys(ctx, rdb, prefix)
 }
