@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // AMQP names shared by every RPC client and server.
 const (
@@ -164,3 +167,18 @@ func (m *RawJSON) UnmarshalJSON(data []byte) error {
 
 // DeadlineHeader formats t as the HeaderDeadline value.
 func DeadlineHeader(t time.Time) int64 { return t.UnixMilli() }
+
+// PageOf reads a list request's limit and cursor query parameters: limit
+// must be a positive integer (bounded by Normalize); the cursor is opaque
+// here and checked by the list that issued it.
+func PageOf(p Params) (Page, error) {
+	pg := Page{Cursor: p.Get("cursor")}
+	if s := p.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return pg, InvalidArgument("limit", "limit must be a positive integer")
+		}
+		pg.Limit = n
+	}
+	return pg.Normalize(), nil
+}

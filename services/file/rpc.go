@@ -3,7 +3,6 @@ package file
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/google/uuid"
 
@@ -131,15 +130,10 @@ func parseList(a contracts.Actor, p contracts.Params) (listQuery, error) {
 	if q.owner == "" {
 		return q, contracts.Unauthenticated("sign in to list your files")
 	}
-	pg := contracts.Page{Cursor: p.Get("cursor")}
-	if s := p.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return q, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		pg.Limit = n
+	pg, err := contracts.PageOf(p)
+	if err != nil {
+		return q, err
 	}
-	pg = pg.Normalize()
 	q.limit = pg.Limit
 	if pg.Cursor != "" {
 		id, err := uuid.Parse(pg.Cursor)

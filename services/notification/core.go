@@ -202,7 +202,7 @@ func (c *core) list(ctx context.Context, a contracts.Actor, p contracts.Params) 
 	if err != nil {
 		return out, err
 	}
-	page, err := pageOf(p)
+	page, err := contracts.PageOf(p)
 	if err != nil {
 		return out, err
 	}

@@ -2,7 +2,6 @@ package notification
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -21,19 +20,6 @@ func routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, 
 		}
 		return fn(ctx, req.Actor, env.Params, env.Body)
 	}
-}
-
-func pageOf(p contracts.Params) (contracts.Page, error) {
-	var pg contracts.Page
-	if s := p.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return pg, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		pg.Limit = n
-	}
-	pg.Cursor = p.Get("cursor")
-	return pg.Normalize(), nil
 }
 
 // handlers maps every notification.* method to its handler.

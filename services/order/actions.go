@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -69,13 +68,10 @@ func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (co
 
 // listParams reads limit, cursor and status from the query.
 func listParams(p contracts.Params) (listFilter, error) {
-	f := listFilter{Limit: contracts.DefaultPageSize}
-	if v := p.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return f, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		f.Limit = contracts.Page{Limit: n}.Normalize().Limit
+	pg, err := contracts.PageOf(p)
+	f := listFilter{Limit: pg.Limit}
+	if err != nil {
+		return f, err
 	}
 	if v := p.Get("cursor"); v != "" {
 		if !isUUID(v) {

@@ -2,7 +2,6 @@ package product
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -36,19 +35,6 @@ func withBody[T any](fn func(ctx context.Context, a contracts.Actor, p contracts
 		}
 		return fn(ctx, a, p, in)
 	})
-}
-
-func pageOf(p contracts.Params) (contracts.Page, error) {
-	var pg contracts.Page
-	if s := p.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return pg, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		pg.Limit = n
-	}
-	pg.Cursor = p.Get("cursor")
-	return pg.Normalize(), nil
 }
 
 // handlers maps every product.* method to its handler.
@@ -117,7 +103,7 @@ func handlers(c *core) map[string]bus.Handler {
 			return empty, c.removeImage(ctx, a, p.Get("id"), p.Get("file_id"))
 		}),
 		contracts.MethodProductInventoryGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			pg, err := pageOf(p)
+			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
 			}
@@ -127,7 +113,7 @@ func handlers(c *core) map[string]bus.Handler {
 			return c.adjustInventory(ctx, a, p.Get("id"), in)
 		}),
 		contracts.MethodProductReviewsList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			pg, err := pageOf(p)
+			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +129,7 @@ func handlers(c *core) map[string]bus.Handler {
 			return empty, c.deleteReview(ctx, a, p.Get("id"))
 		}),
 		contracts.MethodProductCommentsList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			pg, err := pageOf(p)
+			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
 			}

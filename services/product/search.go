@@ -113,14 +113,11 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 	default:
 		return nil, contracts.InvalidArgument("sort", "sort must be relevance, newest, price_asc, price_desc or rating")
 	}
-	if s := p.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return nil, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		q.limit = n
+	pg, err := contracts.PageOf(p)
+	if err != nil {
+		return nil, err
 	}
-	q.limit = contracts.Page{Limit: q.limit}.Normalize().Limit
+	q.limit = pg.Limit
 	if s := p.Get("cursor"); s != "" {
 		c, err := decodeCursor(s)
 		if err != nil {

@@ -2,7 +2,6 @@ package user
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -57,7 +56,7 @@ func handlers(c *account.Core) map[string]bus.Handler {
 			return nil, c.DeleteAddress(ctx, r.Actor, env.Params.Get("id"))
 		}),
 		contracts.MethodUserWishlistList: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			p, err := page(env.Params)
+			p, err := contracts.PageOf(env.Params)
 			if err != nil {
 				return nil, err
 			}
@@ -70,7 +69,7 @@ func handlers(c *account.Core) map[string]bus.Handler {
 			return nil, c.RemoveWishlist(ctx, r.Actor, env.Params.Get("product_id"))
 		}),
 		contracts.MethodUserAdminList: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			p, err := page(env.Params)
+			p, err := contracts.PageOf(env.Params)
 			if err != nil {
 				return nil, err
 			}
@@ -103,18 +102,4 @@ func withBody[T any](fn func(context.Context, *bus.Request, contracts.Envelope, 
 		}
 		return fn(ctx, r, env, in)
 	})
-}
-
-// page reads limit and cursor from the query parameters.
-func page(p contracts.Params) (contracts.Page, error) {
-	var pg contracts.Page
-	if s := p.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return pg, contracts.InvalidArgument("limit", "limit must be a positive integer")
-		}
-		pg.Limit = n
-	}
-	pg.Cursor = p.Get("cursor")
-	return pg, nil
 }
