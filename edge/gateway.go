@@ -177,6 +177,7 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	retry    []byte // Retry-After seconds
 	started  atomic.Bool
+	closing  atomic.Bool // Shutdown has begun: Serve returning is expected
 	files    FileInstances
 	data     *dataclient.Client
 	hub      StreamHub
@@ -473,7 +474,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.wg.Add(2)
 	go func() {
 		defer g.wg.Done()
-		if err := g.server.Serve(lingerListener{ln}); err != nil {
+		if err := g.server.Serve(lingerListener{ln}); err != nil && !g.closing.Load() {
 			g.log.Error("gateway server stopped", "err", err)
 		}
 	}()
@@ -507,6 +508,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if !g.started.Load() {
 		return nil
 	}
+	g.closing.Store(true)
 	// Open notification streams would hold the server's shutdown until ctx
 	// ends: end them (the hub tells clients to reconnect elsewhere).
 	hubDone := make(chan struct{})
@@ -517,6 +519,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	}()
 	err := g.server.ShutdownWithContext(ctx)
+	// fasthttp closes only the listeners Serve has already registered: a
+	// Shutdown that runs before the Serve goroutine got that far would leave
+	// it accepting for ever (and the wait below hanging). Closing the
+	// listener here ends Serve in every order.
+	_ = g.ln.Close()
 	<-hubDone
 	g.data.CloseIdleConnections()
 	if g.stop != nil {

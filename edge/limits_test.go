@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -333,6 +334,33 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestShutdownRightAfterStart: a gateway stopped before its server
+// goroutine got going still stops, and its port is released.
+func TestShutdownRightAfterStart(t *testing.T) {
+	for range 20 {
+		cfg := edge.Defaults()
+		cfg.Addr = "127.0.0.1:0"
+		g, err := edge.New(cfg, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = g.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Shutdown right after Start: %v", err)
+		}
+		ln, err := net.Listen("tcp", g.Addr())
+		if err != nil {
+			t.Fatalf("port still held after Shutdown: %v", err)
+		}
+		ln.Close()
 	}
 }
 

@@ -59,6 +59,9 @@ type Options struct {
 	Conns []int
 	// Duration of each measurement (split into Rounds interleaved slices).
 	Duration time.Duration
+	// Only, when set, keeps the modes whose letter (the part before ':',
+	// e.g. "c" or "c+") is listed; the others are not started.
+	Only []string
 }
 
 // Result is one measurement.
@@ -116,6 +119,10 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 		if err != nil {
 			return err
 		}
+		if !opt.keeps(t.mode) {
+			t.close()
+			return nil
+		}
 		targets = append(targets, t)
 		return nil
 	}
@@ -133,17 +140,20 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 			return Report{}, err
 		}
 	}
-	bt, err := benchrpc.Setup(ctx, opt.AMQPURL, benchrpc.ModeBare)
-	if err != nil {
+	rpcTarget := func(mode, kind string) (*target, error) {
+		bt, err := benchrpc.Setup(ctx, opt.AMQPURL, kind)
+		if err != nil {
+			return nil, err
+		}
+		return &target{mode: mode, rpc: bt.Call, close: bt.Close}, nil
+	}
+	if err := add(rpcTarget(ModeBareRPC, benchrpc.ModeBare)); err != nil {
 		return Report{}, err
 	}
-	targets = append(targets, &target{mode: ModeBareRPC, rpc: bt.Call, close: bt.Close})
 	// The gateway's client uses the default reply path, the reply queue.
-	et, err := benchrpc.Setup(ctx, opt.AMQPURL, benchrpc.ModeBusQueue)
-	if err != nil {
+	if err := add(rpcTarget(ModeBusRPC, benchrpc.ModeBusQueue)); err != nil {
 		return Report{}, err
 	}
-	targets = append(targets, &target{mode: ModeBusRPC, rpc: et.Call, close: et.Close})
 
 	clients := map[string]*fasthttp.HostClient{}
 	for _, t := range targets {
@@ -171,6 +181,14 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+func (o Options) keeps(mode string) bool {
+	if len(o.Only) == 0 {
+		return true
+	}
+	letter, _, _ := strings.Cut(mode, ":")
+	return slices.Contains(o.Only, letter)
 }
 
 type acc struct {
@@ -258,7 +276,7 @@ func bareHTTP() (*target, error) {
 		ctx.Response.SetBodyRaw(Body)
 	}, NoDefaultServerHeader: true}
 	go func() { _ = s.Serve(ln) }()
-	return &target{mode: ModeBare, http: ln.Addr().String(), path: productPath, close: func() { _ = s.Shutdown() }}, nil
+	return &target{mode: ModeBare, http: ln.Addr().String(), path: productPath, close: func() { _ = s.Shutdown(); _ = ln.Close() }}, nil
 }
 
 // fixedRPC answers every call with Body.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,26 @@ func main() {
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the rate-limited mode (empty: skip)")
 	conns := flag.String("conns", "64", "comma-separated connection counts")
 	dur := flag.Duration("duration", 6*time.Second, "time per measurement")
+	only := flag.String("only", "", "comma-separated mode letters to run (a,b,c,c+,d,e); empty: all")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var modes []string
+	if *only != "" {
+		for s := range strings.SplitSeq(*only, ",") {
+			modes = append(modes, strings.TrimSpace(s))
+		}
+	}
 	var ns []int
 	for s := range strings.SplitSeq(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -29,9 +49,10 @@ func main() {
 		}
 		ns = append(ns, n)
 	}
-	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur})
+	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur, Only: modes})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edgebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 	fmt.Print(rep.Table())

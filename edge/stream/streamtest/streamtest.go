@@ -45,6 +45,7 @@ func Serve(tb testing.TB, hub *stream.Hub) string {
 		defer cancel()
 		_ = hub.Close(ctx)
 		_ = srv.ShutdownWithContext(ctx)
+		_ = ln.Close() // Shutdown closes only listeners Serve had registered
 	})
 	return "http://" + ln.Addr().String()
 }
