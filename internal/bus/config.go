@@ -22,6 +22,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the exponential reconnect backoff
 	// (full jitter between MinBackoff and the current ceiling).
 	MinBackoff, MaxBackoff time.Duration
+	// SyncWrites makes every publish its own socket write, in the
+	// publishing goroutine, as amqp091-go does alone (amqp.sync-writes).
+	// By default writes are coalesced: see coalescingConn.
+	SyncWrites bool
 
 	// Client configures the RPC client a process builds on this connection.
 	// It lives here so that one RegisterFlags call registers every amqp.*
@@ -39,6 +43,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Heartbeat, "amqp.heartbeat", 10*time.Second, "AMQP heartbeat interval")
 	fs.DurationVar(&c.MinBackoff, "amqp.reconnect-min-backoff", 100*time.Millisecond, "first reconnect delay (exponential with jitter)")
 	fs.DurationVar(&c.MaxBackoff, "amqp.reconnect-max-backoff", 10*time.Second, "longest reconnect delay")
+	fs.BoolVar(&c.SyncWrites, "amqp.sync-writes", false, "write each publish to the socket on its own instead of coalescing concurrent publishes into fewer writes")
 	c.Client.RegisterFlags(fs)
 }
 

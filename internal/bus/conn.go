@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +119,7 @@ func (c *Conn) connect() (*amqp.Connection, error) {
 		Heartbeat:  c.cfg.Heartbeat,
 		Properties: props,
 		Locale:     "en_US",
-		Dial:       amqp.DefaultDial(5 * time.Second),
+		Dial:       c.dial,
 	})
 	if err != nil {
 		return nil, err
@@ -128,6 +129,16 @@ func (c *Conn) connect() (*amqp.Connection, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// dial opens the socket, wrapped so that concurrent publishes share write
+// calls unless Config.SyncWrites asks for amqp091-go's own behaviour.
+func (c *Conn) dial(network, addr string) (net.Conn, error) {
+	conn, err := amqp.DefaultDial(5*time.Second)(network, addr)
+	if err != nil || c.cfg.SyncWrites {
+		return conn, err
+	}
+	return newCoalescingConn(conn), nil
 }
 
 func (c *Conn) declare(conn *amqp.Connection) error {

@@ -1,0 +1,203 @@
+package bus
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// countingConn counts the writes that reach the socket and can slow them.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+	delay  time.Duration
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	if c.delay > 0 {
+		time.Sleep(c.delay)
+	}
+	return c.Conn.Write(p)
+}
+
+// TestCoalescingKeepsEveryWriteWholeAndInOrder: many goroutines writing
+// framed records; the peer reads every record intact, each writer's in
+// the order written, and the socket saw fewer writes than Write calls.
+func TestCoalescingKeepsEveryWriteWholeAndInOrder(t *testing.T) {
+	client, server := tcpPair(t)
+	under := &countingConn{Conn: client, delay: 200 * time.Microsecond}
+	cc := newCoalescingConn(under)
+	defer cc.Close()
+
+	const writers, each = 32, 300
+	got := make(chan error, 1)
+	go func() {
+		r := bufio.NewReader(server)
+		next := make([]uint32, writers)
+		hdr := make([]byte, 12)
+		for range writers * each {
+			if _, err := io.ReadFull(r, hdr); err != nil {
+				got <- err
+				return
+			}
+			w, seq, n := binary.BigEndian.Uint32(hdr), binary.BigEndian.Uint32(hdr[4:]), binary.BigEndian.Uint32(hdr[8:])
+			if w >= writers || seq != next[w] {
+				got <- errors.New("record out of order or torn")
+				return
+			}
+			next[w]++
+			body := make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				got <- err
+				return
+			}
+			for _, b := range body {
+				if b != byte(w) {
+					got <- errors.New("record body mixed with another writer's")
+					return
+				}
+			}
+		}
+		got <- nil
+	}()
+
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range each {
+				n := 1 + (seq*7+w)%300
+				rec := make([]byte, 12+n)
+				binary.BigEndian.PutUint32(rec, uint32(w))
+				binary.BigEndian.PutUint32(rec[4:], uint32(seq))
+				binary.BigEndian.PutUint32(rec[8:], uint32(n))
+				for i := range n {
+					rec[12+i] = byte(w)
+				}
+				if _, err := cc.Write(rec); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("peer did not receive every record")
+	}
+	if n := under.writes.Load(); n >= writers*each/4 {
+		t.Fatalf("%d socket writes for %d Write calls: not coalesced", n, writers*each)
+	}
+}
+
+// TestCoalescingWriteErrorIsSticky: once the socket fails, Write reports
+// the failure instead of queueing into a dead connection.
+func TestCoalescingWriteErrorIsSticky(t *testing.T) {
+	client, server := tcpPair(t)
+	cc := newCoalescingConn(client)
+	defer cc.Close()
+	server.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := cc.Write(make([]byte, 64<<10)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writes to a connection closed by the peer kept succeeding")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := cc.Write([]byte("x")); err == nil {
+		t.Fatal("Write after a socket error succeeded")
+	}
+}
+
+// TestCoalescingBoundsPendingAndCloseUnblocks: with a peer that does not
+// read, Write blocks once maxPending bytes are queued (memory stays
+// bounded), and Close still returns and releases the blocked writer.
+func TestCoalescingBoundsPendingAndCloseUnblocks(t *testing.T) {
+	client, _ := tcpPair(t) // the server end is never read
+	cc := newCoalescingConn(client)
+	var written atomic.Int64
+	stuck := make(chan error, 1)
+	go func() {
+		chunk := make([]byte, 256<<10)
+		for {
+			n, err := cc.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				stuck <- err
+				return
+			}
+		}
+	}()
+	// Wait until the writer stops making progress.
+	var last int64 = -1
+	for {
+		time.Sleep(200 * time.Millisecond)
+		n := written.Load()
+		if n == last {
+			break
+		}
+		last = n
+	}
+	cc.mu.Lock()
+	pending := len(cc.pending)
+	cc.mu.Unlock()
+	if pending > maxPending {
+		t.Fatalf("%d bytes queued, bound is %d", pending, maxPending)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- cc.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung on a stalled socket")
+	}
+	select {
+	case err := <-stuck:
+		if err == nil {
+			t.Fatal("blocked Write returned no error after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Write blocked on the bound was not released by Close")
+	}
+}
