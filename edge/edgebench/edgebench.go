@@ -37,6 +37,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/benchrpc"
+	"github.com/opencommerce/opencommerce/internal/loadgen"
 )
 
 // Modes, in report order.
@@ -59,6 +60,14 @@ type Options struct {
 	Conns []int
 	// Duration of each measurement (split into Rounds interleaved slices).
 	Duration time.Duration
+	// LatencyLoad, when > 0, adds the latency table: (a) and (b) again, open
+	// loop at this fraction of (a)'s closed-loop throughput at the same
+	// connection count (measured in the same run), over at most that many
+	// connections, latency counted from each request's scheduled start.
+	// A closed loop at saturation measures throughput; its p99 is the
+	// machine's scheduling jitter with every connection queued (the bare
+	// handler's own p99 there is 2–7 ms on 2 shared cores).
+	LatencyLoad float64
 	// Only, when set, keeps the modes whose letter (the part before ':',
 	// e.g. "c" or "c+") is listed; the others are not started.
 	Only []string
@@ -77,6 +86,21 @@ type Result struct {
 // Report is the outcome of Run.
 type Report struct {
 	Results []Result
+	// Latency holds the fixed-rate measurements (Options.LatencyLoad).
+	Latency []LatencyResult
+}
+
+// LatencyResult is one open-loop measurement at a fixed rate.
+type LatencyResult struct {
+	Mode          string
+	Conns         int
+	Rate          float64 // offered, requests/s
+	Done          int     // answered
+	Errors        int
+	P50, P99, Max time.Duration
+	// MaxLag is the driver's worst delay behind the schedule (it counts in
+	// the latencies; a large one means the driver could not keep up).
+	MaxLag time.Duration
 }
 
 // Body is the ~300-byte JSON body every mode answers.
@@ -179,8 +203,71 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 			r.Mode, r.Conns = targets[i].mode, n
 			rep.Results = append(rep.Results, r)
 		}
+		if opt.LatencyLoad > 0 {
+			rep.Latency = append(rep.Latency, latencyAt(ctx, targets, rep.find(ModeBare, n).PerSec*opt.LatencyLoad, n, opt.Duration)...)
+		}
 	}
 	return rep, nil
+}
+
+// latencyAt measures (a) and (b) open loop at rate over at most n
+// connections, interleaved in Rounds slices like the throughput table.
+func latencyAt(ctx context.Context, targets []*target, rate float64, n int, dur time.Duration) []LatencyResult {
+	var sel []*target
+	for _, t := range targets {
+		if t.mode == ModeBare || t.mode == ModeCached {
+			sel = append(sel, t)
+		}
+	}
+	if rate <= 0 || len(sel) == 0 {
+		return nil
+	}
+	type accum struct {
+		h      loadgen.Histogram
+		errs   int
+		lag    time.Duration
+		issued int64
+	}
+	accs := make([]accum, len(sel))
+	clients := make([]*fasthttp.HostClient, len(sel))
+	for i, t := range sel {
+		clients[i] = &fasthttp.HostClient{Addr: t.http, MaxConns: n, MaxConnWaitTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdleConnDuration: time.Minute}
+		defer clients[i].CloseIdleConnections()
+	}
+	for range Rounds {
+		for i, t := range sel {
+			a := &accs[i]
+			var mu sync.Mutex
+			url := "http://" + t.http + t.path
+			st := loadgen.RunOpenLoop(ctx, rate, dur/Rounds, 4*n, func(context.Context, time.Time) {
+				start := time.Now()
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				req.SetRequestURI(url)
+				err := clients[i].Do(req, resp)
+				ok := err == nil && resp.StatusCode() == 200
+				lat := time.Since(start)
+				fasthttp.ReleaseRequest(req)
+				fasthttp.ReleaseResponse(resp)
+				mu.Lock()
+				if ok {
+					a.h.RecordDuration(lat)
+				} else {
+					a.errs++
+				}
+				mu.Unlock()
+			})
+			a.lag = max(a.lag, st.MaxLag)
+			a.issued += st.Issued
+		}
+	}
+	out := make([]LatencyResult, len(sel))
+	for i, t := range sel {
+		a := &accs[i]
+		out[i] = LatencyResult{Mode: t.mode, Conns: n, Rate: rate, Done: int(a.h.Count()), Errors: a.errs,
+			P50: a.h.QuantileDuration(0.5), P99: a.h.QuantileDuration(0.99), Max: time.Duration(a.h.Max()), MaxLag: a.lag}
+	}
+	return out
 }
 
 func (o Options) keeps(mode string) bool {
@@ -383,6 +470,13 @@ func (r Report) Table() string {
 		}
 	}
 	b.WriteByte('\n')
+	if len(r.Latency) > 0 {
+		fmt.Fprintf(&b, "\nFixed rate, open loop (latency from each request's scheduled start):\n\n| mode | conns | offered req/s | answered | p50 | p99 | max | driver max lag | errors |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, x := range r.Latency {
+			fmt.Fprintf(&b, "| %s | %d | %.0f | %d | %s | %s | %s | %s | %d |\n", x.Mode, x.Conns, x.Rate, x.Done,
+				x.P50.Round(time.Microsecond), x.P99.Round(time.Microsecond), x.Max.Round(time.Microsecond), x.MaxLag.Round(time.Microsecond), x.Errors)
+		}
+	}
 	return b.String()
 }
 

@@ -20,6 +20,7 @@ func main() {
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the rate-limited mode (empty: skip)")
 	conns := flag.String("conns", "64", "comma-separated connection counts")
 	dur := flag.Duration("duration", 6*time.Second, "time per measurement")
+	load := flag.Float64("latency-load", 0.5, "also measure (a) and (b) open loop at this fraction of (a)'s throughput (0: skip)")
 	only := flag.String("only", "", "comma-separated mode letters to run (a,b,c,c+,d,e); empty: all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -49,7 +50,7 @@ func main() {
 		}
 		ns = append(ns, n)
 	}
-	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur, Only: modes})
+	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur, Only: modes, LatencyLoad: *load})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edgebench:", err)
 		pprof.StopCPUProfile()
