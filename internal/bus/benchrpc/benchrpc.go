@@ -29,6 +29,10 @@ const (
 	ModeBare      = "bare-amqp091"
 	ModeBusDirect = "bus-direct"
 	ModeBusQueue  = "bus-queue"
+	// ModeBusQueueSync is ModeBusQueue with bus.Config.SyncWrites: every
+	// publish its own socket write, as amqp091-go does alone. Against
+	// ModeBusQueue it shows what write coalescing buys.
+	ModeBusQueueSync = "bus-queue-sync-writes"
 )
 
 // Result is one measurement.
@@ -64,9 +68,11 @@ func Setup(ctx context.Context, amqpURL, mode string) (*Target, error) {
 	case ModeBare:
 		return setupBare(amqpURL, service)
 	case ModeBusDirect:
-		return setupBus(ctx, amqpURL, service, bus.ReplyDirect)
+		return setupBus(ctx, amqpURL, service, bus.ReplyDirect, false)
 	case ModeBusQueue:
-		return setupBus(ctx, amqpURL, service, bus.ReplyQueue)
+		return setupBus(ctx, amqpURL, service, bus.ReplyQueue, false)
+	case ModeBusQueueSync:
+		return setupBus(ctx, amqpURL, service, bus.ReplyQueue, true)
 	}
 	return nil, errors.New("unknown mode " + mode)
 }
@@ -81,7 +87,7 @@ func randHex() string {
 // are interleaved at each concurrency so that load from elsewhere on the
 // machine hits them alike.
 func Run(ctx context.Context, amqpURL string, inflight []int, dur time.Duration) ([]Result, error) {
-	modes := []string{ModeBare, ModeBusDirect, ModeBusQueue}
+	modes := []string{ModeBare, ModeBusDirect, ModeBusQueue, ModeBusQueueSync}
 	targets := make([]*Target, 0, len(modes))
 	defer func() {
 		for _, tg := range targets {
@@ -201,13 +207,13 @@ func summarize(all []time.Duration, errs int, elapsed time.Duration) Result {
 	return r
 }
 
-func setupBus(ctx context.Context, url, service string, path bus.ReplyPath) (*Target, error) {
+func setupBus(ctx context.Context, url, service string, path bus.ReplyPath, syncWrites bool) (*Target, error) {
 	log := slog.New(slog.DiscardHandler)
-	sc, err := bus.Dial(ctx, bus.Config{URL: url, Name: "bench-server"}, log, nil)
+	sc, err := bus.Dial(ctx, bus.Config{URL: url, Name: "bench-server", SyncWrites: syncWrites}, log, nil)
 	if err != nil {
 		return nil, err
 	}
-	cc, err := bus.Dial(ctx, bus.Config{URL: url, Name: "bench-client"}, log, nil)
+	cc, err := bus.Dial(ctx, bus.Config{URL: url, Name: "bench-client", SyncWrites: syncWrites}, log, nil)
 	if err != nil {
 		_ = sc.Close()
 		return nil, err

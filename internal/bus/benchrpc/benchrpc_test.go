@@ -19,7 +19,7 @@ import (
 // throughput.
 func BenchmarkRPC(b *testing.B) {
 	url := testenv.AMQP(b)
-	for _, mode := range []string{benchrpc.ModeBare, benchrpc.ModeBusDirect, benchrpc.ModeBusQueue} {
+	for _, mode := range []string{benchrpc.ModeBare, benchrpc.ModeBusDirect, benchrpc.ModeBusQueue, benchrpc.ModeBusQueueSync} {
 		tg, err := benchrpc.Setup(context.Background(), url, mode)
 		if err != nil {
 			b.Fatal(err)
@@ -55,8 +55,8 @@ func TestRunSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 6 {
-		t.Fatalf("got %d results, want 3 modes × 2", len(res))
+	if len(res) != 8 {
+		t.Fatalf("got %d results, want 4 modes × 2", len(res))
 	}
 	for _, r := range res {
 		if r.Calls == 0 || r.Errors != 0 {
