@@ -2,14 +2,20 @@ package bus
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	neturl "net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -199,5 +205,43 @@ func TestCoalescingBoundsPendingAndCloseUnblocks(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a Write blocked on the bound was not released by Close")
+	}
+}
+
+// flushers counts the goroutines running a coalescingConn's flusher.
+func flushers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "(*coalescingConn).flush(")
+}
+
+// TestCoalescingFlusherEndsWithConnection: closing a connection, or
+// failing to open one, leaves no flusher behind.
+func TestCoalescingFlusherEndsWithConnection(t *testing.T) {
+	url := testenv.AMQP(t)
+	before := flushers()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, Config{URL: url, Name: "test"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := flushers(); n <= before {
+		t.Fatalf("%d flushers with an open connection, %d before: writes are not coalesced", n, before)
+	}
+	_ = c.Close()
+	u, _ := neturl.Parse(url)
+	u.User = neturl.UserPassword("guest", "wrong-password")
+	bctx, bcancel := context.WithTimeout(ctx, 2*time.Second) // Dial retries until its context ends
+	defer bcancel()
+	if _, err := Dial(bctx, Config{URL: u.String(), Name: "test"}, nil, nil); err == nil {
+		t.Fatal("dial with a wrong password succeeded")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for flushers() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d flushers left after Close and a failed dial, %d before", flushers(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -115,13 +115,23 @@ func (c *Conn) backoff(n int) time.Duration {
 func (c *Conn) connect() (*amqp.Connection, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(c.cfg.Name)
+	var sock net.Conn
 	conn, err := amqp.DialConfig(c.cfg.URL, amqp.Config{
 		Heartbeat:  c.cfg.Heartbeat,
 		Properties: props,
 		Locale:     "en_US",
-		Dial:       c.dial,
+		Dial: func(network, addr string) (net.Conn, error) {
+			s, err := c.dial(network, addr)
+			sock = s
+			return s, err
+		},
 	})
 	if err != nil {
+		// amqp091-go leaves the socket open on some handshake failures
+		// (no common SASL mechanism): close it, and its flusher, now.
+		if sock != nil {
+			_ = sock.Close()
+		}
 		return nil, err
 	}
 	if err := c.declare(conn); err != nil {
