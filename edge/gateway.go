@@ -19,6 +19,10 @@
 //   - Cache hits are not charged to the rate limiter: they cost the
 //     platform nothing the limiter protects, and charging them would put a
 //     Redis round trip on the fastest path.
+//   - The Redis limiter pipelines: the GCRA steps of requests waiting at
+//     the same moment go to Redis in one pipeline (ratelimit's batcher),
+//     each still its own atomic script run, so limits are exact and a busy
+//     gateway pays far fewer round trips than requests.
 //   - Only anonymous requests read and fill the cache; a signed-in caller
 //     may see more than the public (a seller's drafts).
 //   - A 413 for an oversize body is followed by a lingering close (drain

@@ -205,6 +205,7 @@ type Shared struct {
 	log       *slog.Logger
 	openUntil atomic.Int64 // unix nanos; 0 = closed (Redis in use)
 	fallbacks atomic.Uint64
+	batch     *batcher // nil when the client cannot pipeline
 }
 
 // NewShared returns a Shared limiter over rdb (nil rdb: local only).
@@ -221,7 +222,20 @@ func NewShared(rdb redis.Scripter, cfg SharedConfig, log *slog.Logger) *Shared {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Shared{rdb: rdb, cfg: cfg, local: NewLocal(cfg.LocalMaxKeys), log: log}
+	s := &Shared{rdb: rdb, cfg: cfg, local: NewLocal(cfg.LocalMaxKeys), log: log}
+	if p, ok := rdb.(pipeliner); ok {
+		s.batch = &batcher{rdb: p, timeout: cfg.Timeout}
+	}
+	return s
+}
+
+// RoundTrips returns how many pipelines were sent to Redis (each carries
+// the steps of every request that was waiting when it left).
+func (s *Shared) RoundTrips() uint64 {
+	if s.batch == nil {
+		return 0
+	}
+	return s.batch.roundTrips.Load()
 }
 
 // Local returns the fallback limiter.
@@ -284,8 +298,14 @@ func (s *Shared) redisAllow(ctx context.Context, c Class, key string) (Result, e
 	// takes effect at once instead of inheriting state measured in the old
 	// units.
 	rkey := s.cfg.Prefix + "rl:" + c.Name + ":" + strconv.FormatInt(t, 36) + "." + strconv.Itoa(b) + ":" + key
-	res, err := script.Run(ctx, s.rdb, []string{rkey},
-		strconv.FormatInt(t, 10), strconv.FormatInt(tau, 10)).Int64Slice()
+	emission, tauArg := formatArgs(t, tau)
+	var res []int64
+	var err error
+	if s.batch != nil {
+		res, err = s.batch.run(ctx, rkey, emission, tauArg)
+	} else {
+		res, err = script.Run(ctx, s.rdb, []string{rkey}, emission, tauArg).Int64Slice()
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,6 +3,8 @@ package ratelimit_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,5 +104,59 @@ func TestSharedFallsBackWhenRedisDown(t *testing.T) {
 	}
 	if !s.Degraded() {
 		t.Fatal("breaker not open")
+	}
+}
+
+// TestSharedConcurrentRequestsExact: many requests for one key at once go
+// to Redis in shared pipelines, and exactly the burst is allowed.
+func TestSharedConcurrentRequestsExact(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	s := ratelimit.NewShared(rdb, ratelimit.SharedConfig{Prefix: prefix, Timeout: 5 * time.Second}, nil)
+	class := ratelimit.Class{Name: "default", Rate: 50, Period: time.Hour, Burst: 50}
+	const n = 200
+	var allowed atomic.Int64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			if s.Allow(context.Background(), class, "user:1").Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := allowed.Load(); got != 50 {
+		t.Fatalf("%d of %d concurrent requests allowed, want exactly the burst of 50", got, n)
+	}
+	if s.Fallbacks() != 0 {
+		t.Fatalf("%d decisions fell back to the local limiter with Redis up", s.Fallbacks())
+	}
+	if rt := s.RoundTrips(); rt == 0 || rt >= n {
+		t.Fatalf("%d round trips for %d concurrent requests: not pipelined", rt, n)
+	}
+}
+
+// TestSharedAfterScriptFlush: a Redis that lost its scripts (restart,
+// SCRIPT FLUSH) is given the script again; no decision falls back.
+func TestSharedAfterScriptFlush(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	s := ratelimit.NewShared(rdb, ratelimit.SharedConfig{Prefix: prefix, Timeout: 5 * time.Second}, nil)
+	ctx := context.Background()
+	if !s.Allow(ctx, login, "ip:7").Allowed {
+		t.Fatal("first request refused")
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	allowed := 1
+	for range 9 {
+		if s.Allow(ctx, login, "ip:7").Allowed {
+			allowed++
+		}
+	}
+	if allowed != 5 || s.Fallbacks() != 0 {
+		t.Fatalf("after SCRIPT FLUSH: %d of 10 allowed (want 5), %d local decisions (want 0)", allowed, s.Fallbacks())
 	}
 }
