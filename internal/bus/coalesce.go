@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 )
 
 // coalescingConn batches the writes of concurrent publishers into fewer
@@ -113,10 +114,10 @@ func (c *coalescingConn) flush() {
 	}
 }
 
-// Close closes the socket at once and stops the flusher. amqp091-go closes
-// the socket only after the broker has answered connection.close (so every
-// queued byte went out before) or after the connection failed (so they are
-// lost either way); waiting to drain could hang on a stalled socket.
+// Close sends what is still queued, for at most closeFlush, then closes
+// the socket. Something usually is: answering a close the broker started,
+// amqp091-go queues connection.close-ok and closes the socket right after
+// (and crypto/tls does the same with its close_notify alert).
 func (c *coalescingConn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -126,11 +127,16 @@ func (c *coalescingConn) Close() error {
 	c.closed = true
 	c.drained.Broadcast()
 	c.mu.Unlock()
-	err := c.Conn.Close()
+	// Bounds the flusher's last writes, including one already blocked on a
+	// stalled peer.
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlush))
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 	<-c.done
-	return err
+	return c.Conn.Close()
 }
+
+// closeFlush bounds how long Close spends sending what was queued.
+const closeFlush = time.Second

@@ -134,6 +134,27 @@ func TestCoalescingKeepsEveryWriteWholeAndInOrder(t *testing.T) {
 	}
 }
 
+// TestCoalescingCloseSendsWhatWasQueued: amqp091-go answers a close the
+// broker started by queuing close-ok and closing the socket at once; the
+// answer must still go out.
+func TestCoalescingCloseSendsWhatWasQueued(t *testing.T) {
+	for range 20 {
+		client, server := tcpPair(t)
+		cc := newCoalescingConn(client)
+		if _, err := cc.Write([]byte("close-ok")); err != nil {
+			t.Fatal(err)
+		}
+		if err := cc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(server)
+		if err != nil || string(got) != "close-ok" {
+			t.Fatalf("peer read %q, %v; want the bytes written before Close", got, err)
+		}
+	}
+}
+
 // TestCoalescingWriteErrorIsSticky: once the socket fails, Write reports
 // the failure instead of queueing into a dead connection.
 func TestCoalescingWriteErrorIsSticky(t *testing.T) {
