@@ -421,7 +421,7 @@ func rpcGateway(ctx context.Context, amqpURL, redisAddr, mode string) (*target, 
 	deps := edge.Deps{RPC: cl}
 	var rdb *redis.Client
 	if redisAddr != "" {
-		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 128})
+		rdb = redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 128, ContextTimeoutEnabled: true})
 		deps.Redis, deps.RedisPrefix = rdb, "edgebench:"+fmt.Sprint(time.Now().UnixNano())+":"
 		cfg.RateDefault = "1000000/1s"
 	}

@@ -21,23 +21,28 @@ type pipeliner interface {
 //
 // One request at a time costs a round trip each: a write and a read system
 // call on both ends, Redis reading one command per event-loop turn. Here a
-// request joins a queue; one sender goroutine, started when the queue goes
-// from empty to non-empty and gone when it empties, sends everything queued
-// as one pipeline and hands each caller its reply. Nothing waits for a batch
-// to fill: an idle limiter sends at once, a busy one sends more per round
-// trip. Each step is still its own atomic script run, so the limits are
-// exactly those of one call per request.
+// request joins a queue; a sender goroutine sends everything queued as one
+// pipeline and hands each caller its reply. A request that finds every
+// running sender busy starts another, up to maxSenders, so a step waits at
+// most for the pipelines already in flight, never behind a queue of them;
+// senders exit when the queue is empty. Nothing waits for a batch to fill:
+// an idle limiter sends at once, a busy one sends more per round trip. Each
+// step is still its own atomic script run, so the limits are exactly those
+// of one call per request.
 type batcher struct {
 	rdb     pipeliner
 	timeout time.Duration
 
 	mu      sync.Mutex
 	queue   []*step
-	spare   []*step
-	running bool
+	senders int // running
+	idle    int // running and about to take the queue
 
 	roundTrips atomic.Uint64
 }
+
+// maxSenders bounds the pipelines in flight (and the connections they hold).
+const maxSenders = 4
 
 // step is one queued GCRA step and, once done is signalled, its outcome.
 type step struct {
@@ -47,6 +52,10 @@ type step struct {
 	res      []int64
 	err      error
 	done     chan struct{} // capacity 1
+	// abandoned is set by a caller that stopped waiting: its step is not
+	// sent (a stale step replayed after a stall would charge a request
+	// that was already decided locally).
+	abandoned atomic.Bool
 }
 
 var steps = sync.Pool{New: func() any { return &step{done: make(chan struct{}, 1)} }}
@@ -57,8 +66,9 @@ func (b *batcher) run(ctx context.Context, key, emission, tau string) ([]int64, 
 	st.key, st.emission, st.tau = key, emission, tau
 	b.mu.Lock()
 	b.queue = append(b.queue, st)
-	if !b.running {
-		b.running = true
+	if b.idle == 0 && b.senders < maxSenders {
+		b.senders++
+		b.idle++
 		go b.send()
 	}
 	b.mu.Unlock()
@@ -69,35 +79,49 @@ func (b *batcher) run(ctx context.Context, key, emission, tau string) ([]int64, 
 		steps.Put(st) // the sender signals once and never touches it again
 		return res, err
 	case <-ctx.Done():
-		// The sender still holds st and will signal it: leave it to the
-		// garbage collector rather than to the pool.
+		// A sender may still hold st and signal it: leave it to the garbage
+		// collector rather than to the pool.
+		st.abandoned.Store(true)
 		return nil, ctx.Err()
 	}
 }
 
 // send sends queued steps, a pipeline per turn, until the queue is empty.
+// It counts as idle (b.idle) from its start and between turns, so that a
+// request queued meanwhile does not start a sender it does not need.
 func (b *batcher) send() {
+	var batch []*step
 	for {
 		b.mu.Lock()
 		if len(b.queue) == 0 {
-			b.running = false
+			b.senders--
+			b.idle--
 			b.mu.Unlock()
 			return
 		}
-		batch := b.queue
-		b.queue, b.spare = b.spare[:0], nil
+		batch, b.queue = b.queue, batch[:0]
+		b.idle--
 		b.mu.Unlock()
 
 		b.exec(batch)
-
 		clear(batch)
+
 		b.mu.Lock()
-		b.spare = batch[:0]
+		b.idle++
 		b.mu.Unlock()
 	}
 }
 
-func (b *batcher) exec(batch []*step) {
+func (b *batcher) exec(all []*step) {
+	batch := all[:0] // filtered in place
+	for _, st := range all {
+		if !st.abandoned.Load() {
+			batch = append(batch, st)
+		}
+	}
+	if len(batch) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	cmds := make([]*redis.Cmd, len(batch))

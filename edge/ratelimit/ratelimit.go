@@ -187,8 +187,11 @@ return {1, tau - diff, diff}
 type SharedConfig struct {
 	// Prefix is prepended to every Redis key ("oc:" → "oc:rl:login:ip:1.2.3.4").
 	Prefix string
-	// Timeout bounds one Redis round trip; past it the request is decided
-	// locally and the breaker opens.
+	// Timeout bounds a request's wait for its Redis decision; past it the
+	// request is decided locally and the breaker opens. A step may wait
+	// for a pipeline already in flight before its own, so keep Timeout
+	// above two Redis round trips (the default 50 ms is far above them on
+	// a LAN).
 	Timeout time.Duration
 	// Cooldown is how long the breaker stays open after a Redis failure.
 	Cooldown time.Duration

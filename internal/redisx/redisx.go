@@ -61,6 +61,11 @@ func Open(ctx context.Context, cfg Config) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
+	// A context's deadline bounds the network reads and writes too, not
+	// only the wait for a pooled connection: a request's deadline (or the
+	// rate limiter's few milliseconds) holds even on a connection that
+	// died without a FIN.
+	opts.ContextTimeoutEnabled = true
 	c := redis.NewClient(opts)
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
