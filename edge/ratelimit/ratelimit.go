@@ -4,7 +4,9 @@
 //
 // Shared is the limiter the gateway uses: the state lives in Redis, updated
 // atomically by one Lua script called with EVALSHA, so every gateway
-// instance enforces one limit. When Redis fails, Shared falls back at once
+// instance enforces one limit. The steps of requests that arrive together
+// travel to Redis in shared pipelines (batch.go), each still its own script
+// run. When Redis fails, Shared falls back at once
 // to an in-process GCRA limiter (Local) and keeps using it for a cool-down
 // period (a small circuit breaker), so a dead Redis adds no latency; after
 // the cool-down one request probes Redis again. While on the fallback each
