@@ -84,6 +84,12 @@ if [ "$want_tools" = 1 ]; then
     log "installing mailpit"
     go install github.com/axllent/mailpit@v1.33.1 >&2 || missing+=("mailpit (go install github.com/axllent/mailpit@v1.33.1)")
   fi
+  # wrk drives the gateway benchmark's out-of-process table (edge/edgebench).
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) >/dev/null 2>&1 \
+      || missing+=("wrk (apt-get install wrk)")
+  fi
   # promtool checks the Prometheus configuration and rules.
   if ! command -v promtool >/dev/null; then
     log "installing prometheus (promtool)"

@@ -152,10 +152,10 @@ func Run(ctx context.Context, opt Options) (Report, error) {
 		targets = append(targets, t)
 		return nil
 	}
-	if err := add(bareHTTP()); err != nil {
+	if err := add(bareHTTP("127.0.0.1:0")); err != nil {
 		return Report{}, err
 	}
-	if err := add(cachedGateway(ctx)); err != nil {
+	if err := add(cachedGateway(ctx, "127.0.0.1:0")); err != nil {
 		return Report{}, err
 	}
 	if err := add(rpcGateway(ctx, opt.AMQPURL, "", ModeRPC)); err != nil {
@@ -353,10 +353,8 @@ func measure(ctx context.Context, t *target, hc *fasthttp.HostClient, n int, dur
 	return all, int(errs.Load()), time.Since(start)
 }
 
-func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
-
-func bareHTTP() (*target, error) {
-	ln, err := listen()
+func bareHTTP(addr string) (*target, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -384,8 +382,10 @@ func gatewayConfig() edge.Config {
 	return cfg
 }
 
-func cachedGateway(ctx context.Context) (*target, error) {
-	g, err := edge.New(gatewayConfig(), edge.Deps{RPC: fixedRPC{}})
+func cachedGateway(ctx context.Context, addr string) (*target, error) {
+	cfg := gatewayConfig()
+	cfg.Addr = addr
+	g, err := edge.New(cfg, edge.Deps{RPC: fixedRPC{}})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package edgebench_test
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +52,34 @@ func TestRunSmoke(t *testing.T) {
 		if r.Requests == 0 || r.Errors > 0 {
 			t.Fatalf("%s: %d requests, %d errors", r.Mode, r.Requests, r.Errors)
 		}
+	}
+}
+
+// TestWrkTable drives the out-of-process servers' code with wrk for a
+// moment: both modes answer, without errors, with sane percentiles.
+func TestWrkTable(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		testenv.Unavailable(t, "wrk", err)
+	}
+	srv, err := edgebench.Serve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res, err := edgebench.RunWrk(context.Background(), wrk, srv, 8, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 {
+		t.Fatalf("%d results, want (a) and (b)", len(res))
+	}
+	for _, r := range res {
+		if r.Requests == 0 || r.Errors != 0 || r.PerSec <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.WorstP99 < r.P99 {
+			t.Fatalf("%s: %+v", r.Mode, r)
+		}
+	}
+	if tab := edgebench.WrkTable(res); !strings.Contains(tab, "b:gateway-cached") {
+		t.Fatalf("table lacks the gateway row:\n%s", tab)
 	}
 }
