@@ -33,6 +33,16 @@ type Config struct {
 	PollInterval time.Duration
 	// ShopURL is the storefront base URL used in email links.
 	ShopURL string
+	// Retention is how long a notification is kept, read or not
+	// (notification.retention; 0 keeps them for ever).
+	Retention time.Duration
+	// EmailRetention is how long a sent, failed or skipped email is kept
+	// (notification.email-retention; 0 for ever). Pending emails are never
+	// deleted.
+	EmailRetention time.Duration
+	// RetentionInterval is how often the retention sweep runs
+	// (notification.retention-interval).
+	RetentionInterval time.Duration
 	// MirrorEvents mirrors every RabbitMQ event to NATS events.<type>
 	// (notification.mirror-events).
 	MirrorEvents bool
@@ -52,6 +62,10 @@ func DefaultConfig() Config {
 		PollInterval: time.Second,
 		ShopURL:      "http://localhost:8080",
 		MirrorEvents: true,
+
+		Retention:         90 * 24 * time.Hour,
+		EmailRetention:    30 * 24 * time.Hour,
+		RetentionInterval: time.Hour,
 	}
 }
 
@@ -67,6 +81,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryMax, "smtp.retry-max", d.RetryMax, "longest delay between attempts of an email")
 	fs.DurationVar(&c.PollInterval, "notification.poll-interval", d.PollInterval, "how often the email and push outboxes are polled besides wake-ups")
 	fs.StringVar(&c.ShopURL, "notification.shop-url", d.ShopURL, "storefront base URL used in email links")
+	fs.DurationVar(&c.Retention, "notification.retention", d.Retention, "how long notifications are kept (0: for ever)")
+	fs.DurationVar(&c.EmailRetention, "notification.email-retention", d.EmailRetention, "how long sent, failed and skipped emails are kept (0: for ever; pending ones always are)")
+	fs.DurationVar(&c.RetentionInterval, "notification.retention-interval", d.RetentionInterval, "how often old notifications and emails are deleted")
 	fs.BoolVar(&c.MirrorEvents, "notification.mirror-events", d.MirrorEvents, "mirror every RabbitMQ event to NATS events.<type> for edge consumers")
 }
 
@@ -85,6 +102,10 @@ func (c Config) Validate() error {
 		return errors.New("smtp.retry-min must be positive and not above smtp.retry-max")
 	case c.PollInterval <= 0:
 		return errors.New("notification.poll-interval must be positive")
+	case c.Retention < 0 || c.EmailRetention < 0:
+		return errors.New("notification.retention and notification.email-retention must not be negative (0 keeps for ever)")
+	case c.RetentionInterval <= 0:
+		return errors.New("notification.retention-interval must be positive")
 	}
 	return nil
 }

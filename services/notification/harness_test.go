@@ -42,7 +42,8 @@ type harness struct {
 
 // start runs the service on fresh deps, the test's NATS (js, scheme) and
 // SMTP server smtpAddr.
-func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr string) *harness {
+// tweaks, when given, change the configuration before the start.
+func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr string, tweaks ...func(*notification.Config)) *harness {
 	t.Helper()
 	deps, env := apptest.Deps(t)
 	cfg := notification.DefaultConfig()
@@ -51,6 +52,9 @@ func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr s
 	cfg.RetryMin, cfg.RetryMax = 50*time.Millisecond, 300*time.Millisecond
 	cfg.PollInterval = 100 * time.Millisecond
 	cfg.NATS = scheme
+	for _, f := range tweaks {
+		f(&cfg)
+	}
 	svc, err := notification.New(cfg, deps, js)
 	if err != nil {
 		t.Fatal(err)
@@ -74,11 +78,11 @@ func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr s
 }
 
 // startNATS is start on the machine's NATS with a unique prefix.
-func startNATS(t *testing.T, smtpAddr string) *harness {
+func startNATS(t *testing.T, smtpAddr string, tweaks ...func(*notification.Config)) *harness {
 	t.Helper()
 	n := natsxtest.New(t)
 	_, js := n.Connect(t)
-	return start(t, js, n.Scheme, smtpAddr)
+	return start(t, js, n.Scheme, smtpAddr, tweaks...)
 }
 
 func (h *harness) emit(typ string, data any) contracts.Event {

@@ -10,6 +10,7 @@ type metrics struct {
 	created  *prometheus.CounterVec
 	emails   *prometheus.CounterVec
 	pushed   prometheus.Counter
+	swept    *prometheus.CounterVec
 	mirrored prometheus.Counter
 }
 
@@ -24,6 +25,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		pushed: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_notification_pushed_total", Help: "Notifications published to NATS JetStream.",
 		})),
+		swept: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oc_notification_retention_deleted_total", Help: "Rows deleted by the retention sweep, by table (notifications, emails).",
+		}, []string{"table"})),
 		mirrored: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_events_mirrored_total", Help: "Events mirrored from RabbitMQ to NATS JetStream.",
 		})),

@@ -18,6 +18,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
+	"github.com/opencommerce/opencommerce/services/notification"
 )
 
 func orderItems(sellerA, sellerB string) []contracts.OrderEventItem {
@@ -407,4 +408,61 @@ func queueMessages(t *testing.T, vhost, queue string) int {
 		return -1
 	}
 	return *q.Messages
+}
+
+// TestRetentionDeletesOldRowsOnly: notifications past notification.retention
+// and finished emails past notification.email-retention are deleted by the
+// sweep; newer ones, and a pending email of any age, stay.
+func TestRetentionDeletesOldRowsOnly(t *testing.T) {
+	t.Parallel()
+	h := startNATS(t, testenv.FreeAddr(t), func(c *notification.Config) {
+		c.Retention, c.EmailRetention = 24*time.Hour, 24*time.Hour
+		c.RetentionInterval = 100 * time.Millisecond
+	})
+	ctx := context.Background()
+	pool := h.svc.Pool()
+	user := uuid.New()
+	old, recent := time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
+	oldN, newN := notification.V7At(old), notification.V7At(recent)
+	for _, id := range []uuid.UUID{oldN, newN} {
+		if _, err := pool.Exec(ctx, `INSERT INTO notifications (id, user_id, kind, title, body, created_at)
+			VALUES ($1, $2, 'order.paid', 'Paid', 'Your order was paid.', now())`, id, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emails := map[string]struct {
+		id     uuid.UUID
+		status string
+	}{
+		"old sent":    {notification.V7At(old), "sent"},
+		"old skipped": {notification.V7At(old.Add(time.Millisecond)), "skipped"},
+		"old pending": {notification.V7At(old.Add(2 * time.Millisecond)), "pending"},
+		"recent sent": {notification.V7At(recent), "sent"},
+	}
+	for _, e := range emails {
+		if _, err := pool.Exec(ctx, `INSERT INTO emails (id, user_id, kind, to_addr, subject, text_body, html_body, status, next_attempt_at)
+			VALUES ($1, $2, 'order.paid', 'a@example.com', 's', 't', 'h', $3, now() + interval '1 hour')`, e.id, user, e.status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(table string, id uuid.UUID) bool {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = $1`, id).Scan(&n)
+		return n == 1
+	}
+	eventually(t, "old rows deleted", func() bool {
+		return !exists("notifications", oldN) && !exists("emails", emails["old sent"].id) && !exists("emails", emails["old skipped"].id)
+	})
+	if !exists("notifications", newN) {
+		t.Fatal("a notification within the retention was deleted")
+	}
+	for _, name := range []string{"old pending", "recent sent"} {
+		if !exists("emails", emails[name].id) {
+			t.Fatalf("the %s email was deleted", name)
+		}
+	}
+	list := h.list(user.String(), nil)
+	if len(list.Items) != 1 || list.Items[0].ID != newN.String() {
+		t.Fatalf("the user's list after the sweep: %+v, want only the recent notification", list.Items)
+	}
 }

@@ -16,6 +16,10 @@
 // user.updated: the user service has no service-to-service lookup, so an
 // email to a user whose address it never learned is recorded as skipped.
 //
+// Notifications older than notification.retention (90 days) and finished
+// emails older than notification.email-retention (30 days) are deleted by
+// an hourly sweep (retention.go); pending emails are kept until sent.
+//
 // It also mirrors every RabbitMQ event to NATS events.<type> (stream
 // EVENTS) for edge consumers, with its own queue events.notification-mirror
 // (mirror.go).
@@ -113,6 +117,7 @@ func (s *Service) Start(ctx context.Context) error {
 	p := &pusher{c: c, js: s.js}
 	s.wg.Go(func() { p.run(wctx) })
 	s.wg.Go(func() { ml.run(wctx) })
+	s.wg.Go(func() { c.runSweeper(wctx) })
 	if s.cfg.MirrorEvents {
 		s.stopMi = make(chan struct{})
 		mi := &mirror{js: s.js, scheme: s.cfg.NATS, log: kit.Log, stop: s.stopMi, m: c.m}

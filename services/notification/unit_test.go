@@ -122,3 +122,46 @@ func TestMalformedEventsArePermanent(t *testing.T) {
 		t.Errorf("unrelated event: %v %v", d, err)
 	}
 }
+
+func TestRetentionConfigChecked(t *testing.T) {
+	for name, f := range map[string]func(*Config){
+		"negative retention":       func(c *Config) { c.Retention = -time.Hour },
+		"negative email retention": func(c *Config) { c.EmailRetention = -time.Hour },
+		"zero interval":            func(c *Config) { c.RetentionInterval = 0 },
+	} {
+		c := DefaultConfig()
+		f(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "retention") {
+			t.Errorf("%s: Validate = %v, want an error naming the retention flag", name, err)
+		}
+	}
+	c := DefaultConfig()
+	c.Retention, c.EmailRetention = 0, 0 // keep for ever
+	if err := c.Validate(); err != nil {
+		t.Fatalf("retention 0 (keep for ever) refused: %v", err)
+	}
+}
+
+func TestV7Floor(t *testing.T) {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	before, after := V7At(at.Add(-time.Millisecond)), V7At(at)
+	if before.Version() != 7 || after.Version() != 7 {
+		t.Fatalf("not v7: %s %s", before, after)
+	}
+	floor := v7Floor(at)
+	if bytes.Compare(before[:], floor[:]) >= 0 || bytes.Compare(after[:], floor[:]) < 0 {
+		t.Fatalf("floor %s does not separate %s (before) from %s (at)", floor, before, after)
+	}
+}
+
+// V7At returns a UUIDv7 with the timestamp of at and random low bits
+// (exported for the package's external tests).
+func V7At(at time.Time) uuid.UUID {
+	u := uuid.New()
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 | u[6]&0x0f
+	return u
+}
