@@ -41,7 +41,7 @@ func userCmd(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 	defer pool.Close()
 	switch op {
 	case "rotate-key":
-		kid, err := user.RotateKey(ctx, pool)
+		kid, err := user.RotateKey(ctx, pool, ucfg)
 		if err != nil {
 			return err
 		}

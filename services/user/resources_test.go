@@ -315,7 +315,7 @@ func TestAdmin(t *testing.T) {
 	if len(l.Items) != 1 {
 		t.Fatalf("bootstrap admin duplicated: %d", len(l.Items))
 	}
-	if kid, err := user.RotateKey(t.Context(), e.svc.Pool()); err != nil || kid == "" {
+	if kid, err := user.RotateKey(t.Context(), e.svc.Pool(), e.cfg); err != nil || kid == "" {
 		t.Fatalf("RotateKey = %q, %v", kid, err)
 	}
 }

@@ -70,7 +70,23 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	core, err := account.NewCore(s.cfg, postgres.New(kit.Pool), Products{RPC: s.deps.RPC}, kit.Log)
+	store, err := postgres.New(kit.Pool, s.cfg.KEK())
+	if err != nil {
+		_ = kit.Stop(ctx)
+		return err
+	}
+	// Seal keys left in plaintext (the key-encryption key was just set),
+	// and fail here if a sealed key does not open with the configured one.
+	if n, err := store.SealKeys(ctx); err != nil {
+		_ = kit.Stop(ctx)
+		return fmt.Errorf("user: %w", err)
+	} else if n > 0 {
+		kit.Log.Info("sealed signing keys stored in plaintext", "keys", n)
+	}
+	if s.cfg.KEK() == nil {
+		kit.Log.Warn("token signing keys are stored unsealed: set user.key-encryption-key in production")
+	}
+	core, err := account.NewCore(s.cfg, store, Products{RPC: s.deps.RPC}, kit.Log)
 	if err != nil {
 		_ = kit.Stop(ctx)
 		return err
@@ -143,11 +159,14 @@ func (s *Service) Pool() *pgxpool.Pool {
 // published in user.jwks until its tokens have expired. Running instances
 // pick the new key up within their key cache TTL (user.key-cache-ttl). The
 // lead wires it as `opencommerce user rotate-key`.
-func RotateKey(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+func RotateKey(ctx context.Context, pool *pgxpool.Pool, cfg Config) (string, error) {
+	if err := cfg.Validate(); err != nil {
+		return "", err
+	}
 	if err := pg.Migrate(ctx, pool, postgres.Migrations()); err != nil {
 		return "", err
 	}
-	return postgres.RotateKey(ctx, pool)
+	return postgres.RotateKey(ctx, pool, cfg.KEK())
 }
 
 // BootstrapAdmin creates the admin account email with password, or promotes
@@ -157,7 +176,11 @@ func BootstrapAdmin(ctx context.Context, pool *pgxpool.Pool, cfg Config, email, 
 	if err := pg.Migrate(ctx, pool, postgres.Migrations()); err != nil {
 		return contracts.User{}, err
 	}
-	core, err := account.NewCore(cfg, postgres.New(pool), nil, nil)
+	store, err := postgres.New(pool, cfg.KEK())
+	if err != nil {
+		return contracts.User{}, err
+	}
+	core, err := account.NewCore(cfg, store, nil, nil)
 	if err != nil {
 		return contracts.User{}, err
 	}

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +42,25 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// ProductTimeout bounds the product.lookup call of the wishlist.
 	ProductTimeout time.Duration
+	// KeyEncryptionKey, when set, is a 32-byte AES key (standard or URL
+	// base64) that seals the token signing keys in the database
+	// (user.key-encryption-key, OC_USER_KEY_ENCRYPTION_KEY): keys are
+	// written sealed, and keys found in plaintext are sealed at start.
+	// Empty: keys are stored in plaintext (development).
+	KeyEncryptionKey string
+}
+
+// KEK decodes KeyEncryptionKey (nil when empty); Validate has checked it.
+func (c Config) KEK() []byte {
+	if c.KeyEncryptionKey == "" {
+		return nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(c.KeyEncryptionKey); err == nil && len(b) == 32 {
+			return b
+		}
+	}
+	return nil
 }
 
 // DefaultConfig returns the defaults RegisterFlags sets.
@@ -76,11 +96,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxWishlist, "user.max-wishlist", d.MaxWishlist, "wishlist entries per user")
 	fs.DurationVar(&c.KeyCacheTTL, "user.key-cache-ttl", d.KeyCacheTTL, "how long the signing key is cached")
 	fs.DurationVar(&c.ProductTimeout, "user.product-timeout", d.ProductTimeout, "timeout of product.lookup for the wishlist")
+	fs.StringVar(&c.KeyEncryptionKey, "user.key-encryption-key", "", "base64 of 32 random bytes sealing the token signing keys at rest (empty: stored in plaintext)")
 }
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	var errs []error
+	if c.KeyEncryptionKey != "" && c.KEK() == nil {
+		errs = append(errs, errors.New("user.key-encryption-key must be the base64 of exactly 32 bytes (e.g. openssl rand -base64 32)"))
+	}
 	if c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("user.access-ttl %v out of range 1m..24h", c.AccessTTL))
 	}

@@ -10,5 +10,7 @@
 // the same answer after the same argon2 work; failed sign-ins are limited
 // per account and per client IP; every method checks the actor, and a user
 // only ever reaches their own profile, addresses and wishlist (another
-// user's address is simply not_found).
+// user's address is simply not_found). Signing keys are sealed at rest
+// (AES-256-GCM, key id as additional data) when user.key-encryption-key is
+// set; see services/user/postgres/keyseal.go.
 package account

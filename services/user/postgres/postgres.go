@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
 	"embed"
@@ -40,12 +41,20 @@ func Migrations() fs.FS {
 // Store is the PostgreSQL account.Store. Safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	aead cipher.AEAD // seals signing keys; nil: stored in plaintext
 }
 
 var _ account.Store = (*Store)(nil)
 
-// New returns a store over a migrated pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// New returns a store over a migrated pool. kek, when not nil, is the
+// 32-byte key that seals the signing keys at rest (keyseal.go).
+func New(pool *pgxpool.Pool, kek []byte) (*Store, error) {
+	aead, err := newAEAD(kek)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, aead: aead}, nil
+}
 
 const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash`
 
@@ -315,10 +324,14 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) error {
 // keyLock is the advisory lock that serialises key creation and rotation.
 const keyLock = 0x6f635f6b657973 // "oc_keys"
 
-func scanKey(row pgx.Row) (account.SigningKey, error) {
+func (s *Store) scanKey(row pgx.Row) (account.SigningKey, error) {
 	var k account.SigningKey
-	var priv, pub []byte
-	err := row.Scan(&k.KID, &priv, &pub, &k.CreatedAt, &k.RetiredAt)
+	var stored, pub []byte
+	err := row.Scan(&k.KID, &stored, &pub, &k.CreatedAt, &k.RetiredAt)
+	if err != nil {
+		return k, err
+	}
+	priv, err := s.open(k.KID, stored)
 	if err != nil {
 		return k, err
 	}
@@ -334,7 +347,7 @@ const keyCols = `kid, private_key, public_key, created_at, retired_at`
 
 // ActiveKey implements account.Store.
 func (s *Store) ActiveKey(ctx context.Context) (account.SigningKey, error) {
-	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`))
+	k, err := s.scanKey(s.pool.QueryRow(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`))
 	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 		return k, err
 	}
@@ -342,22 +355,27 @@ func (s *Store) ActiveKey(ctx context.Context) (account.SigningKey, error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLock); err != nil {
 			return err
 		}
-		k, err = scanKey(tx.QueryRow(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`))
+		k, err = s.scanKey(tx.QueryRow(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`))
 		if errors.Is(err, pgx.ErrNoRows) {
-			k, err = insertKey(ctx, tx)
+			k, err = s.insertKey(ctx, tx)
 		}
 		return err
 	})
 	return k, err
 }
 
-func insertKey(ctx context.Context, tx pgx.Tx) (account.SigningKey, error) {
+func (s *Store) insertKey(ctx context.Context, tx pgx.Tx) (account.SigningKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return account.SigningKey{}, err
 	}
-	return scanKey(tx.QueryRow(ctx, `INSERT INTO signing_keys (kid, private_key, public_key) VALUES ($1, $2, $3) RETURNING `+keyCols,
-		token.KeyID(pub), priv.Seed(), []byte(pub)))
+	kid := token.KeyID(pub)
+	stored, err := s.seal(kid, priv.Seed())
+	if err != nil {
+		return account.SigningKey{}, err
+	}
+	return s.scanKey(tx.QueryRow(ctx, `INSERT INTO signing_keys (kid, private_key, public_key) VALUES ($1, $2, $3) RETURNING `+keyCols,
+		kid, stored, []byte(pub)))
 }
 
 // PublicKeys implements account.Store.
@@ -369,7 +387,7 @@ func (s *Store) PublicKeys(ctx context.Context, since time.Time) ([]account.Sign
 	defer rows.Close()
 	var out []account.SigningKey
 	for rows.Next() {
-		k, err := scanKey(rows)
+		k, err := s.scanKey(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -389,7 +407,7 @@ func (s *Store) RotateKey(ctx context.Context) (account.SigningKey, error) {
 			return err
 		}
 		var err error
-		k, err = insertKey(ctx, tx)
+		k, err = s.insertKey(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -402,8 +420,15 @@ func (s *Store) RotateKey(ctx context.Context) (account.SigningKey, error) {
 // (pool must be migrated); the previous key stays published in user.jwks
 // until tokens signed with it have expired. It returns the new key id.
 // Running instances pick the new key up within their key cache TTL.
-func RotateKey(ctx context.Context, pool *pgxpool.Pool) (string, error) {
-	k, err := New(pool).RotateKey(ctx)
+func RotateKey(ctx context.Context, pool *pgxpool.Pool, kek []byte) (string, error) {
+	s, err := New(pool, kek)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.SealKeys(ctx); err != nil {
+		return "", err
+	}
+	k, err := s.RotateKey(ctx)
 	return k.KID, err
 }
 
