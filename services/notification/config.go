@@ -1,11 +1,13 @@
 package notification
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"time"
 
 	"github.com/opencommerce/opencommerce/internal/natsx"
@@ -21,6 +23,15 @@ type Config struct {
 	// SMTPUsername and SMTPPassword enable PLAIN auth when set (only over
 	// TLS or to localhost, as net/smtp allows).
 	SMTPUsername, SMTPPassword string
+	// SMTPTLS is how the SMTP session is protected (smtp.tls): "auto"
+	// (STARTTLS when the server offers it), "starttls" (required: a server
+	// that does not offer it gets no email), "tls" (implicit TLS, as on
+	// port 465) or "none". Certificates are always verified, against the
+	// system roots plus SMTPCAFile.
+	SMTPTLS string
+	// SMTPCAFile is a PEM file of extra certificate authorities to trust
+	// for the SMTP server (smtp.ca-file), e.g. a private CA.
+	SMTPCAFile string
 	// SMTPTimeout bounds one SMTP exchange (connect, or one message).
 	SMTPTimeout time.Duration
 	// RetryMin and RetryMax bound the exponential backoff between attempts
@@ -56,6 +67,7 @@ func DefaultConfig() Config {
 	return Config{
 		SMTPAddr:     "127.0.0.1:1025",
 		From:         "OpenCommerce <no-reply@opencommerce.local>",
+		SMTPTLS:      "auto",
 		SMTPTimeout:  30 * time.Second,
 		RetryMin:     time.Second,
 		RetryMax:     5 * time.Minute,
@@ -76,6 +88,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.From, "smtp.from", d.From, "sender of notification emails")
 	fs.StringVar(&c.SMTPUsername, "smtp.username", "", "SMTP PLAIN auth user (empty: no auth)")
 	fs.StringVar(&c.SMTPPassword, "smtp.password", "", "SMTP PLAIN auth password")
+	fs.StringVar(&c.SMTPTLS, "smtp.tls", d.SMTPTLS, "SMTP transport security: auto (STARTTLS when offered), starttls (required), tls (implicit, port 465) or none")
+	fs.StringVar(&c.SMTPCAFile, "smtp.ca-file", "", "PEM file of extra CAs to trust for the SMTP server's certificate")
 	fs.DurationVar(&c.SMTPTimeout, "smtp.timeout", d.SMTPTimeout, "bound of one SMTP exchange")
 	fs.DurationVar(&c.RetryMin, "smtp.retry-min", d.RetryMin, "first delay before an email is retried (doubles per attempt)")
 	fs.DurationVar(&c.RetryMax, "smtp.retry-max", d.RetryMax, "longest delay between attempts of an email")
@@ -95,6 +109,16 @@ func (c Config) Validate() error {
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return fmt.Errorf("smtp.from %q: %v", c.From, err)
 	}
+	switch c.SMTPTLS {
+	case "auto", "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("smtp.tls %q: want auto, starttls, tls or none", c.SMTPTLS)
+	}
+	if c.SMTPCAFile != "" {
+		if _, err := c.tlsRoots(); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.SMTPTimeout <= 0:
 		return errors.New("smtp.timeout must be positive")
@@ -108,4 +132,23 @@ func (c Config) Validate() error {
 		return errors.New("notification.retention-interval must be positive")
 	}
 	return nil
+}
+
+// tlsRoots is the system pool plus the certificates of SMTPCAFile.
+func (c Config) tlsRoots() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if c.SMTPCAFile == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(c.SMTPCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.ca-file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("smtp.ca-file %s: no PEM certificate in it", c.SMTPCAFile)
+	}
+	return pool, nil
 }

@@ -187,15 +187,15 @@ func mailpitBinary(t *testing.T) string {
 }
 
 // startMailpit runs Mailpit with its SMTP server on smtpAddr (a free one
-// when empty) until the test ends.
-func startMailpit(t *testing.T, smtpAddr string) *mailpit {
+// when empty) until the test ends; extra are more Mailpit flags.
+func startMailpit(t *testing.T, smtpAddr string, extra ...string) *mailpit {
 	t.Helper()
 	if smtpAddr == "" {
 		smtpAddr = testenv.FreeAddr(t)
 	}
 	api := testenv.FreeAddr(t)
-	cmd := exec.Command(mailpitBinary(t), "--smtp", smtpAddr, "--listen", api,
-		"--database", filepath.Join(t.TempDir(), "m.db"), "--quiet")
+	cmd := exec.Command(mailpitBinary(t), append([]string{"--smtp", smtpAddr, "--listen", api,
+		"--database", filepath.Join(t.TempDir(), "m.db"), "--quiet"}, extra...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start mailpit: %v", err)
 	}

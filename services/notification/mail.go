@@ -3,6 +3,7 @@ package notification
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,6 +32,13 @@ import (
 // the same row at the same time, and marked sent right after the server
 // accepted the DATA.
 //
+// Transport security follows smtp.tls: STARTTLS whenever the server offers
+// it (auto, the default), required (starttls: a server without it gets no
+// email, the row waits with the reason), implicit TLS (tls) or none. The
+// server's certificate is always verified (system roots plus
+// smtp.ca-file); an untrusted one is a transient failure with the reason
+// recorded, never a fallback to clear text.
+//
 // The one at-least-once corner: if the process dies (or the database is
 // unreachable for the whole lease) after the SMTP server accepted a message
 // and before the "sent" mark commits, the row is sent again after its lease.
@@ -46,6 +54,7 @@ type mailer struct {
 
 	client *smtp.Client
 	conn   net.Conn
+	tls    *tls.Config // nil with smtp.tls=none
 }
 
 func newMailer(c *core) (*mailer, error) {
@@ -61,7 +70,62 @@ func newMailer(c *core) (*mailer, error) {
 	if lease < time.Minute {
 		lease = time.Minute
 	}
-	return &mailer{c: c, domain: domain, from: addr.Address, lease: lease}, nil
+	m := &mailer{c: c, domain: domain, from: addr.Address, lease: lease}
+	if c.cfg.SMTPTLS != "none" {
+		roots, err := c.cfg.tlsRoots()
+		if err != nil {
+			return nil, err
+		}
+		host, _, _ := net.SplitHostPort(c.cfg.SMTPAddr)
+		m.tls = &tls.Config{ServerName: host, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return m, nil
+}
+
+// dial opens the SMTP session: TCP (or TLS with smtp.tls=tls), greeting,
+// EHLO, STARTTLS as smtp.tls asks, then AUTH when configured.
+func (m *mailer) dial() (*smtp.Client, net.Conn, error) {
+	cfg := m.c.cfg
+	d := &net.Dialer{Timeout: cfg.SMTPTimeout}
+	var conn net.Conn
+	var err error
+	if cfg.SMTPTLS == "tls" {
+		conn, err = tls.DialWithDialer(d, "tcp", cfg.SMTPAddr, m.tls)
+	} else {
+		conn, err = d.Dial("tcp", cfg.SMTPAddr)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(cfg.SMTPTimeout))
+	host, _, _ := net.SplitHostPort(cfg.SMTPAddr)
+	cl, err := smtp.NewClient(conn, host)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	fail := func(err error) (*smtp.Client, net.Conn, error) {
+		_ = cl.Close()
+		return nil, nil, err
+	}
+	if err := cl.Hello(m.domain); err != nil {
+		return fail(err)
+	}
+	if cfg.SMTPTLS == "auto" || cfg.SMTPTLS == "starttls" {
+		if ok, _ := cl.Extension("STARTTLS"); ok {
+			if err := cl.StartTLS(m.tls); err != nil {
+				return fail(fmt.Errorf("smtp STARTTLS with %s: %w", cfg.SMTPAddr, err))
+			}
+		} else if cfg.SMTPTLS == "starttls" {
+			return fail(fmt.Errorf("smtp server %s does not offer STARTTLS, which smtp.tls=starttls requires", cfg.SMTPAddr))
+		}
+	}
+	if cfg.SMTPUsername != "" {
+		if err := cl.Auth(smtp.PlainAuth("", cfg.SMTPUsername, cfg.SMTPPassword, host)); err != nil {
+			return fail(err)
+		}
+	}
+	return cl, conn, nil
 }
 
 type outgoing struct {
@@ -195,26 +259,9 @@ func (m *mailer) closeClient() {
 func (m *mailer) send(o outgoing) (err error) {
 	cfg := m.c.cfg
 	if m.client == nil {
-		conn, err := net.DialTimeout("tcp", cfg.SMTPAddr, cfg.SMTPTimeout)
+		cl, conn, err := m.dial()
 		if err != nil {
 			return err
-		}
-		_ = conn.SetDeadline(time.Now().Add(cfg.SMTPTimeout))
-		host, _, _ := net.SplitHostPort(cfg.SMTPAddr)
-		cl, err := smtp.NewClient(conn, host)
-		if err != nil {
-			_ = conn.Close()
-			return err
-		}
-		if err := cl.Hello(m.domain); err != nil {
-			_ = cl.Close()
-			return err
-		}
-		if cfg.SMTPUsername != "" {
-			if err := cl.Auth(smtp.PlainAuth("", cfg.SMTPUsername, cfg.SMTPPassword, host)); err != nil {
-				_ = cl.Close()
-				return err
-			}
 		}
 		m.client, m.conn = cl, conn
 	} else if err := m.client.Reset(); err != nil {
