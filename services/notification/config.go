@@ -48,7 +48,8 @@ type Config struct {
 	// (notification.retention; 0 keeps them for ever).
 	Retention time.Duration
 	// EmailRetention is how long a sent, failed or skipped email is kept
-	// (notification.email-retention; 0 for ever). Pending emails are never
+	// after it was sent or given up (notification.email-retention; 0 for
+	// ever). Pending emails are never
 	// deleted.
 	EmailRetention time.Duration
 	// RetentionInterval is how often the retention sweep runs

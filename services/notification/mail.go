@@ -261,7 +261,10 @@ func (m *mailer) send(o outgoing) (err error) {
 	if m.client == nil {
 		cl, conn, err := m.dial()
 		if err != nil {
-			return err
+			// A refusal while opening the session (EHLO, STARTTLS, AUTH) is
+			// about the server or our settings, not this message: %v keeps
+			// its 5xx from marking the email failed; it is retried.
+			return fmt.Errorf("smtp session with %s: %v", cfg.SMTPAddr, err)
 		}
 		m.client, m.conn = cl, conn
 	} else if err := m.client.Reset(); err != nil {

@@ -431,17 +431,26 @@ func TestRetentionDeletesOldRowsOnly(t *testing.T) {
 		}
 	}
 	emails := map[string]struct {
-		id     uuid.UUID
-		status string
+		id       uuid.UUID
+		status   string
+		finished time.Time // sent_at of a sent email, last attempt of the others
 	}{
-		"old sent":    {notification.V7At(old), "sent"},
-		"old skipped": {notification.V7At(old.Add(time.Millisecond)), "skipped"},
-		"old pending": {notification.V7At(old.Add(2 * time.Millisecond)), "pending"},
-		"recent sent": {notification.V7At(recent), "sent"},
+		"old sent":              {notification.V7At(old), "sent", old},
+		"old skipped":           {notification.V7At(old.Add(time.Millisecond)), "skipped", old},
+		"old pending":           {notification.V7At(old.Add(2 * time.Millisecond)), "pending", old},
+		"recent sent":           {notification.V7At(recent), "sent", recent},
+		"old but sent just now": {notification.V7At(old.Add(3 * time.Millisecond)), "sent", time.Now()},
+		"old, failed just now":  {notification.V7At(old.Add(4 * time.Millisecond)), "failed", time.Now()},
+		"old, failed long ago":  {notification.V7At(old.Add(5 * time.Millisecond)), "failed", old},
+		"old, skipped long ago": {notification.V7At(old.Add(6 * time.Millisecond)), "skipped", old.Add(time.Second)},
 	}
 	for _, e := range emails {
-		if _, err := pool.Exec(ctx, `INSERT INTO emails (id, user_id, kind, to_addr, subject, text_body, html_body, status, next_attempt_at)
-			VALUES ($1, $2, 'order.paid', 'a@example.com', 's', 't', 'h', $3, now() + interval '1 hour')`, e.id, user, e.status); err != nil {
+		var sentAt *time.Time
+		if e.status == "sent" {
+			sentAt = &e.finished
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO emails (id, user_id, kind, to_addr, subject, text_body, html_body, status, next_attempt_at, sent_at)
+			VALUES ($1, $2, 'order.paid', 'a@example.com', 's', 't', 'h', $3, $4, $5)`, e.id, user, e.status, e.finished, sentAt); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -450,13 +459,22 @@ func TestRetentionDeletesOldRowsOnly(t *testing.T) {
 		_ = pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = $1`, id).Scan(&n)
 		return n == 1
 	}
+	gone := []string{"old sent", "old skipped", "old, failed long ago", "old, skipped long ago"}
 	eventually(t, "old rows deleted", func() bool {
-		return !exists("notifications", oldN) && !exists("emails", emails["old sent"].id) && !exists("emails", emails["old skipped"].id)
+		if exists("notifications", oldN) {
+			return false
+		}
+		for _, name := range gone {
+			if exists("emails", emails[name].id) {
+				return false
+			}
+		}
+		return true
 	})
 	if !exists("notifications", newN) {
 		t.Fatal("a notification within the retention was deleted")
 	}
-	for _, name := range []string{"old pending", "recent sent"} {
+	for _, name := range []string{"old pending", "recent sent", "old but sent just now", "old, failed just now"} {
 		if !exists("emails", emails[name].id) {
 			t.Fatalf("the %s email was deleted", name)
 		}

@@ -41,19 +41,25 @@ func (c *core) sweepOnce(ctx context.Context) (notifications, emails int64, err 
 		}
 	}
 	if c.cfg.EmailRetention > 0 {
+		// Counted from when the email finished: sent_at, or the last
+		// attempt (next_attempt_at) for failed and skipped ones; the id
+		// range (created before the cut-off) keeps the scan on the index.
+		cut := now.Add(-c.cfg.EmailRetention)
 		emails, err = c.deleteBefore(ctx, `DELETE FROM emails WHERE id IN (
-			SELECT id FROM emails WHERE id < $1 AND status <> 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-			v7Floor(now.Add(-c.cfg.EmailRetention)))
+			SELECT id FROM emails WHERE id < $1 AND status <> 'pending' AND coalesce(sent_at, next_attempt_at) < $3
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+			v7Floor(cut), cut)
 		c.m.swept.WithLabelValues("emails").Add(float64(emails))
 	}
 	return notifications, emails, err
 }
 
 // deleteBefore runs the batched delete until a batch comes back short.
-func (c *core) deleteBefore(ctx context.Context, sql string, floor uuid.UUID) (int64, error) {
+func (c *core) deleteBefore(ctx context.Context, sql string, floor uuid.UUID, more ...any) (int64, error) {
 	var total int64
+	args := append([]any{floor, retentionBatch}, more...)
 	for {
-		tag, err := c.pool.Exec(ctx, sql, floor, retentionBatch)
+		tag, err := c.pool.Exec(ctx, sql, args...)
 		if err != nil {
 			return total, err
 		}

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,66 @@ func TestSMTPTLSConfigChecked(t *testing.T) {
 	c.SMTPCAFile = filepath.Join(t.TempDir(), "missing.pem")
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smtp.ca-file") {
 		t.Errorf("missing CA file: %v", err)
+	}
+}
+
+// refusingSMTP is an SMTP server that offers STARTTLS and then refuses it
+// with a 5xx.
+func refusingSMTP(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tp := textproto.NewConn(c)
+				_ = tp.PrintfLine("220 fake ESMTP")
+				for {
+					line, err := tp.ReadLine()
+					if err != nil {
+						return
+					}
+					switch cmd := strings.ToUpper(strings.Fields(line + " x")[0]); cmd {
+					case "EHLO", "HELO":
+						_ = tp.PrintfLine("250-fake")
+						_ = tp.PrintfLine("250 STARTTLS")
+					case "STARTTLS":
+						_ = tp.PrintfLine("554 5.7.0 TLS not available today")
+					case "QUIT":
+						_ = tp.PrintfLine("221 bye")
+						return
+					default:
+						_ = tp.PrintfLine("502 unknown")
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestSessionRefusalIsRetried: a 5xx while opening the session (here to
+// STARTTLS) says nothing about the message; the email stays pending and
+// is tried again instead of being marked failed for good.
+func TestSessionRefusalIsRetried(t *testing.T) {
+	t.Parallel()
+	h := startNATS(t, refusingSMTP(t), func(c *notification.Config) { c.SMTPTLS = "starttls" })
+	_, email := register(h, "customer")
+	var status, lastErr string
+	eventually(t, "two refused attempts", func() bool {
+		var attempts int
+		_ = h.svc.Pool().QueryRow(context.Background(),
+			`SELECT status, attempts, last_error FROM emails WHERE to_addr = $1`, email).Scan(&status, &attempts, &lastErr)
+		return status != "" && (status != "pending" || attempts >= 2)
+	})
+	if status != "pending" || !strings.Contains(lastErr, "554") {
+		t.Fatalf("after a refused STARTTLS: status %q, last_error %q; want pending with the server's answer", status, lastErr)
 	}
 }

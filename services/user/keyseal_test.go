@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencommerce/opencommerce/services/user"
 	"github.com/opencommerce/opencommerce/services/user/postgres"
@@ -99,6 +100,23 @@ func TestSigningKeysSealedAtRest(t *testing.T) {
 	none, _ := postgres.New(e.svc.Pool(), nil)
 	if _, err := none.ActiveKey(ctx); err == nil || !strings.Contains(err.Error(), "user.key-encryption-key") {
 		t.Fatalf("ActiveKey of a sealed key without a key-encryption key: %v", err)
+	}
+	// What a service runs at start: without the key it must stop there.
+	if _, err := none.SealKeys(ctx); err == nil || !strings.Contains(err.Error(), "user.key-encryption-key") {
+		t.Fatalf("start checks without a key-encryption key over sealed keys: %v", err)
+	}
+	// rotate-key without the key must not add a plaintext key beside them.
+	if _, err := user.RotateKey(ctx, e.svc.Pool(), e.cfg); err == nil {
+		t.Fatal("rotate-key without the key-encryption key succeeded over sealed keys")
+	}
+	if n := len(storedKeys(t, e)); n != 1 {
+		t.Fatalf("%d signing keys after the refused rotation, want 1", n)
+	}
+	// Publishing keys needs no key-encryption key (instances being rolled
+	// over keep serving user.jwks).
+	pubs, err := none.PublicKeys(ctx, time.Time{})
+	if err != nil || len(pubs) != 1 || pubs[0].KID != kid || pubs[0].Private != nil {
+		t.Fatalf("PublicKeys without the key-encryption key: %+v, %v", pubs, err)
 	}
 
 	// A service started with a key-encryption key writes sealed keys, and

@@ -75,8 +75,9 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = kit.Stop(ctx)
 		return err
 	}
-	// Seal keys left in plaintext (the key-encryption key was just set),
-	// and fail here if a sealed key does not open with the configured one.
+	// Seal keys left in plaintext (the key-encryption key was just set);
+	// fail here if a sealed key does not open with the configured key, or
+	// is found with none configured.
 	if n, err := store.SealKeys(ctx); err != nil {
 		_ = kit.Stop(ctx)
 		return fmt.Errorf("user: %w", err)

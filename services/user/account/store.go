@@ -110,7 +110,8 @@ type Store interface {
 	// ActiveKey returns the newest unretired signing key, creating one if
 	// there is none.
 	ActiveKey(ctx context.Context) (SigningKey, error)
-	// PublicKeys returns every key unretired or retired after since.
+	// PublicKeys returns every key unretired or retired after since, public
+	// halves only (Private is nil).
 	PublicKeys(ctx context.Context, since time.Time) ([]SigningKey, error)
 	// RotateKey retires the active keys and creates a new active key.
 	RotateKey(ctx context.Context) (SigningKey, error)

@@ -69,13 +69,22 @@ func newAEAD(kek []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// SealKeys seals every signing key still stored in plaintext (none without
-// a key-encryption key) and returns how many it sealed. Keys already sealed
-// must open with the configured key, else it fails: a service started with
-// the wrong key stops at once instead of signing with nothing.
+// SealKeys seals every signing key still stored in plaintext and returns
+// how many it sealed. Keys already sealed must open with the configured
+// key, else it fails: a service started with the wrong key-encryption key,
+// or with none once keys are sealed, stops at once (and rotate-key refuses
+// to add a plaintext key next to sealed ones) instead of failing later.
 func (s *Store) SealKeys(ctx context.Context) (int, error) {
 	if s.aead == nil {
-		return 0, nil
+		var kid string
+		err := s.pool.QueryRow(ctx, `SELECT kid FROM signing_keys WHERE length(private_key) <> $1 LIMIT 1`, ed25519.SeedSize).Scan(&kid)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return 0, nil
+		case err != nil:
+			return 0, err
+		}
+		return 0, fmt.Errorf("signing key %s is sealed: set user.key-encryption-key", kid)
 	}
 	n := 0
 	err := pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {

@@ -378,19 +378,27 @@ func (s *Store) insertKey(ctx context.Context, tx pgx.Tx) (account.SigningKey, e
 		kid, stored, []byte(pub)))
 }
 
-// PublicKeys implements account.Store.
+// PublicKeys implements account.Store. It reads public halves only (no
+// Private in the result), so publishing keys never needs the
+// key-encryption key.
 func (s *Store) PublicKeys(ctx context.Context, since time.Time) ([]account.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`, since)
+	rows, err := s.pool.Query(ctx, `SELECT kid, public_key, created_at, retired_at FROM signing_keys
+		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`, since)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []account.SigningKey
 	for rows.Next() {
-		k, err := s.scanKey(rows)
-		if err != nil {
+		var k account.SigningKey
+		var pub []byte
+		if err := rows.Scan(&k.KID, &pub, &k.CreatedAt, &k.RetiredAt); err != nil {
 			return nil, err
 		}
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("signing key %s: bad stored public key", k.KID)
+		}
+		k.Public = ed25519.PublicKey(pub)
 		out = append(out, k)
 	}
 	return out, rows.Err()
