@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -46,6 +47,22 @@ func DecodeEnvelope(req *Request) (contracts.Envelope, error) {
 	var env contracts.Envelope
 	err := DecodeJSON(req.Body, &env)
 	return env, err
+}
+
+// Routed adapts the handler of a gateway-routed method: it decodes the
+// envelope and hands over its params (never nil), the client's body
+// (undecoded) and the actor.
+func Routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) Handler {
+	return func(ctx context.Context, req *Request) (any, error) {
+		env, err := DecodeEnvelope(req)
+		if err != nil {
+			return nil, err
+		}
+		if env.Params == nil {
+			env.Params = contracts.Params{}
+		}
+		return fn(ctx, req.Actor, env.Params, env.Body)
+	}
 }
 
 func decodeError(err error) error {

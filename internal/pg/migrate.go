@@ -64,15 +64,23 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
 	return MigrateComponents(ctx, pool, nil, map[string]fs.FS{ComponentService: migrations})
 }
 
+// Dir returns the directory dir of an embedded file system (a service's
+// //go:embed migrations/*.sql), for Migrate. It panics on a bad dir: that
+// is a build mistake, caught by any test that migrates.
+func Dir(files fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
 // MigrateComponents is Migrate for callers with more than one set of
 // migrations: pg's own run first, then each component in order (components
 // lists the keys of sets; nil means the sorted keys). Each component has its
 // own version namespace.
 func MigrateComponents(ctx context.Context, pool *pgxpool.Pool, components []string, sets map[string]fs.FS) error {
-	rt, err := fs.Sub(runtimeMigrations, "migrations")
-	if err != nil {
-		return err
-	}
+	rt := Dir(runtimeMigrations, "migrations")
 	if components == nil {
 		for k := range sets {
 			components = append(components, k)

@@ -13,21 +13,6 @@ import (
 // empty is the reply of methods the gateway answers 204.
 var empty = struct{}{}
 
-// routed adapts a handler of a gateway-routed method: it decodes the
-// envelope and hands over its params, the client's body and the actor.
-func routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) bus.Handler {
-	return func(ctx context.Context, req *bus.Request) (any, error) {
-		env, err := bus.DecodeEnvelope(req)
-		if err != nil {
-			return nil, err
-		}
-		if env.Params == nil {
-			env.Params = contracts.Params{}
-		}
-		return fn(ctx, req.Actor, env.Params, env.Body)
-	}
-}
-
 // statRequest accepts both a FileStatRequest ({"id"}) and a gateway
 // envelope with params.id.
 type statRequest struct {
@@ -60,14 +45,14 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return f.contract(), nil
 		},
-		contracts.MethodFileList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodFileList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(a, p)
 			if err != nil {
 				return nil, err
 			}
 			return s.meta.list(ctx, q)
 		}),
-		contracts.MethodFileDelete: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodFileDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			if a.Anonymous() {
 				return nil, contracts.Unauthenticated("sign in to delete files")
 			}
@@ -80,7 +65,7 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return empty, s.meta.remove(ctx, s.store, f)
 		}),
-		contracts.MethodFileCopy: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodFileCopy: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			folder, err := folderBody(a, body)
 			if err != nil {
 				return nil, err
@@ -91,7 +76,7 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return f.contract(), nil
 		}),
-		contracts.MethodFileMove: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodFileMove: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			folder, err := folderBody(a, body)
 			if err != nil {
 				return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // Name is the service name: RPC queue rpc.file, database oc_file.
@@ -27,11 +28,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the service's SQL migrations.
 func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
+	return pg.Dir(migrationFiles, "migrations")
 }
 
 // Service is the file module: metadata over RPC, bytes over the HTTP data

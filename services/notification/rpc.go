@@ -9,35 +9,22 @@ import (
 
 var empty = struct{}{}
 
-func routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) bus.Handler {
-	return func(ctx context.Context, req *bus.Request) (any, error) {
-		env, err := bus.DecodeEnvelope(req)
-		if err != nil {
-			return nil, err
-		}
-		if env.Params == nil {
-			env.Params = contracts.Params{}
-		}
-		return fn(ctx, req.Actor, env.Params, env.Body)
-	}
-}
-
 // handlers maps every notification.* method to its handler.
 func handlers(c *core) map[string]bus.Handler {
 	return map[string]bus.Handler{
-		contracts.MethodNotificationList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.list(ctx, a, p)
 		}),
-		contracts.MethodNotificationRead: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationRead: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.markRead(ctx, a, p.Get("id"))
 		}),
-		contracts.MethodNotificationReadAll: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationReadAll: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.markAllRead(ctx, a)
 		}),
-		contracts.MethodNotificationPreferencesGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationPreferencesGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.getPreferences(ctx, a)
 		}),
-		contracts.MethodNotificationPreferencesUpdate: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodNotificationPreferencesUpdate: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			if _, err := actorID(a); err != nil {
 				return nil, err
 			}

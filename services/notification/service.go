@@ -38,6 +38,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // Name is the service name: RPC queue rpc.notification, database
@@ -49,11 +50,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the service's SQL migrations.
 func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
+	return pg.Dir(migrationFiles, "migrations")
 }
 
 // Service is the running notification service. Start and Stop are not safe

@@ -48,13 +48,13 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/app"
+	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
@@ -66,15 +66,7 @@ var migrationFiles embed.FS
 
 // Migrations are the order database's migrations (files NNNN_name.sql at
 // the root), for pg.Migrate.
-var Migrations = mustSub(migrationFiles, "migrations")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.Dir(migrationFiles, "migrations")
 
 // Service is the order service module. New builds it, Start connects it
 // (database, consumer, RPC server, sweeper), Stop drains it.

@@ -431,6 +431,36 @@ func moveUnits(ctx context.Context, tx pgx.Tx, l stockLine, dStock, dReserved in
 	return p, dStock != 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-dStock), err == nil, err
 }
 
+// putBack returns an order's lines to stock with move, writing a ledger
+// entry of kind with note for each and marking the product changed (with
+// product.updated when its stock status crossed a threshold). Lines whose
+// product or variant was deleted since are skipped. It returns the items
+// of the inventory.released event.
+func putBack(ctx context.Context, tx pgx.Tx, oid uuid.UUID, lines []stockLine, move func(stockLine) (productRow, bool, bool, error),
+	kind, note, actorID string, ch *change) ([]contracts.InventoryItem, error) {
+	items := make([]contracts.InventoryItem, 0, len(lines))
+	for _, l := range lines {
+		p, crossed, found, err := move(l)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		if err := ledger(ctx, tx, l.product, l.variant, kind, l.qty, note, actorID, &oid); err != nil {
+			return nil, err
+		}
+		ch.product(l.product.String(), p.Slug)
+		if crossed {
+			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
+				return nil, err
+			}
+		}
+		items = append(items, l.item())
+	}
+	return items, nil
+}
+
 // release returns an order's held units to stock and writes
 // inventory.released. A reservation not held (committed, returned,
 // released, rejected) is left alone; an unknown order gets a released tombstone so a
@@ -449,25 +479,10 @@ func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, acto
 	if err != nil {
 		return err
 	}
-	items := make([]contracts.InventoryItem, 0, len(lines))
-	for _, l := range lines {
-		p, crossed, found, err := moveHeld(ctx, tx, l, true)
-		if err != nil {
-			return err
-		}
-		if !found {
-			continue
-		}
-		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerRelease, l.qty, reason+": order "+oid.String(), actorID, &oid); err != nil {
-			return err
-		}
-		ch.product(l.product.String(), p.Slug)
-		if crossed {
-			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
-				return err
-			}
-		}
-		items = append(items, l.item())
+	items, err := putBack(ctx, tx, oid, lines, func(l stockLine) (productRow, bool, bool, error) { return moveHeld(ctx, tx, l, true) },
+		contracts.LedgerRelease, reason+": order "+oid.String(), actorID, ch)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'released', reason = $2, updated_at = now() WHERE order_id = $1`, oid, reason); err != nil {
 		return err
@@ -546,25 +561,10 @@ func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID, why string,
 		return err
 	}
 	reason := "returned: order " + oid.String() + " " + why
-	items := make([]contracts.InventoryItem, 0, len(lines))
-	for _, l := range lines {
-		p, crossed, found, err := moveUnits(ctx, tx, l, l.qty, 0)
-		if err != nil {
-			return err
-		}
-		if !found {
-			continue // the product or variant was deleted since
-		}
-		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerIncoming, l.qty, reason, actorID, &oid); err != nil {
-			return err
-		}
-		ch.product(l.product.String(), p.Slug)
-		if crossed {
-			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
-				return err
-			}
-		}
-		items = append(items, l.item())
+	items, err := putBack(ctx, tx, oid, lines, func(l stockLine) (productRow, bool, bool, error) { return moveUnits(ctx, tx, l, l.qty, 0) },
+		contracts.LedgerIncoming, reason, actorID, ch)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'returned', reason = $2, updated_at = now() WHERE order_id = $1`, oid, releaseReturned); err != nil {
 		return err

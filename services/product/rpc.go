@@ -10,25 +10,10 @@ import (
 // empty is the reply of methods answered 204 by the gateway.
 var empty = struct{}{}
 
-// routed adapts a handler of a gateway-routed method: it decodes the
-// envelope and hands over its params, the client's body and the actor.
-func routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) bus.Handler {
-	return func(ctx context.Context, req *bus.Request) (any, error) {
-		env, err := bus.DecodeEnvelope(req)
-		if err != nil {
-			return nil, err
-		}
-		if env.Params == nil {
-			env.Params = contracts.Params{}
-		}
-		return fn(ctx, req.Actor, env.Params, env.Body)
-	}
-}
-
 // withBody decodes the client's body into a T (strictly: unknown fields
 // and wrong types are invalid_argument) before calling fn.
 func withBody[T any](fn func(ctx context.Context, a contracts.Actor, p contracts.Params, in T) (any, error)) bus.Handler {
-	return routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+	return bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 		var in T
 		if err := bus.DecodeJSON(body, &in); err != nil {
 			return nil, err
@@ -40,14 +25,14 @@ func withBody[T any](fn func(ctx context.Context, a contracts.Actor, p contracts
 // handlers maps every product.* method to its handler.
 func handlers(c *core) map[string]bus.Handler {
 	return map[string]bus.Handler{
-		contracts.MethodProductCategoriesTree: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductCategoriesTree: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			roots, err := c.categoryTree(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return contracts.CategoryTree{Items: roots}, nil
 		}),
-		contracts.MethodProductCategoriesGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductCategoriesGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.category(ctx, p.Get("id"))
 		}),
 		contracts.MethodProductCategoriesCreate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.CategoryInput) (any, error) {
@@ -56,17 +41,17 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodProductCategoriesUpdate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.CategoryPatch) (any, error) {
 			return c.updateCategory(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductCategoriesDelete: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductCategoriesDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.deleteCategory(ctx, a, p.Get("id"))
 		}),
-		contracts.MethodProductList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(a, p)
 			if err != nil {
 				return nil, err
 			}
 			return c.list(ctx, a, q)
 		}),
-		contracts.MethodProductFeaturedList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductFeaturedList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(contracts.Actor{}, contracts.Params{"limit": p["limit"], "cursor": p["cursor"], "sort": {contracts.SortNewest}})
 			if err != nil {
 				return nil, err
@@ -74,10 +59,10 @@ func handlers(c *core) map[string]bus.Handler {
 			q.featured = true
 			return c.list(ctx, a, q)
 		}),
-		contracts.MethodProductGetBySlug: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductGetBySlug: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.getProductBySlug(ctx, a, p.Get("slug"))
 		}),
-		contracts.MethodProductGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.getProductJSON(ctx, a, p.Get("id"))
 		}),
 		contracts.MethodProductCreate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ProductInput) (any, error) {
@@ -86,23 +71,23 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodProductUpdate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ProductPatch) (any, error) {
 			return c.updateProduct(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductDelete: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.deleteProduct(ctx, a, p.Get("id"))
 		}),
-		contracts.MethodProductFeaturedSet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductFeaturedSet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.setFeatured(ctx, a, p.Get("id"), true)
 		}),
-		contracts.MethodProductFeaturedUnset: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductFeaturedUnset: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			_, err := c.setFeatured(ctx, a, p.Get("id"), false)
 			return empty, err
 		}),
 		contracts.MethodProductImagesAdd: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ImageAddRequest) (any, error) {
 			return c.addImage(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductImagesRemove: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductImagesRemove: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.removeImage(ctx, a, p.Get("id"), p.Get("file_id"))
 		}),
-		contracts.MethodProductInventoryGet: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductInventoryGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
@@ -112,7 +97,7 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodProductInventoryAdjust: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.InventoryAdjustRequest) (any, error) {
 			return c.adjustInventory(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductReviewsList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductReviewsList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
@@ -125,10 +110,10 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodProductReviewsUpdate: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ReviewPatch) (any, error) {
 			return c.updateReview(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductReviewsDelete: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductReviewsDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.deleteReview(ctx, a, p.Get("id"))
 		}),
-		contracts.MethodProductCommentsList: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductCommentsList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			pg, err := contracts.PageOf(p)
 			if err != nil {
 				return nil, err
@@ -141,13 +126,13 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodProductCommentsReply: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.CommentInput) (any, error) {
 			return c.createComment(ctx, a, "", p.Get("id"), in)
 		}),
-		contracts.MethodProductCommentsDelete: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodProductCommentsDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.deleteComment(ctx, a, p.Get("id"))
 		}),
 		contracts.MethodProductReactionsSet: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.ReactionInput) (any, error) {
 			return c.setReaction(ctx, a, p.Get("id"), in)
 		}),
-		contracts.MethodProductReactionsRemove: routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodProductReactionsRemove: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			t := p.Get("type")
 			if t == "" {
 				var in contracts.ReactionInput

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // Name is the service name: RPC queue rpc.product, database oc_product,
@@ -23,11 +25,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the service's SQL migrations.
 func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
+	return pg.Dir(migrationFiles, "migrations")
 }
 
 // Service is the product module: catalogue, search, inventory and the

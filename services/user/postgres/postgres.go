@@ -31,11 +31,7 @@ var migrations embed.FS
 
 // Migrations are the schema files, for pg.Migrate / app.KitConfig.
 func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
+	return pg.Dir(migrations, "migrations")
 }
 
 // Store is the PostgreSQL account.Store. Safe for concurrent use.
