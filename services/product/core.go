@@ -33,13 +33,12 @@ type FileStater interface {
 // its cache and the file service. RPC handlers (rpc.go) decode the wire
 // and call it; event handlers (events.go) do the same for events.
 type core struct {
-	pool   *pgxpool.Pool
-	cache  *docCache
-	files  FileStater
-	log    *slog.Logger
-	cfg    Config
-	now    func() time.Time
-	afterC func() // test hook: called after each committed change
+	pool  *pgxpool.Pool
+	cache *docCache
+	files FileStater
+	log   *slog.Logger
+	cfg   Config
+	now   func() time.Time
 }
 
 // change collects what a transaction touched, so that caches are purged
@@ -61,10 +60,26 @@ func (ch *change) product(id, slug string) {
 // write runs fn in a transaction (retried on serialization failures and
 // deadlocks) and purges the caches of whatever it touched after commit.
 func (c *core) write(ctx context.Context, fn func(tx pgx.Tx, ch *change) error) error {
+	return c.applyChange(ctx, func(f func(pgx.Tx) error) error { return pg.InTx(ctx, c.pool, f) }, fn)
+}
+
+// applyChange runs fn inside run's transaction and purges the caches of
+// what it touched twice: just before commit, because the outbox relay may
+// publish the change's events the moment it commits, and a consumer
+// reacting to them (the gateway refilling its catalogue cache) must not
+// read the old document from Redis; and after commit, for a reader that
+// refilled the cache from the old rows in between.
+func (c *core) applyChange(ctx context.Context, run func(func(pgx.Tx) error) error, fn func(tx pgx.Tx, ch *change) error) error {
 	var ch change
-	err := pg.InTx(ctx, c.pool, func(tx pgx.Tx) error {
+	err := run(func(tx pgx.Tx) error {
 		ch = change{}
-		return fn(tx, &ch)
+		if err := fn(tx, &ch); err != nil {
+			return err
+		}
+		if c.cache != nil {
+			c.cache.purge(ctx, &ch)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -76,9 +91,6 @@ func (c *core) write(ctx context.Context, fn func(tx pgx.Tx, ch *change) error) 
 func (c *core) purge(ctx context.Context, ch *change) {
 	if c.cache != nil {
 		c.cache.purge(ctx, ch)
-	}
-	if c.afterC != nil {
-		c.afterC()
 	}
 }
 

@@ -115,14 +115,9 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 	default:
 		return nil // not ours (a broader binding); ack
 	}
-	var ch change
-	err := pg.HandleOnce(ctx, c.pool, Name, ev, func(tx pgx.Tx) error {
-		ch = change{}
-		return apply(tx, &ch)
-	})
+	err := c.applyChange(ctx, func(f func(pgx.Tx) error) error { return pg.HandleOnce(ctx, c.pool, Name, ev, f) }, apply)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 	}
-	c.purge(ctx, &ch)
 	return nil
 }

@@ -1,0 +1,54 @@
+package product
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/testenv"
+)
+
+// TestCachePurgedBeforeCommit: the moment a change commits, the outbox
+// relay may publish its events, and a consumer (the gateway refilling its
+// cache) may read the product at once; its cached document must already be
+// gone from Redis then, not only after the post-commit purge.
+func TestCachePurgedBeforeCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testenv.PG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	addr, prefix := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := &core{pool: pool, cfg: DefaultConfig(),
+		cache: newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)}
+	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	if err := rdb.Set(ctx, c.cache.docKey(id), "old document", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var atCommit int64 = -1
+	err = c.applyChange(ctx, func(f func(pgx.Tx) error) error {
+		err := pg.InTx(ctx, pool, f)
+		// Committed: what a consumer of the change's events could see now.
+		atCommit, _ = rdb.Exists(ctx, c.cache.docKey(id)).Result()
+		return err
+	}, func(_ pgx.Tx, ch *change) error {
+		ch.product(id, "")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atCommit != 0 {
+		t.Fatal("the product's cached document was still in Redis when its change committed")
+	}
+}
