@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opencommerce/opencommerce/internal/bus/amqpadmin"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
 )
@@ -127,20 +128,7 @@ func (e *Env) amqpUser() string {
 var httpc = &http.Client{Timeout: 15 * time.Second}
 
 func (e *Env) amqpAdmin(ctx context.Context, method, path, body string) error {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(e.Servers.AMQPAdmin, "/")+path, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 && !(method == http.MethodDelete && resp.StatusCode == http.StatusNotFound) {
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	return nil
+	return amqpadmin.Client{URL: e.Servers.AMQPAdmin}.Do(ctx, method, path, body)
 }
 
 // Environ is the platform's configuration for this Env, as OC_ variables:

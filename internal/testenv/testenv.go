@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opencommerce/opencommerce/internal/bus/amqpadmin"
 	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
@@ -187,23 +187,12 @@ func FreeAddr(tb testing.TB) string {
 	return l.Addr().String()
 }
 
-var httpc = &http.Client{Timeout: 10 * time.Second}
-
 func amqpAdmin(method, path, body string) error {
-	req, err := http.NewRequest(method, AMQPAdmin+path, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	return nil
+	return amqpadmin.Client{URL: AMQPAdmin}.Do(context.Background(), method, path, body)
+}
+
+func amqpAdminJSON(path string, v any) error {
+	return amqpadmin.Client{URL: AMQPAdmin}.GetJSON(context.Background(), path, v)
 }
 
 // Verbose reports whether tests should log at debug level (OC_TEST_LOG=1).
