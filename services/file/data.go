@@ -17,18 +17,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/services/file/dataclient"
 )
 
 // Headers of the data port protocol (between the gateway and the file
-// service; see the package doc).
+// service; see the package doc), defined once by its client.
 const (
 	// HeaderInternalToken carries the shared secret (file.internal-token).
-	HeaderInternalToken = "X-OC-Internal-Token"
+	HeaderInternalToken = dataclient.HeaderInternalToken
 	// HeaderActorID and HeaderActorRole carry the actor the gateway verified.
-	HeaderActorID   = "X-OC-Actor-Id"
-	HeaderActorRole = "X-OC-Actor-Role"
+	HeaderActorID   = dataclient.HeaderActorID
+	HeaderActorRole = dataclient.HeaderActorRole
 	// HeaderRequestID carries the edge request id (for logs).
-	HeaderRequestID = "X-Request-Id"
+	HeaderRequestID = dataclient.HeaderRequestID
 )
 
 // maxParts bounds the parts of one multipart upload; maxFieldLen bounds a
