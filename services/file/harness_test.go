@@ -29,6 +29,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/services/file"
 )
 
@@ -43,9 +44,8 @@ type harness struct {
 	base string
 	hc   *http.Client
 
-	mu     sync.Mutex
-	events []contracts.Event
-	notify chan struct{}
+	mu  sync.Mutex
+	spy *bustest.Spy
 }
 
 func start(t testing.TB, mod ...func(*file.Config)) *harness {
@@ -58,25 +58,11 @@ func start(t testing.TB, mod ...func(*file.Config)) *harness {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	h := &harness{t: t, deps: deps, cfg: cfg, notify: make(chan struct{}, 1), hc: &http.Client{Timeout: 60 * time.Second}}
+	h := &harness{t: t, deps: deps, cfg: cfg, hc: &http.Client{Timeout: 60 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	spy := bus.NewConsumer(deps.Bus, bus.ConsumerConfig{Service: "spy", Bindings: []string{"file.*"}},
-		func(_ context.Context, ev contracts.Event) error {
-			h.mu.Lock()
-			h.events = append(h.events, ev)
-			h.mu.Unlock()
-			select {
-			case h.notify <- struct{}{}:
-			default:
-			}
-			return nil
-		}, deps.Log, nil)
-	if err := spy.Start(ctx); err != nil {
-		t.Fatalf("spy: %v", err)
-	}
-	t.Cleanup(func() { _ = spy.Shutdown(context.Background()) })
+	h.spy = bustest.NewSpy(t, deps.Bus, "file.*")
 
 	svc, err := file.New(cfg, deps)
 	if err != nil {
@@ -302,26 +288,7 @@ func (h *harness) nothingStored() {
 // waitEvents waits until match has selected n events, and returns them.
 func (h *harness) waitEvents(n int, match func(contracts.Event) bool) []contracts.Event {
 	h.t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		h.mu.Lock()
-		var got []contracts.Event
-		for _, ev := range h.events {
-			if match(ev) {
-				got = append(got, ev)
-			}
-		}
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-h.notify:
-		case <-time.After(50 * time.Millisecond):
-		case <-deadline:
-			h.t.Fatalf("waited for %d events, have %d", n, len(got))
-		}
-	}
+	return h.spy.Wait(h.t, n, match)
 }
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

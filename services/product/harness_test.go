@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/services/product"
 )
 
@@ -33,10 +35,9 @@ type harness struct {
 	svc  *product.Service
 	pub  *bus.Publisher
 
-	mu     sync.Mutex
-	files  map[string]product.FileInfo
-	events []contracts.Event
-	notify chan struct{}
+	mu    sync.Mutex
+	files map[string]product.FileInfo
+	spy   *bustest.Spy
 }
 
 func start(t testing.TB, mod ...func(*product.Config)) *harness {
@@ -47,27 +48,12 @@ func start(t testing.TB, mod ...func(*product.Config)) *harness {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	h := &harness{t: t, deps: deps, files: map[string]product.FileInfo{}, notify: make(chan struct{}, 1)}
+	h := &harness{t: t, deps: deps, files: map[string]product.FileInfo{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	// The spy consumes every event the service emits.
-	spy := bus.NewConsumer(deps.Bus, bus.ConsumerConfig{Service: "spy",
-		Bindings: []string{"product.*", "inventory.*", "review.*", "comment.*"}},
-		func(_ context.Context, ev contracts.Event) error {
-			h.mu.Lock()
-			h.events = append(h.events, ev)
-			h.mu.Unlock()
-			select {
-			case h.notify <- struct{}{}:
-			default:
-			}
-			return nil
-		}, deps.Log, nil)
-	if err := spy.Start(ctx); err != nil {
-		t.Fatalf("spy: %v", err)
-	}
-	t.Cleanup(func() { _ = spy.Shutdown(context.Background()) })
+	h.spy = bustest.NewSpy(t, deps.Bus, "product.*", "inventory.*", "review.*", "comment.*")
 
 	// A fake file service answering file.stat from h.files.
 	fsrv := bus.NewServer(deps.Bus, bus.ServerConfig{Service: "file"}, deps.Log, nil)
@@ -185,26 +171,7 @@ func (h *harness) republish(ev contracts.Event) {
 // waitEvents waits until match has selected n events, and returns them.
 func (h *harness) waitEvents(n int, match func(contracts.Event) bool) []contracts.Event {
 	h.t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		h.mu.Lock()
-		var got []contracts.Event
-		for _, ev := range h.events {
-			if match(ev) {
-				got = append(got, ev)
-			}
-		}
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-h.notify:
-		case <-time.After(50 * time.Millisecond):
-		case <-deadline:
-			h.t.Fatalf("waited for %d events, have %d", n, len(got))
-		}
-	}
+	return h.spy.Wait(h.t, n, match)
 }
 
 func ofType(types ...string) func(contracts.Event) bool {
