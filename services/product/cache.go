@@ -134,12 +134,22 @@ func (d *docCache) getDocs(ctx context.Context, ids []string) map[string]cachedD
 	return out
 }
 
-// setDoc caches one document (encodeDoc's form).
+// purgedDoc is what purge leaves in a document's key for purgeFence: not a
+// document (a read sees a miss), and it makes setDoc's SET NX fail, so a
+// reader that loaded the rows before the change committed cannot put the
+// old document back after the purge.
+const (
+	purgedDoc  = "purged"
+	purgeFence = time.Second
+)
+
+// setDoc caches one document (encodeDoc's form) unless the key holds one
+// already or was just purged.
 func (d *docCache) setDoc(ctx context.Context, id string, b []byte) {
 	if d == nil {
 		return
 	}
-	if err := d.rdb.Set(ctx, d.docKey(id), b, d.ttl).Err(); err != nil {
+	if err := d.rdb.SetNX(ctx, d.docKey(id), b, d.ttl).Err(); err != nil {
 		d.log.Warn("product cache write failed", "err", err)
 	}
 }
@@ -151,7 +161,7 @@ func (d *docCache) setDocs(ctx context.Context, docs map[string][]byte) {
 	}
 	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for id, b := range docs {
-			p.Set(ctx, d.docKey(id), b, d.ttl)
+			p.SetNX(ctx, d.docKey(id), b, d.ttl)
 		}
 		return nil
 	})
@@ -204,7 +214,8 @@ func (d *docCache) setTree(ctx context.Context, b []byte) {
 	_ = d.rdb.Set(ctx, d.treeKey(), b, d.treeTTL).Err()
 }
 
-// purge deletes every key a committed change affected. It runs with its own
+// purge invalidates every key a change affected: documents are fenced
+// (purgedDoc), slugs and the tree deleted. It runs with its own
 // short timeout so that a cancelled request still purges.
 func (d *docCache) purge(ctx context.Context, ch *change) {
 	if d == nil || (len(ch.products) == 0 && !ch.categories) {
@@ -212,9 +223,8 @@ func (d *docCache) purge(ctx context.Context, ch *change) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	keys := make([]string, 0, 2*len(ch.products)+1)
-	for id, slug := range ch.products {
-		keys = append(keys, d.docKey(id))
+	keys := make([]string, 0, len(ch.products)+1)
+	for _, slug := range ch.products {
 		if slug != "" {
 			keys = append(keys, d.slugKey(slug))
 		}
@@ -222,7 +232,16 @@ func (d *docCache) purge(ctx context.Context, ch *change) {
 	if ch.categories {
 		keys = append(keys, d.treeKey())
 	}
-	if err := d.rdb.Del(ctx, keys...).Err(); err != nil {
-		d.log.Warn("product cache purge failed; entries expire with their TTL", "err", err, "keys", len(keys))
+	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for id := range ch.products {
+			p.Set(ctx, d.docKey(id), purgedDoc, purgeFence)
+		}
+		if len(keys) > 0 {
+			p.Del(ctx, keys...)
+		}
+		return nil
+	})
+	if err != nil {
+		d.log.Warn("product cache purge failed; entries expire with their TTL", "err", err, "keys", len(keys)+len(ch.products))
 	}
 }

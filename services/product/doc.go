@@ -7,7 +7,9 @@
 // rpc.go decodes the gateway's envelope and calls the domain (core, in
 // categories.go, products.go, search.go, inventory.go, social.go,
 // lookup.go); events.go applies consumed events through pg.HandleOnce;
-// cache.go is the Redis read-through cache; migrations/ is the schema. The
+// cache.go is the Redis read-through cache (a change purges before and
+// after commit and fences the purged keys for a second, so a read that
+// loaded the old rows cannot cache them back); migrations/ is the schema. The
 // domain speaks SQL directly: the invariants that matter (no oversell,
 // exact ratings, unique slugs/SKUs/reviews) are single statements and
 // constraints, and splitting them behind a repository interface would only

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
@@ -32,14 +33,16 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 	c := &core{pool: pool, cfg: DefaultConfig(),
 		cache: newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)}
 	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
-	if err := rdb.Set(ctx, c.cache.docKey(id), "old document", time.Minute).Err(); err != nil {
-		t.Fatal(err)
+	old, _ := encodeDoc(&contracts.Product{Status: "active", SellerID: "s", Slug: "x"}, []byte(`{"name":"old"}`))
+	c.cache.setDoc(ctx, id, old)
+	if _, hit := c.cache.getDoc(ctx, id); !hit {
+		t.Fatal("the document was not cached to begin with")
 	}
-	var atCommit int64 = -1
+	hitAtCommit := true
 	err = c.applyChange(ctx, func(f func(pgx.Tx) error) error {
 		err := pg.InTx(ctx, pool, f)
 		// Committed: what a consumer of the change's events could see now.
-		atCommit, _ = rdb.Exists(ctx, c.cache.docKey(id)).Result()
+		_, hitAtCommit = c.cache.getDoc(ctx, id)
 		return err
 	}, func(_ pgx.Tx, ch *change) error {
 		ch.product(id, "")
@@ -48,7 +51,30 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if atCommit != 0 {
+	if hitAtCommit {
 		t.Fatal("the product's cached document was still in Redis when its change committed")
+	}
+}
+
+// TestPurgeFencesStaleRefill: a reader that loaded a product's rows before
+// a change committed and caches its document after the purge (the classic
+// read-through race) must not put the old document back.
+func TestPurgeFencesStaleRefill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, prefix := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	d := newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)
+	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"
+	old, ok := encodeDoc(&contracts.Product{Status: "active", SellerID: "s", Slug: "x"}, []byte(`{"name":"old"}`))
+	if !ok {
+		t.Fatal("encode")
+	}
+	d.purge(ctx, &change{products: map[string]string{id: "x"}})
+	d.setDoc(ctx, id, old) // the late reader
+	d.setDocs(ctx, map[string][]byte{id: old})
+	if doc, hit := d.getDoc(ctx, id); hit {
+		t.Fatalf("the old document came back after the purge: %s", doc.json)
 	}
 }
