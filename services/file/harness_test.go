@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,9 +42,7 @@ type harness struct {
 	cfg  file.Config
 	base string
 	hc   *http.Client
-
-	mu  sync.Mutex
-	spy *bustest.Spy
+	spy  *bustest.Spy
 }
 
 func start(t testing.TB, mod ...func(*file.Config)) *harness {
