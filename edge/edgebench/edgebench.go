@@ -14,10 +14,15 @@
 //	               gateway, so c/e is what HTTP and the gateway cost and e/d
 //	               what the bus layer costs.
 //
-// Targets: b/a ≥ 0.6, c/d ≥ 0.8, p99 of (b) < 2 ms at 64 connections. The
-// driver runs in the same process as the servers, so every mode shares the
-// two cores with its load generator alike; the ratios are the figures of
-// record. Run is what `make bench` calls; BenchmarkEdge wraps it.
+// Targets: b/a ≥ 0.6, c/d ≥ 0.8, p99 of (b) < 2 ms at 64 connections. In
+// Run the driver runs in the same process as the servers, so every mode
+// shares the two cores with its load generator alike. Run is what `make
+// bench` calls; BenchmarkEdge wraps it.
+//
+// The wrk table (wrk.go: Serve, RunWrk) measures (a)–(d) again with one
+// external load tool, wrk, against servers in a process of their own,
+// (d) behind a bare fasthttp front; its ratios and p99 are the figures of
+// record for the targets (BENCHMARKS.md, "Gateway").
 package edgebench
 
 import (

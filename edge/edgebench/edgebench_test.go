@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,30 +57,40 @@ func TestRunSmoke(t *testing.T) {
 }
 
 // TestWrkTable drives the out-of-process servers' code with wrk for a
-// moment: both modes answer, without errors, with sane percentiles.
+// moment: all four modes answer, without errors (wrk counts non-2xx
+// answers as errors), with sane percentiles, and the ready line a serving
+// process prints carries every target.
 func TestWrkTable(t *testing.T) {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		testenv.Unavailable(t, "wrk", err)
 	}
-	srv, err := edgebench.Serve(context.Background())
+	srv, err := edgebench.Serve(context.Background(), testenv.AMQP(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	res, err := edgebench.RunWrk(context.Background(), wrk, srv, 8, time.Second)
+	parsed, err := edgebench.ParseReady(srv.ReadyLine())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 {
-		t.Fatalf("%d results, want (a) and (b)", len(res))
+	res, err := edgebench.RunWrk(context.Background(), wrk, parsed, []int{8}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var modes []string
+	for _, r := range res {
+		modes = append(modes, r.Mode)
+	}
+	if want := []string{edgebench.ModeBare, edgebench.ModeCached, edgebench.ModeRPC, edgebench.ModeBareRPCHTTP}; !slices.Equal(modes, want) {
+		t.Fatalf("modes %v, want %v", modes, want)
 	}
 	for _, r := range res {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSec <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.WorstP99 < r.P99 {
 			t.Fatalf("%s: %+v", r.Mode, r)
 		}
 	}
-	if tab := edgebench.WrkTable(res); !strings.Contains(tab, "b:gateway-cached") {
-		t.Fatalf("table lacks the gateway row:\n%s", tab)
+	if tab := edgebench.WrkTable(res); !strings.Contains(tab, "c/d = ") || !strings.Contains(tab, "b/a = ") {
+		t.Fatalf("table lacks the ratios:\n%s", tab)
 	}
 }

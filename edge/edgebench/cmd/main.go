@@ -1,9 +1,10 @@
 // Command edgebench runs the gateway benchmark (package edgebench) and
 // prints Markdown tables: go run ./edge/edgebench/cmd -duration 6s -conns 16,64
 //
-// With wrk on the PATH (or -wrk), it also measures (a) and (b) served by a
-// second edgebench process (-serve, GOMAXPROCS=1) under wrk -t1, at the
-// largest connection count.
+// With wrk on the PATH (or -wrk), it also measures (a), (b), (c) and (d)
+// served by a second edgebench process (-serve, GOMAXPROCS=1) under
+// wrk -t1 at each connection count: one load tool for all four modes, (d)
+// behind a bare fasthttp front (package edgebench, wrk.go).
 package main
 
 import (
@@ -15,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +32,12 @@ func main() {
 	only := flag.String("only", "", "comma-separated mode letters to run (a,b,c,c+,d,e); empty: all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	wrkDefault, _ := exec.LookPath("wrk")
-	wrk := flag.String("wrk", wrkDefault, "wrk binary for the out-of-process table of (a) and (b) (empty: skip)")
-	serve := flag.Bool("serve", false, "serve (a) and (b), print \"ready <bare> <cached>\", run until stdin closes (used by -wrk)")
+	wrk := flag.String("wrk", wrkDefault, "wrk binary for the out-of-process table of (a)-(d)")
+	serve := flag.Bool("serve", false, "serve (a)-(d), print a ready line, run until stdin closes (used by -wrk)")
+	tables := flag.String("tables", "inproc,wrk", "which tables to measure: inproc (package edgebench's Run), wrk (needs -wrk), or both")
 	flag.Parse()
 	if *serve {
-		serveUntilEOF()
+		serveUntilEOF(*amqpURL)
 		return
 	}
 	if *cpuprofile != "" {
@@ -65,43 +66,59 @@ func main() {
 		}
 		ns = append(ns, n)
 	}
-	rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur, Only: modes, LatencyLoad: *load})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "edgebench:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
+	want := map[string]bool{}
+	for s := range strings.SplitSeq(*tables, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "inproc", "wrk":
+			want[s] = true
+		default:
+			fmt.Fprintln(os.Stderr, "bad -tables: want inproc, wrk or both")
+			os.Exit(2)
+		}
 	}
-	fmt.Print(rep.Table())
-	if *wrk != "" && (len(modes) == 0 || slices.Contains(modes, "a") || slices.Contains(modes, "b")) {
-		res, err := wrkTable(*wrk, slices.Max(ns), *dur)
+	if want["wrk"] && *wrk == "" {
+		fmt.Fprintln(os.Stderr, "edgebench: the wrk table needs wrk (on the PATH or -wrk); scripts/deps.sh --test installs it, or pass -tables inproc")
+		os.Exit(2)
+	}
+	if want["inproc"] {
+		rep, err := edgebench.Run(context.Background(), edgebench.Options{AMQPURL: *amqpURL, RedisAddr: *redisAddr, Conns: ns, Duration: *dur, Only: modes, LatencyLoad: *load})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "edgebench:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		fmt.Print(rep.Table() + "\n")
+	}
+	if want["wrk"] {
+		res, err := wrkTable(*wrk, *amqpURL, ns, *dur)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "edgebench: wrk table:", err)
 			os.Exit(1)
 		}
-		fmt.Print("\n" + edgebench.WrkTable(res))
+		fmt.Print(edgebench.WrkTable(res))
 	}
 }
 
 // serveUntilEOF is the -serve mode: the servers of the wrk table.
-func serveUntilEOF() {
-	srv, err := edgebench.Serve(context.Background())
+func serveUntilEOF(amqpURL string) {
+	srv, err := edgebench.Serve(context.Background(), amqpURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edgebench -serve:", err)
 		os.Exit(1)
 	}
 	defer srv.Close()
-	fmt.Printf("ready %s %s\n", srv.Bare, srv.Cached)
+	fmt.Println(srv.ReadyLine())
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // wrkTable starts this binary with -serve at GOMAXPROCS=1 and drives it
 // with wrk.
-func wrkTable(wrk string, conns int, dur time.Duration) ([]edgebench.WrkResult, error) {
+func wrkTable(wrk, amqpURL string, conns []int, dur time.Duration) ([]edgebench.WrkResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve")
+	cmd := exec.Command(self, "-serve", "-amqp", amqpURL)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -117,9 +134,12 @@ func wrkTable(wrk string, conns int, dur time.Duration) ([]edgebench.WrkResult, 
 	}
 	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	var srv edgebench.Servers
-	if _, serr := fmt.Sscanf(line, "ready %s %s", &srv.Bare, &srv.Cached); err != nil || serr != nil {
-		return nil, fmt.Errorf("server process: %q %v %v", line, err, serr)
+	if err != nil {
+		return nil, fmt.Errorf("server process: %w", err)
 	}
-	return edgebench.RunWrk(context.Background(), wrk, &srv, conns, dur)
+	srv, err := edgebench.ParseReady(line)
+	if err != nil {
+		return nil, err
+	}
+	return edgebench.RunWrk(context.Background(), wrk, srv, conns, dur)
 }

@@ -57,8 +57,19 @@ type Caller func(ctx context.Context) error
 
 // Target is a started echo server plus a client calling it.
 type Target struct {
-	Call  Caller
+	// Call sends Payload and waits for the echo.
+	Call Caller
+	// Echo sends body and returns the reply's body.
+	Echo  func(ctx context.Context, body []byte) ([]byte, error)
 	Close func()
+}
+
+func newTarget(echo func(context.Context, []byte) ([]byte, error), close func()) *Target {
+	return &Target{
+		Call:  func(ctx context.Context) error { _, err := echo(ctx, Payload); return err },
+		Echo:  echo,
+		Close: close,
+	}
 }
 
 // Setup starts the echo server and client of mode on amqpURL.
@@ -229,15 +240,15 @@ func setupBus(ctx context.Context, url, service string, path bus.ReplyPath, sync
 	if err != nil {
 		return nil, err
 	}
-	return &Target{
-		Call: func(ctx context.Context) error {
-			rep, err := cl.Call(ctx, service, "bench.echo", Payload, bus.CallOptions{})
+	return newTarget(
+		func(ctx context.Context, body []byte) ([]byte, error) {
+			rep, err := cl.Call(ctx, service, "bench.echo", body, bus.CallOptions{})
 			if err == nil && !rep.OK() {
 				err = rep.Err()
 			}
-			return err
+			return rep.Body, err
 		},
-		Close: func() {
+		func() {
 			_ = srv.Shutdown(context.Background())
 			_ = cl.Close()
 			if ch, err := sc.Channel(context.Background()); err == nil {
@@ -247,7 +258,7 @@ func setupBus(ctx context.Context, url, service string, path bus.ReplyPath, sync
 			_ = sc.Close()
 			_ = cc.Close()
 		},
-	}, nil
+	), nil
 }
 
 // setupBare is the baseline: the least code amqp091-go needs for the same
@@ -322,34 +333,34 @@ func setupBare(url, service string) (*Target, error) {
 		}
 	}()
 	var seq atomic.Uint64
-	return &Target{
-		Call: func(ctx context.Context) error {
+	return newTarget(
+		func(ctx context.Context, body []byte) ([]byte, error) {
 			id := strconv.FormatUint(seq.Add(1), 36)
 			c := make(chan []byte, 1)
 			mu.Lock()
 			pending[id] = c
 			mu.Unlock()
 			if err := cch.Publish(contracts.RPCExchange, service, false, false, amqp.Publishing{
-				CorrelationId: id, ReplyTo: "amq.rabbitmq.reply-to", Type: "bench.echo", Body: Payload,
+				CorrelationId: id, ReplyTo: "amq.rabbitmq.reply-to", Type: "bench.echo", Body: body,
 			}); err != nil {
-				return err
+				return nil, err
 			}
 			select {
-			case <-c:
-				return nil
+			case b := <-c:
+				return b, nil
 			case <-ctx.Done():
 				mu.Lock()
 				delete(pending, id)
 				mu.Unlock()
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 		},
-		Close: func() {
+		func() {
 			_, _ = sch.QueueDelete(q, false, false, false)
 			_ = sconn.Close()
 			_ = cconn.Close()
 		},
-	}, nil
+	), nil
 }
 
 // Table formats results as a Markdown table with each bus mode's ratio to
