@@ -444,13 +444,22 @@ func TestCatalogueCache(t *testing.T) {
 	if rpc.count() != 6 {
 		t.Fatal("list not purged by a product event")
 	}
+	// Routes without parameters have the same (empty) key; each keeps its
+	// own entry.
+	for range 3 {
+		do(t, "GET", base+"/api/v1/categories", "")
+		do(t, "GET", base+"/api/v1/products/featured", "")
+	}
+	if rpc.count() != 8 {
+		t.Fatalf("two parameterless routes evict each other: %d calls for 2 routes", rpc.count()-6)
+	}
 	// Errors are not cached.
 	rpc.reply = func(context.Context, call) (bus.Reply, error) {
 		return bus.Reply{Status: "not_found", Body: []byte(`{"error":{"code":"not_found","message":"product not found"}}`)}, nil
 	}
 	do(t, "GET", base+"/api/v1/products/missing", "")
 	do(t, "GET", base+"/api/v1/products/missing", "")
-	if rpc.count() != 8 {
+	if rpc.count() != 10 {
 		t.Fatal("a 404 was cached")
 	}
 }

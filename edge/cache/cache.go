@@ -30,8 +30,11 @@ type Cache struct {
 }
 
 type shard struct {
-	mu    sync.Mutex
-	items map[string]*entry
+	mu sync.Mutex
+	// items has a map per group: two groups (routes) may use the same key
+	// (e.g. both take no parameters) without evicting each other.
+	items []map[string]*entry
+	n     int   // entries over all groups
 	head  entry // sentinel of the LRU list: head.next is the most recent
 	max   int
 }
@@ -61,7 +64,10 @@ func New(maxEntries, groups int) *Cache {
 	per := maxEntries / numShards
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.items = make(map[string]*entry, per)
+		s.items = make([]map[string]*entry, groups)
+		for g := range s.items {
+			s.items[g] = map[string]*entry{}
+		}
 		s.head.next, s.head.prev = &s.head, &s.head
 		s.max = per
 	}
@@ -83,8 +89,8 @@ func (c *Cache) Get(group int, key []byte) ([]byte, bool) {
 	now := c.now()
 	gen, all := c.groupGen[group].Load(), c.allGen.Load()
 	s.mu.Lock()
-	e, ok := s.items[string(key)]
-	if !ok || e.group != group {
+	e, ok := s.items[group][string(key)]
+	if !ok {
 		s.mu.Unlock()
 		return nil, false
 	}
@@ -127,13 +133,14 @@ func (c *Cache) Set(group int, key []byte, body []byte, tag string, ttl time.Dur
 		s.mu.Unlock()
 		return
 	}
-	if old, ok := s.items[e.key]; ok {
+	if old, ok := s.items[group][e.key]; ok {
 		s.remove(old)
 	}
-	for len(s.items) >= s.max {
+	for s.n >= s.max {
 		s.remove(s.head.prev)
 	}
-	s.items[e.key] = e
+	s.items[group][e.key] = e
+	s.n++
 	e.next, e.prev = s.head.next, &s.head
 	s.head.next.prev = e
 	s.head.next = e
@@ -149,11 +156,13 @@ func (c *Cache) Purge(tag string) int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		for _, e := range s.items {
+		for e := s.head.next; e != &s.head; {
+			next := e.next
 			if e.tag == tag {
 				s.remove(e)
 				n++
 			}
+			e = next
 		}
 		s.mu.Unlock()
 	}
@@ -172,7 +181,7 @@ func (c *Cache) Len() int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n += len(s.items)
+		n += s.n
 		s.mu.Unlock()
 	}
 	return n
@@ -182,7 +191,8 @@ func (s *shard) remove(e *entry) {
 	e.prev.next = e.next
 	e.next.prev = e.prev
 	e.prev, e.next = nil, nil
-	delete(s.items, e.key)
+	delete(s.items[e.group], e.key)
+	s.n--
 }
 
 func (s *shard) moveFront(e *entry) {

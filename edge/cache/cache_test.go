@@ -48,6 +48,35 @@ func TestGetSetTTLAndPurge(t *testing.T) {
 	}
 }
 
+// TestGroupsShareKeys: two groups storing the same key (two routes without
+// parameters) keep an entry each; neither evicts the other.
+func TestGroupsShareKeys(t *testing.T) {
+	c := cache.New(1000, 3)
+	c.Set(0, nil, []byte("categories"), "", time.Minute, c.Snapshot(0))
+	c.Set(1, nil, []byte("featured"), "", time.Minute, c.Snapshot(1))
+	for range 3 {
+		if b, ok := c.Get(0, nil); !ok || string(b) != "categories" {
+			t.Fatalf("group 0: %q %v", b, ok)
+		}
+		if b, ok := c.Get(1, nil); !ok || string(b) != "featured" {
+			t.Fatalf("group 1: %q %v", b, ok)
+		}
+	}
+	if _, ok := c.Get(2, nil); ok {
+		t.Fatal("a group that stored nothing hit")
+	}
+	if c.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", c.Len())
+	}
+	c.Set(0, nil, []byte("categories v2"), "", time.Minute, c.Snapshot(0))
+	if b, _ := c.Get(0, nil); string(b) != "categories v2" || c.Len() != 2 {
+		t.Fatalf("replace: %q, Len %d", b, c.Len())
+	}
+	if b, _ := c.Get(1, nil); string(b) != "featured" {
+		t.Fatalf("replacing group 0's entry touched group 1's: %q", b)
+	}
+}
+
 func TestSetAfterPurgeIsDropped(t *testing.T) {
 	c := cache.New(100, 1)
 	tok := c.Snapshot(0) // reply fetch starts
