@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net"
@@ -314,6 +315,19 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 	for range n {
 		<-started
 	}
+	// A client holding an idle keep-alive connection must not hold up the
+	// shutdown.
+	idle, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if _, err := idle.Write([]byte("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("keep-alive request: %v %v", resp, err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -323,6 +337,11 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // let Shutdown close the listener
 	if _, err := http.Get(base + "/api/v1/health"); err == nil {
 		t.Error("new connection accepted during shutdown")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) with %d accepted requests still in flight", err, n)
+	default:
 	}
 	close(release)
 	wg.Wait()
