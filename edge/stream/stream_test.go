@@ -16,12 +16,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/edge/stream/streamtest"
 	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 )
 
 const wait = 10 * time.Second
@@ -239,7 +239,7 @@ func TestWebSocketSameMessages(t *testing.T) {
 	ws := dialWS(t, base, alice, "")
 	// The WebSocket's consumer is created after the upgrade: wait for it.
 	waitFor(t, func() bool { return hub.Clients() == 2 })
-	if got := testutil.ToFloat64(gauge(t, reg, "ws")); got != 1 {
+	if got := telemetrytest.Value(t, reg, "oc_stream_clients", map[string]string{"kind": "ws"}); got != 1 {
 		t.Fatalf("oc_stream_clients{kind=ws} = %v", got)
 	}
 
@@ -260,42 +260,6 @@ func TestWebSocketSameMessages(t *testing.T) {
 	if m := readWS(t, ws2); string(m.Data) != msg(3) {
 		t.Fatalf("resumed ws got %s, want %s", m.Data, msg(3))
 	}
-}
-
-func gauge(t *testing.T, reg *prometheus.Registry, kind string) prometheus.Collector {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
-	for _, mf := range mfs {
-		if mf.GetName() != "oc_stream_clients" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "kind" && l.GetValue() == kind {
-					g.Set(m.GetGauge().GetValue())
-				}
-			}
-		}
-	}
-	return g
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	return 0
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -359,7 +323,7 @@ func TestSlowClientCutOff(t *testing.T) {
 		}
 	}
 	<-done
-	waitFor(t, func() bool { return counter(t, reg, "oc_nats_slow_consumers_total") == 1 })
+	waitFor(t, func() bool { return telemetrytest.Value(t, reg, "oc_nats_slow_consumers_total", nil) == 1 })
 	waitFor(t, func() bool { return hub.Clients() == 1 })
 }
 

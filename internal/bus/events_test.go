@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
-	"github.com/prometheus/client_golang/prometheus"
-	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 )
 
 func newEvent(typ string, n int) contracts.Event {
@@ -113,7 +115,7 @@ func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "poison event dead-lettered", func() bool { return metric(t, reg, "oc_events_dead_lettered_total") == 1 })
+	waitFor(t, "poison event dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 1 })
 	if got := attempts.Load(); got != 3 {
 		t.Fatalf("handler attempts = %d, want MaxAttempts 3", got)
 	}
@@ -148,7 +150,7 @@ func TestMalformedEventDeadLetteredAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "malformed events dead-lettered", func() bool { return metric(t, reg, "oc_events_dead_lettered_total") == 2 })
+	waitFor(t, "malformed events dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 2 })
 	if calls.Load() != 0 {
 		t.Fatalf("handler ran on a malformed event")
 	}

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
-	"github.com/prometheus/client_golang/prometheus"
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // replyPaths are the transport modes every RPC test runs against.
@@ -48,30 +50,6 @@ func TestRPC(t *testing.T) {
 			}
 		})
 	}
-}
-
-// metric sums every sample of the named metric in reg.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			}
-		}
-	}
-	return sum
 }
 
 type echoReq struct {
@@ -206,7 +184,7 @@ func testExpiredRequestSkipped(t *testing.T, path bus.ReplyPath) {
 	if err != nil || n != 1 {
 		t.Fatalf("count after expiry: got %d, %v; the expired request ran the handler", n, err)
 	}
-	if got := metric(t, reg, "oc_rpc_server_expired_total"); got != 1 {
+	if got := telemetrytest.Value(t, reg, "oc_rpc_server_expired_total", nil); got != 1 {
 		t.Fatalf("oc_rpc_server_expired_total = %v, want 1", got)
 	}
 }
@@ -370,7 +348,7 @@ func testConnectionKilled(t *testing.T, path bus.ReplyPath) {
 	if n := testenv.CloseAMQPConnections(t, testenv.VHost(url)); n < 1 {
 		t.Fatalf("closed %d connections", n)
 	}
-	waitFor(t, "reconnect", func() bool { return metric(t, reg, "oc_bus_reconnects_total") >= 1 })
+	waitFor(t, "reconnect", func() bool { return telemetrytest.Value(t, reg, "oc_bus_reconnects_total", nil) >= 1 })
 	waitFor(t, "ready", func() bool { return cliConn.Ready() == nil && srvConn.Ready() == nil })
 	before := okCalls.Load()
 	waitFor(t, "calls succeeding after recovery", func() bool { return okCalls.Load() > before+100 })
@@ -381,7 +359,7 @@ func testConnectionKilled(t *testing.T, path bus.ReplyPath) {
 		t.Error(err)
 	}
 	t.Logf("ok %d, failed around the outage %d", okCalls.Load(), failedCalls.Load())
-	if got := metric(t, reg, "oc_bus_connected"); got != 1 {
+	if got := telemetrytest.Value(t, reg, "oc_bus_connected", nil); got != 1 {
 		t.Errorf("oc_bus_connected = %v after recovery", got)
 	}
 }

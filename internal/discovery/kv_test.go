@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -76,10 +77,10 @@ func TestGatewayConfigLive(t *testing.T) {
 		`not json`,
 	}
 	for _, v := range invalid {
-		before := metricValue(t, reg, "oc_discovery_kv_updates_total", "result", "refused")
+		before := telemetrytest.Value(t, reg, "oc_discovery_kv_updates_total", map[string]string{"result": "refused"})
 		putKV(t, client, key, v)
 		ch.waitFor(t, h.settle, "refusal of "+v, func() bool {
-			return metricValue(t, reg, "oc_discovery_kv_updates_total", "result", "refused") > before
+			return telemetrytest.Value(t, reg, "oc_discovery_kv_updates_total", map[string]string{"result": "refused"}) > before
 		})
 		if got := w.Get(); !got.Maintenance || got.Limit(discovery.ClassLogin).Rate != 2 {
 			t.Fatalf("after invalid value %s the config changed to %+v; the old one must stay", v, got)
@@ -132,7 +133,7 @@ func TestGatewayConfigErrorsKeepConfig(t *testing.T) {
 	fake.SetFailing(true)
 	t.Cleanup(func() { fake.SetFailing(false) })
 	ch.waitFor(t, h.settle, "failed queries", func() bool {
-		return metricValue(t, reg, "oc_discovery_errors_total", "watch", key) >= 1
+		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": key}) >= 1
 	})
 	if !w.Get().Maintenance {
 		t.Fatal("config lost while Consul failed")

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 )
 
 func ids(insts []discovery.Instance) []string {
@@ -51,7 +52,7 @@ func TestWatcherFollowsHealth(t *testing.T) {
 	w, ch, _, reg := watch(t, h, 10*time.Millisecond, svc, "absent-"+svc)
 
 	ch.waitFor(t, h.settle, "both instances healthy", func() bool { return len(w.Healthy(svc)) == 2 })
-	if got := metricValue(t, reg, "oc_discovery_healthy_instances", "service", svc); got != 2 {
+	if got := telemetrytest.Value(t, reg, "oc_discovery_healthy_instances", map[string]string{"service": svc}); got != 2 {
 		t.Errorf("oc_discovery_healthy_instances{service=%q} = %v, want 2", svc, got)
 	}
 	seen := map[string]bool{}
@@ -88,32 +89,6 @@ func TestWatcherFollowsHealth(t *testing.T) {
 	if got := w.Healthy(svc)[0].Meta[discovery.MetaRPCQueue]; got != discovery.RPCQueue(svc) {
 		t.Errorf("meta rpc_queue = %q, want %q", got, discovery.RPCQueue(svc))
 	}
-}
-
-// metricValue returns the value of the gauge or counter name whose label
-// has value, or 0 when it is absent.
-func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					if m.Gauge != nil {
-						return m.GetGauge().GetValue()
-					}
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func TestWatcherFileDataURL(t *testing.T) {
@@ -213,7 +188,7 @@ func TestWatcherKeepsLastGoodAnswerOnErrors(t *testing.T) {
 	t.Cleanup(func() { fake.SetFailing(false) }) // before the deregistrations
 	before := cnt.count("/v1/health/service/" + svc)
 	ch.waitFor(t, h.settle, "failed queries", func() bool {
-		return metricValue(t, reg, "oc_discovery_errors_total", "watch", svc) >= 2
+		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": svc}) >= 2
 	})
 	want := []string{a.id, b.id}
 	slices.Sort(want)

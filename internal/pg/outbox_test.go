@@ -12,10 +12,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 )
 
 // recorder is an EventPublisher that records what it published. fail, when
@@ -332,9 +333,11 @@ func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
 
 	events := addEvents(t, pool, 10)
 	eventually(t, "pending gauge", func() bool {
-		return gauge(t, reg, "oc_outbox_pending", "ordersvc") == 10
+		return telemetrytest.Value(t, reg, "oc_outbox_pending", map[string]string{"service": "ordersvc"}) == 10
 	})
-	eventually(t, "lag gauge", func() bool { return gauge(t, reg, "oc_outbox_lag_seconds", "ordersvc") > 0 })
+	eventually(t, "lag gauge", func() bool {
+		return telemetrytest.Value(t, reg, "oc_outbox_lag_seconds", map[string]string{"service": "ordersvc"}) > 0
+	})
 	if n := unpublished(t, pool); n != 10 {
 		t.Fatalf("unpublished while the broker is down = %d, want 10", n)
 	}
@@ -361,54 +364,12 @@ func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
 		}
 	}
 	eventually(t, "gauges back to zero", func() bool {
-		return gauge(t, reg, "oc_outbox_pending", "ordersvc") == 0 && gauge(t, reg, "oc_outbox_lag_seconds", "ordersvc") == 0
+		return telemetrytest.Value(t, reg, "oc_outbox_pending", map[string]string{"service": "ordersvc"}) == 0 && telemetrytest.Value(t, reg, "oc_outbox_lag_seconds", map[string]string{"service": "ordersvc"}) == 0
 	})
-	if n := testutil.ToFloat64(counterFrom(t, reg, "oc_outbox_publish_errors_total")); n == 0 {
+	if n := telemetrytest.Value(t, reg, "oc_outbox_publish_errors_total", nil); n == 0 {
 		t.Fatal("publish errors not counted")
 	}
 }
-
-func gauge(tb testing.TB, reg *prometheus.Registry, name, service string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "service" && l.GetValue() == service {
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return -1
-}
-
-func counterFrom(tb testing.TB, reg *prometheus.Registry, name string) prometheus.Collector {
-	tb.Helper()
-	return collectorFunc(func(ch chan<- prometheus.Metric) {
-		mfs, _ := reg.Gather()
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				var sum float64
-				for _, m := range mf.GetMetric() {
-					sum += m.GetCounter().GetValue()
-				}
-				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, "x", nil, nil), prometheus.CounterValue, sum)
-			}
-		}
-	})
-}
-
-type collectorFunc func(ch chan<- prometheus.Metric)
-
-func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 // Several relays (instances) on one outbox: every event is published, and,
 // with no relay dying between confirm and commit, exactly once (row locks
@@ -570,7 +531,7 @@ func TestRelaysShareRegistry(t *testing.T) {
 		pg.NewRelay(nil, &recorder{}, pg.RelayConfig{Service: svc}, nil, reg)
 	}
 	for _, svc := range []string{"order", "product"} {
-		if v := gauge(t, reg, "oc_outbox_pending", svc); v != 0 {
+		if v := telemetrytest.Value(t, reg, "oc_outbox_pending", map[string]string{"service": svc}); v != 0 {
 			t.Errorf("oc_outbox_pending{service=%q} = %v, want 0 (registered)", svc, v)
 		}
 	}
