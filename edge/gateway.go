@@ -485,7 +485,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 	go func() {
 		defer g.wg.Done()
 		fctx, fcancel := context.WithTimeout(bg, 5*time.Second)
-		if err := g.verifier.Refresh(fctx); err != nil {
+		// Loads the key set unless a token already made it load (a second
+		// fetch would only cost the user service a call).
+		if _, err := g.verifier.JWKS(fctx); err != nil {
 			g.log.Warn("initial jwks fetch failed; will fetch on first token", "err", err)
 		}
 		fcancel()

@@ -396,7 +396,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 			if e.Code == contracts.CodeUnauthenticated {
 				ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
 			} else {
-				ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+				ctx.Response.Header.SetCanonical(hRetryAfter, g.retryAfter(e))
 			}
 			writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
 			return
@@ -704,13 +704,30 @@ func (g *Gateway) serveHealth(ctx *fasthttp.RequestCtx, _ *Request) {
 	ctx.SetBodyString(`{"status":"ok"}`)
 }
 
+// retryAfter is the Retry-After value for e: its retry_after detail (whole
+// seconds) when it has one, else the configured default.
+func (g *Gateway) retryAfter(e *contracts.Error) []byte {
+	switch v := e.Details["retry_after"].(type) {
+	case int64:
+		if v > 0 {
+			return strconv.AppendInt(nil, v, 10)
+		}
+	case int:
+		if v > 0 {
+			return strconv.AppendInt(nil, int64(v), 10)
+		}
+	}
+	return g.retry
+}
+
 func (g *Gateway) serveJWKS(ctx *fasthttp.RequestCtx, _ *Request) {
 	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	raw, err := g.verifier.JWKS(actx)
 	cancel()
 	if err != nil {
-		ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
-		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "key set unavailable")
+		e := contracts.AsError(err)
+		ctx.Response.Header.SetCanonical(hRetryAfter, g.retryAfter(e))
+		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, e.Message)
 		return
 	}
 	ctx.Response.Header.SetCanonical(hContentType, vJSON)

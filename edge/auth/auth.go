@@ -1,10 +1,22 @@
 // Package auth verifies access tokens at the edge. Tokens are checked
 // locally (services/user/token: Ed25519 JWTs, EdDSA only) against the user
 // service's public key set, which is fetched through a Fetcher (the gateway
-// passes one calling user.jwks), cached, refreshed periodically, and
-// refetched when a token names an unknown key id — at most once per
-// RefetchInterval, with concurrent misses sharing one fetch, so forged key
-// ids cannot make the gateway hammer the user service.
+// passes one calling user.jwks), cached, refreshed periodically (Run), and
+// loaded on demand when a token or a JWKS request finds no key set cached.
+//
+// Fetches are bounded so neither forged key ids nor an unavailable user
+// service make the gateway hammer it:
+//
+//   - every caller needing the key set while a fetch runs shares that fetch;
+//   - a token naming an unknown key id, with a key set cached, starts a
+//     refetch at most once per RefetchInterval (the first load of the key
+//     set, the periodic refresh and failed refetches do not count);
+//   - after a failed fetch, no fetch is started on demand for a backoff
+//     (Backoff, doubling per consecutive failure up to MaxBackoff; a
+//     success resets it). Callers that need a fetch meanwhile get
+//     errUnavailable (contracts.CodeUnavailable): a token is never
+//     accepted without its signature verified, and is not refused as
+//     invalid merely because the keys could not be fetched.
 //
 // Verified tokens are remembered (bounded, until their expiry) so a
 // signed-in client's repeated requests cost a map lookup, not an Ed25519
@@ -20,8 +32,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/services/user/token"
 )
@@ -32,10 +42,16 @@ type Fetcher func(ctx context.Context) ([]byte, error)
 // Config tunes a Verifier.
 type Config struct {
 	// RefetchInterval is the least time between two fetches caused by
-	// unknown key ids.
+	// unknown key ids (0: 10s).
 	RefetchInterval time.Duration
-	// RefreshInterval is the period of the background refresh (Run).
+	// RefreshInterval is the period of the background refresh (Run)
+	// (0: 5m).
 	RefreshInterval time.Duration
+	// Backoff is how long after a failed fetch no fetch is started on
+	// demand (0: 1s); it doubles with each consecutive failure up to
+	// MaxBackoff (0: 5s).
+	Backoff    time.Duration
+	MaxBackoff time.Duration
 	// Leeway tolerates clock skew on exp/iat.
 	Leeway time.Duration
 	// MaxRemembered bounds the verified-token memo (0: 10000).
@@ -52,28 +68,53 @@ type memo struct {
 	expires int64 // unix seconds (token exp)
 }
 
+// flight is one fetch of the key set, shared by every caller that needs the
+// key set while it runs.
+type flight struct {
+	done chan struct{}
+	err  error // set before done is closed
+	// refetch: started for an unknown key id; prev is lastRefetch before
+	// it, restored if the fetch fails (a failed refetch is bounded by the
+	// backoff instead).
+	refetch bool
+	prev    int64
+}
+
 // Verifier verifies access tokens. Safe for concurrent use.
 type Verifier struct {
-	fetch       Fetcher
-	cfg         Config
-	log         *slog.Logger
-	keys        atomic.Pointer[keyState]
-	sf          singleflight.Group
-	lastRefetch atomic.Int64 // unix nanos of the last miss-triggered fetch
-	now         func() time.Time
+	fetch Fetcher
+	cfg   Config
+	log   *slog.Logger
+	keys  atomic.Pointer[keyState]
+	now   func() time.Time
+
+	fmu         sync.Mutex // guards the fields below
+	inflight    *flight    // the fetch running now, if any
+	lastRefetch int64      // unix nanos of the start of the last unknown-kid refetch
+	failures    int        // consecutive failed fetches
+	retryAt     int64      // unix nanos before which no fetch starts on demand
 
 	mu   sync.RWMutex
 	seen map[string]memo
 }
 
-// New returns a Verifier over fetch. No fetch happens until Refresh, Run or
-// the first token.
+// New returns a Verifier over fetch. No fetch happens until Refresh, Run,
+// JWKS or the first token.
 func New(fetch Fetcher, cfg Config, log *slog.Logger) *Verifier {
 	if cfg.RefetchInterval <= 0 {
 		cfg.RefetchInterval = 10 * time.Second
 	}
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = 5 * time.Minute
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff < cfg.Backoff {
+		cfg.MaxBackoff = cfg.Backoff
 	}
 	if cfg.MaxRemembered <= 0 {
 		cfg.MaxRemembered = 10_000
@@ -84,7 +125,7 @@ func New(fetch Fetcher, cfg Config, log *slog.Logger) *Verifier {
 	return &Verifier{fetch: fetch, cfg: cfg, log: log, now: time.Now, seen: map[string]memo{}}
 }
 
-// SetClock replaces the clock; for tests.
+// SetClock replaces the clock; for tests. Call it before any other method.
 func (v *Verifier) SetClock(now func() time.Time) { v.now = now }
 
 // Errors of Verify, as they reach the client.
@@ -93,39 +134,159 @@ var (
 	errInvalid = contracts.Unauthenticated("invalid or expired access token")
 )
 
-// Refresh fetches the key set now (shared with concurrent callers).
+// errUnavailable reports that the key set cannot be fetched now; the
+// gateway answers 503 with Retry-After. details.retry_after is the time
+// left until the next fetch may be started, in whole seconds.
+func (v *Verifier) errUnavailable(now int64) *contracts.Error {
+	v.fmu.Lock()
+	wait := v.retryAt - now
+	v.fmu.Unlock()
+	secs := max(1, (wait+int64(time.Second)-1)/int64(time.Second))
+	return contracts.Errorf(contracts.CodeUnavailable, "signing keys unavailable, try again").WithDetail("retry_after", secs)
+}
+
+// errNoFetch: a gate refused to start a fetch; errBudget: because the
+// unknown-kid refetch budget is spent (the token is then invalid).
+var (
+	errNoFetch = errors.New("auth: key set fetch backing off")
+	errBudget  = errors.New("auth: key set refetch budget spent")
+)
+
+// Refresh fetches the key set now, or waits for the fetch already running.
+// It ignores the backoff: it is for Start and the periodic refresh.
 func (v *Verifier) Refresh(ctx context.Context) error {
-	_, err, _ := v.sf.Do("jwks", func() (any, error) {
-		raw, err := v.fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var doc contracts.JWKS
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			return nil, err
-		}
-		set, err := token.ParseJWKS(doc)
-		if err != nil {
-			return nil, err
-		}
-		// Serve a canonical document (only the keys we accept).
-		pub := contracts.JWKS{Keys: make([]contracts.JWK, 0, len(set))}
-		for _, k := range doc.Keys {
-			if _, ok := set[k.Kid]; ok {
-				pub.Keys = append(pub.Keys, k)
-			}
-		}
-		out, err := json.Marshal(pub)
-		if err != nil {
-			return nil, err
-		}
-		old := v.keys.Swap(&keyState{set: set, raw: out})
-		if old != nil && !sameKeys(old.set, set) {
-			v.forget() // a removed key must stop being accepted at once
-		}
-		return nil, nil
-	})
+	_, err := v.do(ctx, nil)
 	return err
+}
+
+// do joins the fetch in progress, or else starts one if gate (called with
+// fmu held; nil allows) allows it, and returns the fetch's error (or the
+// gate's). The starter runs the fetch on its ctx; others wait on theirs.
+func (v *Verifier) do(ctx context.Context, gate func(f *flight, now int64) error) (started bool, err error) {
+	f, started, err := v.begin(gate)
+	if err != nil {
+		return false, err
+	}
+	if started {
+		v.run(ctx, f)
+		return true, f.err
+	}
+	select {
+	case <-f.done:
+		return false, f.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+func (v *Verifier) begin(gate func(f *flight, now int64) error) (f *flight, started bool, err error) {
+	v.fmu.Lock()
+	defer v.fmu.Unlock()
+	if v.inflight != nil {
+		return v.inflight, false, nil
+	}
+	f = &flight{done: make(chan struct{})}
+	if gate != nil {
+		if err := gate(f, v.now().UnixNano()); err != nil {
+			return nil, false, err
+		}
+	}
+	v.inflight = f
+	return f, true, nil
+}
+
+// gateLoad allows a fetch on demand when no key set is cached: unless
+// backing off after a failure.
+func (v *Verifier) gateLoad(_ *flight, now int64) error {
+	if now < v.retryAt {
+		return errNoFetch
+	}
+	return nil
+}
+
+// gateRefetch allows a fetch for an unknown key id: at most one per
+// RefetchInterval, and none while backing off after a failure.
+func (v *Verifier) gateRefetch(f *flight, now int64) error {
+	if v.lastRefetch != 0 && now-v.lastRefetch < int64(v.cfg.RefetchInterval) {
+		return errBudget
+	}
+	if now < v.retryAt {
+		return errNoFetch
+	}
+	f.refetch, f.prev = true, v.lastRefetch
+	v.lastRefetch = now
+	return nil
+}
+
+// run performs the fetch of f and records its outcome (also if the
+// fetcher panics, so waiters are released).
+func (v *Verifier) run(ctx context.Context, f *flight) {
+	err := errors.New("auth: jwks fetcher panicked")
+	defer func() { v.finish(ctx, f, err) }()
+	err = v.load(ctx)
+}
+
+func (v *Verifier) finish(ctx context.Context, f *flight, err error) {
+	now := v.now()
+	v.fmu.Lock()
+	switch {
+	case err == nil:
+		v.failures, v.retryAt = 0, 0
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The starter went away: says nothing about the user service.
+		if f.refetch {
+			v.lastRefetch = f.prev
+		}
+	default:
+		v.failures++
+		wait := v.cfg.Backoff
+		for i := 1; i < v.failures && wait < v.cfg.MaxBackoff; i++ {
+			wait *= 2
+		}
+		wait = min(wait, v.cfg.MaxBackoff)
+		v.retryAt = now.Add(wait).UnixNano()
+		if f.refetch {
+			v.lastRefetch = f.prev // a failed refetch is bounded by the backoff
+		}
+		v.log.Warn("jwks fetch failed", "err", err, "failures", v.failures, "retry_in", wait,
+			"cached", v.keys.Load() != nil)
+	}
+	f.err = err
+	v.inflight = nil
+	v.fmu.Unlock()
+	close(f.done)
+}
+
+// load fetches, parses and installs the key set.
+func (v *Verifier) load(ctx context.Context) error {
+	raw, err := v.fetch(ctx)
+	if err != nil {
+		return err
+	}
+	var doc contracts.JWKS
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return err
+	}
+	set, err := token.ParseJWKS(doc)
+	if err != nil {
+		return err
+	}
+	// Serve a canonical document (only the keys we accept).
+	pub := contracts.JWKS{Keys: make([]contracts.JWK, 0, len(set))}
+	for _, k := range doc.Keys {
+		if _, ok := set[k.Kid]; ok {
+			pub.Keys = append(pub.Keys, k)
+		}
+	}
+	out, err := json.Marshal(pub)
+	if err != nil {
+		return err
+	}
+	old := v.keys.Swap(&keyState{set: set, raw: out})
+	if old != nil && !sameKeys(old.set, set) {
+		v.forget() // a removed key must stop being accepted at once
+	}
+	return nil
 }
 
 func sameKeys(a, b token.KeySet) bool {
@@ -146,7 +307,7 @@ func (v *Verifier) forget() {
 	v.mu.Unlock()
 }
 
-// Run refreshes the key set every RefreshInterval until ctx ends. Errors
+// Run refreshes the key set every RefreshInterval until ctx ends. Failures
 // are logged; the last good key set stays in use.
 func (v *Verifier) Run(ctx context.Context) {
 	t := time.NewTicker(v.cfg.RefreshInterval)
@@ -157,27 +318,38 @@ func (v *Verifier) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			if err := v.Refresh(rctx); err != nil {
-				v.log.Warn("jwks refresh failed; keeping the last key set", "err", err)
-			}
+			_ = v.Refresh(rctx) // logged by run
 			cancel()
 		}
 	}
 }
 
-// JWKS returns the cached key set document, fetching it if none is cached.
-func (v *Verifier) JWKS(ctx context.Context) ([]byte, error) {
+// cached returns the cached key set, loading it if none is cached (bounded
+// by the backoff). The error is a CodeUnavailable *contracts.Error.
+func (v *Verifier) cached(ctx context.Context) (*keyState, error) {
 	if ks := v.keys.Load(); ks != nil {
-		return ks.raw, nil
+		return ks, nil
 	}
-	if err := v.Refresh(ctx); err != nil {
-		return nil, contracts.Errorf(contracts.CodeUnavailable, "key set unavailable")
+	_, _ = v.do(ctx, v.gateLoad) // failures are logged by run
+	if ks := v.keys.Load(); ks != nil {
+		return ks, nil // loaded, maybe by another fetch meanwhile
 	}
-	return v.keys.Load().raw, nil
+	return nil, v.errUnavailable(v.now().UnixNano())
+}
+
+// JWKS returns the cached key set document, fetching it if none is cached.
+// While the key set cannot be fetched it returns a CodeUnavailable error.
+func (v *Verifier) JWKS(ctx context.Context) ([]byte, error) {
+	ks, err := v.cached(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ks.raw, nil
 }
 
 // Verify checks a bearer token and returns its actor, or an
-// unauthenticated *contracts.Error. An empty token is "missing".
+// unauthenticated *contracts.Error (empty token: "missing"), or a
+// CodeUnavailable one when the keys needed to check it cannot be fetched.
 func (v *Verifier) Verify(ctx context.Context, tok string) (contracts.Actor, error) {
 	if tok == "" {
 		return contracts.Actor{}, errMissing
@@ -189,22 +361,27 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (contracts.Actor, err
 	if ok && now.Unix() < m.expires+int64(v.cfg.Leeway/time.Second) {
 		return m.actor, nil
 	}
-	ks := v.keys.Load()
-	if ks == nil {
-		if err := v.Refresh(ctx); err != nil {
-			v.log.Warn("jwks fetch failed", "err", err)
-			return contracts.Actor{}, contracts.Errorf(contracts.CodeUnavailable, "cannot verify tokens right now")
-		}
-		v.lastRefetch.Store(now.UnixNano())
-		ks = v.keys.Load()
+	ks, err := v.cached(ctx)
+	if err != nil {
+		return contracts.Actor{}, err
 	}
 	opt := token.Options{Now: now, Leeway: v.cfg.Leeway}
 	c, err := token.Verify(tok, ks.set, opt)
-	if errors.Is(err, token.ErrUnknownKey) && v.mayRefetch(now) {
-		if rerr := v.Refresh(ctx); rerr != nil {
-			v.log.Warn("jwks refetch for unknown kid failed", "err", rerr)
-		} else {
-			c, err = token.Verify(tok, v.keys.Load().set, opt)
+	// An unknown key id: the key set may have rotated. Share a fetch in
+	// progress (free), else start one within the refetch budget. A joined
+	// fetch may have started before the key was published: then try once
+	// more to start one.
+	for i := 0; i < 2 && errors.Is(err, token.ErrUnknownKey); i++ {
+		started, ferr := v.do(ctx, v.gateRefetch)
+		switch {
+		case errors.Is(ferr, errBudget):
+			return contracts.Actor{}, errInvalid
+		case ferr != nil:
+			return contracts.Actor{}, v.errUnavailable(v.now().UnixNano())
+		}
+		c, err = token.Verify(tok, v.keys.Load().set, opt)
+		if started {
+			break
 		}
 	}
 	if err != nil {
@@ -213,16 +390,6 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (contracts.Actor, err
 	a := c.Actor()
 	v.remember(tok, memo{actor: a, expires: c.Expires})
 	return a, nil
-}
-
-// mayRefetch reports whether a miss may trigger a fetch now (at most one
-// per RefetchInterval).
-func (v *Verifier) mayRefetch(now time.Time) bool {
-	last := v.lastRefetch.Load()
-	if now.UnixNano()-last < int64(v.cfg.RefetchInterval) {
-		return false
-	}
-	return v.lastRefetch.CompareAndSwap(last, now.UnixNano())
 }
 
 func (v *Verifier) remember(tok string, m memo) {
