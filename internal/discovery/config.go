@@ -28,6 +28,10 @@ const (
 	MinDeregisterAfter = time.Minute
 	// MaxWaitTime is Consul's ceiling for a blocking query's wait.
 	MaxWaitTime = 10 * time.Minute
+	// DefaultStaticInspectTimeout bounds one queue inspection in static
+	// mode: a passive queue.declare answers in milliseconds; one that does
+	// not answer in time counts as failed (the last answer stands).
+	DefaultStaticInspectTimeout = 2 * time.Second
 )
 
 // Config selects and tunes discovery for one process. Its flags use the
@@ -43,6 +47,12 @@ type Config struct {
 	// Token is the ACL token sent with every request (empty: none, or what
 	// the consul/api library finds in CONSUL_HTTP_TOKEN).
 	Token string
+	// ServicePrefix is put before every Consul service name this process
+	// registers and watches ("staging-" turns "product" into
+	// "staging-product"), so several environments (or test runs) can share
+	// one Consul. Empty (the default) uses the plain names. Queues, metric
+	// labels and Instance.Service keep the plain names.
+	ServicePrefix string
 	// Register makes the process register itself with the local agent.
 	// Leave it off when Nomad registers the service (provider = "consul"),
 	// or every instance appears twice.
@@ -76,6 +86,7 @@ type Config struct {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "consul.addr", "", "Consul HTTP address (host:port or URL); empty = static discovery through the broker")
 	fs.StringVar(&c.Token, "consul.token", "", "Consul ACL token")
+	fs.StringVar(&c.ServicePrefix, "consul.service-prefix", "", "prefix of every Consul service name registered and watched (several environments on one Consul)")
 	fs.BoolVar(&c.Register, "consul.register", false, "register this process in Consul (leave off when Nomad registers the service)")
 	fs.StringVar(&c.AdvertiseAddr, "consul.advertise-addr", "127.0.0.1", "address other hosts and the Consul health check reach this process at")
 	fs.DurationVar(&c.CheckInterval, "consul.check-interval", DefaultCheckInterval, "interval of the HTTP check on /readyz")
@@ -110,6 +121,11 @@ func (c Config) Validate() error {
 		} else if strings.ContainsAny(c.Addr, "/ ") {
 			return contracts.InvalidArgument("consul.addr", "consul.addr %q is not host:port or an http(s) URL", c.Addr)
 		}
+	}
+	if strings.ContainsFunc(c.ServicePrefix, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_'
+	}) {
+		return contracts.InvalidArgument("consul.service-prefix", "consul.service-prefix %q may hold only letters, digits, '-' and '_'", c.ServicePrefix)
 	}
 	if c.Register && c.Addr == "" {
 		return contracts.InvalidArgument("consul.register", "consul.register needs consul.addr")
@@ -188,5 +204,6 @@ func (c Config) WatchOptions() WatchOptions {
 		MinQueryInterval:   c.MinQueryInterval,
 		StaticPollInterval: c.StaticPollInterval,
 		FileDataURL:        c.FileDataURL,
+		ServicePrefix:      c.ServicePrefix,
 	}
 }

@@ -27,6 +27,9 @@ func TestConfigFlagsAndValidate(t *testing.T) {
 		{name: "zero rate limit", args: []string{"-consul.min-query-interval=0s"}, field: "consul.min-query-interval"},
 		{name: "config key with slash", args: []string{"-consul.config-key=/x"}, field: "consul.config-key"},
 		{name: "file data url relative", args: []string{"-file.data-url=127.0.0.1:8090"}, field: "file.data-url"},
+		{name: "service prefix", args: []string{"-consul.service-prefix=staging-"}},
+		{name: "service prefix with a slash", args: []string{"-consul.service-prefix=a/b"}, field: "consul.service-prefix"},
+		{name: "service prefix with a dot", args: []string{"-consul.service-prefix=a.b"}, field: "consul.service-prefix"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

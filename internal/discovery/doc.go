@@ -13,15 +13,20 @@
 // agent. Under Nomad with provider = "consul", Nomad registers the service:
 // leave -consul.register off or every instance appears twice.
 // RegisterIfEnabled applies that flag so callers need no branch.
+// -consul.service-prefix puts a prefix before every service name registered
+// and watched, so several environments (or test runs) share one Consul;
+// queues, metric labels and Instance.Service keep the plain names.
 //
 // # Watching healthy instances
 //
 // A Watcher runs one loop per service of blocking queries on
 // /v1/health/service/<name>?passing, following Consul's "Implementation
-// Details" for blocking queries: an index that goes backwards restarts the
-// loop from 0, an index is never used below 1, and each loop is rate
-// limited by a token bucket (burst 2, one query per MinQueryInterval), so
-// quick changes pass at once and churn degrades to polling. A failed query
+// Details" for blocking queries: an index that goes backwards resets to 0,
+// restarting the loop with a plain read as on the first query; the index a
+// response returns is used as at least 1 (a buggy 0 would never block);
+// and each loop is rate limited by a token bucket (burst 2, one query per
+// MinQueryInterval), so quick changes pass at once and churn degrades to
+// polling. A failed query
 // keeps the last good answer and retries with capped, jittered backoff.
 // Queries allow stale reads (any server answers: load spreads, and reads
 // survive a leader election); each is bounded by wait + wait/16 + 10s in
@@ -48,7 +53,11 @@
 // the broker: a service is healthy while its queue rpc.<service> has
 // consumers, inspected every -consul.static-poll-interval with a passive
 // queue.declare on a dedicated connection (AMQPInspector, which redials by
-// itself). The file service's data URL comes from -file.data-url. Static
+// itself). Each inspection is bounded (WatchOptions.StaticInspectTimeout,
+// 2s): a broker that does not answer in time aborts the inspector's
+// connection, and like any failed inspection it keeps the service's last
+// answer — a slow broker says nothing about consumers, and flipping every
+// service to 503 on a broker stall would turn a hiccup into an outage. The file service's data URL comes from -file.data-url. Static
 // instances have IDs "static-<service>" and no address: RPC goes through the
 // broker anyway.
 //
@@ -72,6 +81,7 @@
 // returns DefaultGatewayConfig (no overrides).
 //
 // Tests use package consultest, a fake Consul HTTP API driven through the
-// real consul/api client; the package's own tests run against a real agent
-// instead when CONSUL_HTTP_ADDR is set.
+// real consul/api client; the package's own tests and the platform's
+// end-to-end Consul tests (internal/e2e) run against a real agent instead
+// when CONSUL_HTTP_ADDR is set.
 package discovery

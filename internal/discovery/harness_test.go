@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,18 +49,32 @@ func (h *harness) requireFake(t *testing.T) *consultest.Server {
 	return h.fake
 }
 
-// counter counts requests by path through a client's transport.
+// counter counts requests by path through a client's transport, and keeps
+// the index parameter each sent ("" for none) in order.
 type counter struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	n    map[string]int
+	base    http.RoundTripper
+	mu      sync.Mutex
+	n       map[string]int
+	indexes map[string][]string
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.n[r.URL.Path]++
+	c.indexes[r.URL.Path] = append(c.indexes[r.URL.Path], r.URL.Query().Get("index"))
 	c.mu.Unlock()
 	return c.base.RoundTrip(r)
+}
+
+// sentIndexes returns the index parameters of the requests on path from
+// the from-th on (0-based, in the order they were sent).
+func (c *counter) sentIndexes(path string, from int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if from >= len(c.indexes[path]) {
+		return nil
+	}
+	return slices.Clone(c.indexes[path][from:])
 }
 
 func (c *counter) count(pathPrefix string) int {
@@ -79,7 +94,7 @@ func (h *harness) client(t *testing.T) (*api.Client, *counter) {
 	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
-	c := &counter{base: tr, n: map[string]int{}}
+	c := &counter{base: tr, n: map[string]int{}, indexes: map[string][]string{}}
 	cl, err := discovery.NewClient(h.addr, os.Getenv("CONSUL_HTTP_TOKEN"), c)
 	if err != nil {
 		t.Fatalf("client: %v", err)

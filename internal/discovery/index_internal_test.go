@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// The rules of "Implementation Details" in Consul's blocking-query docs:
+// an index that goes backwards resets to 0, restarting the loop with a
+// plain read ("after the initial request (or a reset as above)"), and the
+// index a response returns is used as at least 1 so the next query blocks.
 func TestNextIndex(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -14,10 +18,11 @@ func TestNextIndex(t *testing.T) {
 		{"first query", 0, 42, 42},
 		{"advance", 42, 43, 43},
 		{"unchanged (timeout)", 42, 42, 42},
-		{"backwards restarts from 0", 42, 7, 0},
-		{"backwards to 0 restarts from 0", 42, 0, 0},
-		{"zero never used to block", 0, 0, 1},
-		{"after restart", 0, 7, 7},
+		{"backwards resets to 0: the next query is a plain read", 42, 7, 0},
+		{"backwards by one resets too", 43, 42, 0},
+		{"backwards to 0 resets to 0", 42, 0, 0},
+		{"zero from the first query or the read after a reset: block on 1", 0, 0, 1},
+		{"the read after a reset: block on what it returned", 0, 7, 7},
 	}
 	for _, tc := range tests {
 		if got := nextIndex(tc.prev, tc.got); got != tc.want {

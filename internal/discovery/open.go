@@ -18,8 +18,9 @@ type Discovery struct {
 
 // Open builds the Discovery cfg selects: Consul when cfg.Addr is set,
 // otherwise static mode inspecting queues on the broker at amqpURL. opt
-// carries the logger, registry and OnChange hook; its tuning fields, when
-// zero, come from cfg. Call Run, then Close after Run returned.
+// carries the logger, registry and OnChange hook; its tuning fields and
+// ServicePrefix, when zero, come from cfg. Call Run, then Close after Run
+// returned.
 func Open(cfg Config, amqpURL string, services []string, opt WatchOptions) (*Discovery, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -36,6 +37,9 @@ func Open(cfg Config, amqpURL string, services []string, opt WatchOptions) (*Dis
 	}
 	if opt.FileDataURL == "" {
 		opt.FileDataURL = def.FileDataURL
+	}
+	if opt.ServicePrefix == "" {
+		opt.ServicePrefix = def.ServicePrefix
 	}
 	kvOpt := KVOptions[GatewayConfig]{
 		Log: opt.Log, Metrics: opt.Metrics,

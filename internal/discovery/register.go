@@ -21,7 +21,8 @@ import (
 // Registration describes one instance to register with the local Consul
 // agent.
 type Registration struct {
-	// Service is the service name ("product", "file", "gateway").
+	// Service is the Consul service name ("product", "file", "gateway"),
+	// with Config.ServicePrefix when one is set.
 	Service string
 	// ID is unique per instance; empty means Service-Address-Port.
 	ID string
@@ -46,12 +47,13 @@ type Registration struct {
 	DeregisterAfter time.Duration
 }
 
-// NewRegistration fills a Registration for service from c: the advertised
-// address, port (the main port; the admin port for RPC-only services), the
-// admin URL on adminPort, the check tuning, tag "metrics" and meta.
+// NewRegistration fills a Registration for service from c: the Consul
+// service name (c.ServicePrefix + service), the advertised address, port
+// (the main port; the admin port for RPC-only services), the admin URL on
+// adminPort, the check tuning, tag "metrics" and meta.
 func (c Config) NewRegistration(service string, port, adminPort int, meta map[string]string) Registration {
 	return Registration{
-		Service:         service,
+		Service:         c.ServicePrefix + service,
 		Address:         c.AdvertiseAddr,
 		Port:            port,
 		AdminURL:        "http://" + net.JoinHostPort(c.AdvertiseAddr, strconv.Itoa(adminPort)),

@@ -3,6 +3,9 @@ package discovery_test
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -122,5 +125,151 @@ func TestRegisterRefusesBadInput(t *testing.T) {
 				t.Fatalf("Register = %v, want invalid_argument on %s", err, tc.field)
 			}
 		})
+	}
+}
+
+// -consul.register off (Nomad registers the service) must register
+// nothing, or every instance appears twice; on, the instance registers
+// with its HTTP check on the admin port's /readyz.
+func TestRegisterIfEnabled(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	client, cnt := h.client(t)
+	ctx := context.Background()
+	port := func() int {
+		_, p, _ := net.SplitHostPort(testenv.FreeAddr(t))
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	mainPort, adminPort := port(), port()
+	registered := func(t *testing.T, id string) (*api.AgentService, *api.AgentCheck) {
+		t.Helper()
+		services, err := client.Agent().Services()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks, err := client.Agent().Checks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var check *api.AgentCheck
+		for _, c := range checks {
+			if c.ServiceID == id {
+				check = c
+			}
+		}
+		return services[id], check
+	}
+
+	t.Run("off", func(t *testing.T) {
+		svc := uniqueService(t)
+		cfg := discovery.Defaults()
+		cfg.Addr = h.addr
+		reg := cfg.NewRegistration(svc, mainPort, adminPort, nil)
+		reg.ID = svc + "-1"
+		dereg, err := discovery.RegisterIfEnabled(ctx, cfg, client, reg)
+		if err != nil {
+			t.Fatalf("RegisterIfEnabled with the flag off: %v", err)
+		}
+		if n := cnt.count("/v1/agent/service/register"); n != 0 {
+			t.Errorf("%d register requests with -consul.register off, want 0", n)
+		}
+		if s, _ := registered(t, reg.ID); s != nil {
+			t.Errorf("registered with -consul.register off: %+v", s)
+		}
+		if err := dereg(ctx); err != nil {
+			t.Errorf("deregister after nothing was registered: %v", err)
+		}
+		// A process under Nomad may have no use for a client at all.
+		if _, err := discovery.RegisterIfEnabled(ctx, cfg, nil, reg); err != nil {
+			t.Errorf("RegisterIfEnabled with the flag off and no client: %v", err)
+		}
+	})
+
+	t.Run("on", func(t *testing.T) {
+		svc := uniqueService(t)
+		cfg := discovery.Defaults()
+		cfg.Addr = h.addr
+		cfg.Register = true
+		cfg.AdvertiseAddr = "127.0.0.1"
+		reg := cfg.NewRegistration(svc, mainPort, adminPort, map[string]string{discovery.MetaRPCQueue: discovery.RPCQueue(svc)})
+		reg.ID = svc + "-1"
+		dereg, err := discovery.RegisterIfEnabled(ctx, cfg, client, reg)
+		if err != nil {
+			t.Fatalf("RegisterIfEnabled: %v", err)
+		}
+		t.Cleanup(func() { _ = dereg(context.Background()) })
+		s, check := registered(t, reg.ID)
+		if s == nil || s.Service != svc || s.Port != mainPort || s.Meta[discovery.MetaRPCQueue] != discovery.RPCQueue(svc) {
+			t.Fatalf("registered service %+v", s)
+		}
+		if want := "http://127.0.0.1:" + strconv.Itoa(adminPort) + "/readyz"; check == nil || check.Type != "http" || check.Definition.HTTP != want {
+			t.Fatalf("check %+v; want an HTTP check on %s (the admin port)", check, want)
+		}
+		if err := dereg(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := registered(t, reg.ID); s != nil {
+			t.Errorf("still registered after deregister: %+v", s)
+		}
+		if _, err := discovery.RegisterIfEnabled(ctx, cfg, nil, reg); err == nil {
+			t.Error("RegisterIfEnabled with the flag on and no client returned no error")
+		}
+	})
+}
+
+// With -consul.service-prefix several environments share one Consul: the
+// instance registers and is watched under the prefixed name, and callers
+// keep using the plain one.
+func TestServicePrefix(t *testing.T) {
+	t.Parallel()
+	h := consulServer(t)
+	client, _ := h.client(t)
+	svc := uniqueService(t)
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(admin.Close)
+	adminPort := admin.Listener.Addr().(*net.TCPAddr).Port
+
+	cfg := discovery.Defaults()
+	cfg.Addr = h.addr
+	cfg.Token = os.Getenv("CONSUL_HTTP_TOKEN")
+	cfg.Register = true
+	cfg.ServicePrefix = "env1-"
+	cfg.CheckInterval, cfg.CheckTimeout = time.Second, time.Second
+	cfg.ConfigKey = "opencommerce-test/" + testenv.Name("prefix") + "/config"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reg := cfg.NewRegistration(svc, adminPort, adminPort, nil)
+	if reg.Service != "env1-"+svc {
+		t.Fatalf("registration name %q, want env1-%s", reg.Service, svc)
+	}
+	reg.ID = reg.Service + "-1"
+	dereg, err := discovery.RegisterIfEnabled(context.Background(), cfg, client, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dereg(context.Background()) })
+	if h.fake != nil {
+		if err := h.fake.SetCheck(reg.ID, api.HealthPassing); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ch := newChanges()
+	d, err := discovery.Open(cfg, "amqp://unused", []string{svc}, discovery.WatchOptions{MinQueryInterval: 10 * time.Millisecond, OnChange: ch.hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWatcher(t, d.Run)
+	ch.waitFor(t, h.settle, "the prefixed instance to be healthy under the plain name", func() bool { return d.Instances.HasHealthy(svc) })
+	if in, _ := d.Instances.Pick(svc); in.Service != svc || in.ID != reg.ID {
+		t.Errorf("instance %+v; want Service %q (the plain name), ID %q", in, svc, reg.ID)
+	}
+
+	// Without the prefix, another environment's watcher does not see it.
+	plain, _, _, _ := watch(t, h, 10*time.Millisecond, svc)
+	if plain.HasHealthy(svc) {
+		t.Error("a watcher without the prefix sees the prefixed instance")
 	}
 }

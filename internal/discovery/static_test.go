@@ -2,12 +2,19 @@ package discovery_test
 
 import (
 	"context"
+	"errors"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -114,5 +121,209 @@ func TestAMQPInspectorReconnects(t *testing.T) {
 			t.Fatalf("after the connection was closed: %d consumers, %v; want 1", n, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freezer is a TCP proxy to the broker that can stop passing bytes, as a
+// hung broker (or a connection that died without a FIN) does: the client's
+// calls then wait for an answer that never comes.
+type freezer struct {
+	l      net.Listener
+	mu     sync.Mutex
+	frozen bool
+	thaw   chan struct{} // closed when unfrozen
+	conns  []net.Conn
+}
+
+func newFreezer(t *testing.T, upstream string) *freezer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, thaw: make(chan struct{})}
+	close(f.thaw)
+	t.Cleanup(f.close)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			f.mu.Lock()
+			f.conns = append(f.conns, c, u)
+			f.mu.Unlock()
+			go f.pipe(c, u)
+			go f.pipe(u, c)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			f.mu.Lock()
+			thaw := f.thaw
+			f.mu.Unlock()
+			<-thaw // hold what was read while frozen
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (f *freezer) freeze(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if on == f.frozen {
+		return
+	}
+	f.frozen = on
+	if on {
+		f.thaw = make(chan struct{})
+	} else {
+		close(f.thaw)
+	}
+}
+
+func (f *freezer) close() {
+	f.freeze(false)
+	_ = f.l.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		_ = c.Close()
+	}
+}
+
+// A broker that stops answering must not hold an inspection beyond its
+// context: the passive declare has no context of its own, and the
+// connection's heartbeat would notice only after tens of seconds.
+func TestAMQPInspectorHungBroker(t *testing.T) {
+	t.Parallel()
+	amqpURL := testenv.AMQP(t)
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFreezer(t, u.Host)
+	u.Host = f.l.Addr().String()
+	insp := discovery.NewAMQPInspector(u.String())
+	t.Cleanup(func() { _ = insp.Close() })
+	if n, err := insp.Consumers(context.Background(), "rpc.none"); n != 0 || err != nil {
+		t.Fatalf("missing queue: %d, %v; want 0, nil", n, err)
+	}
+
+	inspect := func(what string) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := insp.Consumers(ctx, "rpc.none")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second): // bounds a hang; not a speed check
+			t.Fatalf("%s: Consumers still blocked 5s after its 200ms context ended", what)
+			return nil
+		}
+	}
+	f.freeze(true)
+	// On the open connection the declare hangs; the inspector gives up at
+	// the deadline and aborts the connection.
+	if err := inspect("declare on a hung connection"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("declare on a hung connection: err = %v, want the context's deadline", err)
+	}
+	// The next call dials anew, and the AMQP handshake hangs.
+	if err := inspect("dial to a hung broker"); err == nil {
+		t.Fatal("dial to a hung broker: no error")
+	}
+	f.freeze(false)
+	if n, err := insp.Consumers(context.Background(), "rpc.none"); n != 0 || err != nil {
+		t.Fatalf("after the broker answers again: %d, %v; want 0, nil", n, err)
+	}
+}
+
+// stuckInspector answers for some queues and hangs (until its context
+// ends) for the one in stuck.
+type stuckInspector struct {
+	consumers  sync.Map // queue → int
+	stuck      atomic.Value
+	mu         sync.Mutex
+	maxTimeout time.Duration // longest deadline an inspection was given
+}
+
+func (s *stuckInspector) Consumers(ctx context.Context, queue string) (int, error) {
+	dl, ok := ctx.Deadline()
+	s.mu.Lock()
+	if !ok {
+		s.maxTimeout = time.Hour
+	} else if d := time.Until(dl); d > s.maxTimeout {
+		s.maxTimeout = d
+	}
+	s.mu.Unlock()
+	if q, _ := s.stuck.Load().(string); q == queue {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	n, _ := s.consumers.Load(queue)
+	c, _ := n.(int)
+	return c, nil
+}
+
+// An inspection that times out counts as failed: the service keeps its
+// last answer (the broker is slow, which says nothing about its consumers),
+// and the other services keep being followed.
+func TestStaticWatcherInspectionTimeout(t *testing.T) {
+	t.Parallel()
+	insp := &stuckInspector{}
+	insp.stuck.Store("")
+	insp.consumers.Store("rpc.a", 1)
+	insp.consumers.Store("rpc.b", 1)
+	changes := newChanges()
+	reg := prometheus.NewRegistry()
+	const timeout = 100 * time.Millisecond
+	w := discovery.NewStaticWatcher(insp, []string{"a", "b"}, discovery.WatchOptions{
+		Metrics:              reg,
+		StaticPollInterval:   20 * time.Millisecond,
+		StaticInspectTimeout: timeout,
+		OnChange:             changes.hook,
+	})
+	runWatcher(t, w.Run)
+	changes.waitFor(t, 10*time.Second, "both healthy", func() bool { return w.HasHealthy("a") && w.HasHealthy("b") })
+
+	insp.stuck.Store("rpc.a")
+	changes.waitFor(t, 10*time.Second, "a timed-out inspection of a", func() bool {
+		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": "a"}) >= 2
+	})
+	if !w.HasHealthy("a") {
+		t.Error("a turned unhealthy when its inspection timed out; want its last answer kept")
+	}
+	insp.consumers.Store("rpc.b", 0)
+	changes.waitFor(t, 10*time.Second, "b's change seen while a's inspection hangs", func() bool { return !w.HasHealthy("b") })
+
+	insp.stuck.Store("")
+	insp.consumers.Store("rpc.a", 0)
+	changes.waitFor(t, 10*time.Second, "a followed again once it answers", func() bool { return !w.HasHealthy("a") })
+	insp.mu.Lock()
+	defer insp.mu.Unlock()
+	if insp.maxTimeout > timeout {
+		t.Errorf("an inspection was given %s; want at most StaticInspectTimeout (%s)", insp.maxTimeout, timeout)
 	}
 }

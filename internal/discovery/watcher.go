@@ -68,6 +68,13 @@ type WatchOptions struct {
 	MinQueryInterval time.Duration
 	// StaticPollInterval is the static mode's queue inspection period.
 	StaticPollInterval time.Duration
+	// StaticInspectTimeout bounds one queue inspection in static mode
+	// (default DefaultStaticInspectTimeout). An inspection that times out
+	// counts as a failed one: the service keeps its last answer.
+	StaticInspectTimeout time.Duration
+	// ServicePrefix is put before each service name in Consul queries
+	// (Config.ServicePrefix); Instance.Service keeps the plain name.
+	ServicePrefix string
 	// FileDataURL is the file service's data URL in static mode.
 	FileDataURL string
 	// OnChange, if set, is called after the healthy set of a service
@@ -140,6 +147,9 @@ func newWatcher(services []string, opt WatchOptions) *Watcher {
 	}
 	if opt.StaticPollInterval <= 0 {
 		opt.StaticPollInterval = DefaultStaticPollInterval
+	}
+	if opt.StaticInspectTimeout <= 0 {
+		opt.StaticInspectTimeout = DefaultStaticInspectTimeout
 	}
 	if opt.FileDataURL == "" {
 		opt.FileDataURL = DefaultFileDataURL
@@ -248,11 +258,22 @@ func (w *Watcher) apply(s *serviceState, insts []Instance) {
 	}
 }
 
-// nextIndex applies Consul's blocking-query rules to the index a response
-// returned (got) given the one the query sent (prev): an index that went
-// backwards (snapshot restore, Consul restart) restarts the loop from 0, a
-// plain read; otherwise the index is never below 1, so the next query
-// really blocks instead of busy-looping on a buggy 0.
+// nextIndex returns the index of the next query given the one the last
+// query sent (prev) and the X-Consul-Index its response returned (got),
+// following "Implementation Details" in Consul's blocking-query docs:
+//
+//   - "Reset the index if it goes backwards": got < prev (snapshot restore,
+//     a KV list losing its newest key, an upgrade) resets to 0, "effectively
+//     restarting the blocking loop": the next query is a plain read, as the
+//     first one was, and blocks nowhere.
+//   - "Sanity check index is greater than zero": "after the initial request
+//     (or a reset as above)" the index a response returns is used as at
+//     least 1, so the next query really blocks instead of busy-looping on
+//     a buggy 0.
+//
+// So 0 is sent only for the first query and once right after a reset; the
+// response to that read (whose index is not behind the 0 it sent) brings
+// the loop back to blocking on an index of at least 1.
 func nextIndex(prev, got uint64) uint64 {
 	if got < prev {
 		return 0
@@ -309,7 +330,7 @@ func (w *Watcher) runConsul(ctx context.Context, s *serviceState) {
 		// cluster and keep working during a leader election; an index
 		// that goes backwards on a server switch is handled below.
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: w.opt.WaitTime, AllowStale: true}).WithContext(qctx)
-		entries, meta, err := health.Service(s.name, "", true, q)
+		entries, meta, err := health.Service(w.opt.ServicePrefix+s.name, "", true, q)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -370,7 +391,10 @@ func (w *Watcher) runStatic(ctx context.Context) {
 	for {
 		for _, n := range w.names {
 			s := w.services[n]
-			qctx, cancel := context.WithTimeout(ctx, max(w.opt.StaticPollInterval, 5*time.Second))
+			// Bounded, so one hung broker call cannot hold up the other
+			// services' inspections (AMQPInspector aborts its connection
+			// when the deadline passes).
+			qctx, cancel := context.WithTimeout(ctx, w.opt.StaticInspectTimeout)
 			consumers, err := w.insp.Consumers(qctx, RPCQueue(n))
 			cancel()
 			if err != nil {

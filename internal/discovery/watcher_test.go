@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -107,7 +108,9 @@ func TestWatcherFileDataURL(t *testing.T) {
 
 // After a snapshot restore the index goes backwards. A client that keeps
 // blocking on its old, higher index would miss every change until the
-// index catches up; the watcher restarts and keeps following.
+// index catches up. Consul's docs ("Reset the index if it goes backwards")
+// say to reset to 0, restarting the loop: the next query is a plain read,
+// and the one after it blocks on the index that read returned (at least 1).
 func TestWatcherIndexGoesBackwards(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
@@ -127,15 +130,32 @@ func TestWatcherIndexGoesBackwards(t *testing.T) {
 	// Consul abandons queries in flight on a restore; a query sent after
 	// it with the old index just blocks until wait ends (see
 	// agent/blockingquery). Act while the watcher is parked.
-	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked("/v1/health/service/"+svc) == 1 })
+	path := "/v1/health/service/" + svc
+	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked(path) == 1 })
+	parked := cnt.sentIndexes(path, 0)
+	if old, _ := strconv.ParseUint(parked[len(parked)-1], 10, 64); old <= 2 {
+		t.Fatalf("parked query index %d; the test needs one well above a restored index", old)
+	}
+	before := cnt.count(path) // the parked query is counted already
 	fake.ResetIndex()
-	before := cnt.count("/v1/health/service/" + svc)
+	ch.waitFor(t, h.settle, "watcher to block again after the reset", func() bool {
+		return len(cnt.sentIndexes(path, before)) >= 1 && fake.Blocked(path) == 1
+	})
+	sent := cnt.sentIndexes(path, before)
+	if sent[0] != "" {
+		t.Fatalf("queries after the index went backwards sent index=%v; want none first (reset to 0: a plain read)", sent)
+	}
+	if len(sent) < 2 {
+		t.Fatalf("queries after the index went backwards: %v; want the plain read and then a blocking query", sent)
+	}
+	if idx, err := strconv.ParseUint(sent[1], 10, 64); err != nil || idx < 1 {
+		t.Errorf("query after the restart read sent index=%q; want the index that read returned (at least 1)", sent[1])
+	}
 	time.Sleep(500 * time.Millisecond)
-	queries := cnt.count("/v1/health/service/"+svc) - before
 	// Reset wakes the blocked query, one plain read restarts the loop, and
 	// then it blocks again: a handful of queries, not a busy loop.
-	if queries > 5 {
-		t.Errorf("%d health queries in 500ms after the index went backwards; the loop should block again", queries)
+	if queries := cnt.count(path) - before; queries > 5 {
+		t.Errorf("%d health queries in 500ms after the index went backwards (sent indexes %v); the loop should block again", queries, cnt.sentIndexes(path, before))
 	}
 	a.setPassing(t, false)
 	ch.waitFor(t, h.settle, "change after the reset to be seen", func() bool {

@@ -5,6 +5,10 @@
 //
 //	PUT    /v1/agent/service/register          (ReplaceExistingChecks semantics)
 //	PUT    /v1/agent/service/deregister/{id}
+//	PUT    /v1/agent/check/register             (checks of a registered service)
+//	PUT    /v1/agent/check/deregister/{id}
+//	PUT    /v1/agent/check/pass|warn|fail/{id}  (TTL checks; ?note)
+//	PUT    /v1/agent/check/update/{id}          (TTL checks; {"Status", "Output"})
 //	GET    /v1/agent/services, /v1/agent/checks
 //	GET    /v1/health/service/{name}            (?passing, ?tag, blocking ?index/&wait)
 //	GET    /v1/kv/{key}                         (?raw, ?recurse, blocking ?index/&wait)
@@ -16,7 +20,8 @@
 // X-Consul-LastContact; a blocking query returns when the index of what it
 // reads exceeds the index it sent, when wait (default 5m, at most 10m)
 // elapses, or when the data is "restored" (ResetIndex). It runs no health
-// checks: tests set check states with SetCheck.
+// checks: tests set check states with SetCheck, or through the agent's TTL
+// endpoints as they would on a real agent (a TTL never expires here).
 //
 // Test controls simulate what a real cluster does to clients: SetCheck,
 // ResetIndex (indexes go backwards, as after a snapshot restore),
@@ -292,6 +297,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.register(w, r)
 	case strings.HasPrefix(p, "/v1/agent/service/deregister/") && r.Method == http.MethodPut:
 		s.deregister(w, strings.TrimPrefix(p, "/v1/agent/service/deregister/"))
+	case p == "/v1/agent/check/register" && r.Method == http.MethodPut:
+		s.registerCheck(w, r)
+	case strings.HasPrefix(p, "/v1/agent/check/deregister/") && r.Method == http.MethodPut:
+		s.deregisterCheck(w, strings.TrimPrefix(p, "/v1/agent/check/deregister/"))
+	case strings.HasPrefix(p, "/v1/agent/check/") && r.Method == http.MethodPut:
+		s.updateTTL(w, r, strings.TrimPrefix(p, "/v1/agent/check/"))
 	case p == "/v1/agent/services" && r.Method == http.MethodGet:
 		s.agentServices(w)
 	case p == "/v1/agent/checks" && r.Method == http.MethodGet:
@@ -473,6 +484,133 @@ func (s *Server) deregister(w http.ResponseWriter, id string) {
 	idx := s.bumpLocked()
 	s.svcIndex[in.svc.Service] = idx
 	s.svcTable = idx
+}
+
+// registerCheck adds a check to a registered service instance, replacing
+// one with the same ID, as PUT /v1/agent/check/register does. Node-level
+// checks (no ServiceID) are not supported.
+func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) {
+	var reg api.AgentCheckRegistration
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&reg); err != nil {
+		http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if reg.Name == "" {
+		http.Error(w, "Missing check name", http.StatusBadRequest)
+		return
+	}
+	if reg.ID == "" {
+		reg.ID = reg.Name // Consul's rule
+	}
+	if reg.ServiceID == "" {
+		http.Error(w, "consultest: only checks of a service (ServiceID) are supported", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failLocked(w) {
+		return
+	}
+	in := s.services[reg.ServiceID]
+	if in == nil {
+		http.Error(w, fmt.Sprintf("ServiceID %q does not exist", reg.ServiceID), http.StatusBadRequest)
+		return
+	}
+	def := reg.AgentServiceCheck
+	def.CheckID, def.Name, def.Notes = reg.ID, reg.Name, reg.Notes
+	c, err := checkFromDef(api.AgentServiceRegistration{ID: in.svc.ID, Name: in.svc.Service, Tags: in.svc.Tags}, &def, 0, 1)
+	if err != nil {
+		http.Error(w, "Invalid check: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.removeCheckLocked(reg.ID)
+	idx := s.bumpLocked()
+	c.CreateIndex, c.ModifyIndex = idx, idx
+	in.checks = append(in.checks, c)
+	s.svcIndex[in.svc.Service] = idx
+	s.svcTable = idx
+}
+
+// removeCheckLocked removes the check checkID from whichever instance has
+// it and reports the instance.
+func (s *Server) removeCheckLocked(checkID string) *instance {
+	for _, in := range s.services {
+		for i, c := range in.checks {
+			if c.CheckID == checkID {
+				in.checks = slices.Delete(in.checks, i, i+1)
+				return in
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) deregisterCheck(w http.ResponseWriter, checkID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failLocked(w) {
+		return
+	}
+	in := s.removeCheckLocked(checkID)
+	if in == nil {
+		http.Error(w, fmt.Sprintf("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", checkID), http.StatusNotFound)
+		return
+	}
+	idx := s.bumpLocked()
+	s.svcIndex[in.svc.Service] = idx
+	s.svcTable = idx
+}
+
+// updateTTL serves pass|warn|fail/{id} and update/{id} on TTL checks.
+func (s *Server) updateTTL(w http.ResponseWriter, r *http.Request, rest string) {
+	verb, checkID, _ := strings.Cut(rest, "/")
+	var status string
+	switch verb {
+	case "pass":
+		status = api.HealthPassing
+	case "warn":
+		status = api.HealthWarning
+	case "fail":
+		status = api.HealthCritical
+	case "update":
+		var u struct{ Status, Output string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&u); err != nil {
+			http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		status = u.Status
+		if status != api.HealthPassing && status != api.HealthWarning && status != api.HealthCritical {
+			http.Error(w, "Invalid check status: \""+status+"\"", http.StatusBadRequest)
+			return
+		}
+	default:
+		http.Error(w, "Not found: PUT /v1/agent/check/"+rest, http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failLocked(w) {
+		return
+	}
+	for _, in := range s.services {
+		for _, c := range in.checks {
+			if c.CheckID != checkID {
+				continue
+			}
+			if c.Type != "ttl" {
+				break
+			}
+			if c.Status != status { // an unchanged status writes nothing
+				idx := s.bumpLocked()
+				c.Status = status
+				c.ModifyIndex = idx
+				s.svcIndex[in.svc.Service] = idx
+				s.svcTable = idx
+			}
+			return
+		}
+	}
+	http.Error(w, fmt.Sprintf("CheckID %q does not have associated TTL", checkID), http.StatusInternalServerError)
 }
 
 func (s *Server) agentServices(w http.ResponseWriter) {

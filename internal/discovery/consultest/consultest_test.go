@@ -103,3 +103,86 @@ func TestHealthPassingFilter(t *testing.T) {
 		t.Error("deregistering an unknown ID succeeded")
 	}
 }
+
+// Tests against a real agent make an instance critical through a TTL check
+// of its own; the fake serves the same endpoints.
+func TestTTLCheckOfAService(t *testing.T) {
+	t.Parallel()
+	s := consultest.New(t)
+	c := s.Client(t)
+	agent := c.Agent()
+	if err := agent.ServiceRegister(&api.AgentServiceRegistration{
+		ID: "w1", Name: "web", Port: 80, Address: "10.0.0.1",
+		Check: &api.AgentServiceCheck{HTTP: "http://10.0.0.1:9090/readyz", Interval: "5s"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCheck("w1", api.HealthPassing); err != nil {
+		t.Fatal(err)
+	}
+	passing := func() int {
+		t.Helper()
+		entries, _, err := c.Health().Service("web", "", true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	if err := agent.CheckRegister(&api.AgentCheckRegistration{
+		ID: "w1-ttl", Name: "test switch", ServiceID: "w1",
+		AgentServiceCheck: api.AgentServiceCheck{TTL: "10m", Status: api.HealthPassing},
+	}); err != nil {
+		t.Fatalf("register TTL check: %v", err)
+	}
+	checks, err := agent.Checks()
+	if err != nil || checks["w1-ttl"] == nil || checks["w1-ttl"].Type != "ttl" || checks["w1-ttl"].ServiceID != "w1" ||
+		checks["w1-ttl"].Name != "test switch" || checks["w1-ttl"].Status != api.HealthPassing {
+		t.Fatalf("agent checks after registering w1-ttl: %+v (%v)", checks["w1-ttl"], err)
+	}
+	if n := passing(); n != 1 {
+		t.Fatalf("%d passing instances with both checks passing, want 1", n)
+	}
+
+	// A parked blocking query wakes when the TTL check fails.
+	_, meta, _ := c.Health().Service("web", "", true, nil)
+	done := make(chan int, 1)
+	go func() {
+		entries, _, err := c.Health().Service("web", "", true, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 30 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- len(entries)
+	}()
+	for s.Blocked("/v1/health/service/web") == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := agent.FailTTL("w1-ttl", "down for a test"); err != nil {
+		t.Fatalf("fail TTL: %v", err)
+	}
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("woken query: %d passing instances, want 0", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query not woken by a failing TTL check")
+	}
+	if err := agent.PassTTL("w1-ttl", ""); err != nil || passing() != 1 {
+		t.Fatalf("after pass: %d passing (%v), want 1", passing(), err)
+	}
+	if err := agent.UpdateTTL("w1-ttl", "", api.HealthCritical); err != nil || passing() != 0 {
+		t.Fatalf("after update to critical: %d passing (%v), want 0", passing(), err)
+	}
+	if err := agent.FailTTL("service:w1", ""); err == nil {
+		t.Error("FailTTL on an HTTP check succeeded")
+	}
+	if err := agent.CheckRegister(&api.AgentCheckRegistration{Name: "x", ServiceID: "nope", AgentServiceCheck: api.AgentServiceCheck{TTL: "1m"}}); err == nil {
+		t.Error("a check of an unknown service was registered")
+	}
+	if err := agent.CheckDeregister("w1-ttl"); err != nil || passing() != 1 {
+		t.Fatalf("after deregistering the failing check: %d passing (%v), want 1", passing(), err)
+	}
+	if err := agent.CheckDeregister("w1-ttl"); err == nil {
+		t.Error("deregistering an unknown check succeeded")
+	}
+}
