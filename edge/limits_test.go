@@ -3,12 +3,9 @@ package edge_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,113 +162,6 @@ func TestCachedReadAllocations(t *testing.T) {
 	t.Logf("cached GET: %.1f allocations", allocs)
 	if allocs > 2 {
 		t.Fatalf("cached GET allocates %.1f times, budget 2", allocs)
-	}
-}
-
-// TestOpenAPIAgreesWithRoutes fails when a route and the served document
-// disagree on paths, methods, parameters, security or statuses.
-func TestOpenAPIAgreesWithRoutes(t *testing.T) {
-	_, base, _, _ := setup(t)
-	r := do(t, "GET", base+"/api/v1/openapi.json", "")
-	if r.Status != 200 {
-		t.Fatalf("%d", r.Status)
-	}
-	var doc struct {
-		OpenAPI string `json:"openapi"`
-		Paths   map[string]map[string]struct {
-			OperationID string `json:"operationId"`
-			Parameters  []struct {
-				Name, In string
-				Required bool
-			} `json:"parameters"`
-			RequestBody *struct {
-				Content map[string]struct {
-					Schema map[string]any `json:"schema"`
-				} `json:"content"`
-			} `json:"requestBody"`
-			Responses map[string]json.RawMessage `json:"responses"`
-			Security  []map[string][]string      `json:"security"`
-			Roles     []string                   `json:"x-roles"`
-		} `json:"paths"`
-		Components struct {
-			Schemas map[string]json.RawMessage `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(r.Body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.OpenAPI != "3.1.0" {
-		t.Fatalf("openapi %q", doc.OpenAPI)
-	}
-	refs := regexp.MustCompile(`"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(r.Body), -1)
-	for _, m := range refs {
-		if _, ok := doc.Components.Schemas[m[1]]; !ok {
-			t.Fatalf("dangling schema reference %s", m[1])
-		}
-	}
-	n := 0
-	for _, rt := range edge.Routes() {
-		ops, ok := doc.Paths[rt.FullPath()]
-		if !ok {
-			t.Fatalf("route %s %s missing from the document", rt.Method, rt.Path)
-		}
-		op, ok := ops[strings.ToLower(rt.Method)]
-		if !ok {
-			t.Fatalf("method %s of %s missing from the document", rt.Method, rt.Path)
-		}
-		n++
-		var pathParams []string
-		for _, p := range op.Parameters {
-			if p.In == "path" {
-				if !p.Required {
-					t.Fatalf("%s: path parameter %s not required", rt.Path, p.Name)
-				}
-				pathParams = append(pathParams, p.Name)
-			}
-		}
-		want := regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(rt.Path, -1)
-		if len(want) != len(pathParams) {
-			t.Fatalf("%s: path parameters %v in the document", rt.Path, pathParams)
-		}
-		for i := range want {
-			if want[i][1] != pathParams[i] {
-				t.Fatalf("%s: parameter %s documented as %s", rt.Path, want[i][1], pathParams[i])
-			}
-		}
-		if _, ok := op.Responses[strconv.Itoa(rt.SuccessStatus())]; !ok {
-			t.Fatalf("%s %s: success status %d not documented", rt.Method, rt.Path, rt.SuccessStatus())
-		}
-		for _, code := range edge.ErrorStatuses(rt) {
-			if _, ok := op.Responses[strconv.Itoa(code)]; !ok {
-				t.Fatalf("%s %s: status %d not documented", rt.Method, rt.Path, code)
-			}
-		}
-		if rt.Body != (op.RequestBody != nil) {
-			t.Fatalf("%s %s: request body documented %v, route says %v", rt.Method, rt.Path, op.RequestBody != nil, rt.Body)
-		}
-		requiresAuth := len(op.Security) == 1 && op.Security[0]["bearer"] != nil
-		if requiresAuth != (rt.Auth == edge.User) {
-			t.Fatalf("%s %s: security %v, auth %v", rt.Method, rt.Path, op.Security, rt.Auth)
-		}
-		if strings.Join(op.Roles, ",") != strings.Join(rt.Roles, ",") {
-			t.Fatalf("%s %s: roles %v vs %v", rt.Method, rt.Path, op.Roles, rt.Roles)
-		}
-	}
-	total := 0
-	for _, ops := range doc.Paths {
-		total += len(ops)
-	}
-	if total != n {
-		t.Fatalf("document has %d operations, the table %d", total, n)
-	}
-	// Contract types are reflected, not left open.
-	if _, ok := doc.Components.Schemas["Product"]; !ok {
-		keys := make([]string, 0)
-		for k := range doc.Components.Schemas {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		t.Fatalf("Product schema missing; have %v", keys)
 	}
 }
 

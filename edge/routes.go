@@ -65,6 +65,7 @@ type QueryParam struct {
 	Name        string
 	Type        string // "string", "integer", "boolean"
 	Repeated    bool
+	Enum        []string // the accepted values, when closed
 	Description string
 }
 
@@ -84,6 +85,9 @@ type Route struct {
 	Roles []string
 	// Body says the route takes a JSON body (Content-Type application/json).
 	Body bool
+	// OptionalBody says the JSON body may be left out (OpenAPI: the
+	// requestBody is not required).
+	OptionalBody bool
 	// MaxBody limits the body; 0 takes Config.DefaultRouteBody.
 	MaxBody int
 	// Timeout is the RPC deadline; 0 takes Config.RouteTimeout.
@@ -100,7 +104,10 @@ type Route struct {
 	// the service anyway).
 	Query []QueryParam
 	// Request and Response are the contract types of the body and of the
-	// successful reply, for the OpenAPI document (nil: unspecified object).
+	// successful reply, for the OpenAPI document. Every route with a body
+	// names its Request and every route whose success has a body names its
+	// Response; for the notification stream routes Response is the type of
+	// one message, and file downloads (raw bytes) name none.
 	Request, Response any
 	// Summary is a one-line description.
 	Summary string
@@ -128,7 +135,15 @@ var (
 	admin  = []string{contracts.RoleAdmin}
 	page   = []QueryParam{{Name: "limit", Type: "integer", Description: "page size 1..100, default 20"},
 		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"}}
-	catalogue = &CachePolicy{PurgeOnProductEvent: true}
+	catalogue   = &CachePolicy{PurgeOnProductEvent: true}
+	orderStatus = QueryParam{Name: "status", Type: "string", Enum: []string{contracts.OrderStatusPending, contracts.OrderStatusReserved,
+		contracts.OrderStatusPaid, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
+		contracts.OrderStatusRefunded}, Description: "only orders in this status"}
+	// streamQuery: browsers' EventSource and WebSocket cannot send headers.
+	streamQuery = []QueryParam{
+		{Name: "access_token", Type: "string", Description: "the access token, when no Authorization header can be sent"},
+		{Name: "last_event_id", Type: "integer", Description: "resume after this event id (or the Last-Event-ID header)"},
+	}
 )
 
 func withPage(q ...QueryParam) []QueryParam { return append(q, page...) }
@@ -139,7 +154,7 @@ func Routes() []Route {
 	return []Route{
 		// Accounts.
 		{Method: "POST", Path: "/auth/register", RPC: contracts.MethodUserRegister, Body: true, Status: 201, RateClass: RateLogin,
-			Request: contracts.RegisterRequest{}, Response: contracts.User{}, Summary: "Create an account"},
+			Request: contracts.RegisterRequest{}, Response: contracts.RegisterReply{}, Summary: "Create an account"},
 		{Method: "POST", Path: "/auth/login", RPC: contracts.MethodUserLogin, Body: true, RateClass: RateLogin,
 			Request: contracts.LoginRequest{}, Response: contracts.Tokens{}, Summary: "Sign in"},
 		{Method: "POST", Path: "/auth/refresh", RPC: contracts.MethodUserRefresh, Body: true, RateClass: RateLogin,
@@ -191,8 +206,12 @@ func Routes() []Route {
 				QueryParam{Name: "category", Type: "string", Repeated: true, Description: "category id (includes sub-categories)"},
 				QueryParam{Name: "min_price", Type: "integer", Description: "minor units, inclusive"},
 				QueryParam{Name: "max_price", Type: "integer", Description: "minor units, inclusive"},
-				QueryParam{Name: "sort", Type: "string", Description: "relevance, newest, price_asc, price_desc, rating"},
+				QueryParam{Name: "sort", Type: "string", Enum: []string{contracts.SortRelevance, contracts.SortNewest,
+					contracts.SortPriceAsc, contracts.SortPriceDesc, contracts.SortRating}, Description: "default relevance with q, else newest"},
 				QueryParam{Name: "seller", Type: "string", Description: "a seller id"},
+				QueryParam{Name: "status", Type: "string", Enum: []string{contracts.ProductDraft, contracts.ProductActive, contracts.ProductArchived},
+					Description: "with seller: the seller (or an admin) may list drafts and archived products"},
+				QueryParam{Name: "total", Type: "boolean", Description: "add the total number of matches"},
 			),
 			Response: contracts.List[contracts.Product]{}, Summary: "Search and list products"},
 		{Method: "GET", Path: "/products/featured", RPC: contracts.MethodProductFeaturedList, Cache: catalogue, Query: withPage(),
@@ -236,48 +255,74 @@ func Routes() []Route {
 		{Method: "PUT", Path: "/products/{id}/reaction", RPC: contracts.MethodProductReactionsSet, Auth: User, Body: true,
 			Request: contracts.ReactionInput{}, Response: contracts.ReactionReply{}, Summary: "React to a product"},
 		{Method: "DELETE", Path: "/products/{id}/reaction", RPC: contracts.MethodProductReactionsRemove, Auth: User, Status: 204,
+			Query:   []QueryParam{{Name: "type", Type: "string", Enum: contracts.ReactionTypes, Description: "the reaction to remove"}},
 			Summary: "Remove my reaction"},
 
 		// Orders.
-		{Method: "GET", Path: "/cart", RPC: "order.cart.get", Auth: User, Summary: "My cart"},
-		{Method: "DELETE", Path: "/cart", RPC: "order.cart.clear", Auth: User, Status: 204, Summary: "Empty my cart"},
-		{Method: "PUT", Path: "/cart/items/{product_id}", RPC: "order.cart.set_item", Auth: User, Body: true, Summary: "Set a cart line"},
-		{Method: "DELETE", Path: "/cart/items/{product_id}", RPC: "order.cart.remove_item", Auth: User, Status: 204, Summary: "Remove a cart line"},
-		{Method: "POST", Path: "/orders", RPC: "order.checkout", Auth: User, Body: true, Status: 202, RateClass: RateCheckout,
-			IdempotencyKey: true, Timeout: 15 * time.Second, Summary: "Place an order from the cart"},
-		{Method: "GET", Path: "/orders", RPC: "order.list", Auth: User, Query: withPage(), Summary: "My orders"},
-		{Method: "GET", Path: "/orders/{id}", RPC: "order.get", Auth: User, Summary: "One of my orders"},
-		{Method: "POST", Path: "/orders/{id}/cancel", RPC: "order.cancel", Auth: User, Body: true, Summary: "Cancel my order"},
-		{Method: "POST", Path: "/orders/{id}/ship", RPC: "order.ship", Auth: User, Roles: seller, Body: true, Summary: "Mark shipped"},
-		{Method: "POST", Path: "/orders/{id}/deliver", RPC: "order.deliver", Auth: User, Roles: seller, Body: true, Summary: "Mark delivered"},
-		{Method: "POST", Path: "/orders/{id}/refund", RPC: "order.refund", Auth: User, Roles: admin, Body: true, Summary: "Refund an order"},
-		{Method: "GET", Path: "/seller/orders", RPC: "order.seller.list", Auth: User, Roles: seller, Query: withPage(),
-			Summary: "Orders with my products"},
+		{Method: "GET", Path: "/cart", RPC: contracts.MethodOrderCartGet, Auth: User, Response: contracts.Cart{}, Summary: "My cart"},
+		{Method: "DELETE", Path: "/cart", RPC: contracts.MethodOrderCartClear, Auth: User, Status: 204, Summary: "Empty my cart"},
+		{Method: "PUT", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartSetItem, Auth: User, Body: true,
+			Request: contracts.CartSetItemRequest{}, Response: contracts.Cart{}, Summary: "Set a cart line"},
+		{Method: "DELETE", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartRemoveItem, Auth: User, Status: 204,
+			Query:   []QueryParam{{Name: "variant_id", Type: "string", Description: "the line's variant, when it has one"}},
+			Summary: "Remove a cart line"},
+		{Method: "POST", Path: "/orders", RPC: contracts.MethodOrderCheckout, Auth: User, Body: true, Status: 202, RateClass: RateCheckout,
+			IdempotencyKey: true, Timeout: 15 * time.Second, Request: contracts.CheckoutRequest{}, Response: contracts.Order{},
+			Summary: "Place an order from the cart"},
+		{Method: "GET", Path: "/orders", RPC: contracts.MethodOrderList, Auth: User,
+			Query:    withPage(orderStatus, QueryParam{Name: "user", Type: "string", Description: "admin: one user's orders"}),
+			Response: contracts.List[contracts.Order]{}, Summary: "My orders"},
+		{Method: "GET", Path: "/orders/{id}", RPC: contracts.MethodOrderGet, Auth: User, Response: contracts.Order{}, Summary: "One of my orders"},
+		{Method: "POST", Path: "/orders/{id}/cancel", RPC: contracts.MethodOrderCancel, Auth: User, Body: true, OptionalBody: true,
+			Request: contracts.CancelRequest{}, Response: contracts.Order{}, Summary: "Cancel my order"},
+		{Method: "POST", Path: "/orders/{id}/ship", RPC: contracts.MethodOrderShip, Auth: User, Roles: seller, Body: true,
+			Request: contracts.ShipRequest{}, Response: contracts.Order{}, Summary: "Mark shipped"},
+		{Method: "POST", Path: "/orders/{id}/deliver", RPC: contracts.MethodOrderDeliver, Auth: User, Roles: seller,
+			Response: contracts.Order{}, Summary: "Mark delivered"},
+		{Method: "POST", Path: "/orders/{id}/refund", RPC: contracts.MethodOrderRefund, Auth: User, Roles: admin, Body: true, OptionalBody: true,
+			Request: contracts.RefundRequest{}, Response: contracts.Order{}, Summary: "Refund an order"},
+		{Method: "GET", Path: "/seller/orders", RPC: contracts.MethodOrderSellerList, Auth: User, Roles: seller,
+			Query:    withPage(orderStatus, QueryParam{Name: "seller", Type: "string", Description: "admin: one seller's orders"}),
+			Response: contracts.List[contracts.Order]{}, Summary: "Orders with my products"},
 
 		// Notifications.
-		{Method: "GET", Path: "/notifications", RPC: "notification.list", Auth: User,
-			Query: withPage(QueryParam{Name: "unread", Type: "boolean", Description: "only unread"}), Summary: "My notifications"},
-		{Method: "POST", Path: "/notifications/{id}/read", RPC: "notification.read", Auth: User, Status: 204, Summary: "Mark one read"},
-		{Method: "POST", Path: "/notifications/read-all", RPC: "notification.read_all", Auth: User, Status: 204, Summary: "Mark all read"},
-		{Method: "GET", Path: "/notifications/preferences", RPC: "notification.preferences.get", Auth: User, Summary: "My preferences"},
-		{Method: "PUT", Path: "/notifications/preferences", RPC: "notification.preferences.update", Auth: User, Body: true,
-			Summary: "Update my preferences"},
-		{Method: "GET", Path: "/notifications/stream", Custom: CustomStream, Auth: User, Summary: "Server-Sent Events of my notifications"},
-		{Method: "GET", Path: "/ws", Custom: CustomWebSocket, Auth: User, Summary: "WebSocket of my notifications"},
+		{Method: "GET", Path: "/notifications", RPC: contracts.MethodNotificationList, Auth: User,
+			Query:    withPage(QueryParam{Name: "unread", Type: "boolean", Description: "only unread"}),
+			Response: contracts.List[contracts.Notification]{}, Summary: "My notifications"},
+		{Method: "POST", Path: "/notifications/{id}/read", RPC: contracts.MethodNotificationRead, Auth: User, Status: 204, Summary: "Mark one read"},
+		{Method: "POST", Path: "/notifications/read-all", RPC: contracts.MethodNotificationReadAll, Auth: User, Status: 204, Summary: "Mark all read"},
+		{Method: "GET", Path: "/notifications/preferences", RPC: contracts.MethodNotificationPreferencesGet, Auth: User,
+			Response: contracts.NotificationPreferences{}, Summary: "My preferences"},
+		{Method: "PUT", Path: "/notifications/preferences", RPC: contracts.MethodNotificationPreferencesUpdate, Auth: User, Body: true,
+			Request: contracts.NotificationPreferencesUpdate{}, Response: contracts.NotificationPreferences{}, Summary: "Update my preferences"},
+		{Method: "GET", Path: "/notifications/stream", Custom: CustomStream, Auth: User, Query: streamQuery,
+			Response: contracts.Notification{}, Summary: "Server-Sent Events of my notifications"},
+		{Method: "GET", Path: "/ws", Custom: CustomWebSocket, Auth: User, Query: streamQuery,
+			Response: contracts.StreamMessage{}, Summary: "WebSocket of my notifications"},
 
 		// Files.
 		{Method: "POST", Path: "/files", Custom: CustomUpload, Auth: User, Status: 201, RateClass: RateUpload,
-			Summary: "Upload a file (multipart field file, purpose)"},
+			Query: []QueryParam{
+				{Name: "purpose", Type: "string", Enum: contracts.Purposes, Description: "the file's purpose (or the multipart field purpose)"},
+				{Name: "folder", Type: "string", Description: "the logical folder (or the multipart field folder); empty is the root"},
+				{Name: "name", Type: "string", Description: "the file name of a raw (non-multipart) upload"},
+			},
+			Response: contracts.File{}, Summary: "Upload a file (multipart field file, purpose)"},
 		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes"},
 		{Method: "GET", Path: "/files/{id}/thumbnail", Custom: CustomThumbnail, Summary: "A file's thumbnail"},
-		{Method: "GET", Path: "/files", RPC: "file.list", Auth: User,
-			Query: withPage(QueryParam{Name: "folder", Type: "string"}, QueryParam{Name: "purpose", Type: "string"}), Summary: "My files"},
-		{Method: "DELETE", Path: "/files/{id}", RPC: "file.delete", Auth: User, Status: 204, Summary: "Delete my file"},
-		{Method: "POST", Path: "/files/{id}/copy", RPC: "file.copy", Auth: User, Body: true, Status: 201, Summary: "Copy my file"},
-		{Method: "POST", Path: "/files/{id}/move", RPC: "file.move", Auth: User, Body: true, Summary: "Move my file"},
+		{Method: "GET", Path: "/files", RPC: contracts.MethodFileList, Auth: User,
+			Query: withPage(QueryParam{Name: "folder", Type: "string", Description: "exactly this folder (empty: the root)"},
+				QueryParam{Name: "purpose", Type: "string", Enum: contracts.Purposes},
+				QueryParam{Name: "owner_id", Type: "string", Description: "admin: another user's files"}),
+			Response: contracts.List[contracts.File]{}, Summary: "My files"},
+		{Method: "DELETE", Path: "/files/{id}", RPC: contracts.MethodFileDelete, Auth: User, Status: 204, Summary: "Delete my file"},
+		{Method: "POST", Path: "/files/{id}/copy", RPC: contracts.MethodFileCopy, Auth: User, Body: true, Status: 201,
+			Request: contracts.FileFolderRequest{}, Response: contracts.File{}, Summary: "Copy my file"},
+		{Method: "POST", Path: "/files/{id}/move", RPC: contracts.MethodFileMove, Auth: User, Body: true,
+			Request: contracts.FileFolderRequest{}, Response: contracts.File{}, Summary: "Move my file"},
 
 		// Operations.
-		{Method: "GET", Path: "/health", Custom: CustomHealth, Summary: "Gateway liveness"},
+		{Method: "GET", Path: "/health", Custom: CustomHealth, Response: contracts.Health{}, Summary: "Gateway liveness"},
 		{Method: "GET", Path: "/openapi.json", Custom: CustomOpenAPI, Summary: "This document"},
 	}
 }
