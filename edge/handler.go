@@ -22,6 +22,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/cache"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/file/dataclient"
 )
 
 // Header names and values written on the hot path, as bytes so fasthttp
@@ -67,6 +68,7 @@ var (
 var identityHeaders = []string{
 	contracts.HeaderActorID, contracts.HeaderActorRole, "X-User-Id", "X-User-Role", "X-User",
 	"X-Forwarded-User", "X-Auth-User", "X-Remote-User", "Remote-User", "X-Authenticated-User",
+	dataclient.HeaderActorID, dataclient.HeaderActorRole, dataclient.HeaderInternalToken,
 }
 
 // reqState is per-request scratch space, pooled.
@@ -78,10 +80,14 @@ type reqState struct {
 	key     []byte
 	env     []byte
 	body    []byte // a streamed JSON body (readBody)
-	pairs   []kv
-	actor   contracts.Actor
-	authed  bool
-	queried bool // pairs hold the query arguments
+	// bodyDone: the request body was read or dealt with (readBody,
+	// ignoreBody); otherwise Handler makes sure an unread body cannot turn
+	// the answer into a connection reset.
+	bodyDone bool
+	pairs    []kv
+	actor    contracts.Actor
+	authed   bool
+	queried  bool // pairs hold the query arguments
 }
 
 type kv struct{ k, v []byte }
@@ -94,6 +100,7 @@ type kv struct{ k, v []byte }
 // close, 408, 400) and returns false. The bytes live in st until the
 // request ends.
 func (g *Gateway) readBody(ctx *fasthttp.RequestCtx, st *reqState, limit int) ([]byte, bool) {
+	st.bodyDone = true
 	s := ctx.RequestBodyStream()
 	if s == nil { // read whole already (a built RequestCtx, or not streaming)
 		b := ctx.Request.Body()
@@ -140,19 +147,29 @@ func (g *Gateway) readBody(ctx *fasthttp.RequestCtx, st *reqState, limit int) ([
 // left: a declared body over MaxBody is refused (413) as it always was,
 // and a large or chunked one gets a lingering close so the client still
 // reads the answer.
-func (g *Gateway) ignoreBody(ctx *fasthttp.RequestCtx) bool {
+func (g *Gateway) ignoreBody(ctx *fasthttp.RequestCtx, st *reqState) bool {
+	st.bodyDone = true
 	if ctx.RequestBodyStream() == nil {
 		return true
 	}
-	cl := ctx.Request.Header.ContentLength()
-	if cl > g.cfg.MaxBody {
+	if cl := ctx.Request.Header.ContentLength(); cl > g.cfg.MaxBody {
 		g.tooLarge(ctx, g.cfg.MaxBody)
 		return false
 	}
-	if cl == -1 || cl > 256<<10 {
+	lingerIfUnread(ctx)
+	return true
+}
+
+// lingerIfUnread gives a request whose body is left unread a lingering
+// close when fasthttp could not drain it after the answer (chunked, or
+// over 256 KiB), so the client reads the answer, not a reset.
+func lingerIfUnread(ctx *fasthttp.RequestCtx) {
+	if ctx.RequestBodyStream() == nil {
+		return
+	}
+	if cl := ctx.Request.Header.ContentLength(); cl == -1 || cl > 256<<10 {
 		lingerClose(ctx)
 	}
-	return true
 }
 
 // tooLarge answers 413 for a body over limit and closes the connection
@@ -202,7 +219,7 @@ var statePool = sync.Pool{New: func() any { return &reqState{key: make([]byte, 0
 func (st *reqState) reset() {
 	st.nparams, st.ridLen = 0, 0
 	st.key, st.env, st.pairs, st.body = st.key[:0], st.env[:0], st.pairs[:0], st.body[:0]
-	st.actor, st.authed, st.queried = contracts.Actor{}, false, false
+	st.actor, st.authed, st.queried, st.bodyDone = contracts.Actor{}, false, false, false
 	if cap(st.env) > 1<<20 { // do not pin huge buffers in the pool
 		st.env = make([]byte, 0, 1024)
 	}
@@ -225,6 +242,9 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Reset()
 			g.baseHeaders(ctx, st)
 			writeError(ctx, fasthttp.StatusInternalServerError, contracts.CodeInternal, "internal error")
+		}
+		if !st.bodyDone && (rt == nil || rt.Custom != CustomUpload) {
+			lingerIfUnread(ctx) // answered before the body was needed: 404, 401, 429, a custom route...
 		}
 		code := ctx.Response.StatusCode()
 		if rt != nil {
@@ -475,7 +495,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 			writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "body is not valid JSON")
 			return
 		}
-	} else if !g.ignoreBody(ctx) {
+	} else if !g.ignoreBody(ctx, st) {
 		return
 	}
 	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)
