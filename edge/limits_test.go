@@ -91,14 +91,20 @@ func TestRateLimitLocalWhenRedisDown(t *testing.T) {
 		d.Redis, d.RedisPrefix = dead, "x:"
 	})
 	codes := []int{}
+	var last response
 	for range 6 {
-		codes = append(codes, login(t, base).Status)
+		last = login(t, base)
+		codes = append(codes, last.Status)
 	}
 	want := []int{200, 200, 200, 429, 429, 429}
 	for i := range want {
 		if codes[i] != want[i] {
 			t.Fatalf("with Redis down: %v, want %v", codes, want)
 		}
+	}
+	if last.errorCode(t) != contracts.CodeResourceExhausted || last.Header.Get("Retry-After") == "" ||
+		last.Header.Get("RateLimit-Limit") == "" || last.Header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("local 429 lacks its headers: %v", last.Header)
 	}
 }
 

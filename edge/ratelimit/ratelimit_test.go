@@ -107,6 +107,55 @@ func TestSharedFallsBackWhenRedisDown(t *testing.T) {
 	}
 }
 
+// TestSharedRedisLostAndBack: Redis going away mid-run switches decisions
+// to the local limiter at once (requests are still limited), and after it
+// comes back and the cool-down has passed, decisions are Redis's again —
+// including what it remembered from before the outage.
+func TestSharedRedisLostAndBack(t *testing.T) {
+	addr, prefix := testenv.Redis(t)
+	proxy := testenv.NewProxy(t, addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: 300 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := ratelimit.NewShared(rdb, ratelimit.SharedConfig{Prefix: prefix, Timeout: 300 * time.Millisecond, Cooldown: 200 * time.Millisecond}, nil)
+	ctx := context.Background()
+	count := func(key string, n int) (allowed int) {
+		for range n {
+			if s.Allow(ctx, login, key).Allowed {
+				allowed++
+			}
+		}
+		return allowed
+	}
+	if got := count("ip:remembered", 6); got != 5 || s.Fallbacks() != 0 {
+		t.Fatalf("Redis up: %d of 6 allowed, %d local decisions; want 5, 0", got, s.Fallbacks())
+	}
+
+	proxy.Cut()
+	if got := count("ip:during", 10); got != 5 {
+		t.Fatalf("Redis lost mid-run: %d of 10 allowed, want the burst of 5 from the local limiter", got)
+	}
+	if !s.Degraded() || s.Fallbacks() < 10 {
+		t.Fatalf("Redis lost: degraded %v, %d local decisions", s.Degraded(), s.Fallbacks())
+	}
+
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Degraded() {
+		if time.Now().After(deadline) {
+			t.Fatal("still limiting locally 10 s after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+		s.Allow(ctx, login, "ip:probe")
+	}
+	before := s.Fallbacks()
+	if got := count("ip:remembered", 3); got != 0 {
+		t.Fatalf("after Redis came back: %d of 3 allowed for a key Redis had exhausted, want 0", got)
+	}
+	if s.Fallbacks() != before {
+		t.Fatal("decisions still local after Redis came back")
+	}
+}
+
 // TestSharedConcurrentRequestsExact: many requests for one key at once go
 // to Redis in shared pipelines, and exactly the burst is allowed.
 func TestSharedConcurrentRequestsExact(t *testing.T) {

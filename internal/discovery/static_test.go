@@ -3,7 +3,6 @@ package discovery_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -124,91 +123,6 @@ func TestAMQPInspectorReconnects(t *testing.T) {
 	}
 }
 
-// freezer is a TCP proxy to the broker that can stop passing bytes, as a
-// hung broker (or a connection that died without a FIN) does: the client's
-// calls then wait for an answer that never comes.
-type freezer struct {
-	l      net.Listener
-	mu     sync.Mutex
-	frozen bool
-	thaw   chan struct{} // closed when unfrozen
-	conns  []net.Conn
-}
-
-func newFreezer(t *testing.T, upstream string) *freezer {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &freezer{l: l, thaw: make(chan struct{})}
-	close(f.thaw)
-	t.Cleanup(f.close)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", upstream)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			f.mu.Lock()
-			f.conns = append(f.conns, c, u)
-			f.mu.Unlock()
-			go f.pipe(c, u)
-			go f.pipe(u, c)
-		}
-	}()
-	return f
-}
-
-func (f *freezer) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			f.mu.Lock()
-			thaw := f.thaw
-			f.mu.Unlock()
-			<-thaw // hold what was read while frozen
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (f *freezer) freeze(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if on == f.frozen {
-		return
-	}
-	f.frozen = on
-	if on {
-		f.thaw = make(chan struct{})
-	} else {
-		close(f.thaw)
-	}
-}
-
-func (f *freezer) close() {
-	f.freeze(false)
-	_ = f.l.Close()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.conns {
-		_ = c.Close()
-	}
-}
-
 // A broker that stops answering must not hold an inspection beyond its
 // context: the passive declare has no context of its own, and the
 // connection's heartbeat would notice only after tens of seconds.
@@ -219,8 +133,8 @@ func TestAMQPInspectorHungBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFreezer(t, u.Host)
-	u.Host = f.l.Addr().String()
+	f := testenv.NewProxy(t, u.Host)
+	u.Host = f.Addr()
 	insp := discovery.NewAMQPInspector(u.String())
 	t.Cleanup(func() { _ = insp.Close() })
 	if n, err := insp.Consumers(context.Background(), "rpc.none"); n != 0 || err != nil {
@@ -244,7 +158,7 @@ func TestAMQPInspectorHungBroker(t *testing.T) {
 			return nil
 		}
 	}
-	f.freeze(true)
+	f.Freeze()
 	// On the open connection the declare hangs; the inspector gives up at
 	// the deadline and aborts the connection.
 	if err := inspect("declare on a hung connection"); !errors.Is(err, context.DeadlineExceeded) {
@@ -254,7 +168,7 @@ func TestAMQPInspectorHungBroker(t *testing.T) {
 	if err := inspect("dial to a hung broker"); err == nil {
 		t.Fatal("dial to a hung broker: no error")
 	}
-	f.freeze(false)
+	f.Restore()
 	if n, err := insp.Consumers(context.Background(), "rpc.none"); n != 0 || err != nil {
 		t.Fatalf("after the broker answers again: %d, %v; want 0, nil", n, err)
 	}

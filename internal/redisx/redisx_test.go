@@ -3,8 +3,6 @@ package redisx_test
 import (
 	"context"
 	"flag"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,70 +71,21 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// freezer is a TCP proxy to Redis that can stop forwarding (a connection
-// that died without a FIN: a failover, a cable, a paused VM).
-type freezer struct {
-	ln     net.Listener
-	frozen atomic.Bool
-}
-
-func newFreezer(t *testing.T, target string) *freezer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &freezer{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			t.Cleanup(func() { c.Close(); up.Close() })
-			go f.pipe(up, c)
-			go f.pipe(c, up)
-		}
-	}()
-	return f
-}
-
-func (f *freezer) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			return
-		}
-		if f.frozen.Load() {
-			continue // swallowed: nothing comes back
-		}
-		if _, err := dst.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
 // TestContextDeadlineBoundsNetworkWait: on a connection that stopped
 // answering, a command returns when its context ends, not after the
 // client's default read timeout (3 s), so no request hangs behind Redis.
 func TestContextDeadlineBoundsNetworkWait(t *testing.T) {
 	t.Parallel()
 	addr, prefix := testenv.Redis(t)
-	f := newFreezer(t, addr)
+	f := testenv.NewProxy(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := redisx.Open(ctx, redisx.Config{URL: "redis://" + f.ln.Addr().String() + "/0?max_retries=-1", Prefix: prefix})
+	c, err := redisx.Open(ctx, redisx.Config{URL: "redis://" + f.Addr() + "/0?max_retries=-1", Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	f.frozen.Store(true)
+	f.Freeze()
 	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancelShort()
 	start := time.Now()
