@@ -129,6 +129,8 @@ type target struct {
 	path  string
 	rpc   benchrpc.Caller
 	close func()
+	// rpcCalls, when set, counts the RPC calls behind the HTTP target.
+	rpcCalls func() int64
 }
 
 // Run starts every target, measures each at each connection count, and
@@ -371,10 +373,12 @@ func bareHTTP(addr string) (*target, error) {
 	return &target{mode: ModeBare, http: ln.Addr().String(), path: productPath, close: func() { _ = s.Shutdown(); _ = ln.Close() }}, nil
 }
 
-// fixedRPC answers every call with Body.
-type fixedRPC struct{}
+// fixedRPC answers every call with Body and counts the calls (so a test
+// can tell (b) was served from the cache).
+type fixedRPC struct{ calls atomic.Int64 }
 
-func (fixedRPC) Call(context.Context, string, string, []byte, bus.CallOptions) (bus.Reply, error) {
+func (f *fixedRPC) Call(context.Context, string, string, []byte, bus.CallOptions) (bus.Reply, error) {
+	f.calls.Add(1)
 	return bus.Reply{Status: "ok", Body: Body}, nil
 }
 
@@ -390,14 +394,16 @@ func gatewayConfig() edge.Config {
 func cachedGateway(ctx context.Context, addr string) (*target, error) {
 	cfg := gatewayConfig()
 	cfg.Addr = addr
-	g, err := edge.New(cfg, edge.Deps{RPC: fixedRPC{}})
+	rpc := &fixedRPC{}
+	g, err := edge.New(cfg, edge.Deps{RPC: rpc})
 	if err != nil {
 		return nil, err
 	}
 	if err := g.Start(ctx); err != nil {
 		return nil, err
 	}
-	return &target{mode: ModeCached, http: g.Addr(), path: productPath, close: func() { _ = g.Shutdown(context.Background()) }}, nil
+	return &target{mode: ModeCached, http: g.Addr(), path: productPath, rpcCalls: rpc.calls.Load,
+		close: func() { _ = g.Shutdown(context.Background()) }}, nil
 }
 
 func rpcGateway(ctx context.Context, amqpURL, redisAddr, mode string) (*target, error) {

@@ -90,6 +90,9 @@ func TestWrkTable(t *testing.T) {
 			t.Fatalf("%s: %+v", r.Mode, r)
 		}
 	}
+	if calls := srv.RPCCalls(edgebench.ModeCached); calls < 1 || calls > 8 {
+		t.Fatalf("(b) made %d RPC calls for %d requests: not served from the gateway's cache", calls, res[1].Requests)
+	}
 	if tab := edgebench.WrkTable(res); !strings.Contains(tab, "c/d = ") || !strings.Contains(tab, "b/a = ") {
 		t.Fatalf("table lacks the ratios:\n%s", tab)
 	}

@@ -46,8 +46,19 @@ type WrkTarget struct {
 
 // Servers are the HTTP targets of the wrk table, in report order.
 type Servers struct {
-	Targets []WrkTarget `json:"targets"`
-	close   []func()
+	Targets  []WrkTarget `json:"targets"`
+	close    []func()
+	rpcCalls map[string]func() int64
+}
+
+// RPCCalls returns how many RPC calls the in-process target of mode made
+// (-1 when it does not count them): (b) answering from its cache makes
+// about one per connection at the start and none after.
+func (s *Servers) RPCCalls(mode string) int64 {
+	if f := s.rpcCalls[mode]; f != nil {
+		return f()
+	}
+	return -1
 }
 
 // Close stops the servers.
@@ -60,11 +71,14 @@ func (s *Servers) Close() {
 // Serve starts (a) and (b) on free loopback ports, and (c) and (d) on
 // amqpURL's broker when it is set.
 func Serve(ctx context.Context, amqpURL string) (*Servers, error) {
-	s := &Servers{}
+	s := &Servers{rpcCalls: map[string]func() int64{}}
 	add := func(t *target, err error) error {
 		if err != nil {
 			s.Close()
 			return err
+		}
+		if t.rpcCalls != nil {
+			s.rpcCalls[t.mode] = t.rpcCalls
 		}
 		s.Targets = append(s.Targets, WrkTarget{Mode: t.mode, URL: "http://" + t.http + t.path})
 		s.close = append(s.close, t.close)
