@@ -250,7 +250,7 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 		if rt != nil {
 			rt.observe(code, time.Since(start))
 		} else {
-			g.m.observeUnmatched(code)
+			g.m.observeUnmatched(code, time.Since(start))
 		}
 		g.m.inflight.Dec()
 		statePool.Put(st)
@@ -715,7 +715,7 @@ func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
 	g.baseHeaders(ctx, st)
 	statePool.Put(st)
 	writeError(ctx, status, code, msg)
-	g.m.observeUnmatched(status)
+	g.m.observeUnmatched(status, time.Since(ctx.Time()))
 }
 
 func (g *Gateway) serveHealth(ctx *fasthttp.RequestCtx, _ *Request) {

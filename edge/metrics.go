@@ -18,6 +18,8 @@ type metrics struct {
 	cacheMiss prometheus.Counter
 	rejected  *prometheus.CounterVec
 	unmatched [600]atomic.Pointer[prometheus.Counter]
+	// unmatchedDur times requests no route served (404, 405, preflight).
+	unmatchedDur prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,6 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "oc_ratelimit_rejected_total", Help: "Requests refused by the rate limiter, by class.",
 		}, []string{"class"})),
 	}
+	m.unmatchedDur = m.duration.WithLabelValues("unmatched", "")
 	cacheReq := telemetry.CacheRequests(reg)
 	m.cacheHit = cacheReq.WithLabelValues("gateway", "hit")
 	m.cacheMiss = cacheReq.WithLabelValues("gateway", "miss")
@@ -58,9 +61,11 @@ func (rt *route) observe(code int, d time.Duration) {
 	c.Inc()
 }
 
-// observeUnmatched records a request that matched no route (404, 405, bad
-// requests before routing) under the route label "unmatched".
-func (m *metrics) observeUnmatched(code int) {
+// observeUnmatched records a request that matched no route (404, 405, CORS
+// preflight, bad requests before routing) under the route label
+// "unmatched".
+func (m *metrics) observeUnmatched(code int, d time.Duration) {
+	m.unmatchedDur.Observe(d.Seconds())
 	if code < 100 || code >= 600 {
 		code = 500
 	}

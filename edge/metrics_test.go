@@ -47,6 +47,9 @@ func TestMetrics(t *testing.T) {
 	if got := telemetrytest.Value(t, reg, "oc_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}); got != 1 {
 		t.Errorf("unmatched 404s = %v, want 1", got)
 	}
+	if got := telemetrytest.Value(t, reg, "oc_http_request_duration_seconds", map[string]string{"route": "unmatched"}); got != 1 {
+		t.Errorf("unmatched duration observations = %v, want 1", got)
+	}
 	routes := telemetrytest.LabelValues(t, reg, "oc_http_requests_total", "route")
 	for _, r := range routes {
 		if strings.Contains(r, productID) || strings.Contains(r, "no-such-route") {
