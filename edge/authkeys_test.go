@@ -9,6 +9,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // downJWKS is the fake RPC with the user service's key set unreachable
@@ -34,13 +35,13 @@ func (d *downJWKS) Call(ctx context.Context, service, method string, body []byte
 // (not 401: the token may be valid), the gateway does not ask the user
 // service once per request, and once the key set is back tokens verify.
 func TestKeySetUnavailable(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	rpc := &downJWKS{fakeRPC: &fakeRPC{keys: k}}
 	rpc.down.Store(true)
 	cfg := edge.Defaults()
 	cfg.RateDefault, cfg.RateSearch = "off", "off"
 	_, base := start(t, cfg, edge.Deps{RPC: rpc})
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	me := base + "/api/v1/users/me"
 
 	const n = 40

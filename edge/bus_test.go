@@ -10,6 +10,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // TestThroughRabbitMQ routes requests to real RPC services over the real
@@ -18,7 +19,7 @@ import (
 func TestThroughRabbitMQ(t *testing.T) {
 	conn, _ := bustest.Conn(t)
 	rpc := bustest.Client(t, conn, bus.ClientConfig{})
-	k := newKeys(t)
+	k := tokentest.New(t)
 	type seen struct {
 		Method    string             `json:"method"`
 		Actor     contracts.Actor    `json:"actor"`
@@ -33,7 +34,7 @@ func TestThroughRabbitMQ(t *testing.T) {
 		return seen{Method: req.Method, Actor: req.Actor, RequestID: req.RequestID, Env: env}, nil
 	}
 	bustest.Serve(t, conn, bus.ServerConfig{Service: "user"}, map[string]bus.Handler{
-		contracts.MethodUserJWKS:  func(context.Context, *bus.Request) (any, error) { return json.RawMessage(k.jwks()), nil },
+		contracts.MethodUserJWKS:  func(context.Context, *bus.Request) (any, error) { return json.RawMessage(k.JWKS()), nil },
 		contracts.MethodUserMeGet: echo,
 		contracts.MethodUserLogin: echo,
 		contracts.MethodUserMeUpdate: func(context.Context, *bus.Request) (any, error) {
@@ -56,7 +57,7 @@ func TestThroughRabbitMQ(t *testing.T) {
 	cfg.RouteTimeout = 300 * time.Millisecond
 	_, base := start(t, cfg, edge.Deps{RPC: rpc})
 
-	tok := k.sign(t, "u42", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u42", contracts.RoleCustomer, time.Hour)
 	r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+tok, "X-Request-ID", "rid-1",
 		"X-Actor-Id", "admin", "X-Actor-Role", "admin")
 	var s seen
@@ -94,7 +95,7 @@ func TestThroughRabbitMQ(t *testing.T) {
 	}
 	// The JWKS endpoint serves the user service's keys.
 	var set contracts.JWKS
-	if r := do(t, "GET", base+"/api/v1/.well-known/jwks.json", ""); r.Status != 200 || json.Unmarshal(r.Body, &set) != nil || len(set.Keys) != 1 || set.Keys[0].Kid != k.kid {
+	if r := do(t, "GET", base+"/api/v1/.well-known/jwks.json", ""); r.Status != 200 || json.Unmarshal(r.Body, &set) != nil || len(set.Keys) != 1 || set.Keys[0].Kid != k.Kid() {
 		t.Fatalf("jwks: %d %s", r.Status, r.Body)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/file/dataclient"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 const fileID = "0190c3a4-0000-7000-8000-0000000000f1"
@@ -96,7 +97,7 @@ func (p *picker) Pick(string) (discovery.Instance, bool) {
 	return p.insts[(p.n-1)%len(p.insts)], true
 }
 
-func fileSetup(t *testing.T, urls ...string) (string, *keys, *picker) {
+func fileSetup(t *testing.T, urls ...string) (string, *tokentest.Keys, *picker) {
 	t.Helper()
 	p := &picker{}
 	for i, u := range urls {
@@ -115,7 +116,7 @@ func TestUploadStreamsToFileService(t *testing.T) {
 	srv := httptest.NewServer(ff)
 	defer srv.Close()
 	base, k, _ := fileSetup(t, srv.URL)
-	tok := k.sign(t, "u1", contracts.RoleSeller, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 
 	body := strings.Repeat("0123456789abcdef", 40<<10) // 640 KiB: far above a JSON route's limit
 	sum := sha256.Sum256([]byte(body))
@@ -158,7 +159,7 @@ func TestUploadTooLargeReallyReceived(t *testing.T) {
 	srv := httptest.NewServer(ff)
 	defer srv.Close()
 	base, k, _ := fileSetup(t, srv.URL)
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	addr := strings.TrimPrefix(base, "http://")
 	for _, tc := range []struct {
 		name string
@@ -201,7 +202,7 @@ func TestUploadTooLargeReallyReceived(t *testing.T) {
 
 func TestFileServiceAway(t *testing.T) {
 	base, k, p := fileSetup(t)
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	for _, r := range []response{
 		do(t, "POST", base+"/api/v1/files", "abc", "Authorization", "Bearer "+tok),
 		do(t, "GET", base+"/api/v1/files/"+fileID, ""),
@@ -227,7 +228,7 @@ func TestDownloadThroughGateway(t *testing.T) {
 	defer srv.Close()
 	dead := "http://" + testenv.FreeAddr(t)
 	base, k, _ := fileSetup(t, dead, srv.URL) // the first pick fails to connect: retried on the next
-	tok := k.sign(t, "u9", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u9", contracts.RoleCustomer, time.Hour)
 	url := base + "/api/v1/files/" + fileID
 
 	r := do(t, "GET", url, "")
@@ -277,7 +278,7 @@ func (h *fakeHub) serve(ctx *fasthttp.RequestCtx, kind, userID string) {
 func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 	hub := &fakeHub{}
 	_, base, _, k := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Stream = hub })
-	tok := k.sign(t, "u5", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u5", contracts.RoleCustomer, time.Hour)
 	if r := do(t, "GET", base+"/api/v1/notifications/stream", "", "X-OC-Actor-Id", "u6"); r.Status != 401 {
 		t.Fatalf("anonymous stream: %d", r.Status)
 	}
@@ -288,7 +289,7 @@ func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 	do(t, "GET", base+"/api/v1/ws", "", "Authorization", "Bearer "+tok)
 	// Browsers' EventSource and WebSocket cannot set headers: the token may
 	// come as ?access_token= on the streaming routes only.
-	other := k.sign(t, "u7", contracts.RoleCustomer, time.Hour)
+	other := k.Sign(t, "u7", contracts.RoleCustomer, time.Hour)
 	if r := do(t, "GET", base+"/api/v1/notifications/stream?access_token="+other, ""); r.Status != 200 || string(r.Body) != "hello u7" {
 		t.Fatalf("query token: %d %s", r.Status, r.Body)
 	}
@@ -311,7 +312,7 @@ func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 // the client reads.
 func TestStreamedJSONBodies(t *testing.T) {
 	_, base, rpc, k := setup(t)
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	body := `{"note":"` + strings.Repeat("y", 40<<10) + `"}`
 	for _, chunked := range []bool{false, true} {
 		var rd io.Reader = strings.NewReader(body)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // FuzzRequestPath drives the whole request path with arbitrary methods,
@@ -25,7 +26,7 @@ import (
 // routes have no backend here). Every refusal must be a JSON error.
 // Run: go test ./edge -run '^$' -fuzz FuzzRequestPath -fuzztime 30s
 func FuzzRequestPath(f *testing.F) {
-	k := newKeys(f)
+	k := tokentest.New(f)
 	rpc := &fakeRPC{keys: k}
 	cfg := edge.Defaults()
 	cfg.RateDefault, cfg.RateLogin, cfg.RateSearch = "1000000/1s", "1000000/1s", "1000000/1s"
@@ -37,7 +38,7 @@ func FuzzRequestPath(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good := k.sign(f, "u1", contracts.RoleAdmin, time.Hour)
+	good := k.Sign(f, "u1", contracts.RoleAdmin, time.Hour)
 	seeds := []struct{ method, uri, authz, ctype, body, hdrs string }{
 		{"GET", "/api/v1/products/" + productID, "", "", "", "X-Request-ID: abc\nOrigin: https://shop.example"},
 		{"OPTIONS", "/api/v1/products", "", "", "", "Origin: https://shop.example\nAccess-Control-Request-Method: PATCH\nAccess-Control-Request-Headers: authorization, x-evil"},

@@ -14,13 +14,14 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 const productID = "0190c3a4-0000-7000-8000-000000000001"
 
-func setup(t *testing.T, mutate ...func(*edge.Config, *edge.Deps)) (*edge.Gateway, string, *fakeRPC, *keys) {
+func setup(t *testing.T, mutate ...func(*edge.Config, *edge.Deps)) (*edge.Gateway, string, *fakeRPC, *tokentest.Keys) {
 	t.Helper()
-	k := newKeys(t)
+	k := tokentest.New(t)
 	rpc := &fakeRPC{keys: k}
 	cfg := edge.Defaults()
 	cfg.Addr = "127.0.0.1:0"
@@ -36,7 +37,7 @@ func setup(t *testing.T, mutate ...func(*edge.Config, *edge.Deps)) (*edge.Gatewa
 
 func TestEnvelopeReachesService(t *testing.T) {
 	_, base, rpc, k := setup(t)
-	tok := k.sign(t, "u1", contracts.RoleSeller, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 
 	r := do(t, "PATCH", base+"/api/v1/products/"+productID+"?id=evil&tag=a&tag=b%22q", `{"name": "Lamp",  "price":{"amount":1}}`,
 		"Content-Type", "application/json; charset=utf-8", "Authorization", "Bearer "+tok,
@@ -94,7 +95,7 @@ func TestRequestIDGeneratedWhenMissingOrInvalid(t *testing.T) {
 
 func TestSuccessStatusesAndErrorCodes(t *testing.T) {
 	_, base, rpc, k := setup(t)
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	reply := map[string]bus.Reply{}
 	rpc.reply = func(_ context.Context, c call) (bus.Reply, error) { return reply[c.Method], nil }
 
@@ -145,15 +146,15 @@ func TestSlowServiceTimesOut(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	_, base, rpc, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.MaxBody = 256 << 10 })
-	good := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
-	expired := k.sign(t, "u1", contracts.RoleCustomer, -time.Minute)
-	other := newKeys(t)
-	forged := other.sign(t, "u1", contracts.RoleAdmin, time.Hour) // unknown key
+	good := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	expired := k.Sign(t, "u1", contracts.RoleCustomer, -time.Minute)
+	other := tokentest.New(t)
+	forged := other.Sign(t, "u1", contracts.RoleAdmin, time.Hour) // unknown key
 	claims := map[string]any{"sub": "u1", "role": "admin", "iss": contracts.TokenIssuer, "iat": time.Now().Unix(),
 		"exp": time.Now().Add(time.Hour).Unix()}
-	algNone := forge(map[string]any{"alg": "none", "typ": "JWT", "kid": k.kid}, claims, nil)
-	hsPub := forge(map[string]any{"alg": "HS256", "typ": "JWT", "kid": k.kid}, claims, hs256(k.pub))
-	hsJWKS := forge(map[string]any{"alg": "HS256", "typ": "JWT", "kid": k.kid}, claims, hs256(k.jwks()))
+	algNone := forge(map[string]any{"alg": "none", "typ": "JWT", "kid": k.Kid()}, claims, nil)
+	hsPub := forge(map[string]any{"alg": "HS256", "typ": "JWT", "kid": k.Kid()}, claims, hs256(k.Public()))
+	hsJWKS := forge(map[string]any{"alg": "HS256", "typ": "JWT", "kid": k.Kid()}, claims, hs256(k.JWKS()))
 	// A real token with its payload swapped for an admin one.
 	parts := strings.Split(good, ".")
 	cb, _ := json.Marshal(claims)
@@ -290,7 +291,7 @@ func TestSpoofedIdentityHeadersIgnored(t *testing.T) {
 		t.Fatalf("spoofed identity leaked into the envelope: %s", rpc.last(t).Raw)
 	}
 	// A signed-in customer claiming admin through headers stays a customer.
-	tok := k.sign(t, "u7", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u7", contracts.RoleCustomer, time.Hour)
 	r = do(t, "GET", base+"/api/v1/admin/users", "", append(spoof, "Authorization", "Bearer "+tok)...)
 	if r.Status != 403 {
 		t.Fatalf("admin route with spoofed headers: %d", r.Status)
@@ -303,15 +304,15 @@ func TestSpoofedIdentityHeadersIgnored(t *testing.T) {
 
 func TestKeyRotationRefetchIsBounded(t *testing.T) {
 	_, base, rpc, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.JWKSRefetch = time.Hour })
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+tok); r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	fetches := rpc.jwks.Load()
 	// The user service rotates: a token with the new kid makes the gateway
 	// refetch once.
-	k.rotate(t)
-	tok2 := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	k.Rotate(t)
+	tok2 := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+tok2); r.Status != 200 {
 		t.Fatalf("after rotation: %d %s", r.Status, r.Body)
 	}
@@ -319,9 +320,9 @@ func TestKeyRotationRefetchIsBounded(t *testing.T) {
 		t.Fatalf("jwks fetched %d times for one new kid", rpc.jwks.Load()-fetches)
 	}
 	// Unknown kids do not make it fetch again within the interval.
-	other := newKeys(t)
+	other := tokentest.New(t)
 	for range 20 {
-		if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+other.sign(t, "x", "admin", time.Hour)); r.Status != 401 {
+		if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+other.Sign(t, "x", "admin", time.Hour)); r.Status != 401 {
 			t.Fatalf("forged kid: %d", r.Status)
 		}
 	}
@@ -340,7 +341,7 @@ func TestNoHealthyInstance(t *testing.T) {
 	disc := &fakeDiscovery{}
 	disc.down.Store("order", true)
 	_, base, rpc, k := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Discovery = disc })
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	r := do(t, "GET", base+"/api/v1/cart", "", "Authorization", "Bearer "+tok)
 	if r.Status != 503 || r.errorCode(t) != contracts.CodeUnavailable || r.Header.Get("Retry-After") != "5" {
 		t.Fatalf("%d %s %v", r.Status, r.Body, r.Header)
@@ -414,7 +415,7 @@ func TestCatalogueCache(t *testing.T) {
 		t.Fatal("cached response reused the request id")
 	}
 	// Signed-in callers bypass the cache.
-	tok := k.sign(t, "u1", contracts.RoleSeller, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 	do(t, "GET", url, "", "Authorization", "Bearer "+tok)
 	if rpc.count() != 2 {
 		t.Fatal("a signed-in read was served from the anonymous cache")

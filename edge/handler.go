@@ -80,9 +80,9 @@ type reqState struct {
 	key     []byte
 	env     []byte
 	body    []byte // a streamed JSON body (readBody)
-	// bodyDone: the request body was read or dealt with (readBody,
-	// ignoreBody); otherwise Handler makes sure an unread body cannot turn
-	// the answer into a connection reset.
+	// bodyDone: the request body was read (readBody); otherwise Handler
+	// makes sure an unread body cannot turn the answer into a connection
+	// reset.
 	bodyDone bool
 	pairs    []kv
 	actor    contracts.Actor
@@ -142,21 +142,14 @@ func (g *Gateway) readBody(ctx *fasthttp.RequestCtx, st *reqState, limit int) ([
 	}
 }
 
-// ignoreBody lets a route without a body ignore one, as fasthttp drains up
-// to 256 KiB of it after the answer and closes the connection when more is
-// left: a declared body over MaxBody is refused (413) as it always was,
-// and a large or chunked one gets a lingering close so the client still
-// reads the answer.
-func (g *Gateway) ignoreBody(ctx *fasthttp.RequestCtx, st *reqState) bool {
-	st.bodyDone = true
-	if ctx.RequestBodyStream() == nil {
-		return true
-	}
-	if cl := ctx.Request.Header.ContentLength(); cl > g.cfg.MaxBody {
+// ignoreBody lets a route without a body ignore one: a declared body over
+// MaxBody is refused (413) as it always was; any other is left unread
+// (Handler's lingerIfUnread sees to the connection).
+func (g *Gateway) ignoreBody(ctx *fasthttp.RequestCtx) bool {
+	if ctx.RequestBodyStream() != nil && ctx.Request.Header.ContentLength() > g.cfg.MaxBody {
 		g.tooLarge(ctx, g.cfg.MaxBody)
 		return false
 	}
-	lingerIfUnread(ctx)
 	return true
 }
 
@@ -495,7 +488,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 			writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "body is not valid JSON")
 			return
 		}
-	} else if !g.ignoreBody(ctx, st) {
+	} else if !g.ignoreBody(ctx) {
 		return
 	}
 	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)

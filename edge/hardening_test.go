@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // TestPanicBecomesJSON500: a panic while serving a request answers a JSON
@@ -50,7 +51,7 @@ func TestConnectionTimeouts(t *testing.T) {
 		c := edge.Defaults()
 		c.ReadTimeout, c.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
 		return c
-	}(), edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+	}(), edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
 	addr := strings.TrimPrefix(base, "http://")
 
 	slow, err := net.Dial("tcp", addr)
@@ -117,7 +118,7 @@ func TestRouteTimeoutReachesTheCall(t *testing.T) {
 		left <- time.Until(d)
 		return bus.Reply{Status: "ok", Body: []byte(`{}`)}, nil
 	}
-	tok := k.sign(t, "u1", contracts.RoleCustomer, time.Hour)
+	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	do(t, "POST", base+"/api/v1/orders", `{}`, "Authorization", "Bearer "+tok, "Content-Type", "application/json", "Idempotency-Key", "k1")
 	if d := <-left; d < 10*time.Second || d > 15*time.Second {
 		t.Fatalf("checkout's RPC deadline %v away, want its route timeout of 15s", d)

@@ -3,9 +3,7 @@ package edge_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -20,7 +18,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // call is one RPC the fake saw.
@@ -34,7 +32,7 @@ type call struct {
 // fakeRPC answers user.jwks from its key set and every other method with
 // reply(method, envelope) (default: echo the envelope with status ok).
 type fakeRPC struct {
-	keys  *keys
+	keys  *tokentest.Keys
 	mu    sync.Mutex
 	calls []call
 	jwks  atomic.Int64
@@ -44,7 +42,7 @@ type fakeRPC struct {
 func (f *fakeRPC) Call(ctx context.Context, service, method string, body []byte, opt bus.CallOptions) (bus.Reply, error) {
 	if method == contracts.MethodUserJWKS {
 		f.jwks.Add(1)
-		return bus.Reply{Status: "ok", Body: f.keys.jwks()}, nil
+		return bus.Reply{Status: "ok", Body: f.keys.JWKS()}, nil
 	}
 	c := call{Service: service, Method: method, Raw: bytes.Clone(body), Opt: opt}
 	if err := json.Unmarshal(body, &c.Env); err != nil {
@@ -73,52 +71,6 @@ func (f *fakeRPC) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.calls)
-}
-
-// keys is the user service's key set in tests.
-type keys struct {
-	mu   sync.Mutex
-	priv ed25519.PrivateKey
-	pub  ed25519.PublicKey
-	kid  string
-	set  []contracts.JWK
-}
-
-func newKeys(t testing.TB) *keys {
-	k := &keys{}
-	k.rotate(t)
-	return k
-}
-
-// rotate adds a new signing key (old ones stay published).
-func (k *keys) rotate(t testing.TB) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.priv, k.pub, k.kid = priv, pub, token.KeyID(pub)
-	k.set = append(k.set, token.PublicJWK(k.kid, pub))
-}
-
-func (k *keys) jwks() []byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	b, _ := json.Marshal(contracts.JWKS{Keys: k.set})
-	return b
-}
-
-func (k *keys) sign(t testing.TB, sub, role string, ttl time.Duration) string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	now := time.Now()
-	tok, err := token.Sign(k.priv, k.kid, token.Claims{Subject: sub, Role: role, IssuedAt: now.Add(-time.Minute).Unix(),
-		Expires: now.Add(ttl).Unix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 var b64 = base64.RawURLEncoding

@@ -20,6 +20,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/testenv"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 func login(t *testing.T, base string) response {
@@ -30,7 +31,7 @@ func TestRateLimitSharedAcrossGateways(t *testing.T) {
 	addr, prefix := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	k := newKeys(t)
+	k := tokentest.New(t)
 	rpc := &fakeRPC{keys: k}
 	cfg := edge.Defaults()
 	cfg.Addr = "127.0.0.1:0"
@@ -110,8 +111,8 @@ func TestRateLimitLocalWhenRedisDown(t *testing.T) {
 
 func TestRateLimitPerUser(t *testing.T) {
 	_, base, _, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.RateDefault = "2/1m" })
-	a := k.sign(t, "alice", contracts.RoleCustomer, time.Hour)
-	b := k.sign(t, "bob", contracts.RoleCustomer, time.Hour)
+	a := k.Sign(t, "alice", contracts.RoleCustomer, time.Hour)
+	b := k.Sign(t, "bob", contracts.RoleCustomer, time.Hour)
 	for i, want := range []int{200, 200, 429} {
 		if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+a); r.Status != want {
 			t.Fatalf("alice request %d: %d", i, r.Status)
@@ -138,7 +139,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 // TestCachedReadAllocations drives the full handler with a RequestCtx built
 // in the test and bounds the allocations of a cached GET.
 func TestCachedReadAllocations(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	rpc := &fakeRPC{keys: k, reply: func(context.Context, call) (bus.Reply, error) {
 		return bus.Reply{Status: "ok", Body: []byte(strings.Repeat(`{"id":"x","name":"Lamp"}`, 10))}, nil
 	}}
@@ -174,7 +175,7 @@ func TestCachedReadAllocations(t *testing.T) {
 // TestShutdownFinishesAcceptedRequests starts slow requests, shuts down,
 // and checks every one of them got its answer.
 func TestShutdownFinishesAcceptedRequests(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	started := make(chan struct{}, 16)
 	release := make(chan struct{})
 	rpc := &fakeRPC{keys: k, reply: func(_ context.Context, c call) (bus.Reply, error) {
@@ -258,7 +259,7 @@ func TestShutdownRightAfterStart(t *testing.T) {
 	for range 20 {
 		cfg := edge.Defaults()
 		cfg.Addr = "127.0.0.1:0"
-		g, err := edge.New(cfg, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+		g, err := edge.New(cfg, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,8 +281,8 @@ func TestShutdownRightAfterStart(t *testing.T) {
 }
 
 func TestStartReportsPortInUse(t *testing.T) {
-	g1, _ := start(t, edge.Config{Addr: "127.0.0.1:0"}, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
-	g2, err := edge.New(edge.Config{Addr: g1.Addr()}, edge.Deps{RPC: &fakeRPC{keys: newKeys(t)}})
+	g1, _ := start(t, edge.Config{Addr: "127.0.0.1:0"}, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
+	g2, err := edge.New(edge.Config{Addr: g1.Addr()}, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
 // The OpenAPI tests read the document the gateway serves, never the
@@ -166,7 +167,7 @@ func isFileBytes(rt edge.Route) bool {
 // disagree on paths, methods, parameters, bodies, security or contract
 // types, or when the document refers to something it does not define.
 func TestOpenAPIAgreesWithRoutes(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	checkAgreesWithRoutes(t, fetchDoc(t, base))
 }
@@ -354,10 +355,14 @@ type methodContract struct {
 	status       int    // 0: not stated
 }
 
+var (
+	reStatus = regexp.MustCompile(`\((\d{3})\)`) // "(201)" in a contract comment
+	reParens = regexp.MustCompile(`\([^)]*\)`)
+)
+
 // contractsByMethod parses the Method constants of contracts/*.go.
 func contractsByMethod(t *testing.T) map[string]methodContract {
 	t.Helper()
-	fset := token.NewFileSet()
 	paramStructs := map[string]reflect.Type{"ProductListParams": reflect.TypeOf(contracts.ProductListParams{})}
 	out := map[string]methodContract{}
 	files, _ := filepath.Glob("../contracts/*.go")
@@ -365,62 +370,51 @@ func contractsByMethod(t *testing.T) map[string]methodContract {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range af.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
+		for _, vs := range constSpecs(t, f) {
+			if len(vs.Names) != 1 || !strings.HasPrefix(vs.Names[0].Name, "Method") || len(vs.Values) != 1 || vs.Comment == nil {
 				continue
 			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				if len(vs.Names) != 1 || !strings.HasPrefix(vs.Names[0].Name, "Method") || len(vs.Values) != 1 || vs.Comment == nil {
-					continue
-				}
-				lit, ok := vs.Values[0].(*ast.BasicLit)
-				if !ok {
-					continue
-				}
-				method, _ := strconv.Unquote(lit.Value)
-				left, right, ok := strings.Cut(strings.TrimSpace(vs.Comment.Text()), "→")
-				if !ok {
-					continue
-				}
-				var mc methodContract
-				right = strings.TrimSpace(right)
-				if m := regexp.MustCompile(`\((\d{3})\)`).FindStringSubmatch(right); m != nil {
-					mc.status, _ = strconv.Atoi(m[1])
-				}
-				mc.reply = strings.TrimSpace(regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(right, ""))
-				mode := ""
-				for _, item := range strings.Split(left, ",") {
-					item = strings.TrimSpace(regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(item, ""))
-					for _, m := range []string{"params", "body", "meta"} {
-						if rest, ok := strings.CutPrefix(item, m+" "); ok {
-							mode, item = m, strings.TrimSpace(rest)
-						}
-					}
-					item, _, _ = strings.Cut(item, "=")
-					switch mode {
-					case "params":
-						if typ, ok := paramStructs[item]; ok {
-							for i := range typ.NumField() {
-								name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-								mc.params = append(mc.params, name)
-							}
-						} else {
-							mc.params = append(mc.params, strings.TrimSuffix(item, "?"))
-						}
-					case "body":
-						mc.body, mc.bodyOptional = strings.TrimSuffix(item, "?"), strings.HasSuffix(item, "?")
-					case "meta":
-						mc.meta = append(mc.meta, item)
-					}
-				}
-				out[method] = mc
+			lit, ok := vs.Values[0].(*ast.BasicLit)
+			if !ok {
+				continue
 			}
+			method, _ := strconv.Unquote(lit.Value)
+			left, right, ok := strings.Cut(strings.TrimSpace(vs.Comment.Text()), "→")
+			if !ok {
+				continue
+			}
+			var mc methodContract
+			right = strings.TrimSpace(right)
+			if m := reStatus.FindStringSubmatch(right); m != nil {
+				mc.status, _ = strconv.Atoi(m[1])
+			}
+			mc.reply = strings.TrimSpace(reParens.ReplaceAllString(right, ""))
+			mode := ""
+			for _, item := range strings.Split(left, ",") {
+				item = strings.TrimSpace(reParens.ReplaceAllString(item, ""))
+				for _, m := range []string{"params", "body", "meta"} {
+					if rest, ok := strings.CutPrefix(item, m+" "); ok {
+						mode, item = m, strings.TrimSpace(rest)
+					}
+				}
+				item, _, _ = strings.Cut(item, "=")
+				switch mode {
+				case "params":
+					if typ, ok := paramStructs[item]; ok {
+						for i := range typ.NumField() {
+							name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+							mc.params = append(mc.params, name)
+						}
+					} else {
+						mc.params = append(mc.params, strings.TrimSuffix(item, "?"))
+					}
+				case "body":
+					mc.body, mc.bodyOptional = strings.TrimSuffix(item, "?"), strings.HasSuffix(item, "?")
+				case "meta":
+					mc.meta = append(mc.meta, item)
+				}
+			}
+			out[method] = mc
 		}
 	}
 	return out
@@ -431,7 +425,7 @@ func contractsByMethod(t *testing.T) map[string]methodContract {
 // and parameters (each one the method reads is a path or a documented
 // query parameter, and no other query parameter is documented).
 func TestOpenAPIMatchesContracts(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	byMethod := contractsByMethod(t)
 	if len(byMethod) < 60 {
@@ -572,23 +566,33 @@ func codesUsed(t *testing.T, dirs ...string) []contracts.Code {
 	return out
 }
 
-// codeConstants maps the names of contracts' Code constants to their values.
-func codeConstants(t *testing.T) map[string]contracts.Code {
+// constSpecs parses a Go file (with comments) and returns its constant
+// declarations.
+func constSpecs(t *testing.T, file string) []*ast.ValueSpec {
 	t.Helper()
-	af, err := parser.ParseFile(token.NewFileSet(), "../contracts/errors.go", nil, 0)
+	af, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]contracts.Code{}
+	var out []*ast.ValueSpec
 	for _, decl := range af.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.CONST {
-			continue
+		if gd, ok := decl.(*ast.GenDecl); ok && gd.Tok == token.CONST {
+			for _, spec := range gd.Specs {
+				out = append(out, spec.(*ast.ValueSpec))
+			}
 		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, n := range vs.Names {
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(n.Name, "Code") {
+	}
+	return out
+}
+
+// codeConstants maps the names of contracts' Code constants to their values.
+func codeConstants(t *testing.T) map[string]contracts.Code {
+	t.Helper()
+	out := map[string]contracts.Code{}
+	for _, vs := range constSpecs(t, "../contracts/errors.go") {
+		for i, n := range vs.Names {
+			if i < len(vs.Values) && strings.HasPrefix(n.Name, "Code") {
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok {
 					v, _ := strconv.Unquote(lit.Value)
 					out[n.Name] = contracts.Code(v)
 				}
@@ -853,7 +857,7 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 		cfg.RateDefault, cfg.RateLogin, cfg.RateSearch, cfg.RateCheckout, cfg.RateUpload = "off", "off", "off", "off", "off"
 		return cfg
 	}
-	k := newKeys(t)
+	k := tokentest.New(t)
 	var mode atomic.Pointer[rpcMode]
 	mode.Store(&rpcMode{})
 	rpc := &fakeRPC{keys: k, reply: func(_ context.Context, c call) (bus.Reply, error) {
@@ -885,8 +889,8 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 	d := &oaDriver{t: tb, doc: doc, produced: map[string]map[int]bool{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
 
-	admin := "Bearer " + k.sign(t, "u-admin", contracts.RoleAdmin, time.Hour)
-	customer := "Bearer " + k.sign(t, "u-customer", contracts.RoleCustomer, time.Hour)
+	admin := "Bearer " + k.Sign(t, "u-admin", contracts.RoleAdmin, time.Hour)
+	customer := "Bearer " + k.Sign(t, "u-customer", contracts.RoleCustomer, time.Hour)
 	codesOf := map[string][]contracts.Code{}
 	scanned := func(svc string) []contracts.Code {
 		if c, ok := codesOf[svc]; ok {
@@ -1099,7 +1103,7 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 	cfgB.RateDefault, cfgB.RateLogin, cfgB.RateSearch, cfgB.RateCheckout, cfgB.RateUpload = "1/1h:1", "1/1h:1", "1/1h:1", "1/1h:1", "1/1h:1"
 	_, baseB := start(t, cfgB, edge.Deps{RPC: rpc, Files: &oaPicker{}})
 	for i, rt := range routes {
-		tok := "Bearer " + k.sign(t, fmt.Sprint("u-rate-", i), contracts.RoleAdmin, time.Hour)
+		tok := "Bearer " + k.Sign(t, fmt.Sprint("u-rate-", i), contracts.RoleAdmin, time.Hour)
 		first := d.check("first request (no hub, no file instance)", baseB, rt, good(rt, tok), nil)
 		if rt.Custom == edge.CustomStream || rt.Custom == edge.CustomWebSocket || rt.Custom == edge.CustomUpload ||
 			isFileBytes(rt) {
@@ -1135,7 +1139,7 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 // that disagrees with the gateway: the served document is changed one way
 // at a time and the checks, reporting to a recorder, must complain.
 func TestOpenAPIChecksCatchDisagreement(t *testing.T) {
-	k := newKeys(t)
+	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	raw := fetchDoc(t, base).raw
 	byMethod := contractsByMethod(t)

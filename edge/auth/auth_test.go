@@ -2,9 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -13,39 +10,22 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/auth"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
 )
 
-// source is a fake user service answering user.jwks: its key set (rotate
+// source is a fake user service answering user.jwks: its key set (Rotate
 // adds a key, old ones stay published), a fetch counter, a failure switch
 // and an optional gate holding fetches in flight.
 type source struct {
+	*tokentest.Keys
 	mu   sync.Mutex
-	priv ed25519.PrivateKey
-	kid  string
-	set  []contracts.JWK
 	hold chan struct{} // non-nil: fetches wait until it is closed
 
 	fail    atomic.Bool
 	fetches atomic.Int64
 }
 
-func newSource(t testing.TB) *source {
-	s := &source{}
-	s.rotate(t)
-	return s
-}
-
-func (s *source) rotate(t testing.TB) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.priv, s.kid = priv, token.KeyID(pub)
-	s.set = append(s.set, token.PublicJWK(s.kid, pub))
-}
+func newSource(t testing.TB) *source { return &source{Keys: tokentest.New(t)} }
 
 func (s *source) fetch(ctx context.Context) ([]byte, error) {
 	s.fetches.Add(1)
@@ -62,23 +42,13 @@ func (s *source) fetch(ctx context.Context) ([]byte, error) {
 	if s.fail.Load() {
 		return nil, contracts.Errorf(contracts.CodeUnavailable, "user service down")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return json.Marshal(contracts.JWKS{Keys: s.set})
+	return s.JWKS(), nil
 }
 
-// sign returns a token signed with the current key (real time: the fake
-// clocks below start at time.Now and move by seconds).
+// sign returns a customer's token signed with the current key (real time:
+// the fake clocks below start at time.Now and move by seconds).
 func (s *source) sign(t testing.TB, sub string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	tok, err := token.Sign(s.priv, s.kid, token.Claims{Subject: sub, Role: contracts.RoleCustomer,
-		IssuedAt: now.Add(-time.Minute).Unix(), Expires: now.Add(time.Hour).Unix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return s.Sign(t, sub, contracts.RoleCustomer, time.Hour)
 }
 
 // clock is a fake clock, safe for concurrent use.
@@ -155,7 +125,7 @@ func TestFirstLoadDoesNotSpendRefetchBudget(t *testing.T) {
 				t.Fatalf("%d fetches for the first load, want 1", n)
 			}
 
-			src.rotate(t)
+			src.Rotate(t)
 			a, err := v.Verify(ctx, src.sign(t, "u2"))
 			if err != nil || a.ID != "u2" {
 				t.Fatalf("token with the rotated-in key: %v %v", a, err)
@@ -266,32 +236,26 @@ func TestFetchFailureBacksOff(t *testing.T) {
 		}
 	}
 
-	unavailable("source down", 40)
-	wantFetches(1)
-	// The first backoff is 1s.
-	clk.advance(999 * time.Millisecond)
-	unavailable("within the first backoff", 20)
-	wantFetches(1)
-	clk.advance(time.Millisecond)
-	unavailable("after the first backoff", 20)
-	wantFetches(2)
-	// The second is 2s.
-	clk.advance(1999 * time.Millisecond)
-	unavailable("within the second backoff", 20)
-	wantFetches(2)
-	clk.advance(time.Millisecond)
-	unavailable("after the second backoff", 20)
-	wantFetches(3)
-	// Then 4s, then 5s (the maximum).
-	clk.advance(4 * time.Second)
-	unavailable("after the third backoff", 5)
-	wantFetches(4)
-	clk.advance(4 * time.Second)
-	unavailable("within the fourth backoff", 5)
-	wantFetches(4)
-	clk.advance(time.Second)
-	unavailable("after the fourth backoff", 5)
-	wantFetches(5)
+	// Backoffs of 1s, 2s, 4s, then 5s (the maximum).
+	for _, step := range []struct {
+		advance time.Duration
+		what    string
+		n       int
+		fetches int64
+	}{
+		{0, "source down", 40, 1},
+		{999 * time.Millisecond, "within the first backoff", 20, 1},
+		{time.Millisecond, "after the first backoff", 20, 2},
+		{1999 * time.Millisecond, "within the second backoff", 20, 2},
+		{time.Millisecond, "after the second backoff", 20, 3},
+		{4 * time.Second, "after the third backoff", 5, 4},
+		{4 * time.Second, "within the fourth backoff", 5, 4},
+		{time.Second, "after the fourth backoff", 5, 5},
+	} {
+		clk.advance(step.advance)
+		unavailable(step.what, step.n)
+		wantFetches(step.fetches)
+	}
 
 	// The source recovers: tokens verify once the backoff has passed.
 	src.fail.Store(false)
@@ -330,7 +294,7 @@ func TestFailedRefetchIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := src.sign(t, "u3") // the old key, not yet verified
-	src.rotate(t)
+	src.Rotate(t)
 	tok := src.sign(t, "u2")
 	src.fail.Store(true)
 	for range 20 {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/internal/bus/amqpadmin"
 	"github.com/opencommerce/opencommerce/internal/pg"
@@ -86,6 +88,24 @@ func PG(tb testing.TB) string {
 		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 	})
 	return WithDatabase(PGURL, db)
+}
+
+// PGPool opens a pool on a fresh database (PG) migrated with migrations
+// (pg's own tables, the outbox and inbox, come with them); both go away
+// when the test ends.
+func PGPool(tb testing.TB, migrations fs.FS) *pgxpool.Pool {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, PG(tb))
+	if err != nil {
+		tb.Fatalf("open pool: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, migrations); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return pool
 }
 
 // WithDatabase returns the URL u with its database replaced by db.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -22,11 +21,7 @@ import (
 func TestCachePurgedBeforeCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testenv.PG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testenv.PGPool(t, nil)
 	addr, prefix := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -39,7 +34,7 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 		t.Fatal("the document was not cached to begin with")
 	}
 	hitAtCommit := true
-	err = c.applyChange(ctx, func(f func(pgx.Tx) error) error {
+	err := c.applyChange(ctx, func(f func(pgx.Tx) error) error {
 		err := pg.InTx(ctx, pool, f)
 		// Committed: what a consumer of the change's events could see now.
 		_, hitAtCommit = c.cache.getDoc(ctx, id)

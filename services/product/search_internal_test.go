@@ -5,9 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -18,14 +16,7 @@ import (
 func TestSearchTermsMatchGIN(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testenv.PG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, Migrations()); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.PGPool(t, Migrations())
 	if err := Seed(ctx, pool, 3000); err != nil {
 		t.Fatal(err)
 	}

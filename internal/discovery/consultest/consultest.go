@@ -334,10 +334,19 @@ func (s *Server) failLocked(w http.ResponseWriter) bool {
 	return false
 }
 
+// decode reads a JSON request body into v, answering 400 as the agent
+// does when it cannot.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	var reg api.AgentServiceRegistration
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&reg); err != nil {
-		http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+	if !decode(w, r, &reg) {
 		return
 	}
 	if reg.Name == "" {
@@ -491,8 +500,7 @@ func (s *Server) deregister(w http.ResponseWriter, id string) {
 // checks (no ServiceID) are not supported.
 func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) {
 	var reg api.AgentCheckRegistration
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&reg); err != nil {
-		http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+	if !decode(w, r, &reg) {
 		return
 	}
 	if reg.Name == "" {
@@ -574,8 +582,7 @@ func (s *Server) updateTTL(w http.ResponseWriter, r *http.Request, rest string) 
 		status = api.HealthCritical
 	case "update":
 		var u struct{ Status, Output string }
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&u); err != nil {
-			http.Error(w, "Request decode failed: "+err.Error(), http.StatusBadRequest)
+		if !decode(w, r, &u) {
 			return
 		}
 		status = u.Status

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/order"
 	"github.com/opencommerce/opencommerce/services/order/payment"
@@ -40,15 +39,7 @@ func TestLuhnAndBrand(t *testing.T) {
 
 func provider(t *testing.T) (*payment.TestProvider, *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testenv.PG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, order.Migrations); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.PGPool(t, order.Migrations)
 	now := func() time.Time { return time.Date(2030, 6, 15, 0, 0, 0, 0, time.UTC) }
 	return payment.NewTestProvider(pool, now), pool
 }
