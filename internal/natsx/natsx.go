@@ -1,6 +1,7 @@
 // Package natsx holds the NATS side shared by the notification service and
-// the gateway: connecting to a NATS server (or embedding one with
-// JetStream when no URL is configured), the subject scheme, and the
+// the gateway: connecting to a NATS server (when no URL is configured, the
+// one already listening on the embed address, or else one embedded with
+// JetStream), the subject scheme, and the
 // JetStream streams.
 //
 // Subjects and streams (with an empty Config.Prefix):
@@ -18,6 +19,7 @@
 package natsx
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -37,7 +39,8 @@ import (
 // Config configures the NATS connection (flags under "nats.").
 type Config struct {
 	// URL of the NATS server(s), comma separated (nats.url). Empty means:
-	// embed a server with JetStream in this process.
+	// use the NATS server already listening on EmbedAddr, or else embed a
+	// server with JetStream in this process (one log line says which).
 	URL string
 	// Name is the client connection name shown by the server.
 	Name string
@@ -90,7 +93,7 @@ func DefaultConfig() Config {
 // values.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	d := DefaultConfig()
-	fs.StringVar(&c.URL, "nats.url", "", "NATS server URL(s), comma separated; empty embeds a NATS server with JetStream in this process")
+	fs.StringVar(&c.URL, "nats.url", "", "NATS server URL(s), comma separated; empty uses a NATS server already listening on nats.embed-addr, or else embeds one with JetStream in this process")
 	fs.StringVar(&c.Name, "nats.connection-name", d.Name, "NATS client connection name")
 	fs.StringVar(&c.Prefix, "nats.prefix", "", "namespace for NATS streams and subjects (tests); empty in production")
 	fs.StringVar(&c.EmbedAddr, "nats.embed-addr", d.EmbedAddr, "listen address of the embedded NATS server (when nats.url is empty); port 0 picks one")
@@ -357,12 +360,20 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Conn, jet
 	var emb *Embedded
 	url := cfg.URL
 	if url == "" {
-		var err error
-		emb, err = StartEmbedded(cfg.EmbedAddr, cfg.EmbedStoreDir, log)
-		if err != nil {
+		found, err := probeNATS(cfg.EmbedAddr)
+		switch {
+		case err != nil:
 			return nil, nil, nil, err
+		case found:
+			url = "nats://" + cfg.EmbedAddr
+			log.Info("using the NATS server already listening on the embed address; set -nats.url to choose one", "url", url)
+		default:
+			emb, err = StartEmbedded(cfg.EmbedAddr, cfg.EmbedStoreDir, log)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			opts = append(opts, nats.InProcessServer(emb.Server))
 		}
-		opts = append(opts, nats.InProcessServer(emb.Server))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -388,6 +399,27 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Conn, jet
 		return nil, nil, nil, err
 	}
 	return nc, js, closeFn, nil
+}
+
+// probeNATS reports whether a NATS server already listens on addr (it
+// greets every client with an INFO line). Nothing listening is (false,
+// nil); something else listening is an error naming the address, since an
+// embedded server could not take the port either. Port 0 is never probed.
+func probeNATS(addr string) (bool, error) {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		return false, nil
+	}
+	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return false, nil
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err == nil && strings.HasPrefix(line, "INFO ") {
+		return true, nil
+	}
+	return false, fmt.Errorf("natsx: %s is in use by something that is not a NATS server: set -nats.embed-addr to a free address (port 0 picks one) or -nats.url to a NATS server", addr)
 }
 
 // Ready returns a readiness check for app.Health: the connection is up.

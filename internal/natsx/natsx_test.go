@@ -3,6 +3,8 @@ package natsx_test
 import (
 	"context"
 	"flag"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +111,74 @@ func TestConnectEmbedded(t *testing.T) {
 	defer other.Close()
 	if other.ConnectedUrl() == "" {
 		t.Fatal("not connected")
+	}
+}
+
+// With no URL, a NATS server already listening on the embed address is
+// used (as `make run` beside the machine's nats-server) instead of failing
+// to bind; closing the connection leaves that server running.
+func TestConnectUsesServerAlreadyListening(t *testing.T) {
+	running, err := natsx.StartEmbedded("127.0.0.1:0", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Shutdown()
+	addr := running.Server.Addr().String()
+	cfg := natsx.DefaultConfig()
+	cfg.EmbedAddr = addr
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nc, _, closeFn, err := natsx.Connect(ctx, cfg, nil)
+	if err != nil {
+		t.Fatalf("Connect with a server on the embed address: %v", err)
+	}
+	other, err := nats.Connect(running.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	sub, err := other.SubscribeSync("probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("probe", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("a message published through Connect's connection did not reach the running server: %v", err)
+	}
+	closeFn()
+	if !running.Server.Running() {
+		t.Fatal("closing the connection stopped a server it did not start")
+	}
+}
+
+// Something other than NATS on the embed address is a clear error at once,
+// not a 15-second wait for a server that cannot bind.
+func TestConnectEmbedAddrTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			_ = c.Close()
+		}
+	}()
+	cfg := natsx.DefaultConfig()
+	cfg.EmbedAddr = ln.Addr().String()
+	_, _, _, err = natsx.Connect(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a NATS server") {
+		t.Fatalf("Connect = %v, want an error saying the address is taken by something else", err)
 	}
 }
 
