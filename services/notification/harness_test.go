@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +41,7 @@ type harness struct {
 	js     jetstream.JetStream
 	scheme natsx.Scheme
 	pub    *bus.Publisher
+	logs   *logRecorder
 }
 
 // start runs the service on fresh deps, the test's NATS (js, scheme) and
@@ -46,6 +50,8 @@ type harness struct {
 func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr string, tweaks ...func(*notification.Config)) *harness {
 	t.Helper()
 	deps, env := apptest.Deps(t)
+	logs := &logRecorder{Handler: deps.Log.Handler(), mu: &sync.Mutex{}, msgs: new([]string)}
+	deps.Log = slog.New(logs)
 	cfg := notification.DefaultConfig()
 	cfg.SMTPAddr = smtpAddr
 	cfg.SMTPTimeout = 5 * time.Second
@@ -74,7 +80,52 @@ func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pub.Close() })
-	return &harness{t: t, deps: deps, env: env, svc: svc, cfg: cfg, js: js, scheme: scheme, pub: pub}
+	return &harness{t: t, deps: deps, env: env, svc: svc, cfg: cfg, js: js, scheme: scheme, pub: pub, logs: logs}
+}
+
+// logRecorder passes records on and keeps the messages logged at info
+// level and above, so a test can count what an operator would read.
+type logRecorder struct {
+	slog.Handler
+	mu   *sync.Mutex
+	msgs *[]string
+}
+
+func (r *logRecorder) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || r.Handler.Enabled(ctx, l)
+}
+
+func (r *logRecorder) Handle(ctx context.Context, rec slog.Record) error {
+	if rec.Level >= slog.LevelInfo {
+		r.mu.Lock()
+		*r.msgs = append(*r.msgs, rec.Message)
+		r.mu.Unlock()
+	}
+	if r.Handler.Enabled(ctx, rec.Level) {
+		return r.Handler.Handle(ctx, rec)
+	}
+	return nil
+}
+
+func (r *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRecorder{Handler: r.Handler.WithAttrs(as), mu: r.mu, msgs: r.msgs}
+}
+
+func (r *logRecorder) WithGroup(name string) slog.Handler {
+	return &logRecorder{Handler: r.Handler.WithGroup(name), mu: r.mu, msgs: r.msgs}
+}
+
+// count is how many recorded messages contain part.
+func (r *logRecorder) count(part string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range *r.msgs {
+		if strings.Contains(m, part) {
+			n++
+		}
+	}
+	return n
 }
 
 // startNATS is start on the machine's NATS with a unique prefix.

@@ -55,6 +55,12 @@ type mailer struct {
 	client *smtp.Client
 	conn   net.Conn
 	tls    *tls.Config // nil with smtp.tls=none
+
+	// down is set by the first failed attempt of an outage and cleared by
+	// the next success: an outage logs one warning and its end one line,
+	// not a line per email per retry (the metrics count every attempt).
+	// Only the run goroutine touches it.
+	down bool
 }
 
 func newMailer(c *core) (*mailer, error) {
@@ -183,6 +189,10 @@ func (m *mailer) sendOne(ctx context.Context) (bool, error) {
 	}
 	sendErr := m.send(o)
 	if sendErr == nil {
+		if m.down {
+			m.down = false
+			m.c.log.Info("SMTP server answers again; sending the emails that waited", "smtp", m.c.cfg.SMTPAddr)
+		}
 		m.markSent(ctx, o.ID)
 		return true, nil
 	}
@@ -197,7 +207,12 @@ func (m *mailer) sendOne(ctx context.Context) (bool, error) {
 	_, err = m.c.pool.Exec(ctx, `UPDATE emails SET next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE id = $1`,
 		o.ID, delay.Milliseconds(), truncate(sendErr.Error()))
 	m.c.m.emails.WithLabelValues("retry").Inc()
-	m.c.log.Warn("email not sent; will retry", "id", o.ID, "attempt", o.Attempts, "in", delay, "err", sendErr)
+	if !m.down {
+		m.down = true
+		m.c.log.Warn("SMTP server unavailable; emails wait in the outbox and are retried until it answers (one line per outage)",
+			"smtp", m.c.cfg.SMTPAddr, "err", sendErr)
+	}
+	m.c.log.Debug("email not sent; will retry", "id", o.ID, "attempt", o.Attempts, "in", delay, "err", sendErr)
 	if err != nil {
 		return false, err
 	}

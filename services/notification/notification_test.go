@@ -160,6 +160,12 @@ func TestEmailsSurviveSMTPOutage(t *testing.T) {
 			`SELECT count(*) FROM emails WHERE status = 'pending' AND attempts >= 2`).Scan(&n)
 		return n == 5
 	})
+	if n := h.logs.count("SMTP server unavailable"); n != 1 {
+		t.Fatalf("an SMTP outage over 5 emails and 10+ attempts logged %d warnings, want 1", n)
+	}
+	if n := h.logs.count("will retry"); n != 0 {
+		t.Fatalf("%d per-email retry lines at info level or above, want none", n)
+	}
 
 	mp := startMailpit(t, smtpAddr)
 	eventually(t, "every email", func() bool { return len(mp.messages(t)) >= 5 })
@@ -168,6 +174,9 @@ func TestEmailsSurviveSMTPOutage(t *testing.T) {
 		_ = h.svc.Pool().QueryRow(context.Background(), `SELECT count(*) FROM emails WHERE status = 'sent'`).Scan(&n)
 		return n == 5
 	})
+	if n := h.logs.count("SMTP server answers again"); n != 1 {
+		t.Fatalf("the end of the outage logged %d lines, want 1", n)
+	}
 	time.Sleep(5 * h.cfg.PollInterval)
 	msgs := mp.messages(t)
 	if len(msgs) != 5 {
