@@ -15,8 +15,10 @@ build:
 deps:
 	scripts/deps.sh
 
-## run: the whole platform in one process on the local servers
-run: deps build
+## run: the whole platform in one process on the local servers, with a
+## Mailpit catching its emails (web inbox on http://127.0.0.1:8025)
+run: build
+	scripts/deps.sh --run
 	OC_NATS_URL=$${OC_NATS_URL-nats://127.0.0.1:4222} $(BIN) -target=all
 
 ## schemas: regenerate the JSON Schema files from the contracts

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Start (idempotently) every server OpenCommerce needs on a machine of this
 # kind, install the tools its tests use, and fail naming what is missing.
-#   scripts/deps.sh          servers only (make run)
+#   scripts/deps.sh          servers only
+#   scripts/deps.sh --run    servers + a local mail catcher (make run)
 #   scripts/deps.sh --test   servers + test tools (make test)
 set -uo pipefail
 
-want_tools=0
+want_tools=0 want_mail=0
 [ "${1:-}" = "--test" ] && want_tools=1
+[ "${1:-}" = "--run" ] && want_mail=1
 missing=()
 log() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -77,13 +79,33 @@ if ! port_open 4222; then
   wait_for nats 20 port_open 4222 || missing+=("NATS on 127.0.0.1:4222 (nats-server -js)")
 fi
 
-if [ "$want_tools" = 1 ]; then
-  gobin=$(go env GOPATH)/bin
-  # Mailpit: a real SMTP server with an HTTP API, for the notification tests.
+gobin=$(go env GOPATH)/bin
+if [ "$want_tools" = 1 ] || [ "$want_mail" = 1 ]; then
+  # Mailpit: a real SMTP server with an HTTP API and a web inbox, for the
+  # notification tests and for reading the shop's emails under make run.
   if ! command -v mailpit >/dev/null && [ ! -x "$gobin/mailpit" ]; then
     log "installing mailpit"
     go install github.com/axllent/mailpit@v1.33.1 >&2 || missing+=("mailpit (go install github.com/axllent/mailpit@v1.33.1)")
   fi
+fi
+
+# make run: a Mailpit on the platform's default SMTP address (127.0.0.1:1025)
+# with its web inbox on 127.0.0.1:8025, unless something already listens.
+if [ "$want_mail" = 1 ]; then
+  if ! port_open 1025; then
+    mp=$(command -v mailpit || echo "$gobin/mailpit")
+    if [ -x "$mp" ]; then
+      log "starting Mailpit (SMTP 127.0.0.1:1025)"
+      mkdir -p /var/lib/mailpit
+      setsid "$mp" --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 --database /var/lib/mailpit/mailpit.db \
+        >/var/log/mailpit.log 2>&1 < /dev/null &
+      wait_for mailpit 20 port_open 1025 || missing+=("Mailpit on 127.0.0.1:1025 (see /var/log/mailpit.log)")
+    fi
+  fi
+  port_open 8025 && log "emails: read them at http://127.0.0.1:8025 (Mailpit)"
+fi
+
+if [ "$want_tools" = 1 ]; then
   # wrk drives the gateway benchmark's out-of-process table (edge/edgebench).
   if ! command -v wrk >/dev/null; then
     log "installing wrk"
