@@ -595,8 +595,9 @@ func (g *Gateway) rateLimit(ctx *fasthttp.RequestCtx, rt *route, live *liveState
 		return true
 	}
 	g.m.rejected.WithLabelValues(class.Name).Inc()
-	h.SetCanonical(hRetryAfter, strconv.AppendInt(num[:0], max(ceilSeconds(r.RetryAfter), 1), 10))
-	writeError(ctx, fasthttp.StatusTooManyRequests, contracts.CodeResourceExhausted, "rate limit exceeded; retry later")
+	secs := max(ceilSeconds(r.RetryAfter), 1)
+	h.SetCanonical(hRetryAfter, strconv.AppendInt(num[:0], secs, 10))
+	writeRateLimited(ctx, class.Name, secs)
 	return false
 }
 
@@ -679,6 +680,28 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code contracts.Code, msg s
 	b = append(b, `,"message":`...)
 	b = appendJSONString(b, msg)
 	b = append(b, "}}"...)
+	ctx.Response.SetBody(b)
+}
+
+// writeRateLimited writes the gateway's 429: the body says, as the
+// Retry-After header does, when to retry (message and details.retry_after
+// in seconds) and which rate class refused.
+func writeRateLimited(ctx *fasthttp.RequestCtx, class string, secs int64) {
+	ctx.SetStatusCode(fasthttp.StatusTooManyRequests)
+	ctx.Response.Header.SetCanonical(hContentType, vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	b := ctx.Response.Body()[:0]
+	b = append(b, `{"error":{"code":"`+string(contracts.CodeResourceExhausted)+`","message":"rate limit exceeded; retry in `...)
+	b = strconv.AppendInt(b, secs, 10)
+	if secs == 1 {
+		b = append(b, ` second","details":{"retry_after":`...)
+	} else {
+		b = append(b, ` seconds","details":{"retry_after":`...)
+	}
+	b = strconv.AppendInt(b, secs, 10)
+	b = append(b, `,"rate_class":`...)
+	b = appendJSONString(b, class)
+	b = append(b, "}}}"...)
 	ctx.Response.SetBody(b)
 }
 

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -70,6 +71,7 @@ func TestRateLimitSharedAcrossGateways(t *testing.T) {
 	if ra < 1 || ra > 12 || last.Header.Get("RateLimit-Remaining") != "0" || last.Header.Get("RateLimit-Reset") == "" {
 		t.Fatalf("429 headers: %v", last.Header)
 	}
+	assertRetryInBody(t, last)
 	if g1.Limiter().Fallbacks() != 0 {
 		t.Fatal("decided locally with Redis up")
 	}
@@ -106,6 +108,29 @@ func TestRateLimitLocalWhenRedisDown(t *testing.T) {
 	if last.errorCode(t) != contracts.CodeResourceExhausted || last.Header.Get("Retry-After") == "" ||
 		last.Header.Get("RateLimit-Limit") == "" || last.Header.Get("RateLimit-Remaining") != "0" {
 		t.Fatalf("local 429 lacks its headers: %v", last.Header)
+	}
+	assertRetryInBody(t, last)
+}
+
+// assertRetryInBody checks a 429's body says when to retry, in its message
+// and in details.retry_after, as its Retry-After header does.
+func assertRetryInBody(t *testing.T, r response) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Message string
+			Details struct {
+				RetryAfter int    `json:"retry_after"`
+				RateClass  string `json:"rate_class"`
+			}
+		}
+	}
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		t.Fatalf("429 body %s: %v", r.Body, err)
+	}
+	ra := r.Header.Get("Retry-After")
+	if strconv.Itoa(e.Error.Details.RetryAfter) != ra || !strings.Contains(e.Error.Message, "retry in "+ra+" second") || e.Error.Details.RateClass != "login" {
+		t.Fatalf("429 body %s does not say to retry in %s seconds (login class)", r.Body, ra)
 	}
 }
 
