@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,8 @@ type Response struct {
 	Body    []byte
 	Latency time.Duration
 	Err     error
+	// RetryAfter is the answer's Retry-After (whole seconds), 0 without one.
+	RetryAfter time.Duration
 }
 
 // OK reports a 2xx answer.
@@ -142,6 +145,11 @@ func (cl *Client) Do(ctx context.Context, c Call) Response {
 	} else {
 		out.Status = resp.StatusCode()
 		out.Body = append([]byte(nil), resp.Body()...)
+		if ra := resp.Header.Peek("Retry-After"); len(ra) > 0 {
+			if secs, err := strconv.Atoi(string(ra)); err == nil && secs > 0 {
+				out.RetryAfter = time.Duration(min(secs, 3600)) * time.Second
+			}
+		}
 	}
 	if cl.rec != nil && c.Endpoint != "" {
 		cl.rec.Record(c.Endpoint, out.Status, out.Latency)

@@ -57,6 +57,8 @@ type gen struct {
 	progress func(format string, args ...any)
 	report   Report
 
+	limitedOnce sync.Once // the rate-limit hint is printed once
+
 	workerSeq atomic.Uint64
 }
 
