@@ -94,3 +94,16 @@ func init() {
 	Register("notification.preferences.update.request", NotificationPreferencesUpdate{})
 	Register("notification.stream.message", StreamMessage{})
 }
+
+// MethodNotificationUnsubscribe is the one-click unsubscribe of an email
+// link (RFC 8058): params token (from the email's List-Unsubscribe) →
+// Unsubscribed. It needs no sign-in; the token is the proof.
+const MethodNotificationUnsubscribe = "notification.unsubscribe"
+
+// Unsubscribed is the answer of an unsubscribe: the kind whose emails
+// stopped, and a sentence to show the person.
+type Unsubscribed struct {
+	Kind    string `json:"kind"`
+	Email   bool   `json:"email"`
+	Message string `json:"message"`
+}

@@ -308,6 +308,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.custom[CustomUpload] = g.serveUpload
 	g.custom[CustomDownload] = g.serveDownload
 	g.custom[CustomThumbnail] = g.serveThumbnail
+	g.custom[CustomUnsubscribe] = g.serveUnsubscribe
 	g.custom[CustomStream] = g.serveSSE
 	g.custom[CustomWebSocket] = g.serveWS
 

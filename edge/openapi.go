@@ -106,6 +106,10 @@ func serviceErrors(r Route) []contracts.Code {
 		return []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeUnavailable}
 	case r.Custom == CustomJWKS:
 		return []contracts.Code{contracts.CodeUnavailable}
+	case r.Custom == CustomUnsubscribe:
+		// A missing, forged or cut-short token; the notification service
+		// unreachable or late.
+		return []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeUnavailable, contracts.CodeDeadlineExceeded}
 	}
 	return nil
 }
@@ -414,6 +418,21 @@ func successResponses(r Route, schemaOf func(any) (any, error)) (map[string]any,
 			"notification (x-websocket-message). A stream that cannot be opened after the upgrade is closed at once " +
 			"(1013 try again later; 1008 for a bad Last-Event-ID).", "headers": hdrs, "x-websocket-message": msg}
 		return out, nil
+	case CustomUnsubscribe:
+		page := map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		if r.Method == http.MethodGet {
+			out[ok] = map[string]any{"description": "A page whose button POSTs to the same link; nothing changes (mail scanners follow links).",
+				"headers": hdrs, "content": page}
+			return out, nil
+		}
+		content, err := jsonBody(r.Response)
+		if err != nil {
+			return nil, err
+		}
+		content["text/html"] = page["text/html"]
+		out[ok] = map[string]any{"description": "Unsubscribed (idempotent): JSON, or a page when the client accepts text/html. " +
+			"The body may be RFC 8058's List-Unsubscribe=One-Click form or empty.", "headers": hdrs, "content": content}
+		return out, nil
 	case CustomOpenAPI:
 		out[ok] = map[string]any{"description": "This OpenAPI 3.1 document.", "headers": hdrs,
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
@@ -544,6 +563,10 @@ func operationID(r Route) string {
 	if r.RPC != "" {
 		return r.RPC
 	}
+	if r.Custom == CustomUnsubscribe {
+		// One custom handler serves the page (GET) and the action (POST).
+		return "gateway." + r.Custom + "." + strings.ToLower(r.Method)
+	}
 	return "gateway." + r.Custom
 }
 
@@ -554,7 +577,7 @@ func tagOf(r Route) string {
 	switch r.Custom {
 	case CustomUpload, CustomDownload, CustomThumbnail:
 		return "file"
-	case CustomStream, CustomWebSocket:
+	case CustomStream, CustomWebSocket, CustomUnsubscribe:
 		return "notification"
 	}
 	return "gateway"

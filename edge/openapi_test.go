@@ -942,6 +942,8 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 			r.hdr = append(r.hdr, "Content-Type", ct)
 		case rt.Custom == edge.CustomWebSocket:
 			r.hdr = append(r.hdr, wsHeaders...)
+		case rt.Custom == edge.CustomUnsubscribe:
+			r.path += "?token=t"
 		}
 		if rt.IdempotencyKey {
 			r.hdr = append(r.hdr, "Idempotency-Key", "key-1")

@@ -43,6 +43,10 @@ const (
 	CustomUpload    = "files.upload"         // streamed to the file service (later issue)
 	CustomDownload  = "files.download"       // streamed from the file service (later issue)
 	CustomThumbnail = "files.thumbnail"      // streamed from the file service (later issue)
+	// CustomUnsubscribe is the one-click unsubscribe link of emails
+	// (RFC 8058): GET a confirmation page, POST calls
+	// notification.unsubscribe.
+	CustomUnsubscribe = "notifications.unsubscribe"
 )
 
 // CachePolicy makes a public GET route cacheable in process. Only replies
@@ -145,6 +149,9 @@ var (
 		{Name: "last_event_id", Type: "integer", Description: "resume after this event id (or the Last-Event-ID header)"},
 	}
 )
+
+// unsubscribeQuery: the token of an email's List-Unsubscribe link.
+var unsubscribeQuery = []QueryParam{{Name: "token", Type: "string", Description: "the token of the email's unsubscribe link"}}
 
 func withPage(q ...QueryParam) []QueryParam { return append(q, page...) }
 
@@ -295,6 +302,10 @@ func Routes() []Route {
 			Response: contracts.NotificationPreferences{}, Summary: "My preferences"},
 		{Method: "PUT", Path: "/notifications/preferences", RPC: contracts.MethodNotificationPreferencesUpdate, Auth: User, Body: true,
 			Request: contracts.NotificationPreferencesUpdate{}, Response: contracts.NotificationPreferences{}, Summary: "Update my preferences"},
+		{Method: "GET", Path: "/notifications/unsubscribe", Custom: CustomUnsubscribe, Query: unsubscribeQuery,
+			Summary: "The confirmation page of an email's unsubscribe link (changes nothing)"},
+		{Method: "POST", Path: "/notifications/unsubscribe", Custom: CustomUnsubscribe, Query: unsubscribeQuery,
+			Response: contracts.Unsubscribed{}, Summary: "One-click unsubscribe (RFC 8058): stop the emails of the kind the token names"},
 		{Method: "GET", Path: "/notifications/stream", Custom: CustomStream, Auth: User, Query: streamQuery,
 			Response: contracts.Notification{}, Summary: "Server-Sent Events of my notifications"},
 		{Method: "GET", Path: "/ws", Custom: CustomWebSocket, Auth: User, Query: streamQuery,

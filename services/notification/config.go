@@ -44,6 +44,10 @@ type Config struct {
 	PollInterval time.Duration
 	// ShopURL is the storefront base URL used in email links.
 	ShopURL string
+	// UnsubscribeKey signs one-click unsubscribe links
+	// (notification.unsubscribe-key, base64 of ≥ 32 bytes); empty uses a
+	// key made once and kept in the service's database.
+	UnsubscribeKey string
 	// Retention is how long a notification is kept, read or not
 	// (notification.retention; 0 keeps them for ever).
 	Retention time.Duration
@@ -96,6 +100,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryMax, "smtp.retry-max", d.RetryMax, "longest delay between attempts of an email")
 	fs.DurationVar(&c.PollInterval, "notification.poll-interval", d.PollInterval, "how often the email and push outboxes are polled besides wake-ups")
 	fs.StringVar(&c.ShopURL, "notification.shop-url", d.ShopURL, "storefront base URL used in email links")
+	fs.StringVar(&c.UnsubscribeKey, "notification.unsubscribe-key", "", "base64 of 32+ random bytes signing one-click unsubscribe links (empty: a key kept in the notification database)")
 	fs.DurationVar(&c.Retention, "notification.retention", d.Retention, "how long notifications are kept (0: for ever)")
 	fs.DurationVar(&c.EmailRetention, "notification.email-retention", d.EmailRetention, "how long sent, failed and skipped emails are kept (0: for ever; pending ones always are)")
 	fs.DurationVar(&c.RetentionInterval, "notification.retention-interval", d.RetentionInterval, "how often old notifications and emails are deleted")
@@ -106,6 +111,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
 		return fmt.Errorf("smtp.addr %q: %v", c.SMTPAddr, err)
+	}
+	if c.UnsubscribeKey != "" {
+		if _, err := decodeUnsubscribeKey(c.UnsubscribeKey); err != nil {
+			return err
+		}
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return fmt.Errorf("smtp.from %q: %v", c.From, err)

@@ -27,6 +27,8 @@ type core struct {
 
 	wakePush chan struct{}
 	wakeMail chan struct{}
+
+	unsubKey []byte // signs one-click unsubscribe links (unsubscribe.go)
 }
 
 func newID() uuid.UUID {

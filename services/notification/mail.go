@@ -136,6 +136,8 @@ func (m *mailer) dial() (*smtp.Client, net.Conn, error) {
 
 type outgoing struct {
 	ID       uuid.UUID
+	UserID   uuid.UUID
+	Kind     string
 	To       string
 	Subject  string
 	Text     string
@@ -179,8 +181,8 @@ func (m *mailer) sendOne(ctx context.Context) (bool, error) {
 	err := m.c.pool.QueryRow(ctx, `UPDATE emails SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
 		WHERE id = (SELECT id FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
 		            ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, to_addr, subject, text_body, html_body, attempts, created_at`, m.lease.Milliseconds()).
-		Scan(&o.ID, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Attempts, &o.Created)
+		RETURNING id, user_id, kind, to_addr, subject, text_body, html_body, attempts, created_at`, m.lease.Milliseconds()).
+		Scan(&o.ID, &o.UserID, &o.Kind, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Attempts, &o.Created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -320,7 +322,10 @@ func (m *mailer) send(o outgoing) (err error) {
 func messageID(id uuid.UUID, domain string) string { return "<" + id.String() + "@" + domain + ">" }
 
 // build renders the RFC 5322 message: multipart/alternative with the
-// plain-text and HTML bodies, quoted-printable UTF-8.
+// plain-text and HTML bodies, quoted-printable UTF-8. An email of a
+// notification kind carries the one-click unsubscribe of RFC 8058
+// (List-Unsubscribe + List-Unsubscribe-Post) and the same link in its
+// footer.
 func (m *mailer) build(o outgoing) ([]byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -330,6 +335,12 @@ func (m *mailer) build(o outgoing) ([]byte, error) {
 	hdr("Subject", mime.QEncoding.Encode("utf-8", o.Subject))
 	hdr("Date", o.Created.Format(time.RFC1123Z))
 	hdr("Message-ID", messageID(o.ID, m.domain))
+	if knownKind(o.Kind) && o.UserID != uuid.Nil {
+		link := m.c.unsubscribeURL(o.UserID, o.Kind)
+		hdr("List-Unsubscribe", "<"+link+">")
+		hdr("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		o.Text, o.HTML = withUnsubscribeFooter(o.Text, o.HTML, link, o.Kind)
+	}
 	hdr("MIME-Version", "1.0")
 	hdr("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
 	buf.WriteString("\r\n")

@@ -12,6 +12,8 @@ type metrics struct {
 	pushed   prometheus.Counter
 	swept    *prometheus.CounterVec
 	mirrored prometheus.Counter
+
+	unsubscribed *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,5 +33,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		mirrored: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_events_mirrored_total", Help: "Events mirrored from RabbitMQ to NATS JetStream.",
 		})),
+		unsubscribed: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oc_notification_unsubscribed_total", Help: "One-click unsubscribes from email, by notification kind.",
+		}, []string{"kind"})),
 	}
 }

@@ -24,6 +24,9 @@ func handlers(c *core) map[string]bus.Handler {
 		contracts.MethodNotificationPreferencesGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.getPreferences(ctx, a)
 		}),
+		contracts.MethodNotificationUnsubscribe: bus.Routed(func(ctx context.Context, _ contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return c.unsubscribe(ctx, p)
+		}),
 		contracts.MethodNotificationPreferencesUpdate: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			if _, err := actorID(a); err != nil {
 				return nil, err

@@ -95,6 +95,10 @@ func (s *Service) Start(ctx context.Context) error {
 		cfg: s.cfg, pool: kit.Pool, log: kit.Log, m: newMetrics(s.deps.Metrics), now: time.Now,
 		wakePush: make(chan struct{}, 1), wakeMail: make(chan struct{}, 1),
 	}
+	if c.unsubKey, err = loadUnsubscribeKey(ctx, kit.Pool, s.cfg.UnsubscribeKey); err != nil {
+		_ = kit.Stop(ctx)
+		return err
+	}
 	ml, err := newMailer(c)
 	if err != nil {
 		_ = kit.Stop(ctx)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"testing"
@@ -164,4 +165,72 @@ func V7At(at time.Time) uuid.UUID {
 	}
 	u[6] = 0x70 | u[6]&0x0f
 	return u
+}
+
+func TestUnsubscribeToken(t *testing.T) {
+	key, other := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	user := uuid.New()
+	tok := unsubscribeToken(key, user, contracts.KindOrderShipped)
+	u, kind, err := parseUnsubscribeToken(key, tok)
+	if err != nil || u != user || kind != contracts.KindOrderShipped {
+		t.Fatalf("round trip: %v %q %v", u, kind, err)
+	}
+	// Another kind or user under the same signature, another key, a cut
+	// token, an unknown kind: all refused.
+	p, sig, _ := strings.Cut(tok, ".")
+	swapped := strings.Split(unsubscribeToken(key, user, contracts.KindNewReview), ".")[0] + "." + sig
+	for name, bad := range map[string]string{
+		"other kind":   swapped,
+		"other key":    unsubscribeToken(other, user, contracts.KindOrderShipped),
+		"cut":          tok[:len(tok)-3],
+		"no signature": p,
+		"unknown kind": unsubscribeToken(key, user, "marketing_blast"),
+	} {
+		if _, _, err := parseUnsubscribeToken(key, bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := decodeUnsubscribeKey("c2hvcnQ="); err == nil {
+		t.Error("a 5-byte key accepted")
+	}
+}
+
+// An email of a notification kind carries RFC 8058's one-click pair and the
+// same link in both bodies; an email of no kind carries none.
+func TestBuildMessageUnsubscribe(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShopURL = "https://shop.example.com/"
+	c := &core{cfg: cfg, unsubKey: bytes.Repeat([]byte{7}, 32)}
+	m, err := newMailer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := uuid.New()
+	raw, err := m.build(outgoing{ID: uuid.New(), UserID: user, Kind: contracts.KindOrderPaid, To: "a@example.com",
+		Subject: "Paid", Text: "Thanks", HTML: "<html><body><p>Thanks</p></body></html>", Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://shop.example.com/api/v1/notifications/unsubscribe?token=" + unsubscribeToken(c.unsubKey, user, contracts.KindOrderPaid)
+	if got := msg.Header.Get("List-Unsubscribe"); got != "<"+want+">" {
+		t.Fatalf("List-Unsubscribe %q, want <%s>", got, want)
+	}
+	if got := msg.Header.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+		t.Fatalf("List-Unsubscribe-Post %q", got)
+	}
+	body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if strings.Count(string(body), "unsubscribe?token=") < 2 {
+		t.Fatalf("the link is not in both bodies:\n%s", body)
+	}
+	raw, err = m.build(outgoing{ID: uuid.New(), To: "a@example.com", Subject: "x", Text: "x", HTML: "x", Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "List-Unsubscribe") {
+		t.Fatal("an email of no kind got an unsubscribe link")
+	}
 }
