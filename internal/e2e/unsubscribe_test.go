@@ -95,4 +95,3 @@ func first(v []string) string {
 	}
 	return v[0]
 }
-
