@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
 // Return requests.
@@ -25,13 +26,13 @@ import (
 // return.approved), then the refund of exactly the lines' price through the
 // payment provider, with the idempotency key "return:<id>" (the request
 // ends refunded, with order.refunded naming it). Both steps run under the
-// order's row lock, so concurrent approvals, a sweeper retry and an admin's
-// full refund serialise; the provider's idempotency is the backstop, so a
-// return is never refunded twice. A refund whose outcome is unknown leaves
+// order's row lock (the provider call itself under a refund lease on the
+// return, see refundReturn); the provider's idempotency is the backstop,
+// so a return is never refunded twice. A refund whose outcome is unknown leaves
 // the request approved for the sweeper to finish. When every line of the
 // order is refunded the order ends refunded (reason returned). An admin's
-// full refund of the order returns what returns did not, and covers
-// approved returns not refunded yet.
+// full refund of the order returns what approved and refunded returns do
+// not, so together they never exceed the charge.
 
 // Return is a return request of some lines of an order.
 type Return struct {
@@ -107,7 +108,19 @@ func (o *Order) refundedInFull() bool { return o.PaymentStatus == contracts.Paym
 func (o *Order) returnsRefunded() int64 {
 	var sum int64
 	for _, r := range o.Returns {
-		if r.Status == contracts.ReturnRefunded && r.RefundRef != "" {
+		if r.Status == contracts.ReturnRefunded {
+			sum += r.Amount
+		}
+	}
+	return sum
+}
+
+// returnsCommitted is the money of o's returns that are refunded or being
+// refunded (approved): a full refund of the order returns only the rest.
+func (o *Order) returnsCommitted() int64 {
+	var sum int64
+	for _, r := range o.Returns {
+		if r.Status == contracts.ReturnApproved || r.Status == contracts.ReturnRefunded {
 			sum += r.Amount
 		}
 	}
@@ -342,7 +355,7 @@ func (s *Service) DecideReturn(ctx context.Context, actor contracts.Actor, id st
 	if refund {
 		if ro, err := s.refundReturn(ctx, orderID, id); err != nil {
 			s.log.Warn("refund of an approved return failed; the sweeper retries", "order_id", orderID, "return_id", id, "err", err)
-		} else {
+		} else if ro != nil {
 			o = ro
 		}
 	}
@@ -360,63 +373,79 @@ func returnIllegal(status, action string) error {
 
 // refundReturn refunds an approved return of orderID through the provider
 // (idempotently per return), marks it refunded and emits order.refunded
-// with its lines; the order ends refunded when every line is. An order
-// refunded in full meanwhile already returned the money: the return is
-// marked refunded without a second refund.
+// with its lines; the order ends refunded when every line is.
+//
+// The provider is called outside the order's row lock, by whoever claims
+// the return's refund lease (an atomic update): concurrent approvals and
+// the sweeper neither queue on the lock while holding a database
+// connection nor call the provider twice at once, and the provider's
+// idempotency key makes a retry after a crash return the first refund. A
+// failed call leaves the return approved with the lease running until
+// ChargeRetryAfter, for the sweeper. It returns the order as it is after
+// (nil, nil when another caller holds the lease).
 func (s *Service) refundReturn(ctx context.Context, orderID, returnID string) (*Order, error) {
+	var chargeRef, currency string
+	var amount int64
+	err := s.store.pool.QueryRow(ctx, `UPDATE return_requests r SET refund_lease = now() + $2 * interval '1 microsecond'
+		FROM orders o WHERE r.id = $1 AND o.id = r.order_id AND r.status = 'approved'
+			AND (r.refund_lease IS NULL OR r.refund_lease < now())
+		RETURNING o.charge_ref, r.amount, r.currency`, returnID, s.cfg.ChargeLease.Microseconds()).Scan(&chargeRef, &amount, &currency)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil // refunded already, or being refunded by another caller
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim refund of return %s: %w", returnID, err)
+	}
+	money := contracts.Money{Amount: amount, Currency: currency}
+	var rf payment.Refund
+	if chargeRef == "" {
+		err = fmt.Errorf("order %s has no charge to refund", orderID)
+	} else {
+		rf, err = s.provider.Refund(ctx, "return:"+returnID, chargeRef, money)
+	}
+	if err != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, lerr := s.store.pool.Exec(bg, `UPDATE return_requests SET refund_lease = now() + $2 * interval '1 microsecond'
+			WHERE id = $1 AND status = 'approved'`, returnID, s.cfg.ChargeRetryAfter.Microseconds()); lerr != nil {
+			s.log.Error("release refund lease", "return_id", returnID, "err", lerr)
+		}
+		return nil, fmt.Errorf("refund return %s: %w", returnID, err)
+	}
 	return s.store.Update(ctx, orderID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
 		r := o.findReturn(returnID)
 		if r == nil || r.Status != contracts.ReturnApproved {
-			return nil, errNoChange
+			return nil, errNoChange // a twin call recorded it (the same refund)
 		}
 		now := s.now().UTC()
-		var evs []outEvent
-		if !o.refundedInFull() {
-			if o.ChargeRef == "" {
-				return nil, fmt.Errorf("return %s: order %s has no charge to refund", r.ID, o.ID)
-			}
-			amount := r.money(r.Amount)
-			// The order's row lock is held across the call: a concurrent
-			// approval or sweeper pass waits, then finds the return refunded.
-			rf, err := s.provider.Refund(ctx, "return:"+r.ID, o.ChargeRef, amount)
-			if err != nil {
-				return nil, err
-			}
-			if err := recordAttempt(ctx, tx, o.ID, attempt{
-				Kind: "refund", Status: "succeeded", Amount: amount.Amount, Currency: amount.Currency, ProviderRef: rf.Ref,
-			}); err != nil {
-				return nil, err
-			}
-			r.RefundRef = rf.Ref
+		if err := recordAttempt(ctx, tx, o.ID, attempt{
+			Kind: "refund", Status: "succeeded", Amount: money.Amount, Currency: money.Currency, ProviderRef: rf.Ref,
+		}); err != nil {
+			return nil, err
 		}
-		r.Status, r.RefundedAt = contracts.ReturnRefunded, &now
-		if _, err := tx.Exec(ctx, `UPDATE return_requests SET status = $2, refund_ref = $3, refunded_at = $4 WHERE id = $1`,
-			r.ID, r.Status, r.RefundRef, r.RefundedAt); err != nil {
+		r.Status, r.RefundRef, r.RefundedAt = contracts.ReturnRefunded, rf.Ref, &now
+		if _, err := tx.Exec(ctx, `UPDATE return_requests SET status = $2, refund_ref = $3, refunded_at = $4, refund_lease = NULL
+			WHERE id = $1`, r.ID, r.Status, r.RefundRef, r.RefundedAt); err != nil {
 			return nil, fmt.Errorf("save return %s: %w", r.ID, err)
 		}
-		if r.RefundRef == "" {
-			return nil, nil // covered by the order's full refund, which emitted order.refunded
-		}
 		o.UpdatedAt = now
-		if o.allRefunded() {
+		if o.Status != contracts.OrderStatusRefunded && o.allRefunded() {
 			if err := o.move(contracts.OrderStatusRefunded, "refunded", now); err != nil {
 				return nil, err
 			}
 			o.StatusReason, o.PaymentStatus = contracts.ReasonReturned, contracts.PaymentStatusRefunded
 		}
-		evs = append(evs, outEvent{contracts.EventOrderRefunded, contracts.OrderRefunded{
-			OrderID: o.ID, UserID: o.UserID, ReturnID: r.ID, Amount: r.money(r.Amount), Reason: contracts.ReasonReturned,
+		return []outEvent{{contracts.EventOrderRefunded, contracts.OrderRefunded{
+			OrderID: o.ID, UserID: o.UserID, ReturnID: r.ID, Amount: money, Reason: contracts.ReasonReturned,
 			Status: o.Status, Shipped: true, Items: r.eventItems(r.SellerID), SellerIDs: []string{r.SellerID},
-		}})
-		return evs, nil
+		}}}, nil
 	})
 }
 
-// sweepReturns finishes the refunds of approved returns (a crash or a
-// provider outage after the approval).
+// sweepReturns finishes the refunds of approved returns whose refund lease
+// is free or expired (a crash or a provider outage after the approval).
 func (s *Service) sweepReturns(ctx context.Context, limit int) {
-	rows, err := s.store.pool.Query(ctx, `SELECT id::text, order_id::text FROM return_requests WHERE status = 'approved'
-		ORDER BY decided_at LIMIT $1`, limit)
+	rows, err := s.store.pool.Query(ctx, `SELECT id::text, order_id::text FROM return_requests
+		WHERE status = 'approved' AND (refund_lease IS NULL OR refund_lease < now()) ORDER BY decided_at LIMIT $1`, limit)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("sweep: approved returns", "err", err)

@@ -292,10 +292,9 @@ func (s *Service) refundPayment(ctx context.Context, orderID string) (*Order, er
 		if !closed || o.PaymentStatus != contracts.PaymentStatusSucceeded || o.ChargeRef == "" {
 			return nil, errNoChange
 		}
-		// Returns may have refunded part of the charge already: what is
-		// left goes back (approved returns not refunded yet are covered by
-		// this refund; see refundReturn).
-		amount := o.money(o.Total - o.returnsRefunded())
+		// Returns may have refunded part of the charge already, or be
+		// refunding it (approved; see refundReturn): the rest goes back.
+		amount := o.money(o.Total - o.returnsCommitted())
 		if amount.Amount > 0 {
 			// Holding the row lock across the provider call keeps a
 			// concurrent refund of the same order waiting rather than racing.

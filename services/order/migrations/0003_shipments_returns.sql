@@ -41,6 +41,7 @@ CREATE TABLE return_requests (
     note        text        NOT NULL DEFAULT '',
     decided_by  text        NOT NULL DEFAULT '',
     refund_ref  text        NOT NULL DEFAULT '',   -- the provider's reference of the refund
+    refund_lease timestamptz,                      -- a refund call in flight until then
     created_at  timestamptz NOT NULL,
     decided_at  timestamptz,
     refunded_at timestamptz
@@ -48,7 +49,7 @@ CREATE TABLE return_requests (
 CREATE INDEX return_requests_order ON return_requests (order_id, id);
 CREATE INDEX return_requests_seller ON return_requests (seller_id, id DESC);
 -- The sweeper finishes refunds of approved returns.
-CREATE INDEX return_requests_approved ON return_requests (decided_at) WHERE status = 'approved';
+CREATE INDEX return_requests_approved ON return_requests (refund_lease) WHERE status = 'approved';
 
 CREATE TABLE return_lines (
     return_id uuid   NOT NULL REFERENCES return_requests (id) ON DELETE CASCADE,
