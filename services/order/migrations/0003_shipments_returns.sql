@@ -60,3 +60,15 @@ CREATE TABLE return_lines (
     FOREIGN KEY (order_id, line) REFERENCES order_items (order_id, line) ON DELETE CASCADE
 );
 CREATE INDEX return_lines_order ON return_lines (order_id, line);
+
+-- Orders shipped before shipments existed: one shipment per seller of the
+-- order, with the order's carrier, tracking number and times, holding that
+-- seller's lines (so delivery, views and returns work on them as on new
+-- ones).
+INSERT INTO shipments (id, order_id, seller_id, carrier, tracking_number, shipped_at, delivered_at)
+SELECT gen_random_uuid(), o.id, s.seller_id, o.carrier, o.tracking_number, o.shipped_at, o.delivered_at
+FROM orders o JOIN (SELECT DISTINCT order_id, seller_id FROM order_items) s ON s.order_id = o.id
+WHERE o.shipped_at IS NOT NULL;
+INSERT INTO shipment_lines (order_id, line, shipment_id)
+SELECT i.order_id, i.line, sh.id
+FROM order_items i JOIN shipments sh ON sh.order_id = i.order_id AND sh.seller_id = i.seller_id;
