@@ -23,19 +23,22 @@ const (
 	KindOrderPlaced    = "order_placed"    // buyer: order.placed
 	KindOrderPaid      = "order_paid"      // buyer: order.paid
 	KindOrderCancelled = "order_cancelled" // buyer: order.cancelled (seller too when it had been paid)
-	KindOrderShipped   = "order_shipped"   // buyer: order.shipped
-	KindOrderDelivered = "order_delivered" // buyer: order.delivered
+	KindOrderShipped   = "order_shipped"   // buyer: order.shipped (one per shipment)
+	KindOrderDelivered = "order_delivered" // buyer: order.delivered (one per shipment)
 	KindOrderRefunded  = "order_refunded"  // buyer: order.refunded
 	KindNewOrder       = "new_order"       // seller: order.paid with their items (an order to ship)
 	KindNewReview      = "new_review"      // seller: review.created on their product
 	KindNewQuestion    = "new_question"    // seller: comment.created on their product (not their own)
 	KindCommentReply   = "comment_reply"   // author of a comment: someone replied (comment.created)
+	KindReturnRequest  = "return_request"  // seller: return.requested of their lines
+	KindReturnDecided  = "return_decided"  // buyer: return.approved or return.rejected
 )
 
 // NotificationKinds lists every kind, in the order preferences show them.
 var NotificationKinds = []string{
 	KindWelcome, KindOrderPlaced, KindOrderPaid, KindOrderCancelled, KindOrderShipped,
 	KindOrderDelivered, KindOrderRefunded, KindNewOrder, KindNewReview, KindNewQuestion, KindCommentReply,
+	KindReturnRequest, KindReturnDecided,
 }
 
 // Notification is one in-app notification. Data carries the ids a client

@@ -15,9 +15,15 @@ const (
 	MethodOrderGet            = "order.get"              // params id → Order
 	MethodOrderCancel         = "order.cancel"           // params id, body CancelRequest? → Order
 	MethodOrderShip           = "order.ship"             // params id, body ShipRequest → Order
-	MethodOrderDeliver        = "order.deliver"          // params id → Order
+	MethodOrderDeliver        = "order.deliver"          // params id, body DeliverRequest? → Order
 	MethodOrderRefund         = "order.refund"           // params id, body RefundRequest? → Order
 	MethodOrderSellerList     = "order.seller.list"      // params limit, cursor, status?, seller? (admin) → List[Order]
+
+	MethodOrderReturnCreate  = "order.return.create"  // params id (the order), body ReturnInput → ReturnRequest (201)
+	MethodOrderReturnGet     = "order.return.get"     // params id (the return) → ReturnRequest
+	MethodOrderReturnApprove = "order.return.approve" // params id, body ReturnDecision? → ReturnRequest
+	MethodOrderReturnReject  = "order.return.reject"  // params id, body ReturnDecision? → ReturnRequest
+	MethodOrderSellerReturns = "order.seller.returns" // params limit, cursor, status?, seller? (admin) → List[ReturnRequest]
 )
 
 // MetaIdempotencyKey is the Envelope.Meta key of the Idempotency-Key header.
@@ -32,27 +38,36 @@ const (
 	EventOrderPaid      = "order.paid"      // OrderPaid
 	EventOrderCancelled = "order.cancelled" // OrderCancelled
 	EventOrderRefunded  = "order.refunded"  // OrderRefunded
-	EventOrderShipped   = "order.shipped"   // OrderShipped
-	EventOrderDelivered = "order.delivered" // OrderDelivered
+	EventOrderShipped   = "order.shipped"   // OrderShipped: one per shipment
+	EventOrderDelivered = "order.delivered" // OrderDelivered: one per shipment
 	EventPaymentFailed  = "payment.failed"  // PaymentFailed
+
+	EventReturnRequested = "return.requested" // ReturnEvent: the seller has a request to decide
+	EventReturnApproved  = "return.approved"  // ReturnEvent: the refund follows (order.refunded)
+	EventReturnRejected  = "return.rejected"  // ReturnEvent
 )
 
 // Order statuses. The life of an order:
 //
-//	pending → reserved → paid → shipped → delivered
+//	pending → reserved → paid → partially_shipped → shipped → delivered
 //	pending, reserved, paid → cancelled (a paid order is refunded first)
-//	paid, shipped, delivered → refunded (admin)
+//	paid, partially_shipped, shipped, delivered → refunded (admin, or
+//	  returns that refunded every line)
 //
-// Only the service moves an order along (events, the saga, the named
-// actions); no client sets a status directly.
+// Each seller ships their own lines (shipments); once paid, the status
+// follows from the shipments: paid while none has left, partially_shipped
+// while some lines have not, shipped once every line has, delivered once
+// every shipment is. Only the service moves an order along (events, the
+// saga, the named actions); no client sets a status directly.
 const (
-	OrderStatusPending   = "pending"   // placed, waiting for the stock reservation
-	OrderStatusReserved  = "reserved"  // stock held, payment being taken
-	OrderStatusPaid      = "paid"      // charged; waiting for shipment
-	OrderStatusShipped   = "shipped"   // handed to a carrier
-	OrderStatusDelivered = "delivered" // received
-	OrderStatusCancelled = "cancelled" // final; status_reason says why
-	OrderStatusRefunded  = "refunded"  // final; the payment was returned
+	OrderStatusPending          = "pending"           // placed, waiting for the stock reservation
+	OrderStatusReserved         = "reserved"          // stock held, payment being taken
+	OrderStatusPaid             = "paid"              // charged; waiting for shipment
+	OrderStatusPartiallyShipped = "partially_shipped" // some lines handed to a carrier, others not yet
+	OrderStatusShipped          = "shipped"           // every line handed to a carrier
+	OrderStatusDelivered        = "delivered"         // every shipment received
+	OrderStatusCancelled        = "cancelled"         // final; status_reason says why
+	OrderStatusRefunded         = "refunded"          // final; the payment was returned in full
 )
 
 // Order.StatusReason values (why an order was cancelled or refunded).
@@ -65,6 +80,27 @@ const (
 	ReasonReservationTimeout = "reservation_timeout" // no answer from the inventory in time
 	ReasonReservationExpired = "reservation_expired" // the inventory released the held stock
 	ReasonRefundedByAdmin    = "refunded_by_admin"
+	ReasonReturned           = "returned" // every line was returned and refunded
+)
+
+// Shipment statuses (Shipment.Status).
+const (
+	ShipmentShipped   = "shipped"   // handed to the carrier
+	ShipmentDelivered = "delivered" // received
+)
+
+// Return request statuses (ReturnRequest.Status):
+//
+//	requested → approved → refunded
+//	requested → rejected
+//
+// approved means the refund is under way (the service retries it until the
+// payment provider confirms); refunded is final.
+const (
+	ReturnRequested = "requested"
+	ReturnApproved  = "approved"
+	ReturnRejected  = "rejected"
+	ReturnRefunded  = "refunded"
 )
 
 // Payment statuses (Order.Payment.Status).
@@ -162,10 +198,23 @@ type CancelRequest struct {
 	Reason string `json:"reason,omitempty"` // free text kept for the record
 }
 
-// ShipRequest is the body of order.ship.
+// ShipRequest is the body of order.ship: one shipment of one seller's
+// lines. Lines (OrderItem.Line numbers) default to every line of the
+// caller's not yet shipped; naming some splits the seller's lines over
+// several shipments. SellerID is for an admin acting for a seller (needed
+// only when several sellers have lines left to ship and Lines is empty).
 type ShipRequest struct {
 	Carrier        string `json:"carrier"`
 	TrackingNumber string `json:"tracking_number"`
+	Lines          []int  `json:"lines,omitempty"`
+	SellerID       string `json:"seller_id,omitempty"`
+}
+
+// DeliverRequest is the optional body of order.deliver: ShipmentID names
+// one shipment; without it every shipped, undelivered shipment of the
+// caller's (an admin's: of the order) is marked delivered.
+type DeliverRequest struct {
+	ShipmentID string `json:"shipment_id,omitempty"`
 }
 
 // RefundRequest is the optional body of order.refund.
@@ -176,6 +225,9 @@ type RefundRequest struct {
 // OrderItem is one line of an order, with the price snapshot taken at
 // checkout.
 type OrderItem struct {
+	// Line numbers the order's lines from 1; shipments and returns name
+	// lines by it.
+	Line      int    `json:"line"`
 	ProductID string `json:"product_id"`
 	VariantID string `json:"variant_id,omitempty"`
 	SellerID  string `json:"seller_id"`
@@ -183,6 +235,10 @@ type OrderItem struct {
 	Quantity  int64  `json:"quantity"`
 	UnitPrice Money  `json:"unit_price"`
 	Total     Money  `json:"total"`
+	// ShipmentID is the shipment the line left in ("" while unshipped).
+	ShipmentID string `json:"shipment_id,omitempty"`
+	// RefundedQuantity is the units of the line returned and refunded.
+	RefundedQuantity int64 `json:"refunded_quantity,omitempty"`
 }
 
 // OrderPayment is the payment summary of an order. Nothing more of the card
@@ -206,16 +262,24 @@ type PaymentAttempt struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// Shipment is the carrier and tracking number of a shipped order.
+// Shipment is one seller's parcel: the lines it holds, the carrier and
+// tracking number, and whether it was delivered.
 type Shipment struct {
+	ID             string     `json:"id"`
+	SellerID       string     `json:"seller_id"`
+	Lines          []int      `json:"lines"`
+	Status         string     `json:"status"` // shipped, delivered
 	Carrier        string     `json:"carrier"`
 	TrackingNumber string     `json:"tracking_number"`
 	ShippedAt      time.Time  `json:"shipped_at"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
 }
 
-// Order is the public shape of an order. A seller listing their orders sees
-// only their own items (Subtotal and Total still describe the whole order).
+// Order is the public shape of an order. The buyer and admins see it
+// whole. A seller (of an order they did not buy) sees only their own
+// lines, shipments and return requests; Subtotal and Total are the sum of
+// their lines, Refunded what was refunded of them, and Payment carries only
+// its status and method (no card, no attempts).
 type Order struct {
 	ID              string          `json:"id"`
 	UserID          string          `json:"user_id"`
@@ -226,9 +290,63 @@ type Order struct {
 	Total           Money           `json:"total"`
 	ShippingAddress ShippingAddress `json:"shipping_address"`
 	Payment         OrderPayment    `json:"payment"`
-	Shipment        *Shipment       `json:"shipment,omitempty"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	// Refunded is the money returned so far (returns, or the whole order).
+	Refunded Money `json:"refunded"`
+	// Shipment is the latest of Shipments (kept for clients of one-parcel
+	// orders).
+	Shipment  *Shipment       `json:"shipment,omitempty"`
+	Shipments []Shipment      `json:"shipments"`
+	Returns   []ReturnRequest `json:"returns"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// ReturnLineInput names units of one order line to return.
+type ReturnLineInput struct {
+	Line     int   `json:"line"`
+	Quantity int64 `json:"quantity"`
+}
+
+// ReturnInput is the body of order.return.create: the shipped or
+// delivered lines to return (of one seller), and why.
+type ReturnInput struct {
+	Reason string            `json:"reason"`
+	Lines  []ReturnLineInput `json:"lines"`
+}
+
+// ReturnDecision is the optional body of order.return.approve and
+// order.return.reject: a note for the buyer.
+type ReturnDecision struct {
+	Note string `json:"note,omitempty"`
+}
+
+// ReturnLine is one line of a return request.
+type ReturnLine struct {
+	Line      int    `json:"line"`
+	ProductID string `json:"product_id"`
+	Name      string `json:"name"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice Money  `json:"unit_price"`
+	Total     Money  `json:"total"`
+}
+
+// ReturnRequest is a buyer's request to return lines of an order, decided
+// by the seller of those lines or an admin. Amount is what approval
+// refunds: exactly the lines' price.
+type ReturnRequest struct {
+	ID        string       `json:"id"`
+	OrderID   string       `json:"order_id"`
+	UserID    string       `json:"user_id"`
+	SellerID  string       `json:"seller_id"`
+	Status    string       `json:"status"`
+	Reason    string       `json:"reason"`
+	Lines     []ReturnLine `json:"lines"`
+	Amount    Money        `json:"amount"`
+	Note      string       `json:"note,omitempty"` // the decision's note
+	CreatedAt time.Time    `json:"created_at"`
+	DecidedAt *time.Time   `json:"decided_at,omitempty"`
+	// RefundedAt is when the payment provider confirmed the refund.
+	RefundedAt *time.Time `json:"refunded_at,omitempty"`
 }
 
 // OrderEventItem is one line in order events. ProductID, VariantID and
@@ -280,13 +398,17 @@ type OrderCancelled struct {
 	SellerIDs  []string         `json:"seller_ids"`
 }
 
-// OrderRefunded is the payload of order.refunded.
+// OrderRefunded is the payload of order.refunded: Amount went back to the
+// buyer. A partial refund (an approved return) names the return in
+// ReturnID, its lines in Items, and leaves the order in its status unless
+// every line is now refunded.
 type OrderRefunded struct {
-	OrderID string `json:"order_id"`
-	UserID  string `json:"user_id"`
-	Amount  Money  `json:"amount"`
-	Reason  string `json:"reason"`
-	Status  string `json:"status"` // the order's status after the refund: refunded or cancelled
+	OrderID  string `json:"order_id"`
+	UserID   string `json:"user_id"`
+	ReturnID string `json:"return_id,omitempty"`
+	Amount   Money  `json:"amount"`
+	Reason   string `json:"reason"`
+	Status   string `json:"status"` // the order's status after the refund
 	// Shipped says whether the goods had left (shipped or delivered) before
 	// the refund. A refunded order that never shipped puts its units back in
 	// stock; one that shipped does not (the goods are with the buyer).
@@ -295,10 +417,15 @@ type OrderRefunded struct {
 	SellerIDs []string         `json:"seller_ids"`
 }
 
-// OrderShipped is the payload of order.shipped.
+// OrderShipped is the payload of order.shipped, one per shipment: Items
+// are the shipment's lines, SellerID its seller, Total the order's total
+// and Status the order's status after it (partially_shipped or shipped).
 type OrderShipped struct {
 	OrderID        string           `json:"order_id"`
 	UserID         string           `json:"user_id"`
+	ShipmentID     string           `json:"shipment_id"`
+	SellerID       string           `json:"seller_id"`
+	Status         string           `json:"status"`
 	Carrier        string           `json:"carrier"`
 	TrackingNumber string           `json:"tracking_number"`
 	Total          Money            `json:"total"`
@@ -306,15 +433,34 @@ type OrderShipped struct {
 	SellerIDs      []string         `json:"seller_ids"`
 }
 
-// OrderDelivered is the payload of order.delivered.
+// OrderDelivered is the payload of order.delivered, one per shipment (as
+// OrderShipped; Status is the order's after it).
 type OrderDelivered struct {
 	OrderID        string           `json:"order_id"`
 	UserID         string           `json:"user_id"`
+	ShipmentID     string           `json:"shipment_id"`
+	SellerID       string           `json:"seller_id"`
+	Status         string           `json:"status"`
 	Carrier        string           `json:"carrier"`
 	TrackingNumber string           `json:"tracking_number"`
 	Total          Money            `json:"total"`
 	Items          []OrderEventItem `json:"items"`
 	SellerIDs      []string         `json:"seller_ids"`
+}
+
+// ReturnEvent is the payload of return.requested, return.approved and
+// return.rejected: the request, its lines (Items) and the amount it
+// refunds. Note is the decision's note.
+type ReturnEvent struct {
+	ReturnID string           `json:"return_id"`
+	OrderID  string           `json:"order_id"`
+	UserID   string           `json:"user_id"`
+	SellerID string           `json:"seller_id"`
+	Status   string           `json:"status"`
+	Reason   string           `json:"reason"`
+	Note     string           `json:"note,omitempty"`
+	Amount   Money            `json:"amount"`
+	Items    []OrderEventItem `json:"items"`
 }
 
 // PaymentFailed is the payload of payment.failed: the charge was declined
@@ -337,6 +483,14 @@ func init() {
 	Register("order.checkout.request", CheckoutRequest{})
 	Register("order.cancel.request", CancelRequest{})
 	Register("order.ship.request", ShipRequest{})
+	Register("order.deliver.request", DeliverRequest{})
+	Register("order.return.input", ReturnInput{})
+	Register("order.return.decision", ReturnDecision{})
+	Register("order.return", ReturnRequest{})
+	Register("order.return.list", List[ReturnRequest]{})
+	Register("event.return.requested", ReturnEvent{})
+	Register("event.return.approved", ReturnEvent{})
+	Register("event.return.rejected", ReturnEvent{})
 	Register("order.refund.request", RefundRequest{})
 	Register("order.order", Order{})
 	Register("order.list", List[Order]{})

@@ -141,7 +141,7 @@ var (
 		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"}}
 	catalogue   = &CachePolicy{PurgeOnProductEvent: true}
 	orderStatus = QueryParam{Name: "status", Type: "string", Enum: []string{contracts.OrderStatusPending, contracts.OrderStatusReserved,
-		contracts.OrderStatusPaid, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
+		contracts.OrderStatusPaid, contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
 		contracts.OrderStatusRefunded}, Description: "only orders in this status"}
 	// streamQuery: browsers' EventSource and WebSocket cannot send headers.
 	streamQuery = []QueryParam{
@@ -283,14 +283,34 @@ func Routes() []Route {
 		{Method: "POST", Path: "/orders/{id}/cancel", RPC: contracts.MethodOrderCancel, Auth: User, Body: true, OptionalBody: true,
 			Request: contracts.CancelRequest{}, Response: contracts.Order{}, Summary: "Cancel my order"},
 		{Method: "POST", Path: "/orders/{id}/ship", RPC: contracts.MethodOrderShip, Auth: User, Roles: seller, Body: true,
-			Request: contracts.ShipRequest{}, Response: contracts.Order{}, Summary: "Mark shipped"},
-		{Method: "POST", Path: "/orders/{id}/deliver", RPC: contracts.MethodOrderDeliver, Auth: User, Roles: seller,
-			Response: contracts.Order{}, Summary: "Mark delivered"},
+			Request: contracts.ShipRequest{}, Response: contracts.Order{},
+			Summary: "Ship my lines of an order as one shipment (all my unshipped lines, or the lines named; an admin names seller_id or lines)"},
+		{Method: "POST", Path: "/orders/{id}/deliver", RPC: contracts.MethodOrderDeliver, Auth: User, Roles: seller, Body: true, OptionalBody: true,
+			Request: contracts.DeliverRequest{}, Response: contracts.Order{},
+			Summary: "Mark a shipment delivered (shipment_id), or all my shipped shipments of the order"},
 		{Method: "POST", Path: "/orders/{id}/refund", RPC: contracts.MethodOrderRefund, Auth: User, Roles: admin, Body: true, OptionalBody: true,
-			Request: contracts.RefundRequest{}, Response: contracts.Order{}, Summary: "Refund an order"},
+			Request: contracts.RefundRequest{}, Response: contracts.Order{},
+			Summary: "Refund an order in full (what returns did not refund already)"},
+		{Method: "POST", Path: "/orders/{id}/returns", RPC: contracts.MethodOrderReturnCreate, Auth: User, Body: true, Status: 201,
+			Request: contracts.ReturnInput{}, Response: contracts.ReturnRequest{},
+			Summary: "Ask to return shipped lines of my order (one seller's lines per request)"},
+		{Method: "GET", Path: "/returns/{id}", RPC: contracts.MethodOrderReturnGet, Auth: User, Response: contracts.ReturnRequest{},
+			Summary: "A return request (its buyer, the seller of its lines, an admin)"},
+		{Method: "POST", Path: "/returns/{id}/approve", RPC: contracts.MethodOrderReturnApprove, Auth: User, Roles: seller, Body: true,
+			OptionalBody: true, Request: contracts.ReturnDecision{}, Response: contracts.ReturnRequest{},
+			Summary: "Approve a return request: refunds exactly its lines (idempotent)"},
+		{Method: "POST", Path: "/returns/{id}/reject", RPC: contracts.MethodOrderReturnReject, Auth: User, Roles: seller, Body: true,
+			OptionalBody: true, Request: contracts.ReturnDecision{}, Response: contracts.ReturnRequest{},
+			Summary: "Reject a return request"},
 		{Method: "GET", Path: "/seller/orders", RPC: contracts.MethodOrderSellerList, Auth: User, Roles: seller,
 			Query:    withPage(orderStatus, QueryParam{Name: "seller", Type: "string", Description: "admin: one seller's orders"}),
-			Response: contracts.List[contracts.Order]{}, Summary: "Orders with my products"},
+			Response: contracts.List[contracts.Order]{},
+			Summary:  "Orders with my products (only my lines, shipments, returns and totals)"},
+		{Method: "GET", Path: "/seller/returns", RPC: contracts.MethodOrderSellerReturns, Auth: User, Roles: seller,
+			Query: withPage(QueryParam{Name: "status", Type: "string", Enum: []string{contracts.ReturnRequested, contracts.ReturnApproved,
+				contracts.ReturnRejected, contracts.ReturnRefunded}, Description: "only return requests in this status"},
+				QueryParam{Name: "seller", Type: "string", Description: "admin: one seller's return requests"}),
+			Response: contracts.List[contracts.ReturnRequest]{}, Summary: "Return requests of my lines, newest first"},
 
 		// Notifications.
 		{Method: "GET", Path: "/notifications", RPC: contracts.MethodNotificationList, Auth: User,

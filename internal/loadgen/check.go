@@ -7,7 +7,7 @@ import (
 
 // Final order statuses the check treats as "sold": the order was paid and
 // went on (or not) to be shipped and delivered.
-var soldStatuses = map[string]bool{"paid": true, "shipped": true, "delivered": true}
+var soldStatuses = map[string]bool{"paid": true, "partially_shipped": true, "shipped": true, "delivered": true}
 
 // OrderOutcome is what the load generator learned about one order it
 // placed, after waiting for it to settle.

@@ -54,6 +54,7 @@ var consumedEvents = []string{
 	contracts.EventOrderRefunded, contracts.EventOrderShipped, contracts.EventOrderDelivered,
 	contracts.EventReviewCreated, contracts.EventCommentCreated,
 	contracts.EventUserRegistered, contracts.EventUserUpdated,
+	contracts.EventReturnRequested, contracts.EventReturnApproved, contracts.EventReturnRejected,
 }
 
 func shortID(id string) string {
@@ -259,28 +260,95 @@ func (s *core) deliveries(ev contracts.Event) ([]delivery, error) {
 		if err := decode(ev, &o, &o.OrderID, &o.UserID); err != nil {
 			return nil, err
 		}
-		return []delivery{{UserID: o.UserID, Kind: contracts.KindOrderShipped,
-			Data: with(with(orderData(o.OrderID, o.Total), "carrier", o.Carrier), "tracking_number", o.TrackingNumber), Msg: message{
-				Subject: fmt.Sprintf("Your order #%s has shipped", shortID(o.OrderID)),
-				Title:   "Order shipped",
-				Intro:   fmt.Sprintf("Your order #%s is on its way with %s.", shortID(o.OrderID), o.Carrier),
-				Lines:   []string{"Tracking number: " + o.TrackingNumber},
-				Order:   view(o.OrderID, o.Items, o.Total, "Total"),
-				Link:    link("/orders/" + o.OrderID),
-			}}}, nil
+		// One per shipment: the buyer learns which items left, with what.
+		subject, title := fmt.Sprintf("Your order #%s has shipped", shortID(o.OrderID)), "Order shipped"
+		intro := fmt.Sprintf("Your order #%s is on its way with %s.", shortID(o.OrderID), o.Carrier)
+		// Part of the order: some lines are still to ship, or this is the
+		// last of several sellers' parcels.
+		if o.Status == contracts.OrderStatusPartiallyShipped || o.Status == contracts.OrderStatusShipped && len(o.SellerIDs) > 1 {
+			subject, title = fmt.Sprintf("Part of your order #%s has shipped", shortID(o.OrderID)), "Parcel shipped"
+			intro = fmt.Sprintf("A parcel of your order #%s is on its way with %s (%s).", shortID(o.OrderID), o.Carrier,
+				plural(itemCount(o.Items), "item", "items"))
+			if o.Status == contracts.OrderStatusShipped {
+				intro += " Everything you ordered has now shipped."
+			}
+		}
+		_, sum := sellerItems(o.Items, o.SellerID, o.Total.Currency)
+		if o.SellerID == "" { // an event from before shipments
+			sum = o.Total
+		}
+		data := with(with(with(orderData(o.OrderID, o.Total), "carrier", o.Carrier), "tracking_number", o.TrackingNumber), "shipment_id", o.ShipmentID)
+		return []delivery{{UserID: o.UserID, Kind: contracts.KindOrderShipped, Data: data, Msg: message{
+			Subject: subject,
+			Title:   title,
+			Intro:   intro,
+			Lines:   []string{"Tracking number: " + o.TrackingNumber},
+			Order:   view(o.OrderID, o.Items, sum, "In this parcel"),
+			Link:    link("/orders/" + o.OrderID),
+		}}}, nil
 
 	case contracts.EventOrderDelivered:
 		var o contracts.OrderDelivered
 		if err := decode(ev, &o, &o.OrderID, &o.UserID); err != nil {
 			return nil, err
 		}
-		return []delivery{{UserID: o.UserID, Kind: contracts.KindOrderDelivered, Data: orderData(o.OrderID, o.Total), Msg: message{
-			Subject: fmt.Sprintf("Your order #%s was delivered", shortID(o.OrderID)),
-			Title:   "Order delivered",
-			Intro:   fmt.Sprintf("Your order #%s was delivered. Enjoy! You can review what you bought.", shortID(o.OrderID)),
-			Order:   view(o.OrderID, o.Items, o.Total, "Total"),
-			Link:    link("/orders/" + o.OrderID),
+		subject, title := fmt.Sprintf("Your order #%s was delivered", shortID(o.OrderID)), "Order delivered"
+		intro := fmt.Sprintf("Your order #%s was delivered. Enjoy! You can review what you bought.", shortID(o.OrderID))
+		if o.ShipmentID != "" && o.Status != contracts.OrderStatusDelivered {
+			subject, title = fmt.Sprintf("A parcel of your order #%s was delivered", shortID(o.OrderID)), "Parcel delivered"
+			intro = fmt.Sprintf("A parcel of your order #%s (%s with %s) was delivered; the rest is still on its way.",
+				shortID(o.OrderID), plural(itemCount(o.Items), "item", "items"), o.Carrier)
+		}
+		_, sum := sellerItems(o.Items, o.SellerID, o.Total.Currency)
+		if o.SellerID == "" {
+			sum = o.Total
+		}
+		return []delivery{{UserID: o.UserID, Kind: contracts.KindOrderDelivered,
+			Data: with(orderData(o.OrderID, o.Total), "shipment_id", o.ShipmentID), Msg: message{
+				Subject: subject,
+				Title:   title,
+				Intro:   intro,
+				Order:   view(o.OrderID, o.Items, sum, "In this parcel"),
+				Link:    link("/orders/" + o.OrderID),
+			}}}, nil
+
+	case contracts.EventReturnRequested:
+		var r contracts.ReturnEvent
+		if err := decode(ev, &r, &r.ReturnID, &r.OrderID, &r.SellerID); err != nil {
+			return nil, err
+		}
+		return []delivery{{UserID: r.SellerID, Kind: contracts.KindReturnRequest, Data: returnData(r), Msg: message{
+			Subject: fmt.Sprintf("Return requested for order #%s: %s", shortID(r.OrderID), formatMoney(r.Amount)),
+			Title:   "Return requested",
+			Intro: fmt.Sprintf("A customer asks to return %s of order #%s (%s). Please approve or reject the request.",
+				plural(itemCount(r.Items), "item", "items"), shortID(r.OrderID), formatMoney(r.Amount)),
+			Lines: []string{"Reason: " + r.Reason},
+			Order: view(r.OrderID, r.Items, r.Amount, "To refund"),
+			Link:  link("/seller/returns"),
 		}}}, nil
+
+	case contracts.EventReturnApproved, contracts.EventReturnRejected:
+		var r contracts.ReturnEvent
+		if err := decode(ev, &r, &r.ReturnID, &r.OrderID, &r.UserID); err != nil {
+			return nil, err
+		}
+		m := message{
+			Subject: fmt.Sprintf("Your return for order #%s was approved", shortID(r.OrderID)),
+			Title:   "Return approved",
+			Intro:   fmt.Sprintf("Your return of %s from order #%s was approved. We are refunding %s.", plural(itemCount(r.Items), "item", "items"), shortID(r.OrderID), formatMoney(r.Amount)),
+			Order:   view(r.OrderID, r.Items, r.Amount, "To refund"),
+			Link:    link("/orders/" + r.OrderID),
+		}
+		if ev.Type == contracts.EventReturnRejected {
+			m.Subject = fmt.Sprintf("Your return for order #%s was not accepted", shortID(r.OrderID))
+			m.Title = "Return rejected"
+			m.Intro = fmt.Sprintf("Your return of %s from order #%s was not accepted.", plural(itemCount(r.Items), "item", "items"), shortID(r.OrderID))
+			m.Order.Label = "Not refunded"
+		}
+		if r.Note != "" {
+			m.Lines = append(m.Lines, "The seller's note: "+r.Note)
+		}
+		return []delivery{{UserID: r.UserID, Kind: contracts.KindReturnDecided, Data: with(returnData(r), "status", r.Status), Msg: m}}, nil
 
 	case contracts.EventReviewCreated:
 		var r contracts.ReviewCreated
@@ -368,6 +436,10 @@ func decode(ev contracts.Event, v any, ids ...*string) error {
 		}
 	}
 	return nil
+}
+
+func returnData(r contracts.ReturnEvent) map[string]any {
+	return map[string]any{"order_id": r.OrderID, "return_id": r.ReturnID, "total": r.Amount}
 }
 
 func orderData(orderID string, total contracts.Money) map[string]any {

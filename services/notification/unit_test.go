@@ -234,3 +234,58 @@ func TestBuildMessageUnsubscribe(t *testing.T) {
 		t.Fatal("an email of no kind got an unsubscribe link")
 	}
 }
+
+// Shipments and returns: each shipment tells the buyer what is in that
+// parcel; a return request goes to its seller, the decision to the buyer.
+func TestShipmentAndReturnMessages(t *testing.T) {
+	c := &core{cfg: DefaultConfig()}
+	buyer, seller, other := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	order, ret := uuid.NewString(), uuid.NewString()
+	kettle := contracts.OrderEventItem{ProductID: uuid.NewString(), Quantity: 1, Name: "Kettle", UnitPrice: contracts.USD(2000), SellerID: seller}
+	event := func(typ string, data any) contracts.Event {
+		return contracts.Event{ID: uuid.NewString(), Type: typ, OccurredAt: time.Now().UTC(), Data: mustJSON(data)}
+	}
+	one := func(ev contracts.Event) delivery {
+		t.Helper()
+		ds, err := c.deliveries(ev)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("%s: %d deliveries, %v", ev.Type, len(ds), err)
+		}
+		return ds[0]
+	}
+
+	d := one(event(contracts.EventOrderShipped, contracts.OrderShipped{OrderID: order, UserID: buyer, ShipmentID: ret, SellerID: seller,
+		Status: contracts.OrderStatusPartiallyShipped, Carrier: "DHL", TrackingNumber: "JD1", Total: contracts.USD(9000),
+		Items: []contracts.OrderEventItem{kettle}, SellerIDs: []string{seller, other}}))
+	if d.UserID != buyer || d.Kind != contracts.KindOrderShipped || !strings.Contains(d.Msg.Subject, "Part of your order") ||
+		d.Msg.Order.Total != "$20.00" || len(d.Msg.Order.Items) != 1 || d.Data["tracking_number"] != "JD1" {
+		t.Errorf("partial shipment: %+v %+v", d, d.Msg.Order)
+	}
+	d = one(event(contracts.EventOrderDelivered, contracts.OrderDelivered{OrderID: order, UserID: buyer, ShipmentID: ret, SellerID: seller,
+		Status: contracts.OrderStatusShipped, Carrier: "DHL", Total: contracts.USD(9000), Items: []contracts.OrderEventItem{kettle}}))
+	if !strings.Contains(d.Msg.Subject, "A parcel") || d.Kind != contracts.KindOrderDelivered {
+		t.Errorf("parcel delivered: %+v", d.Msg)
+	}
+
+	r := contracts.ReturnEvent{ReturnID: ret, OrderID: order, UserID: buyer, SellerID: seller, Status: contracts.ReturnRequested,
+		Reason: "dented", Amount: contracts.USD(2000), Items: []contracts.OrderEventItem{kettle}}
+	d = one(event(contracts.EventReturnRequested, r))
+	if d.UserID != seller || d.Kind != contracts.KindReturnRequest || !strings.Contains(d.Msg.Subject, "$20.00") ||
+		!strings.Contains(strings.Join(d.Msg.Lines, " "), "dented") || d.Data["return_id"] != ret {
+		t.Errorf("return requested: %+v", d)
+	}
+	r.Status, r.Note = contracts.ReturnApproved, "sorry"
+	d = one(event(contracts.EventReturnApproved, r))
+	if d.UserID != buyer || d.Kind != contracts.KindReturnDecided || !strings.Contains(d.Msg.Title, "approved") ||
+		!strings.Contains(d.Msg.Intro, "$20.00") || d.Data["status"] != contracts.ReturnApproved {
+		t.Errorf("return approved: %+v", d)
+	}
+	r.Status = contracts.ReturnRejected
+	d = one(event(contracts.EventReturnRejected, r))
+	if d.UserID != buyer || !strings.Contains(d.Msg.Title, "rejected") || d.Msg.Order.Label != "Not refunded" {
+		t.Errorf("return rejected: %+v", d.Msg)
+	}
+	if _, err := c.deliveries(event(contracts.EventReturnRequested, contracts.ReturnEvent{ReturnID: "x", OrderID: order, SellerID: seller})); err == nil {
+		t.Error("a return event with a malformed id was accepted")
+	}
+}

@@ -36,6 +36,10 @@ func TestAccessAndTransitions(t *testing.T) {
 		if len(sv.Items) != 1 || sv.Items[0].ProductID != pa {
 			t.Fatalf("seller view items = %+v", sv.Items)
 		}
+		// Their subtotal, never the order's total or the buyer's card.
+		if sv.Total.Amount != 1000 || sv.Subtotal.Amount != 1000 || sv.Payment.Last4 != "" || sv.Payment.Brand != "" || len(sv.Payment.Attempts) != 0 {
+			t.Fatalf("seller view totals/payment = %+v %+v %+v", sv.Total, sv.Subtotal, sv.Payment)
+		}
 		if full := ok[contracts.Order](t, e.get(admin, o.ID)); len(full.Items) != 2 {
 			t.Fatalf("admin view items = %+v", full.Items)
 		}
@@ -67,20 +71,31 @@ func TestAccessAndTransitions(t *testing.T) {
 	})
 
 	t.Run("fulfilment", func(t *testing.T) {
+		// Each seller ships their own lines: A's shipment leaves B's line.
 		s := ok[contracts.Order](t, e.call(sellerA, contracts.MethodOrderShip, id, contracts.ShipRequest{Carrier: "UPS", TrackingNumber: "1Z999"}, nil))
-		if s.Status != contracts.OrderStatusShipped || s.Shipment == nil || s.Shipment.TrackingNumber != "1Z999" {
+		if s.Status != contracts.OrderStatusPartiallyShipped || s.Shipment == nil || s.Shipment.TrackingNumber != "1Z999" ||
+			len(s.Shipments) != 1 || s.Shipments[0].SellerID != sellerA.ID || len(s.Shipments[0].Lines) != 1 || s.Shipments[0].Lines[0] != 1 {
 			t.Fatalf("shipped = %+v", s)
 		}
 		var se contracts.OrderShipped
 		if err := e.waitEvent(contracts.EventOrderShipped, o.ID).Decode(&se); err != nil {
 			t.Fatal(err)
 		}
-		if se.Carrier != "UPS" || se.TrackingNumber != "1Z999" || se.UserID != buyer.ID {
+		if se.Carrier != "UPS" || se.TrackingNumber != "1Z999" || se.UserID != buyer.ID || se.SellerID != sellerA.ID ||
+			len(se.Items) != 1 || se.Items[0].SellerID != sellerA.ID || se.Status != contracts.OrderStatusPartiallyShipped {
 			t.Fatalf("order.shipped = %+v", se)
 		}
-		failed(t, e.call(buyer, contracts.MethodOrderCancel, id, nil, nil), contracts.CodeFailedPrecondition, "order is shipped")
-		failed(t, e.call(sellerA, contracts.MethodOrderShip, id, contracts.ShipRequest{Carrier: "UPS", TrackingNumber: "2"}, nil), contracts.CodeFailedPrecondition, "order is shipped")
-		d := ok[contracts.Order](t, e.call(sellerB, contracts.MethodOrderDeliver, id, nil, nil))
+		failed(t, e.call(buyer, contracts.MethodOrderCancel, id, nil, nil), contracts.CodeFailedPrecondition, "order is partially_shipped")
+		failed(t, e.call(sellerA, contracts.MethodOrderShip, id, contracts.ShipRequest{Carrier: "UPS", TrackingNumber: "2"}, nil), contracts.CodeFailedPrecondition, "has shipped already")
+		failed(t, e.call(sellerB, contracts.MethodOrderDeliver, id, nil, nil), contracts.CodeFailedPrecondition, "none of your lines")
+		b := ok[contracts.Order](t, e.call(sellerB, contracts.MethodOrderShip, id, contracts.ShipRequest{Carrier: "DHL", TrackingNumber: "JD1"}, nil))
+		if b.Status != contracts.OrderStatusShipped || len(b.Shipments) != 1 || b.Shipments[0].Carrier != "DHL" {
+			t.Fatalf("B shipped = %+v", b)
+		}
+		if d := ok[contracts.Order](t, e.call(sellerB, contracts.MethodOrderDeliver, id, nil, nil)); d.Status != contracts.OrderStatusShipped {
+			t.Fatalf("after B's delivery the order is %s, want shipped (A's parcel is on its way)", d.Status)
+		}
+		d := ok[contracts.Order](t, e.call(sellerA, contracts.MethodOrderDeliver, id, nil, nil))
 		if d.Status != contracts.OrderStatusDelivered || d.Shipment.DeliveredAt == nil {
 			t.Fatalf("delivered = %+v", d)
 		}

@@ -53,7 +53,11 @@ func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (co
 	if err != nil {
 		return contracts.Order{}, err
 	}
-	view := o.View(sellerScope(actor, o))
+	scope := sellerScope(actor, o)
+	view := o.View(scope)
+	if scope != "" {
+		return view, nil // the buyer's payment attempts are not the seller's business
+	}
 	atts, err := s.store.PaymentAttempts(ctx, o.ID)
 	if err != nil {
 		return contracts.Order{}, fmt.Errorf("load payment attempts of %s: %w", o.ID, err)
@@ -156,8 +160,9 @@ func (s *Service) Cancel(ctx context.Context, actor contracts.Actor, id string) 
 		if !actor.IsAdmin() && actor.ID != o.UserID {
 			return nil, contracts.PermissionDenied("only the buyer or an admin may cancel an order")
 		}
-		if o.Status == contracts.OrderStatusShipped || o.Status == contracts.OrderStatusDelivered {
-			return nil, illegal(o.Status, "cancelled (it has shipped; ask for a refund)")
+		if len(o.Shipments) > 0 {
+			// Part of it has left: the buyer returns what arrived instead.
+			return nil, illegal(o.Status, "cancelled (it has shipped; ask to return its lines)")
 		}
 		evs, err := s.cancelIn(o, reason)
 		cancelled = err == nil
@@ -181,63 +186,9 @@ func (s *Service) Cancel(ctx context.Context, actor contracts.Actor, id string) 
 	return o.View(sellerScope(actor, o)), nil
 }
 
-// Ship marks a paid order shipped with its carrier and tracking number;
-// only a seller of its items or an admin may.
-func (s *Service) Ship(ctx context.Context, actor contracts.Actor, id string, req contracts.ShipRequest) (contracts.Order, error) {
-	req.Carrier = strings.TrimSpace(req.Carrier)
-	req.TrackingNumber = strings.TrimSpace(req.TrackingNumber)
-	switch {
-	case req.Carrier == "":
-		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier is required")
-	case utf8.RuneCountInString(req.Carrier) > 64:
-		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier must be at most 64 characters")
-	case req.TrackingNumber == "":
-		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number is required")
-	case utf8.RuneCountInString(req.TrackingNumber) > 128:
-		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number must be at most 128 characters")
-	}
-	return s.fulfil(ctx, actor, id, func(o *Order) ([]outEvent, error) {
-		if err := o.move(contracts.OrderStatusShipped, "shipped", s.now().UTC()); err != nil {
-			return nil, err
-		}
-		o.Carrier, o.TrackingNumber = req.Carrier, req.TrackingNumber
-		return []outEvent{o.shippedEvent()}, nil
-	})
-}
-
-// Deliver marks a shipped order delivered; only a seller of its items or
-// an admin may.
-func (s *Service) Deliver(ctx context.Context, actor contracts.Actor, id string) (contracts.Order, error) {
-	return s.fulfil(ctx, actor, id, func(o *Order) ([]outEvent, error) {
-		if err := o.move(contracts.OrderStatusDelivered, "delivered", s.now().UTC()); err != nil {
-			return nil, err
-		}
-		return []outEvent{o.deliveredEvent()}, nil
-	})
-}
-
-// fulfil runs a seller's step (ship, deliver) on the order id.
-func (s *Service) fulfil(ctx context.Context, actor contracts.Actor, id string, step func(o *Order) ([]outEvent, error)) (contracts.Order, error) {
-	if actor.Anonymous() {
-		return contracts.Order{}, contracts.Unauthenticated("sign in first")
-	}
-	if !isUUID(id) {
-		return contracts.Order{}, contracts.NotFound("order")
-	}
-	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
-		if !actor.IsAdmin() && !(actor.Role == contracts.RoleSeller && o.hasSeller(actor.ID)) {
-			return nil, contracts.PermissionDenied("only a seller of this order's items or an admin may do this")
-		}
-		return step(o)
-	})
-	if err != nil {
-		return contracts.Order{}, err
-	}
-	return o.View(sellerScope(actor, o)), nil
-}
-
-// Refund refunds a paid, shipped or delivered order in full (admin only):
-// the order ends refunded, the payment refunded, with order.refunded.
+// Refund refunds a paid, partially shipped, shipped or delivered order in
+// full (admin only): the order ends refunded, the payment refunded (what
+// returns did not refund already), with order.refunded.
 func (s *Service) Refund(ctx context.Context, actor contracts.Actor, id string, req contracts.RefundRequest) (contracts.Order, error) {
 	if !actor.IsAdmin() {
 		if actor.Anonymous() {

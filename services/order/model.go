@@ -36,6 +36,10 @@ type Order struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Items          []Item
+	// Shipments and Returns are loaded for orders that can have them
+	// (see hasFulfilment); empty otherwise.
+	Shipments []Shipment
+	Returns   []Return
 }
 
 // Item is an order line with its price snapshot.
@@ -52,17 +56,19 @@ type Item struct {
 // transitions is the order state machine: the statuses each status may
 // move to. Everything else is refused with failed_precondition.
 var transitions = map[string][]string{
-	contracts.OrderStatusPending:   {contracts.OrderStatusReserved, contracts.OrderStatusCancelled},
-	contracts.OrderStatusReserved:  {contracts.OrderStatusPaid, contracts.OrderStatusCancelled},
-	contracts.OrderStatusPaid:      {contracts.OrderStatusShipped, contracts.OrderStatusCancelled, contracts.OrderStatusRefunded},
-	contracts.OrderStatusShipped:   {contracts.OrderStatusDelivered, contracts.OrderStatusRefunded},
-	contracts.OrderStatusDelivered: {contracts.OrderStatusRefunded},
+	contracts.OrderStatusPending:  {contracts.OrderStatusReserved, contracts.OrderStatusCancelled},
+	contracts.OrderStatusReserved: {contracts.OrderStatusPaid, contracts.OrderStatusCancelled},
+	contracts.OrderStatusPaid: {contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped,
+		contracts.OrderStatusCancelled, contracts.OrderStatusRefunded},
+	contracts.OrderStatusPartiallyShipped: {contracts.OrderStatusShipped, contracts.OrderStatusRefunded},
+	contracts.OrderStatusShipped:          {contracts.OrderStatusDelivered, contracts.OrderStatusRefunded},
+	contracts.OrderStatusDelivered:        {contracts.OrderStatusRefunded},
 }
 
 // validStatuses are the statuses a list may be filtered by.
 var validStatuses = []string{
 	contracts.OrderStatusPending, contracts.OrderStatusReserved, contracts.OrderStatusPaid,
-	contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
+	contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
 	contracts.OrderStatusRefunded,
 }
 
@@ -82,8 +88,10 @@ func (o *Order) move(to, action string, now time.Time) error {
 		o.ReservedAt = &now
 	case contracts.OrderStatusPaid:
 		o.PaidAt = &now
-	case contracts.OrderStatusShipped:
-		o.ShippedAt = &now
+	case contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped:
+		if o.ShippedAt == nil { // when the first parcel left
+			o.ShippedAt = &now
+		}
 	case contracts.OrderStatusDelivered:
 		o.DeliveredAt = &now
 	case contracts.OrderStatusCancelled, contracts.OrderStatusRefunded:
@@ -139,7 +147,9 @@ func (o *Order) eventItems() []contracts.OrderEventItem {
 }
 
 // View is the public shape of o. With sellerID set (a seller's view of an
-// order of several sellers) only that seller's items are shown.
+// order they did not buy) only that seller's lines, shipments and returns
+// are shown, the totals are those of their lines, and the payment shows
+// its status and method only.
 func (o *Order) View(sellerID string) contracts.Order {
 	v := contracts.Order{
 		ID:              o.ID,
@@ -149,25 +159,48 @@ func (o *Order) View(sellerID string) contracts.Order {
 		Items:           make([]contracts.OrderItem, 0, len(o.Items)),
 		Subtotal:        o.money(o.Subtotal),
 		Total:           o.money(o.Total),
+		Refunded:        o.money(o.refunded()),
 		ShippingAddress: o.Address,
 		Payment: contracts.OrderPayment{
 			Status: o.PaymentStatus, Method: o.PaymentMethod, Brand: o.CardBrand, Last4: o.CardLast4,
 		},
+		Shipments: []contracts.Shipment{},
+		Returns:   []contracts.ReturnRequest{},
 		CreatedAt: o.CreatedAt,
 		UpdatedAt: o.UpdatedAt,
 	}
-	for _, it := range o.Items {
+	var mine int64
+	for i, it := range o.Items {
 		if sellerID != "" && it.SellerID != sellerID {
 			continue
 		}
-		v.Items = append(v.Items, contracts.OrderItem{
-			ProductID: it.ProductID, VariantID: it.VariantID, SellerID: it.SellerID, Name: it.Name,
+		mine += it.Total
+		item := contracts.OrderItem{
+			Line: lineNo(i), ProductID: it.ProductID, VariantID: it.VariantID, SellerID: it.SellerID, Name: it.Name,
 			Quantity: it.Quantity, UnitPrice: o.money(it.UnitPrice), Total: o.money(it.Total),
-		})
+			RefundedQuantity: o.refundedQuantity(lineNo(i)),
+		}
+		if sh := o.shipmentOf(lineNo(i)); sh != nil {
+			item.ShipmentID = sh.ID
+		}
+		v.Items = append(v.Items, item)
 	}
-	if o.ShippedAt != nil {
-		v.Shipment = &contracts.Shipment{
-			Carrier: o.Carrier, TrackingNumber: o.TrackingNumber, ShippedAt: *o.ShippedAt, DeliveredAt: o.DeliveredAt,
+	if sellerID != "" {
+		v.Subtotal, v.Total = o.money(mine), o.money(mine)
+		v.Payment = contracts.OrderPayment{Status: o.PaymentStatus, Method: o.PaymentMethod}
+		v.Refunded = o.money(o.refundedOf(sellerID))
+	}
+	for i := range o.Shipments {
+		if sh := &o.Shipments[i]; sellerID == "" || sh.SellerID == sellerID {
+			v.Shipments = append(v.Shipments, sh.view())
+		}
+	}
+	if n := len(v.Shipments); n > 0 {
+		v.Shipment = &v.Shipments[n-1]
+	}
+	for i := range o.Returns {
+		if r := &o.Returns[i]; sellerID == "" || r.SellerID == sellerID {
+			v.Returns = append(v.Returns, r.view())
 		}
 	}
 	return v
@@ -200,24 +233,12 @@ func (o *Order) cancelledEvent(prev string, refunded bool) outEvent {
 	}}
 }
 
-func (o *Order) refundedEvent(reason string) outEvent {
+// refundedEvent is order.refunded of the whole order's refund of amount
+// (what was left after returns).
+func (o *Order) refundedEvent(reason string, amount int64) outEvent {
 	return outEvent{contracts.EventOrderRefunded, contracts.OrderRefunded{
-		OrderID: o.ID, UserID: o.UserID, Amount: o.money(o.Total), Reason: reason, Status: o.Status,
+		OrderID: o.ID, UserID: o.UserID, Amount: o.money(amount), Reason: reason, Status: o.Status,
 		Shipped: o.ShippedAt != nil, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
-	}}
-}
-
-func (o *Order) shippedEvent() outEvent {
-	return outEvent{contracts.EventOrderShipped, contracts.OrderShipped{
-		OrderID: o.ID, UserID: o.UserID, Carrier: o.Carrier, TrackingNumber: o.TrackingNumber,
-		Total: o.money(o.Total), Items: o.eventItems(), SellerIDs: o.sellerIDs(),
-	}}
-}
-
-func (o *Order) deliveredEvent() outEvent {
-	return outEvent{contracts.EventOrderDelivered, contracts.OrderDelivered{
-		OrderID: o.ID, UserID: o.UserID, Carrier: o.Carrier, TrackingNumber: o.TrackingNumber,
-		Total: o.money(o.Total), Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
 }
 

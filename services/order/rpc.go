@@ -64,10 +64,25 @@ func (s *Service) register(kit *app.Kit) {
 	kit.Handle(contracts.MethodOrderShip, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.ShipRequest) (any, error) {
 		return s.Ship(ctx, a, env.Params.Get("id"), in)
 	}))
-	kit.Handle(contracts.MethodOrderDeliver, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
-		return s.Deliver(ctx, a, env.Params.Get("id"))
+	kit.Handle(contracts.MethodOrderDeliver, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.DeliverRequest) (any, error) {
+		return s.Deliver(ctx, a, env.Params.Get("id"), in)
 	}))
 	kit.Handle(contracts.MethodOrderRefund, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.RefundRequest) (any, error) {
 		return s.Refund(ctx, a, env.Params.Get("id"), in)
+	}))
+	kit.Handle(contracts.MethodOrderReturnCreate, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.ReturnInput) (any, error) {
+		return s.CreateReturn(ctx, a, env.Params.Get("id"), in)
+	}))
+	kit.Handle(contracts.MethodOrderReturnGet, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
+		return s.GetReturn(ctx, a, env.Params.Get("id"))
+	}))
+	kit.Handle(contracts.MethodOrderReturnApprove, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.ReturnDecision) (any, error) {
+		return s.DecideReturn(ctx, a, env.Params.Get("id"), true, in)
+	}))
+	kit.Handle(contracts.MethodOrderReturnReject, bodyHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope, in contracts.ReturnDecision) (any, error) {
+		return s.DecideReturn(ctx, a, env.Params.Get("id"), false, in)
+	}))
+	kit.Handle(contracts.MethodOrderSellerReturns, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
+		return s.SellerReturns(ctx, a, env.Params)
 	}))
 }

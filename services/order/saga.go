@@ -292,21 +292,25 @@ func (s *Service) refundPayment(ctx context.Context, orderID string) (*Order, er
 		if !closed || o.PaymentStatus != contracts.PaymentStatusSucceeded || o.ChargeRef == "" {
 			return nil, errNoChange
 		}
-		amount := o.money(o.Total)
-		// Holding the row lock across the provider call keeps a concurrent
-		// refund of the same order waiting rather than racing.
-		rf, err := s.provider.Refund(ctx, "refund:"+o.ID, o.ChargeRef, amount)
-		if err != nil {
-			return nil, err
-		}
-		if err := recordAttempt(ctx, tx, o.ID, attempt{
-			Kind: "refund", Status: "succeeded", Amount: amount.Amount, Currency: amount.Currency, ProviderRef: rf.Ref,
-		}); err != nil {
-			return nil, err
+		// Returns may have refunded part of the charge already, or be
+		// refunding it (approved; see refundReturn): the rest goes back.
+		amount := o.money(o.Total - o.returnsCommitted())
+		if amount.Amount > 0 {
+			// Holding the row lock across the provider call keeps a
+			// concurrent refund of the same order waiting rather than racing.
+			rf, err := s.provider.Refund(ctx, "refund:"+o.ID, o.ChargeRef, amount)
+			if err != nil {
+				return nil, err
+			}
+			if err := recordAttempt(ctx, tx, o.ID, attempt{
+				Kind: "refund", Status: "succeeded", Amount: amount.Amount, Currency: amount.Currency, ProviderRef: rf.Ref,
+			}); err != nil {
+				return nil, err
+			}
 		}
 		o.PaymentStatus, o.UpdatedAt = contracts.PaymentStatusRefunded, s.now().UTC()
 		reason := o.StatusReason
-		return []outEvent{o.refundedEvent(reason)}, nil
+		return []outEvent{o.refundedEvent(reason, amount.Amount)}, nil
 	})
 }
 
@@ -371,6 +375,7 @@ func (s *Service) sweep(ctx context.Context) {
 			s.log.Warn("sweep: refund", "order_id", id, "err", err)
 		}
 	}
+	s.sweepReturns(ctx, batch)
 	if n, err := s.store.PurgeIdempotency(ctx, s.cfg.IdempotencyRetention); err != nil && ctx.Err() == nil {
 		s.log.Error("sweep: purge idempotency keys", "err", err)
 	} else if n > 0 {

@@ -31,6 +31,8 @@
 //     (reservation_timeout), which releases any stock held late;
 //   - cancelled or refunded orders whose payment is still "succeeded" (a
 //     refund that did not finish) are refunded (idempotently per order).
+//   - approved return requests whose refund lease is free or expired are
+//     refunded (idempotently per return; see returns.go).
 //
 // Cancelling a paid order (buyer, or admin) and refunding (admin) are two
 // durable steps: the status change with its event, then the refund, which
@@ -39,8 +41,10 @@
 // # Access
 //
 // Buyers see and cancel only their own orders (anyone else's is not_found);
-// sellers see the orders that hold their products (with only their items)
-// and ship or deliver them; admins see and do everything. Illegal
+// sellers see the orders that hold their products (with only their lines,
+// shipments, returns and subtotal; no card, no payment attempts) and ship,
+// deliver and decide returns of their own lines (shipments.go,
+// returns.go); admins see and do everything. Illegal
 // transitions are failed_precondition naming the current status.
 package order
 

@@ -128,6 +128,9 @@ func getOrder(ctx context.Context, q queryer, id string, forUpdate bool) (*Order
 	if err := loadItems(ctx, q, []*Order{o}); err != nil {
 		return nil, err
 	}
+	if err := loadFulfilment(ctx, q, []*Order{o}); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -381,6 +384,9 @@ func (s *store) List(ctx context.Context, f listFilter) ([]*Order, string, error
 		next = orders[len(orders)-1].ID
 	}
 	if err := loadItems(ctx, s.pool, orders); err != nil {
+		return nil, "", err
+	}
+	if err := loadFulfilment(ctx, s.pool, orders); err != nil {
 		return nil, "", err
 	}
 	return orders, next, nil

@@ -1,0 +1,407 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencommerce/opencommerce/contracts"
+)
+
+// Fulfilment per seller.
+//
+// Each seller ships their own lines of an order, as one or more shipments
+// (carrier, tracking number, the lines it holds); a line ships once. Once
+// paid, the order's status follows from its shipments (see follow): paid
+// while nothing has left, partially_shipped while some lines have not,
+// shipped once every line has, delivered once every shipment is. Each
+// shipment and each delivery emits its own order.shipped / order.delivered.
+//
+// The rules once part of an order has shipped:
+//   - the buyer can no longer cancel (an order with any shipment is not
+//     cancelled); they ask to return lines that shipped (returns.go);
+//   - an admin may still refund the whole order: what returns did not
+//     refund already goes back and the order ends refunded. The product
+//     service puts no units back for an order that had shipped (even its
+//     unshipped lines: a seller adjusts the stock by hand if they come
+//     back on the shelf).
+
+// Shipment is one seller's parcel of an order.
+type Shipment struct {
+	ID             string
+	SellerID       string
+	Carrier        string
+	TrackingNumber string
+	Lines          []int
+	ShippedAt      time.Time
+	DeliveredAt    *time.Time
+}
+
+func (sh *Shipment) view() contracts.Shipment {
+	status := contracts.ShipmentShipped
+	if sh.DeliveredAt != nil {
+		status = contracts.ShipmentDelivered
+	}
+	return contracts.Shipment{
+		ID: sh.ID, SellerID: sh.SellerID, Lines: slices.Clone(sh.Lines), Status: status, Carrier: sh.Carrier,
+		TrackingNumber: sh.TrackingNumber, ShippedAt: sh.ShippedAt, DeliveredAt: sh.DeliveredAt,
+	}
+}
+
+// lineNo is the line number of o.Items[i]: checkout stores lines from 1 in
+// item order and loadItems reads them back in that order.
+func lineNo(i int) int { return i + 1 }
+
+// item returns the line n of o, or nil.
+func (o *Order) item(n int) *Item {
+	if n < 1 || n > len(o.Items) {
+		return nil
+	}
+	return &o.Items[n-1]
+}
+
+// shipmentOf returns the shipment holding line n, or nil.
+func (o *Order) shipmentOf(n int) *Shipment {
+	for i := range o.Shipments {
+		if slices.Contains(o.Shipments[i].Lines, n) {
+			return &o.Shipments[i]
+		}
+	}
+	return nil
+}
+
+// hasFulfilment reports whether an order in status may have shipments or
+// returns (the others are not loaded: the saga's hot path stays as it was).
+func hasFulfilment(status string) bool {
+	switch status {
+	case contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered,
+		contracts.OrderStatusRefunded:
+		return true
+	}
+	return false
+}
+
+// fulfilmentStatus is the status o's shipments give it.
+func (o *Order) fulfilmentStatus() string {
+	shipped, delivered := 0, 0
+	for i := range o.Items {
+		if sh := o.shipmentOf(lineNo(i)); sh != nil {
+			shipped++
+			if sh.DeliveredAt != nil {
+				delivered++
+			}
+		}
+	}
+	switch {
+	case shipped == 0:
+		return contracts.OrderStatusPaid
+	case shipped < len(o.Items):
+		return contracts.OrderStatusPartiallyShipped
+	case delivered == len(o.Items):
+		return contracts.OrderStatusDelivered
+	}
+	return contracts.OrderStatusShipped
+}
+
+// follow moves o to the status its shipments give it.
+func (o *Order) follow(action string, now time.Time) error {
+	to := o.fulfilmentStatus()
+	if to == o.Status {
+		o.UpdatedAt = now
+		return nil
+	}
+	return o.move(to, action, now)
+}
+
+// shipmentEventItems are the event items of sh's lines.
+func (o *Order) shipmentEventItems(sh *Shipment) []contracts.OrderEventItem {
+	all := o.eventItems()
+	out := make([]contracts.OrderEventItem, 0, len(sh.Lines))
+	for _, n := range sh.Lines {
+		if n >= 1 && n <= len(all) {
+			out = append(out, all[n-1])
+		}
+	}
+	return out
+}
+
+func (o *Order) shippedEvent(sh *Shipment) outEvent {
+	return outEvent{contracts.EventOrderShipped, contracts.OrderShipped{
+		OrderID: o.ID, UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Total: o.money(o.Total),
+		Items: o.shipmentEventItems(sh), SellerIDs: o.sellerIDs(),
+	}}
+}
+
+func (o *Order) deliveredEvent(sh *Shipment) outEvent {
+	return outEvent{contracts.EventOrderDelivered, contracts.OrderDelivered{
+		OrderID: o.ID, UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Total: o.money(o.Total),
+		Items: o.shipmentEventItems(sh), SellerIDs: o.sellerIDs(),
+	}}
+}
+
+// Ship ships lines of one seller of a paid or partially shipped order as
+// one shipment: the caller's (a seller's) lines not shipped yet, or the
+// lines named in req. An admin acts for the seller of the named lines, for
+// req.SellerID, or for the one seller with lines left to ship.
+func (s *Service) Ship(ctx context.Context, actor contracts.Actor, id string, req contracts.ShipRequest) (contracts.Order, error) {
+	req.Carrier = strings.TrimSpace(req.Carrier)
+	req.TrackingNumber = strings.TrimSpace(req.TrackingNumber)
+	switch {
+	case req.Carrier == "":
+		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier is required")
+	case utf8.RuneCountInString(req.Carrier) > 64:
+		return contracts.Order{}, contracts.InvalidArgument("carrier", "carrier must be at most 64 characters")
+	case req.TrackingNumber == "":
+		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number is required")
+	case utf8.RuneCountInString(req.TrackingNumber) > 128:
+		return contracts.Order{}, contracts.InvalidArgument("tracking_number", "tracking_number must be at most 128 characters")
+	case len(req.Lines) > contracts.MaxCartLines:
+		return contracts.Order{}, contracts.InvalidArgument("lines", "lines may name at most %d lines", contracts.MaxCartLines)
+	case req.SellerID != "" && !actor.IsAdmin() && req.SellerID != actor.ID:
+		return contracts.Order{}, contracts.InvalidArgument("seller_id", "seller_id is for admins shipping for a seller; leave it out to ship your own lines")
+	}
+	for i, n := range req.Lines {
+		if n < 1 {
+			return contracts.Order{}, contracts.InvalidArgument("lines", "lines are line numbers from 1 (see the order's items)")
+		}
+		if slices.Contains(req.Lines[:i], n) {
+			return contracts.Order{}, contracts.InvalidArgument("lines", "line %d is named twice", n)
+		}
+	}
+	return s.fulfil(ctx, actor, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+		if o.Status != contracts.OrderStatusPaid && o.Status != contracts.OrderStatusPartiallyShipped {
+			return nil, illegal(o.Status, "shipped")
+		}
+		seller, lines, err := shipmentLines(actor, o, req)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now().UTC()
+		sh := Shipment{
+			ID: uuid.Must(uuid.NewV7()).String(), SellerID: seller, Carrier: req.Carrier, TrackingNumber: req.TrackingNumber,
+			Lines: lines, ShippedAt: now,
+		}
+		if err := insertShipment(ctx, tx, o.ID, &sh); err != nil {
+			return nil, err
+		}
+		o.Shipments = append(o.Shipments, sh)
+		if err := o.follow("shipped", now); err != nil {
+			return nil, err
+		}
+		return []outEvent{o.shippedEvent(&sh)}, nil
+	})
+}
+
+// shipmentLines decides the seller and the lines of a new shipment of o.
+func shipmentLines(actor contracts.Actor, o *Order, req contracts.ShipRequest) (string, []int, error) {
+	seller := req.SellerID
+	if !actor.IsAdmin() {
+		seller = actor.ID
+	}
+	if len(req.Lines) > 0 {
+		lines := slices.Clone(req.Lines)
+		slices.Sort(lines)
+		for _, n := range lines {
+			it := o.item(n)
+			if it == nil {
+				return "", nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", n, len(o.Items))
+			}
+			if seller == "" {
+				seller = it.SellerID // an admin ships the named lines' seller
+			}
+			if it.SellerID != seller {
+				if actor.IsAdmin() {
+					return "", nil, contracts.InvalidArgument("lines", "a shipment holds one seller's lines: line %d is another seller's", n)
+				}
+				return "", nil, contracts.PermissionDenied("line %d of this order is not yours to ship", n)
+			}
+			if sh := o.shipmentOf(n); sh != nil {
+				return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "line %d has already shipped (shipment %s)", n, sh.ID).
+					WithDetail("shipment_id", sh.ID)
+			}
+		}
+		return seller, lines, nil
+	}
+	if seller == "" { // an admin naming neither lines nor seller
+		var left []string
+		for i, it := range o.Items {
+			if o.shipmentOf(lineNo(i)) == nil && !slices.Contains(left, it.SellerID) {
+				left = append(left, it.SellerID)
+			}
+		}
+		if len(left) != 1 {
+			return "", nil, contracts.InvalidArgument("seller_id", "several sellers have lines left to ship: name seller_id or lines")
+		}
+		seller = left[0]
+	}
+	var lines []int
+	owns := false
+	for i, it := range o.Items {
+		if it.SellerID != seller {
+			continue
+		}
+		owns = true
+		if o.shipmentOf(lineNo(i)) == nil {
+			lines = append(lines, lineNo(i))
+		}
+	}
+	switch {
+	case !owns:
+		return "", nil, contracts.InvalidArgument("seller_id", "seller %s has no lines in this order", seller)
+	case len(lines) == 0:
+		return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "order is %s: every line of this seller has shipped already", o.Status).
+			WithDetail("status", o.Status)
+	}
+	return seller, lines, nil
+}
+
+// Deliver marks shipments of the order delivered: req.ShipmentID, or every
+// shipped, undelivered shipment of the caller (an admin: of the order).
+func (s *Service) Deliver(ctx context.Context, actor contracts.Actor, id string, req contracts.DeliverRequest) (contracts.Order, error) {
+	if req.ShipmentID != "" && !isUUID(req.ShipmentID) {
+		return contracts.Order{}, contracts.InvalidArgument("shipment_id", "shipment_id must be the id of one of the order's shipments")
+	}
+	return s.fulfil(ctx, actor, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+		if o.Status != contracts.OrderStatusPartiallyShipped && o.Status != contracts.OrderStatusShipped {
+			return nil, illegal(o.Status, "delivered")
+		}
+		var todo []*Shipment
+		for i := range o.Shipments {
+			sh := &o.Shipments[i]
+			if req.ShipmentID != "" && sh.ID != req.ShipmentID {
+				continue
+			}
+			if !actor.IsAdmin() && sh.SellerID != actor.ID {
+				if req.ShipmentID != "" {
+					return nil, contracts.PermissionDenied("shipment %s is another seller's", sh.ID)
+				}
+				continue
+			}
+			if sh.DeliveredAt != nil {
+				if req.ShipmentID != "" {
+					return nil, contracts.Errorf(contracts.CodeFailedPrecondition, "shipment %s was delivered already", sh.ID).
+						WithDetail("shipment_id", sh.ID)
+				}
+				continue
+			}
+			todo = append(todo, sh)
+		}
+		if len(todo) == 0 {
+			if req.ShipmentID != "" {
+				return nil, contracts.NotFound("shipment")
+			}
+			return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
+				"order is %s: none of your lines of it is shipped and waiting for delivery", o.Status).WithDetail("status", o.Status)
+		}
+		now := s.now().UTC()
+		for _, sh := range todo {
+			sh.DeliveredAt = &now
+			if _, err := tx.Exec(ctx, `UPDATE shipments SET delivered_at = $2 WHERE id = $1`, sh.ID, now); err != nil {
+				return nil, fmt.Errorf("deliver shipment %s: %w", sh.ID, err)
+			}
+		}
+		if err := o.follow("delivered", now); err != nil {
+			return nil, err
+		}
+		evs := make([]outEvent, len(todo))
+		for i, sh := range todo {
+			evs[i] = o.deliveredEvent(sh)
+		}
+		return evs, nil
+	})
+}
+
+// fulfil runs a seller's step (ship, deliver) on the order id, locked.
+func (s *Service) fulfil(ctx context.Context, actor contracts.Actor, id string, step updateFunc) (contracts.Order, error) {
+	if actor.Anonymous() {
+		return contracts.Order{}, contracts.Unauthenticated("sign in first")
+	}
+	if !isUUID(id) {
+		return contracts.Order{}, contracts.NotFound("order")
+	}
+	o, err := s.store.Update(ctx, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+		if !actor.IsAdmin() && !(actor.Role == contracts.RoleSeller && o.hasSeller(actor.ID)) {
+			return nil, contracts.PermissionDenied("only a seller of this order's items or an admin may do this")
+		}
+		return step(tx, o)
+	})
+	if err != nil {
+		return contracts.Order{}, err
+	}
+	return o.View(sellerScope(actor, o)), nil
+}
+
+// insertShipment stores sh (a shipment of orderID) and its lines; a line
+// shipped twice is a conflict (the primary key of shipment_lines).
+func insertShipment(ctx context.Context, tx pgx.Tx, orderID string, sh *Shipment) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO shipments (id, order_id, seller_id, carrier, tracking_number, shipped_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, sh.ID, orderID, sh.SellerID, sh.Carrier, sh.TrackingNumber, sh.ShippedAt); err != nil {
+		return fmt.Errorf("insert shipment: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO shipment_lines (order_id, line, shipment_id) SELECT $1, unnest($2::int[]), $3`,
+		orderID, sh.Lines, sh.ID); err != nil {
+		return fmt.Errorf("insert shipment lines: %w", err)
+	}
+	return nil
+}
+
+// loadFulfilment fills the shipments and return requests of those orders
+// that can have them (hasFulfilment).
+func loadFulfilment(ctx context.Context, q queryer, orders []*Order) error {
+	byID := map[string]*Order{}
+	var ids []string
+	for _, o := range orders {
+		o.Shipments, o.Returns = nil, nil
+		if hasFulfilment(o.Status) {
+			byID[o.ID] = o
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.Query(ctx, `SELECT s.order_id, s.id, s.seller_id, s.carrier, s.tracking_number, s.shipped_at, s.delivered_at,
+			coalesce(array_agg(l.line ORDER BY l.line) FILTER (WHERE l.line IS NOT NULL), '{}')
+		FROM shipments s LEFT JOIN shipment_lines l ON l.shipment_id = s.id
+		WHERE s.order_id = ANY($1::uuid[]) GROUP BY s.id ORDER BY s.shipped_at, s.id`, ids)
+	if err != nil {
+		return fmt.Errorf("load shipments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orderID string
+		var sh Shipment
+		var lines []int32
+		if err := rows.Scan(&orderID, &sh.ID, &sh.SellerID, &sh.Carrier, &sh.TrackingNumber, &sh.ShippedAt, &sh.DeliveredAt, &lines); err != nil {
+			return fmt.Errorf("load shipments: %w", err)
+		}
+		for _, n := range lines {
+			sh.Lines = append(sh.Lines, int(n))
+		}
+		if o := byID[orderID]; o != nil {
+			o.Shipments = append(o.Shipments, sh)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load shipments: %w", err)
+	}
+	rets, err := queryReturns(ctx, q, `r.order_id = ANY($1::uuid[]) ORDER BY r.id`, ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range rets {
+		if o := byID[r.OrderID]; o != nil {
+			o.Returns = append(o.Returns, *r)
+		}
+	}
+	return nil
+}
