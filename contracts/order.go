@@ -12,7 +12,8 @@ const (
 	MethodOrderCartRemoveItem = "order.cart.remove_item" // params product_id, variant_id? → {} (204)
 	MethodOrderCheckout       = "order.checkout"         // meta idempotency_key, body CheckoutRequest → Order (202)
 	MethodOrderList           = "order.list"             // params limit, cursor, status?, user? (admin) → List[Order]
-	MethodOrderGet            = "order.get"              // params id → Order
+	MethodOrderGet            = "order.get"              // params id (an order id or its number) → Order
+	MethodOrderPay            = "order.pay"              // params id, meta idempotency_key, body PayRequest → Order (202)
 	MethodOrderCancel         = "order.cancel"           // params id, body CancelRequest? → Order
 	MethodOrderShip           = "order.ship"             // params id, body ShipRequest → Order
 	MethodOrderDeliver        = "order.deliver"          // params id → Order
@@ -40,19 +41,26 @@ const (
 // Order statuses. The life of an order:
 //
 //	pending → reserved → paid → shipped → delivered
-//	pending, reserved, paid → cancelled (a paid order is refunded first)
+//	reserved → awaiting_payment (the card was declined; the stock stays held)
+//	awaiting_payment → reserved (POST /orders/{id}/pay with another card)
+//	pending, reserved, awaiting_payment, paid → cancelled (a paid order is refunded first)
 //	paid, shipped, delivered → refunded (admin)
 //
 // Only the service moves an order along (events, the saga, the named
 // actions); no client sets a status directly.
 const (
-	OrderStatusPending   = "pending"   // placed, waiting for the stock reservation
-	OrderStatusReserved  = "reserved"  // stock held, payment being taken
-	OrderStatusPaid      = "paid"      // charged; waiting for shipment
-	OrderStatusShipped   = "shipped"   // handed to a carrier
-	OrderStatusDelivered = "delivered" // received
-	OrderStatusCancelled = "cancelled" // final; status_reason says why
-	OrderStatusRefunded  = "refunded"  // final; the payment was returned
+	OrderStatusPending  = "pending"  // placed, waiting for the stock reservation
+	OrderStatusReserved = "reserved" // stock held, payment being taken
+	// OrderStatusAwaitingPayment: the charge was declined; the stock stays
+	// held and the buyer may pay again (order.pay) until the payment window
+	// (the order service's pending timeout, counted from placement) ends,
+	// when the order is cancelled (payment_timeout) and the stock released.
+	OrderStatusAwaitingPayment = "awaiting_payment"
+	OrderStatusPaid            = "paid"      // charged; waiting for shipment
+	OrderStatusShipped         = "shipped"   // handed to a carrier
+	OrderStatusDelivered       = "delivered" // received
+	OrderStatusCancelled       = "cancelled" // final; status_reason says why
+	OrderStatusRefunded        = "refunded"  // final; the payment was returned
 )
 
 // Order.StatusReason values (why an order was cancelled or refunded).
@@ -65,6 +73,7 @@ const (
 	ReasonReservationTimeout = "reservation_timeout" // no answer from the inventory in time
 	ReasonReservationExpired = "reservation_expired" // the inventory released the held stock
 	ReasonRefundedByAdmin    = "refunded_by_admin"
+	ReasonPaymentTimeout     = "payment_timeout" // declined, and not paid again within the payment window
 )
 
 // Payment statuses (Order.Payment.Status).
@@ -103,13 +112,21 @@ type CartItem struct {
 	Total       Money  `json:"total"`
 	StockStatus string `json:"stock_status,omitempty"`
 	Available   bool   `json:"available"`
-	// Problem says why a line cannot be bought: "not_found", "inactive",
-	// "variant_not_found", "out_of_stock", "insufficient_stock".
+	// Problem says why a line cannot be bought: "not_found", "deleted" (the
+	// product was removed from the catalogue; Name is its last known name),
+	// "inactive", "variant_not_found", "variant_required" (the product has
+	// variants: choose one), "out_of_stock", "insufficient_stock".
 	Problem string `json:"problem,omitempty"`
+	// VariantName, VariantOptions and SKU describe the chosen variant
+	// ("Size: M, Colour: Blue"); empty for a product without variants.
+	VariantName    string     `json:"variant_name,omitempty"`
+	VariantOptions []Property `json:"variant_options,omitempty"`
+	SKU            string     `json:"sku,omitempty"`
 }
 
 // CartSetItemRequest is the body of order.cart.set_item: the line's new
-// quantity (1..MaxLineQuantity), replacing the old one.
+// quantity (1..MaxLineQuantity), replacing the old one. A product with
+// variants is bought by variant: VariantID is then required.
 type CartSetItemRequest struct {
 	Quantity  int64  `json:"quantity"`
 	VariantID string `json:"variant_id,omitempty"`
@@ -157,6 +174,12 @@ type CheckoutRequest struct {
 	Payment   PaymentInput     `json:"payment"`
 }
 
+// PayRequest is the body of order.pay: a new card for an order whose
+// payment was declined (status awaiting_payment).
+type PayRequest struct {
+	Payment PaymentInput `json:"payment"`
+}
+
 // CancelRequest is the optional body of order.cancel.
 type CancelRequest struct {
 	Reason string `json:"reason,omitempty"` // free text kept for the record
@@ -173,16 +196,20 @@ type RefundRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// OrderItem is one line of an order, with the price snapshot taken at
-// checkout.
+// OrderItem is one line of an order, with the snapshot taken at checkout:
+// the price, the product's name and, for a variant, its name, options and
+// SKU (what was bought stays readable whatever the catalogue does later).
 type OrderItem struct {
-	ProductID string `json:"product_id"`
-	VariantID string `json:"variant_id,omitempty"`
-	SellerID  string `json:"seller_id"`
-	Name      string `json:"name"`
-	Quantity  int64  `json:"quantity"`
-	UnitPrice Money  `json:"unit_price"`
-	Total     Money  `json:"total"`
+	ProductID      string     `json:"product_id"`
+	VariantID      string     `json:"variant_id,omitempty"`
+	SellerID       string     `json:"seller_id"`
+	Name           string     `json:"name"`
+	VariantName    string     `json:"variant_name,omitempty"`
+	VariantOptions []Property `json:"variant_options,omitempty"`
+	SKU            string     `json:"sku,omitempty"`
+	Quantity       int64      `json:"quantity"`
+	UnitPrice      Money      `json:"unit_price"`
+	Total          Money      `json:"total"`
 }
 
 // OrderPayment is the payment summary of an order. Nothing more of the card
@@ -193,7 +220,8 @@ type OrderPayment struct {
 	Brand  string `json:"brand,omitempty"`
 	Last4  string `json:"last4,omitempty"`
 	// Attempts are the calls made to the payment provider, oldest first
-	// (only in the reply of GET /orders/{id}).
+	// (in the replies about one order: get, pay, cancel, refund; not in
+	// lists).
 	Attempts []PaymentAttempt `json:"attempts,omitempty"`
 }
 
@@ -204,6 +232,7 @@ type PaymentAttempt struct {
 	Status string `json:"status"`
 	Amount Money  `json:"amount"`
 	Error  string `json:"error,omitempty"`
+	Last4  string `json:"last4,omitempty"` // the card charged (charges)
 }
 
 // Shipment is the carrier and tracking number of a shipped order.
@@ -216,8 +245,13 @@ type Shipment struct {
 
 // Order is the public shape of an order. A seller listing their orders sees
 // only their own items (Subtotal and Total still describe the whole order).
+//
+// Number is the order's short, unique, human-friendly number ("100042"),
+// shown in emails and notifications as "#100042"; GET /orders/{number}
+// finds the order by it (a leading "#" is accepted).
 type Order struct {
 	ID              string          `json:"id"`
+	Number          string          `json:"number"`
 	UserID          string          `json:"user_id"`
 	Status          string          `json:"status"`
 	StatusReason    string          `json:"status_reason"`
@@ -234,33 +268,37 @@ type Order struct {
 // OrderEventItem is one line in order events. ProductID, VariantID and
 // Quantity are what the inventory needs; the rest serves notifications.
 type OrderEventItem struct {
-	ProductID string `json:"product_id"`
-	VariantID string `json:"variant_id,omitempty"`
-	Quantity  int64  `json:"quantity"`
-	Name      string `json:"name"`
-	UnitPrice Money  `json:"unit_price"`
-	SellerID  string `json:"seller_id"`
+	ProductID   string `json:"product_id"`
+	VariantID   string `json:"variant_id,omitempty"`
+	Quantity    int64  `json:"quantity"`
+	Name        string `json:"name"`
+	VariantName string `json:"variant_name,omitempty"`
+	SKU         string `json:"sku,omitempty"`
+	UnitPrice   Money  `json:"unit_price"`
+	SellerID    string `json:"seller_id"`
 }
 
 // OrderPlaced is the payload of order.placed. The inventory reserves Items
 // and answers inventory.reserved or inventory.rejected.
 type OrderPlaced struct {
-	OrderID   string           `json:"order_id"`
-	UserID    string           `json:"user_id"`
-	Items     []OrderEventItem `json:"items"`
-	Total     Money            `json:"total"`
-	SellerIDs []string         `json:"seller_ids"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Items       []OrderEventItem `json:"items"`
+	Total       Money            `json:"total"`
+	SellerIDs   []string         `json:"seller_ids"`
 }
 
 // OrderPaid is the payload of order.paid: the inventory turns the held
 // stock into a sale.
 type OrderPaid struct {
-	OrderID   string           `json:"order_id"`
-	UserID    string           `json:"user_id"`
-	Total     Money            `json:"total"`
-	Items     []OrderEventItem `json:"items"`
-	SellerIDs []string         `json:"seller_ids"`
-	Last4     string           `json:"last4,omitempty"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Total       Money            `json:"total"`
+	Items       []OrderEventItem `json:"items"`
+	SellerIDs   []string         `json:"seller_ids"`
+	Last4       string           `json:"last4,omitempty"`
 }
 
 // OrderCancelled is the payload of order.cancelled: the inventory releases
@@ -270,23 +308,25 @@ type OrderPaid struct {
 // order had been paid and the payment was returned (an order.refunded
 // follows).
 type OrderCancelled struct {
-	OrderID    string           `json:"order_id"`
-	UserID     string           `json:"user_id"`
-	Reason     string           `json:"reason"`
-	PrevStatus string           `json:"prev_status"`
-	Refunded   bool             `json:"refunded"`
-	Total      Money            `json:"total"`
-	Items      []OrderEventItem `json:"items"`
-	SellerIDs  []string         `json:"seller_ids"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Reason      string           `json:"reason"`
+	PrevStatus  string           `json:"prev_status"`
+	Refunded    bool             `json:"refunded"`
+	Total       Money            `json:"total"`
+	Items       []OrderEventItem `json:"items"`
+	SellerIDs   []string         `json:"seller_ids"`
 }
 
 // OrderRefunded is the payload of order.refunded.
 type OrderRefunded struct {
-	OrderID string `json:"order_id"`
-	UserID  string `json:"user_id"`
-	Amount  Money  `json:"amount"`
-	Reason  string `json:"reason"`
-	Status  string `json:"status"` // the order's status after the refund: refunded or cancelled
+	OrderID     string `json:"order_id"`
+	OrderNumber string `json:"order_number,omitempty"` // Order.Number
+	UserID      string `json:"user_id"`
+	Amount      Money  `json:"amount"`
+	Reason      string `json:"reason"`
+	Status      string `json:"status"` // the order's status after the refund: refunded or cancelled
 	// Shipped says whether the goods had left (shipped or delivered) before
 	// the refund. A refunded order that never shipped puts its units back in
 	// stock; one that shipped does not (the goods are with the buyer).
@@ -298,6 +338,7 @@ type OrderRefunded struct {
 // OrderShipped is the payload of order.shipped.
 type OrderShipped struct {
 	OrderID        string           `json:"order_id"`
+	OrderNumber    string           `json:"order_number,omitempty"` // Order.Number
 	UserID         string           `json:"user_id"`
 	Carrier        string           `json:"carrier"`
 	TrackingNumber string           `json:"tracking_number"`
@@ -309,6 +350,7 @@ type OrderShipped struct {
 // OrderDelivered is the payload of order.delivered.
 type OrderDelivered struct {
 	OrderID        string           `json:"order_id"`
+	OrderNumber    string           `json:"order_number,omitempty"` // Order.Number
 	UserID         string           `json:"user_id"`
 	Carrier        string           `json:"carrier"`
 	TrackingNumber string           `json:"tracking_number"`
@@ -319,14 +361,18 @@ type OrderDelivered struct {
 
 // PaymentFailed is the payload of payment.failed: the charge was declined
 // (Reason payment_declined or insufficient_funds; DeclineCode is the
-// provider's code). An order.cancelled follows.
+// provider's code). The order is now awaiting_payment: the buyer may pay
+// again with another card until PayBy; after that it is cancelled
+// (order.cancelled, reason payment_timeout).
 type PaymentFailed struct {
 	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
 	UserID      string           `json:"user_id"`
 	Reason      string           `json:"reason"`
 	DeclineCode string           `json:"decline_code"`
 	Amount      Money            `json:"amount"`
 	Last4       string           `json:"last4,omitempty"`
+	PayBy       *time.Time       `json:"pay_by,omitempty"`
 	Items       []OrderEventItem `json:"items"`
 	SellerIDs   []string         `json:"seller_ids"`
 }
@@ -335,6 +381,7 @@ func init() {
 	Register("order.cart", Cart{})
 	Register("order.cart.set_item.request", CartSetItemRequest{})
 	Register("order.checkout.request", CheckoutRequest{})
+	Register("order.pay.request", PayRequest{})
 	Register("order.cancel.request", CancelRequest{})
 	Register("order.ship.request", ShipRequest{})
 	Register("order.refund.request", RefundRequest{})

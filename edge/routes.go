@@ -137,7 +137,7 @@ var (
 		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"}}
 	catalogue   = &CachePolicy{PurgeOnProductEvent: true}
 	orderStatus = QueryParam{Name: "status", Type: "string", Enum: []string{contracts.OrderStatusPending, contracts.OrderStatusReserved,
-		contracts.OrderStatusPaid, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
+		contracts.OrderStatusAwaitingPayment, contracts.OrderStatusPaid, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
 		contracts.OrderStatusRefunded}, Description: "only orders in this status"}
 	// streamQuery: browsers' EventSource and WebSocket cannot send headers.
 	streamQuery = []QueryParam{
@@ -262,7 +262,8 @@ func Routes() []Route {
 		{Method: "GET", Path: "/cart", RPC: contracts.MethodOrderCartGet, Auth: User, Response: contracts.Cart{}, Summary: "My cart"},
 		{Method: "DELETE", Path: "/cart", RPC: contracts.MethodOrderCartClear, Auth: User, Status: 204, Summary: "Empty my cart"},
 		{Method: "PUT", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartSetItem, Auth: User, Body: true,
-			Request: contracts.CartSetItemRequest{}, Response: contracts.Cart{}, Summary: "Set a cart line"},
+			Request: contracts.CartSetItemRequest{}, Response: contracts.Cart{},
+			Summary: "Set a cart line (a product with variants needs variant_id: without it, 400 variant_required)"},
 		{Method: "DELETE", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartRemoveItem, Auth: User, Status: 204,
 			Query:   []QueryParam{{Name: "variant_id", Type: "string", Description: "the line's variant, when it has one"}},
 			Summary: "Remove a cart line"},
@@ -272,7 +273,11 @@ func Routes() []Route {
 		{Method: "GET", Path: "/orders", RPC: contracts.MethodOrderList, Auth: User,
 			Query:    withPage(orderStatus, QueryParam{Name: "user", Type: "string", Description: "admin: one user's orders"}),
 			Response: contracts.List[contracts.Order]{}, Summary: "My orders"},
-		{Method: "GET", Path: "/orders/{id}", RPC: contracts.MethodOrderGet, Auth: User, Response: contracts.Order{}, Summary: "One of my orders"},
+		{Method: "GET", Path: "/orders/{id}", RPC: contracts.MethodOrderGet, Auth: User, Response: contracts.Order{},
+			Summary: "One of my orders, by id or by its number (\"100042\" or \"#100042\", as in emails)"},
+		{Method: "POST", Path: "/orders/{id}/pay", RPC: contracts.MethodOrderPay, Auth: User, Body: true, Status: 202, RateClass: RateCheckout,
+			IdempotencyKey: true, Timeout: 15 * time.Second, Request: contracts.PayRequest{}, Response: contracts.Order{},
+			Summary: "Pay again with another card after a decline (order awaiting_payment, until its payment window ends)"},
 		{Method: "POST", Path: "/orders/{id}/cancel", RPC: contracts.MethodOrderCancel, Auth: User, Body: true, OptionalBody: true,
 			Request: contracts.CancelRequest{}, Response: contracts.Order{}, Summary: "Cancel my order"},
 		{Method: "POST", Path: "/orders/{id}/ship", RPC: contracts.MethodOrderShip, Auth: User, Roles: seller, Body: true,
