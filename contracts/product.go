@@ -219,9 +219,11 @@ type VariantInput struct {
 }
 
 // ProductInput is the body of product.create. Price.Currency defaults to
-// USD. Status defaults to active. Stock is the initial product-level stock
-// (an "incoming" ledger entry). An admin may create for another seller with
-// SellerID.
+// USD. Status defaults to active. Price (and each variant's) must be at
+// least 1 minor unit and CategoryID is required. Stock is the initial
+// product-level stock (an "incoming" ledger entry); a product with
+// variants is bought by variant, so give each variant its stock instead.
+// An admin may create for another seller with SellerID.
 type ProductInput struct {
 	Name        string         `json:"name"`
 	Description string         `json:"description"`
