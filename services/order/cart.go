@@ -273,7 +273,7 @@ func problemMessage(p priced) string {
 	case "not_found":
 		return fmt.Sprintf("product %s does not exist", p.line.ProductID)
 	case "deleted":
-		return fmt.Sprintf("product %q is no longer available (the seller removed it); remove it from your cart", name)
+		return fmt.Sprintf("product %q is no longer available: the seller removed it", name)
 	case "variant_required":
 		return fmt.Sprintf("product %q comes in %d variants: choose one (variant_id)", name, len(p.item.Variants))
 	case "inactive":
@@ -342,6 +342,9 @@ func (s *Service) SetCartItem(ctx context.Context, actor contracts.Actor, produc
 	cancel()
 	if err != nil {
 		return contracts.Cart{}, err
+	}
+	if p[0].problem == "variant_required" {
+		return contracts.Cart{}, problemError("variant_id", p[0])
 	}
 	if p[0].problem != "" {
 		return contracts.Cart{}, problemError("product_id", p[0])
