@@ -191,8 +191,8 @@ func reason(r string) string {
 func (s *core) deliveries(ev contracts.Event) ([]delivery, error) {
 	link := func(path string) string { return strings.TrimRight(s.cfg.ShopURL, "/") + path }
 	// Orders are named by their number ("#100042", which GET
-	// /orders/{number} finds) when the event carries one: these two shadow
-	// the package functions of the same name for every case below.
+	// /orders/{number} finds) when the event carries one: these three
+	// shadow the package functions of the same name for every case below.
 	number := orderNumber(ev)
 	shortID := func(id string) string {
 		if number != "" {
@@ -202,6 +202,13 @@ func (s *core) deliveries(ev contracts.Event) ([]delivery, error) {
 	}
 	orderData := func(orderID string, total contracts.Money) map[string]any {
 		return with(orderData(orderID, total), "order_number", number)
+	}
+	view := func(orderID string, items []contracts.OrderEventItem, total contracts.Money, label string) *orderView {
+		v := view(orderID, items, total, label)
+		if number != "" {
+			v.ID = "#" + number
+		}
+		return v
 	}
 	switch ev.Type {
 	case contracts.EventOrderPlaced:

@@ -38,6 +38,9 @@ func TestOrderMessagesNameTheNumberAndTheVariant(t *testing.T) {
 		if !strings.Contains(d.Msg.Subject, "#100042") || !strings.Contains(text, "Organic Cotton T-Shirt (Size: M, Colour: Blue; SKU TS-M-BLU)") {
 			t.Errorf("%s: subject %q, text:\n%s", d.Kind, d.Msg.Subject, text)
 		}
+		if !strings.Contains(text, "Order #100042") {
+			t.Errorf("%s: the order table is not headed by the number:\n%s", d.Kind, text)
+		}
 		if d.Data["order_number"] != "100042" {
 			t.Errorf("%s: data %v lacks the order number", d.Kind, d.Data)
 		}
