@@ -23,6 +23,7 @@ const (
 	KindOrderPlaced    = "order_placed"    // buyer: order.placed
 	KindOrderPaid      = "order_paid"      // buyer: order.paid
 	KindOrderCancelled = "order_cancelled" // buyer: order.cancelled (seller too when it had been paid)
+	KindPaymentFailed  = "payment_failed"  // buyer: payment.failed (the card was declined; pay again)
 	KindOrderShipped   = "order_shipped"   // buyer: order.shipped (one per shipment)
 	KindOrderDelivered = "order_delivered" // buyer: order.delivered (one per shipment)
 	KindOrderRefunded  = "order_refunded"  // buyer: order.refunded
@@ -36,7 +37,7 @@ const (
 
 // NotificationKinds lists every kind, in the order preferences show them.
 var NotificationKinds = []string{
-	KindWelcome, KindOrderPlaced, KindOrderPaid, KindOrderCancelled, KindOrderShipped,
+	KindWelcome, KindOrderPlaced, KindOrderPaid, KindPaymentFailed, KindOrderCancelled, KindOrderShipped,
 	KindOrderDelivered, KindOrderRefunded, KindNewOrder, KindNewReview, KindNewQuestion, KindCommentReply,
 	KindReturnRequest, KindReturnDecided,
 }

@@ -12,7 +12,8 @@ const (
 	MethodOrderCartRemoveItem = "order.cart.remove_item" // params product_id, variant_id? → {} (204)
 	MethodOrderCheckout       = "order.checkout"         // meta idempotency_key, body CheckoutRequest → Order (202)
 	MethodOrderList           = "order.list"             // params limit, cursor, status?, user? (admin) → List[Order]
-	MethodOrderGet            = "order.get"              // params id → Order
+	MethodOrderGet            = "order.get"              // params id (an order id or its number) → Order
+	MethodOrderPay            = "order.pay"              // params id, meta idempotency_key, body PayRequest → Order (202)
 	MethodOrderCancel         = "order.cancel"           // params id, body CancelRequest? → Order
 	MethodOrderShip           = "order.ship"             // params id, body ShipRequest → Order
 	MethodOrderDeliver        = "order.deliver"          // params id, body DeliverRequest? → Order
@@ -50,7 +51,9 @@ const (
 // Order statuses. The life of an order:
 //
 //	pending → reserved → paid → partially_shipped → shipped → delivered
-//	pending, reserved, paid → cancelled (a paid order is refunded first)
+//	reserved → awaiting_payment (the card was declined; the stock stays held)
+//	awaiting_payment → reserved (POST /orders/{id}/pay with another card)
+//	pending, reserved, awaiting_payment, paid → cancelled (a paid order is refunded first)
 //	paid, partially_shipped, shipped, delivered → refunded (admin, or
 //	  returns that refunded every line)
 //
@@ -60,8 +63,13 @@ const (
 // every shipment is. Only the service moves an order along (events, the
 // saga, the named actions); no client sets a status directly.
 const (
-	OrderStatusPending          = "pending"           // placed, waiting for the stock reservation
-	OrderStatusReserved         = "reserved"          // stock held, payment being taken
+	OrderStatusPending  = "pending"  // placed, waiting for the stock reservation
+	OrderStatusReserved = "reserved" // stock held, payment being taken
+	// OrderStatusAwaitingPayment: the charge was declined; the stock stays
+	// held and the buyer may pay again (order.pay) until the payment window
+	// (the order service's pending timeout, counted from placement) ends,
+	// when the order is cancelled (payment_timeout) and the stock released.
+	OrderStatusAwaitingPayment  = "awaiting_payment"
 	OrderStatusPaid             = "paid"              // charged; waiting for shipment
 	OrderStatusPartiallyShipped = "partially_shipped" // some lines handed to a carrier, others not yet
 	OrderStatusShipped          = "shipped"           // every line handed to a carrier
@@ -80,7 +88,8 @@ const (
 	ReasonReservationTimeout = "reservation_timeout" // no answer from the inventory in time
 	ReasonReservationExpired = "reservation_expired" // the inventory released the held stock
 	ReasonRefundedByAdmin    = "refunded_by_admin"
-	ReasonReturned           = "returned" // every line was returned and refunded
+	ReasonPaymentTimeout     = "payment_timeout" // declined, and not paid again within the payment window
+	ReasonReturned           = "returned"        // every line was returned and refunded
 )
 
 // Shipment statuses (Shipment.Status).
@@ -139,13 +148,21 @@ type CartItem struct {
 	Total       Money  `json:"total"`
 	StockStatus string `json:"stock_status,omitempty"`
 	Available   bool   `json:"available"`
-	// Problem says why a line cannot be bought: "not_found", "inactive",
-	// "variant_not_found", "out_of_stock", "insufficient_stock".
+	// Problem says why a line cannot be bought: "not_found", "deleted" (the
+	// product was removed from the catalogue; Name is its last known name),
+	// "inactive", "variant_not_found", "variant_required" (the product has
+	// variants: choose one), "out_of_stock", "insufficient_stock".
 	Problem string `json:"problem,omitempty"`
+	// VariantName, VariantOptions and SKU describe the chosen variant
+	// ("Size: M, Colour: Blue"); empty for a product without variants.
+	VariantName    string     `json:"variant_name,omitempty"`
+	VariantOptions []Property `json:"variant_options,omitempty"`
+	SKU            string     `json:"sku,omitempty"`
 }
 
 // CartSetItemRequest is the body of order.cart.set_item: the line's new
-// quantity (1..MaxLineQuantity), replacing the old one.
+// quantity (1..MaxLineQuantity), replacing the old one. A product with
+// variants is bought by variant: VariantID is then required.
 type CartSetItemRequest struct {
 	Quantity  int64  `json:"quantity"`
 	VariantID string `json:"variant_id,omitempty"`
@@ -193,6 +210,12 @@ type CheckoutRequest struct {
 	Payment   PaymentInput     `json:"payment"`
 }
 
+// PayRequest is the body of order.pay: a new card for an order whose
+// payment was declined (status awaiting_payment).
+type PayRequest struct {
+	Payment PaymentInput `json:"payment"`
+}
+
 // CancelRequest is the optional body of order.cancel.
 type CancelRequest struct {
 	Reason string `json:"reason,omitempty"` // free text kept for the record
@@ -222,19 +245,23 @@ type RefundRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// OrderItem is one line of an order, with the price snapshot taken at
-// checkout.
+// OrderItem is one line of an order, with the snapshot taken at checkout:
+// the price, the product's name and, for a variant, its name, options and
+// SKU (what was bought stays readable whatever the catalogue does later).
 type OrderItem struct {
 	// Line numbers the order's lines from 1; shipments and returns name
 	// lines by it.
-	Line      int    `json:"line"`
-	ProductID string `json:"product_id"`
-	VariantID string `json:"variant_id,omitempty"`
-	SellerID  string `json:"seller_id"`
-	Name      string `json:"name"`
-	Quantity  int64  `json:"quantity"`
-	UnitPrice Money  `json:"unit_price"`
-	Total     Money  `json:"total"`
+	Line           int        `json:"line"`
+	ProductID      string     `json:"product_id"`
+	VariantID      string     `json:"variant_id,omitempty"`
+	SellerID       string     `json:"seller_id"`
+	Name           string     `json:"name"`
+	VariantName    string     `json:"variant_name,omitempty"`
+	VariantOptions []Property `json:"variant_options,omitempty"`
+	SKU            string     `json:"sku,omitempty"`
+	Quantity       int64      `json:"quantity"`
+	UnitPrice      Money      `json:"unit_price"`
+	Total          Money      `json:"total"`
 	// ShipmentID is the shipment the line left in ("" while unshipped).
 	ShipmentID string `json:"shipment_id,omitempty"`
 	// RefundedQuantity is the units of the line returned and refunded.
@@ -249,7 +276,8 @@ type OrderPayment struct {
 	Brand  string `json:"brand,omitempty"`
 	Last4  string `json:"last4,omitempty"`
 	// Attempts are the calls made to the payment provider, oldest first
-	// (only in the reply of GET /orders/{id}).
+	// (in the replies about one order: get, pay, cancel, refund; not in
+	// lists).
 	Attempts []PaymentAttempt `json:"attempts,omitempty"`
 }
 
@@ -260,6 +288,7 @@ type PaymentAttempt struct {
 	Status string `json:"status"`
 	Amount Money  `json:"amount"`
 	Error  string `json:"error,omitempty"`
+	Last4  string `json:"last4,omitempty"` // the card charged (charges)
 }
 
 // Shipment is one seller's parcel: the lines it holds, the carrier and
@@ -280,8 +309,13 @@ type Shipment struct {
 // lines, shipments and return requests; Subtotal and Total are the sum of
 // their lines, Refunded what was refunded of them, and Payment carries only
 // its status and method (no card, no attempts).
+//
+// Number is the order's short, unique, human-friendly number ("100042"),
+// shown in emails and notifications as "#100042"; GET /orders/{number}
+// finds the order by it (a leading "#" is accepted).
 type Order struct {
 	ID              string          `json:"id"`
+	Number          string          `json:"number"`
 	UserID          string          `json:"user_id"`
 	Status          string          `json:"status"`
 	StatusReason    string          `json:"status_reason"`
@@ -322,12 +356,15 @@ type ReturnDecision struct {
 
 // ReturnLine is one line of a return request.
 type ReturnLine struct {
-	Line      int    `json:"line"`
-	ProductID string `json:"product_id"`
-	Name      string `json:"name"`
-	Quantity  int64  `json:"quantity"`
-	UnitPrice Money  `json:"unit_price"`
-	Total     Money  `json:"total"`
+	Line        int    `json:"line"`
+	ProductID   string `json:"product_id"`
+	VariantID   string `json:"variant_id,omitempty"`
+	Name        string `json:"name"`
+	VariantName string `json:"variant_name,omitempty"`
+	SKU         string `json:"sku,omitempty"`
+	Quantity    int64  `json:"quantity"`
+	UnitPrice   Money  `json:"unit_price"`
+	Total       Money  `json:"total"`
 }
 
 // ReturnRequest is a buyer's request to return lines of an order, decided
@@ -352,33 +389,37 @@ type ReturnRequest struct {
 // OrderEventItem is one line in order events. ProductID, VariantID and
 // Quantity are what the inventory needs; the rest serves notifications.
 type OrderEventItem struct {
-	ProductID string `json:"product_id"`
-	VariantID string `json:"variant_id,omitempty"`
-	Quantity  int64  `json:"quantity"`
-	Name      string `json:"name"`
-	UnitPrice Money  `json:"unit_price"`
-	SellerID  string `json:"seller_id"`
+	ProductID   string `json:"product_id"`
+	VariantID   string `json:"variant_id,omitempty"`
+	Quantity    int64  `json:"quantity"`
+	Name        string `json:"name"`
+	VariantName string `json:"variant_name,omitempty"`
+	SKU         string `json:"sku,omitempty"`
+	UnitPrice   Money  `json:"unit_price"`
+	SellerID    string `json:"seller_id"`
 }
 
 // OrderPlaced is the payload of order.placed. The inventory reserves Items
 // and answers inventory.reserved or inventory.rejected.
 type OrderPlaced struct {
-	OrderID   string           `json:"order_id"`
-	UserID    string           `json:"user_id"`
-	Items     []OrderEventItem `json:"items"`
-	Total     Money            `json:"total"`
-	SellerIDs []string         `json:"seller_ids"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Items       []OrderEventItem `json:"items"`
+	Total       Money            `json:"total"`
+	SellerIDs   []string         `json:"seller_ids"`
 }
 
 // OrderPaid is the payload of order.paid: the inventory turns the held
 // stock into a sale.
 type OrderPaid struct {
-	OrderID   string           `json:"order_id"`
-	UserID    string           `json:"user_id"`
-	Total     Money            `json:"total"`
-	Items     []OrderEventItem `json:"items"`
-	SellerIDs []string         `json:"seller_ids"`
-	Last4     string           `json:"last4,omitempty"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Total       Money            `json:"total"`
+	Items       []OrderEventItem `json:"items"`
+	SellerIDs   []string         `json:"seller_ids"`
+	Last4       string           `json:"last4,omitempty"`
 }
 
 // OrderCancelled is the payload of order.cancelled: the inventory releases
@@ -388,14 +429,15 @@ type OrderPaid struct {
 // order had been paid and the payment was returned (an order.refunded
 // follows).
 type OrderCancelled struct {
-	OrderID    string           `json:"order_id"`
-	UserID     string           `json:"user_id"`
-	Reason     string           `json:"reason"`
-	PrevStatus string           `json:"prev_status"`
-	Refunded   bool             `json:"refunded"`
-	Total      Money            `json:"total"`
-	Items      []OrderEventItem `json:"items"`
-	SellerIDs  []string         `json:"seller_ids"`
+	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
+	UserID      string           `json:"user_id"`
+	Reason      string           `json:"reason"`
+	PrevStatus  string           `json:"prev_status"`
+	Refunded    bool             `json:"refunded"`
+	Total       Money            `json:"total"`
+	Items       []OrderEventItem `json:"items"`
+	SellerIDs   []string         `json:"seller_ids"`
 }
 
 // OrderRefunded is the payload of order.refunded: Amount went back to the
@@ -403,12 +445,13 @@ type OrderCancelled struct {
 // ReturnID, its lines in Items, and leaves the order in its status unless
 // every line is now refunded.
 type OrderRefunded struct {
-	OrderID  string `json:"order_id"`
-	UserID   string `json:"user_id"`
-	ReturnID string `json:"return_id,omitempty"`
-	Amount   Money  `json:"amount"`
-	Reason   string `json:"reason"`
-	Status   string `json:"status"` // the order's status after the refund
+	OrderID     string `json:"order_id"`
+	OrderNumber string `json:"order_number,omitempty"` // Order.Number
+	UserID      string `json:"user_id"`
+	ReturnID    string `json:"return_id,omitempty"`
+	Amount      Money  `json:"amount"`
+	Reason      string `json:"reason"`
+	Status      string `json:"status"` // the order's status after the refund
 	// Shipped says whether the goods had left (shipped or delivered) before
 	// the refund. A refunded order that never shipped puts its units back in
 	// stock; one that shipped does not (the goods are with the buyer).
@@ -422,6 +465,7 @@ type OrderRefunded struct {
 // and Status the order's status after it (partially_shipped or shipped).
 type OrderShipped struct {
 	OrderID        string           `json:"order_id"`
+	OrderNumber    string           `json:"order_number,omitempty"` // Order.Number
 	UserID         string           `json:"user_id"`
 	ShipmentID     string           `json:"shipment_id"`
 	SellerID       string           `json:"seller_id"`
@@ -437,6 +481,7 @@ type OrderShipped struct {
 // OrderShipped; Status is the order's after it).
 type OrderDelivered struct {
 	OrderID        string           `json:"order_id"`
+	OrderNumber    string           `json:"order_number,omitempty"` // Order.Number
 	UserID         string           `json:"user_id"`
 	ShipmentID     string           `json:"shipment_id"`
 	SellerID       string           `json:"seller_id"`
@@ -465,14 +510,18 @@ type ReturnEvent struct {
 
 // PaymentFailed is the payload of payment.failed: the charge was declined
 // (Reason payment_declined or insufficient_funds; DeclineCode is the
-// provider's code). An order.cancelled follows.
+// provider's code). The order is now awaiting_payment: the buyer may pay
+// again with another card until PayBy; after that it is cancelled
+// (order.cancelled, reason payment_timeout).
 type PaymentFailed struct {
 	OrderID     string           `json:"order_id"`
+	OrderNumber string           `json:"order_number,omitempty"` // Order.Number
 	UserID      string           `json:"user_id"`
 	Reason      string           `json:"reason"`
 	DeclineCode string           `json:"decline_code"`
 	Amount      Money            `json:"amount"`
 	Last4       string           `json:"last4,omitempty"`
+	PayBy       *time.Time       `json:"pay_by,omitempty"`
 	Items       []OrderEventItem `json:"items"`
 	SellerIDs   []string         `json:"seller_ids"`
 }
@@ -481,6 +530,7 @@ func init() {
 	Register("order.cart", Cart{})
 	Register("order.cart.set_item.request", CartSetItemRequest{})
 	Register("order.checkout.request", CheckoutRequest{})
+	Register("order.pay.request", PayRequest{})
 	Register("order.cancel.request", CancelRequest{})
 	Register("order.ship.request", ShipRequest{})
 	Register("order.deliver.request", DeliverRequest{})

@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The product service's RPC methods (see notes/ROUTES.md). Methods routed by
 // the gateway take an Envelope (params + the client's body, the type named in
@@ -175,9 +178,10 @@ type Rating struct {
 	Count   int64   `json:"count"`
 }
 
-// Product is the public shape of a product. Stock is the product-level
-// available quantity; StockStatus considers the variants too (a product with
-// variants is in stock when any variant or the product itself is).
+// Product is the public shape of a product. Stock is the available
+// quantity: of the product itself, or for a product with variants (which is
+// bought by variant) the sum over its variants; StockStatus always agrees
+// with Stock.
 type Product struct {
 	ID          string           `json:"id"`
 	Slug        string           `json:"slug"`
@@ -215,9 +219,11 @@ type VariantInput struct {
 }
 
 // ProductInput is the body of product.create. Price.Currency defaults to
-// USD. Status defaults to active. Stock is the initial product-level stock
-// (an "incoming" ledger entry). An admin may create for another seller with
-// SellerID.
+// USD. Status defaults to active. Price (and each variant's) must be at
+// least 1 minor unit and CategoryID is required. Stock is the initial
+// product-level stock (an "incoming" ledger entry); a product with
+// variants is bought by variant, so give each variant its stock instead.
+// An admin may create for another seller with SellerID.
 type ProductInput struct {
 	Name        string         `json:"name"`
 	Description string         `json:"description"`
@@ -381,6 +387,21 @@ type ReactionReply struct {
 	Counts    map[string]int64 `json:"counts"`
 }
 
+// VariantLabel names a variant by its properties for people: "Size: M,
+// Colour: Blue" ("" without properties).
+func VariantLabel(props []Property) string {
+	var b strings.Builder
+	for i, p := range props {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+		b.WriteString(p.Value)
+	}
+	return b.String()
+}
+
 // LookupRequest is the body of product.lookup (at most 200 ids).
 type LookupRequest struct {
 	IDs []string `json:"ids"`
@@ -396,11 +417,15 @@ type LookupVariant struct {
 }
 
 // LookupItem is one product of a LookupReply. Exists is false for unknown
-// (or deleted, or malformed) ids, with every other field but ID empty.
-// Available is the product-level available stock.
+// (or deleted, or malformed) ids, with every other field but ID empty —
+// except for a product that was deleted: Deleted is then true and Name,
+// Slug and SellerID are its last known ones (so carts and wishlists can
+// still say what it was). Available is Product.Stock: for a product with
+// variants (bought by variant) the sum of the variants' stock.
 type LookupItem struct {
 	ID          string          `json:"id"`
 	Exists      bool            `json:"exists"`
+	Deleted     bool            `json:"deleted,omitempty"`
 	Name        string          `json:"name,omitempty"`
 	Slug        string          `json:"slug,omitempty"`
 	Price       Money           `json:"price"`

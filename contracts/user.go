@@ -157,7 +157,8 @@ type WishlistAddRequest struct {
 const (
 	// WishlistAvailable: the product exists; Name, Price and ImageURL are set.
 	WishlistAvailable = "available"
-	// WishlistUnavailable: the product no longer exists.
+	// WishlistUnavailable: the product no longer exists (Name is still
+	// given when it was deleted: its last known name).
 	WishlistUnavailable = "unavailable"
 	// WishlistUnknown: the product service could not be asked; details are
 	// missing but the entry is still listed.

@@ -141,7 +141,7 @@ var (
 		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"}}
 	catalogue   = &CachePolicy{PurgeOnProductEvent: true}
 	orderStatus = QueryParam{Name: "status", Type: "string", Enum: []string{contracts.OrderStatusPending, contracts.OrderStatusReserved,
-		contracts.OrderStatusPaid, contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
+		contracts.OrderStatusAwaitingPayment, contracts.OrderStatusPaid, contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
 		contracts.OrderStatusRefunded}, Description: "only orders in this status"}
 	// streamQuery: browsers' EventSource and WebSocket cannot send headers.
 	streamQuery = []QueryParam{
@@ -228,9 +228,11 @@ func Routes() []Route {
 		{Method: "GET", Path: "/products/{id}", RPC: contracts.MethodProductGet, Cache: &CachePolicy{TagParam: "id"},
 			Response: contracts.Product{}, Summary: "A product"},
 		{Method: "POST", Path: "/products", RPC: contracts.MethodProductCreate, Auth: User, Roles: seller, Body: true, Status: 201,
-			Request: contracts.ProductInput{}, Response: contracts.Product{}, Summary: "Create a product"},
+			Request: contracts.ProductInput{}, Response: contracts.Product{},
+			Summary: "Create a product (category_id required; prices at least 1 minor unit: nothing is sold for free)"},
 		{Method: "PATCH", Path: "/products/{id}", RPC: contracts.MethodProductUpdate, Auth: User, Roles: seller, Body: true,
-			Request: contracts.ProductPatch{}, Response: contracts.Product{}, Summary: "Update my product"},
+			Request: contracts.ProductPatch{}, Response: contracts.Product{},
+			Summary: "Update my product (prices at least 1 minor unit)"},
 		{Method: "DELETE", Path: "/products/{id}", RPC: contracts.MethodProductDelete, Auth: User, Roles: seller, Status: 204,
 			Summary: "Delete my product"},
 		{Method: "PUT", Path: "/products/{id}/featured", RPC: contracts.MethodProductFeaturedSet, Auth: User, Roles: admin,
@@ -269,7 +271,8 @@ func Routes() []Route {
 		{Method: "GET", Path: "/cart", RPC: contracts.MethodOrderCartGet, Auth: User, Response: contracts.Cart{}, Summary: "My cart"},
 		{Method: "DELETE", Path: "/cart", RPC: contracts.MethodOrderCartClear, Auth: User, Status: 204, Summary: "Empty my cart"},
 		{Method: "PUT", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartSetItem, Auth: User, Body: true,
-			Request: contracts.CartSetItemRequest{}, Response: contracts.Cart{}, Summary: "Set a cart line"},
+			Request: contracts.CartSetItemRequest{}, Response: contracts.Cart{},
+			Summary: "Set a cart line (a product with variants needs variant_id: without it, 400 variant_required)"},
 		{Method: "DELETE", Path: "/cart/items/{product_id}", RPC: contracts.MethodOrderCartRemoveItem, Auth: User, Status: 204,
 			Query:   []QueryParam{{Name: "variant_id", Type: "string", Description: "the line's variant, when it has one"}},
 			Summary: "Remove a cart line"},
@@ -279,7 +282,11 @@ func Routes() []Route {
 		{Method: "GET", Path: "/orders", RPC: contracts.MethodOrderList, Auth: User,
 			Query:    withPage(orderStatus, QueryParam{Name: "user", Type: "string", Description: "admin: one user's orders"}),
 			Response: contracts.List[contracts.Order]{}, Summary: "My orders"},
-		{Method: "GET", Path: "/orders/{id}", RPC: contracts.MethodOrderGet, Auth: User, Response: contracts.Order{}, Summary: "One of my orders"},
+		{Method: "GET", Path: "/orders/{id}", RPC: contracts.MethodOrderGet, Auth: User, Response: contracts.Order{},
+			Summary: "One of my orders, by id or by its number (\"100042\" or \"#100042\", as in emails)"},
+		{Method: "POST", Path: "/orders/{id}/pay", RPC: contracts.MethodOrderPay, Auth: User, Body: true, Status: 202, RateClass: RateCheckout,
+			IdempotencyKey: true, Timeout: 15 * time.Second, Request: contracts.PayRequest{}, Response: contracts.Order{},
+			Summary: "Pay again with another card after a decline (order awaiting_payment, until its payment window ends)"},
 		{Method: "POST", Path: "/orders/{id}/cancel", RPC: contracts.MethodOrderCancel, Auth: User, Body: true, OptionalBody: true,
 			Request: contracts.CancelRequest{}, Response: contracts.Order{}, Summary: "Cancel my order"},
 		{Method: "POST", Path: "/orders/{id}/ship", RPC: contracts.MethodOrderShip, Auth: User, Roles: seller, Body: true,

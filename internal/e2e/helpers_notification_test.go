@@ -226,14 +226,13 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// shortOrder is how emails and notification bodies name an order: the last
-// eight hex digits of its id, upper case.
-func shortOrder(id string) string {
-	s := strings.ReplaceAll(id, "-", "")
-	if len(s) > 8 {
-		s = s[len(s)-8:]
+// shortOrder is how emails and notification bodies name an order: "#"
+// and its number.
+func shortOrder(o contracts.Order) string {
+	if o.Number == "" {
+		panic("order without a number")
 	}
-	return strings.ToUpper(s)
+	return "#" + o.Number
 }
 
 // ---- in-app notifications ----

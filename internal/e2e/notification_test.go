@@ -97,7 +97,7 @@ func TestNotification(t *testing.T) {
 		o := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(kettle.ID, 2)))
 		awaitOrder(buyer, o.ID, contracts.OrderStatusPaid)
 		total := contracts.USD(4900)
-		short := shortOrder(o.ID)
+		short := shortOrder(o)
 
 		// The buyer's live stream: order received, then payment confirmed,
 		// in order, with stream sequences as ids.
@@ -246,7 +246,7 @@ func TestNotification(t *testing.T) {
 		}
 	})
 
-	t.Run("a declined payment tells the buyer why and the seller nothing", func(t *testing.T) {
+	t.Run("a declined payment tells the buyer why and how to pay again, and the seller nothing", func(t *testing.T) {
 		c := c.with(t)
 		seller, ss := account(c, "seller")
 		buyer, bs := account(c, "")
@@ -255,20 +255,24 @@ func TestNotification(t *testing.T) {
 		sStream := openSSE(seller, "")
 
 		o := placeOrder(buyer, newKey(), checkoutOf(cardDeclined, line(tray.ID, 1)))
-		awaitOrder(buyer, o.ID, contracts.OrderStatusCancelled)
-		evs := bStream.collect(t, o.ID, contracts.KindOrderPlaced, contracts.KindOrderCancelled)
-		cancelled := eventOf(evs, contracts.KindOrderCancelled, o.ID)
+		awaitOrder(buyer, o.ID, contracts.OrderStatusAwaitingPayment)
+		evs := bStream.collect(t, o.ID, contracts.KindOrderPlaced, contracts.KindPaymentFailed)
+		declined := eventOf(evs, contracts.KindPaymentFailed, o.ID)
 		var data struct {
 			Reason string `json:"reason"`
+			Number string `json:"order_number"`
 		}
-		if err := json.Unmarshal(cancelled.Note.Data, &data); err != nil || data.Reason != contracts.ReasonPaymentDeclined ||
-			!strings.Contains(cancelled.Note.Body, "declined") {
-			t.Errorf("order_cancelled = %+v (data %s), want the payment_declined reason", cancelled.Note.Notification, cancelled.Note.Data)
+		if err := json.Unmarshal(declined.Note.Data, &data); err != nil || data.Reason != contracts.ReasonPaymentDeclined ||
+			data.Number != o.Number || !strings.Contains(declined.Note.Body, "declined") {
+			t.Errorf("payment_failed = %+v (data %s), want the payment_declined reason and the order number", declined.Note.Notification, declined.Note.Data)
 		}
 		if eventOf(evs, contracts.KindOrderPaid, o.ID) != nil {
 			t.Errorf("a declined order was announced paid")
 		}
-		mp.awaitMail(t, bs.Email, "was cancelled", shortOrder(o.ID))
+		m := mp.awaitMail(t, bs.Email, "Payment declined", shortOrder(o))
+		if !strings.Contains(m.Text, "pay with another card") {
+			t.Errorf("payment declined mail does not say how to keep the order:\n%s", m.Text)
+		}
 
 		// The seller had nothing to ship. Barrier: a paid order of the
 		// same seller, pushed after.
@@ -284,8 +288,8 @@ func TestNotification(t *testing.T) {
 				t.Errorf("seller has %s about the declined order", n.Kind)
 			}
 		}
-		mp.awaitMail(t, ss.Email, "New order", shortOrder(paid.ID))
-		if got := mp.mailsAbout(t, ss.Email, shortOrder(o.ID)); len(got) != 0 {
+		mp.awaitMail(t, ss.Email, "New order", shortOrder(paid))
+		if got := mp.mailsAbout(t, ss.Email, shortOrder(o)); len(got) != 0 {
 			t.Errorf("seller mailed about the declined order: %q", got[0].Subject)
 		}
 	})
@@ -392,7 +396,7 @@ func TestNotification(t *testing.T) {
 		s := openSSE(buyer, "")
 		o := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(cups.ID, 2)))
 		awaitOrder(buyer, o.ID, contracts.OrderStatusPaid)
-		short := shortOrder(o.ID)
+		short := shortOrder(o)
 		// In-app (stored and pushed) still arrives.
 		s.collect(t, o.ID, contracts.KindOrderPlaced, contracts.KindOrderPaid)
 		awaitNote(buyer, contracts.KindOrderPaid, o.ID)
@@ -413,7 +417,7 @@ func TestNotification(t *testing.T) {
 		buyer.must(http.StatusOK, "PUT", "/notifications/preferences", on)
 		o2 := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(cups.ID, 1)))
 		awaitOrder(buyer, o2.ID, contracts.OrderStatusPaid)
-		mp.awaitMail(t, bs.Email, "Payment confirmed", shortOrder(o2.ID), "$12.00")
+		mp.awaitMail(t, bs.Email, "Payment confirmed", shortOrder(o2), "$12.00")
 	})
 }
 
@@ -491,7 +495,7 @@ func TestNotificationTwoGateways(t *testing.T) {
 		t.Errorf("WebSocket on B: %s %+v", m.ID, n.Notification)
 	}
 	sellerOnB.collect(t, o.ID, contracts.KindNewOrder)
-	mp.awaitMail(t, bs.Email, "Payment confirmed", shortOrder(o.ID), "$15.00")
+	mp.awaitMail(t, bs.Email, "Payment confirmed", shortOrder(o), "$15.00")
 
 	// The stream on B ends; a checkout through B while it is away; the
 	// client resumes on A after the last id B gave it.

@@ -156,13 +156,14 @@ func TestOrderSaga(t *testing.T) {
 		wantError(t, stranger.do("POST", "/orders", req, "Idempotency-Key", key), http.StatusConflict, "failed_precondition")
 	})
 
-	// A declined charge cancels the order with the provider's reason and
-	// the held stock goes back.
+	// A declined charge leaves the order awaiting another payment with the
+	// provider's reason, the stock still held; cancelling it then gives the
+	// stock back.
 	for _, tc := range []struct{ card, reason string }{
 		{cardDeclined, contracts.ReasonPaymentDeclined},
 		{cardNoFunds, contracts.ReasonInsufficientFunds},
 	} {
-		t.Run("card "+tc.card+" → cancelled "+tc.reason+", stock restored", func(t *testing.T) {
+		t.Run("card "+tc.card+" → awaiting_payment "+tc.reason+", stock restored on cancel", func(t *testing.T) {
 			c := c.with(t)
 			seller, _ := account(c, "seller")
 			buyer, _ := account(c, "")
@@ -170,9 +171,14 @@ func TestOrderSaga(t *testing.T) {
 			setCart(buyer, p.ID, 2)
 			paidBefore := metric(t, env, "oc_orders_paid_total")
 			o := placeOrder(buyer, newKey(), checkoutOf(tc.card))
-			got := awaitOrder(buyer, o.ID, contracts.OrderStatusCancelled)
+			got := awaitOrder(buyer, o.ID, contracts.OrderStatusAwaitingPayment)
 			if got.StatusReason != tc.reason || got.Payment.Status != contracts.PaymentStatusFailed {
-				t.Errorf("cancelled order: reason %q payment %q, want %q and failed", got.StatusReason, got.Payment.Status, tc.reason)
+				t.Errorf("declined order: reason %q payment %q, want %q and failed", got.StatusReason, got.Payment.Status, tc.reason)
+			}
+			awaitStock(seller, p.ID, 3, 2)
+			cancelled := decode[contracts.Order](t, buyer.must(http.StatusOK, "POST", "/orders/"+o.ID+"/cancel", nil))
+			if cancelled.Status != contracts.OrderStatusCancelled || len(cancelled.Payment.Attempts) != 1 {
+				t.Errorf("cancel answered %s with attempts %+v, want cancelled with the declined attempt", cancelled.Status, cancelled.Payment.Attempts)
 			}
 			inv := awaitStock(seller, p.ID, 5, 0)
 			if l := ledgerFor(inv, o.ID); l[contracts.LedgerReservation] != 2 || l[contracts.LedgerRelease] != 2 || l[contracts.LedgerOutgoing] != 0 {

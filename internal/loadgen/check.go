@@ -75,7 +75,8 @@ const maxViolations = 50
 //     of its paid/shipped/delivered orders); no units stay reserved once
 //     every order settled; and when the ledger was read, its outgoing
 //     entries equal the units sold;
-//   - every order reached a final state (not pending or reserved);
+//   - every order reached a final state (not pending, reserved or
+//     awaiting_payment);
 //   - every sold order has exactly one successful charge and payment
 //     status succeeded; no cancelled order kept a charge; no order paid
 //     with a declined card was sold.
@@ -106,7 +107,7 @@ func Check(in CheckInput) CheckResult {
 			}
 		}
 		switch {
-		case o.Status == "pending" || o.Status == "reserved" || o.Status == "":
+		case o.Status == "pending" || o.Status == "reserved" || o.Status == "awaiting_payment" || o.Status == "":
 			res.Unsettled++
 			add("order %s did not settle: status %q", o.ID, o.Status)
 		case isSold:

@@ -191,7 +191,11 @@ type orderView struct {
 	} `json:"payment"`
 }
 
-func final(status string) bool { return status != "pending" && status != "reserved" && status != "" }
+// final reports whether an order needs nothing more of the run. An order
+// awaiting_payment (its card was declined) is not: settle gives it up.
+func final(status string) bool {
+	return status != "pending" && status != "reserved" && status != "awaiting_payment" && status != ""
+}
 
 // settle waits (bounded) until every placed order reached a final status
 // and returns what each became.
@@ -219,6 +223,11 @@ func (g *gen) settle(ctx context.Context) []OrderOutcome {
 					out[i] = outcomeOf(v, o.Declined)
 					if final(v.Status) {
 						return
+					}
+					if v.Status == "awaiting_payment" {
+						// A declined card: the shopper gives up rather than pay
+						// again, which releases the held stock.
+						g.plain.Do(ctx, Call{Method: "POST", Path: "/orders/" + o.ID + "/cancel", Token: o.User.Token})
 					}
 				}
 				if time.Now().After(deadline) || ctx.Err() != nil {

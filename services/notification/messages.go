@@ -52,11 +52,14 @@ type itemView struct {
 var consumedEvents = []string{
 	contracts.EventOrderPlaced, contracts.EventOrderPaid, contracts.EventOrderCancelled,
 	contracts.EventOrderRefunded, contracts.EventOrderShipped, contracts.EventOrderDelivered,
+	contracts.EventPaymentFailed,
 	contracts.EventReviewCreated, contracts.EventCommentCreated,
 	contracts.EventUserRegistered, contracts.EventUserUpdated,
 	contracts.EventReturnRequested, contracts.EventReturnApproved, contracts.EventReturnRejected,
 }
 
+// shortID is the fallback name of an order in messages, for events written
+// before orders had numbers (their payloads carry no order_number).
 func shortID(id string) string {
 	s := strings.ReplaceAll(id, "-", "")
 	if len(s) > 8 {
@@ -76,11 +79,40 @@ func view(orderID string, items []contracts.OrderEventItem, total contracts.Mone
 	v := &orderView{ID: orderID, Total: formatMoney(total), Label: label}
 	for _, it := range items {
 		v.Items = append(v.Items, itemView{
-			Name: it.Name, Quantity: it.Quantity, UnitPrice: formatMoney(it.UnitPrice),
+			Name: lineName(it), Quantity: it.Quantity, UnitPrice: formatMoney(it.UnitPrice),
 			LineTotal: formatMoney(contracts.Money{Amount: it.UnitPrice.Amount * it.Quantity, Currency: it.UnitPrice.Currency}),
 		})
 	}
 	return v
+}
+
+// lineName names an order line for people: the product, and the variant
+// bought with its SKU ("Organic Cotton T-Shirt (Size: M, Colour: Blue; SKU
+// TS-M-BL)").
+func lineName(it contracts.OrderEventItem) string {
+	var extra []string
+	if it.VariantName != "" {
+		extra = append(extra, it.VariantName)
+	}
+	if it.SKU != "" {
+		extra = append(extra, "SKU "+it.SKU)
+	}
+	if len(extra) == 0 {
+		return it.Name
+	}
+	return it.Name + " (" + strings.Join(extra, "; ") + ")"
+}
+
+// orderNumber is the order_number of an order event's payload ("" when
+// it has none).
+func orderNumber(ev contracts.Event) string {
+	var p struct {
+		OrderNumber string `json:"order_number"`
+	}
+	if json.Unmarshal(ev.Data, &p) != nil {
+		return ""
+	}
+	return p.OrderNumber
 }
 
 // sellerItems returns the lines of seller and their total.
@@ -141,6 +173,7 @@ var reasonText = map[string]string{
 	contracts.ReasonReservationTimeout: "the stock could not be confirmed in time",
 	contracts.ReasonReservationExpired: "the reserved stock expired",
 	contracts.ReasonRefundedByAdmin:    "it was refunded by our team",
+	contracts.ReasonPaymentTimeout:     "the payment was declined and not made again in time",
 }
 
 func reason(r string) string {
@@ -158,6 +191,26 @@ func reason(r string) string {
 // that notify nobody give none.
 func (s *core) deliveries(ev contracts.Event) ([]delivery, error) {
 	link := func(path string) string { return strings.TrimRight(s.cfg.ShopURL, "/") + path }
+	// Orders are named by their number ("#100042", which GET
+	// /orders/{number} finds) when the event carries one: these three
+	// shadow the package functions of the same name for every case below.
+	number := orderNumber(ev)
+	shortID := func(id string) string {
+		if number != "" {
+			return number
+		}
+		return shortID(id)
+	}
+	orderData := func(orderID string, total contracts.Money) map[string]any {
+		return with(orderData(orderID, total), "order_number", number)
+	}
+	view := func(orderID string, items []contracts.OrderEventItem, total contracts.Money, label string) *orderView {
+		v := view(orderID, items, total, label)
+		if number != "" {
+			v.ID = "#" + number
+		}
+		return v
+	}
 	switch ev.Type {
 	case contracts.EventOrderPlaced:
 		var o contracts.OrderPlaced
@@ -205,6 +258,29 @@ func (s *core) deliveries(ev contracts.Event) ([]delivery, error) {
 			}})
 		}
 		return out, nil
+
+	case contracts.EventPaymentFailed:
+		var o contracts.PaymentFailed
+		if err := decode(ev, &o, &o.OrderID, &o.UserID); err != nil {
+			return nil, err
+		}
+		intro := fmt.Sprintf("The payment of %s for your order #%s was declined: %s.", formatMoney(o.Amount), shortID(o.OrderID), reason(o.Reason))
+		m := message{
+			Subject: fmt.Sprintf("Payment declined for order #%s: pay again to keep it", shortID(o.OrderID)),
+			Title:   "Payment declined",
+			Intro:   intro,
+			Order:   view(o.OrderID, o.Items, o.Amount, "Total"),
+			Link:    link("/orders/" + o.OrderID),
+		}
+		if o.Last4 != "" {
+			m.Lines = append(m.Lines, "The card ending in "+o.Last4+" was not charged.")
+		}
+		if o.PayBy != nil {
+			m.Lines = append(m.Lines, fmt.Sprintf("We keep your items until %s UTC: pay with another card before then, or the order is cancelled.",
+				o.PayBy.UTC().Format("2 Jan 2006 15:04")))
+		}
+		return []delivery{{UserID: o.UserID, Kind: contracts.KindPaymentFailed,
+			Data: with(orderData(o.OrderID, o.Amount), "reason", o.Reason), Msg: m}}, nil
 
 	case contracts.EventOrderCancelled:
 		var o contracts.OrderCancelled

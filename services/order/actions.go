@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -47,8 +46,15 @@ func (s *Service) load(ctx context.Context, actor contracts.Actor, id string) (*
 	return o, nil
 }
 
-// Get returns the order id as actor may see it.
+// Get returns the order id (or the order numbered id) as actor may see it.
 func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (contracts.Order, error) {
+	if actor.Anonymous() {
+		return contracts.Order{}, contracts.Unauthenticated("sign in to see orders")
+	}
+	id, err := s.orderID(ctx, id)
+	if err != nil {
+		return contracts.Order{}, err
+	}
 	o, err := s.load(ctx, actor, id)
 	if err != nil {
 		return contracts.Order{}, err
@@ -58,16 +64,7 @@ func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (co
 	if scope != "" {
 		return view, nil // the buyer's payment attempts are not the seller's business
 	}
-	atts, err := s.store.PaymentAttempts(ctx, o.ID)
-	if err != nil {
-		return contracts.Order{}, fmt.Errorf("load payment attempts of %s: %w", o.ID, err)
-	}
-	for _, a := range atts {
-		view.Payment.Attempts = append(view.Payment.Attempts, contracts.PaymentAttempt{
-			Kind: a.Kind, Status: a.Status, Amount: contracts.Money{Amount: a.Amount, Currency: a.Currency}, Error: a.Error,
-		})
-	}
-	return view, nil
+	return s.withAttempts(ctx, view)
 }
 
 // listParams reads limit, cursor and status from the query.
@@ -183,7 +180,7 @@ func (s *Service) Cancel(ctx context.Context, actor contracts.Actor, id string) 
 			o = ro
 		}
 	}
-	return o.View(sellerScope(actor, o)), nil
+	return s.withAttempts(ctx, o.View(sellerScope(actor, o)))
 }
 
 // Refund refunds a paid, partially shipped, shipped or delivered order in
@@ -217,5 +214,5 @@ func (s *Service) Refund(ctx context.Context, actor contracts.Actor, id string, 
 	} else {
 		o = ro
 	}
-	return o.View(""), nil
+	return s.withAttempts(ctx, o.View(""))
 }

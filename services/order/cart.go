@@ -165,11 +165,13 @@ type priced struct {
 	item    contracts.LookupItem
 	price   contracts.Money
 	stock   int64
-	problem string // "" when the line can be bought as is
+	variant *contracts.LookupVariant // the chosen variant, if any
+	problem string                   // "" when the line can be bought as is
 }
 
 // priceLines looks the lines' products up and checks each line: the
-// product exists and is active, the variant exists, the stock suffices.
+// product exists and is active, the variant exists (a product with
+// variants is bought by variant), the stock suffices.
 func priceLines(ctx context.Context, cat Catalog, lines []cartLine) ([]priced, error) {
 	if len(lines) == 0 {
 		return nil, nil
@@ -200,19 +202,22 @@ func priceLines(ctx context.Context, cat Catalog, lines []cartLine) ([]priced, e
 		}
 		p := priced{line: l, item: it, price: it.Price, stock: it.Available}
 		switch {
+		case it.Deleted:
+			p.problem = "deleted"
 		case !it.Exists:
 			p.problem = "not_found"
 		case it.Status != contracts.ProductActive:
 			p.problem = "inactive"
+		case l.VariantID == "" && len(it.Variants) > 0:
+			p.problem = "variant_required"
 		}
 		if p.problem == "" && l.VariantID != "" {
-			found := false
-			for _, v := range it.Variants {
-				if v.ID == l.VariantID {
-					found, p.price, p.stock = true, v.Price, v.Stock
+			for i := range it.Variants {
+				if v := &it.Variants[i]; v.ID == l.VariantID {
+					p.variant, p.price, p.stock = v, v.Price, v.Stock
 				}
 			}
-			if !found {
+			if p.variant == nil {
 				p.problem = "variant_not_found"
 			}
 		}
@@ -239,8 +244,9 @@ func cartView(lines []priced) contracts.Cart {
 			Quantity: p.line.Quantity, UnitPrice: p.price, StockStatus: p.item.StockStatus,
 			Available: p.problem == "", Problem: p.problem,
 		}
-		if p.line.VariantID != "" && p.problem != "variant_not_found" && p.problem != "not_found" {
+		if p.variant != nil {
 			ci.StockStatus = contracts.StockStatusOf(p.stock)
+			ci.VariantName, ci.VariantOptions, ci.SKU = contracts.VariantLabel(p.variant.Properties), p.variant.Properties, p.variant.SKU
 		}
 		ci.Total = contracts.Money{Amount: p.price.Amount * p.line.Quantity, Currency: p.price.Currency}
 		if ci.Available {
@@ -266,6 +272,10 @@ func problemMessage(p priced) string {
 	switch p.problem {
 	case "not_found":
 		return fmt.Sprintf("product %s does not exist", p.line.ProductID)
+	case "deleted":
+		return fmt.Sprintf("product %q is no longer available: the seller removed it", name)
+	case "variant_required":
+		return fmt.Sprintf("product %q comes in %d variants: choose one (variant_id)", name, len(p.item.Variants))
 	case "inactive":
 		return fmt.Sprintf("product %q is not for sale", name)
 	case "variant_not_found":
@@ -332,6 +342,9 @@ func (s *Service) SetCartItem(ctx context.Context, actor contracts.Actor, produc
 	cancel()
 	if err != nil {
 		return contracts.Cart{}, err
+	}
+	if p[0].problem == "variant_required" {
+		return contracts.Cart{}, problemError("variant_id", p[0])
 	}
 	if p[0].problem != "" {
 		return contracts.Cart{}, problemError("product_id", p[0])

@@ -103,6 +103,9 @@ func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, 
 			ProductID: p.line.ProductID, VariantID: p.line.VariantID, SellerID: p.item.SellerID, Name: p.item.Name,
 			Quantity: p.line.Quantity, UnitPrice: p.price.Amount, Total: p.price.Amount * p.line.Quantity,
 		}
+		if p.variant != nil {
+			it.VariantName, it.VariantOptions, it.SKU = contracts.VariantLabel(p.variant.Properties), p.variant.Properties, p.variant.SKU
+		}
 		o.Items = append(o.Items, it)
 		o.Subtotal += it.Total
 	}
@@ -118,6 +121,9 @@ func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, 
 		return nil, err
 	}
 	o.PaymentToken, o.CardBrand, o.CardLast4 = tok.Token, tok.Brand, tok.Last4
+	if o.Number, err = s.store.NextNumber(ctx); err != nil {
+		return nil, err
+	}
 
 	reply, err := json.Marshal(o.View(""))
 	if err != nil {

@@ -11,7 +11,11 @@ type Config struct {
 	// CartTTL is how long a cart lives after its last change.
 	CartTTL time.Duration
 	// PendingTimeout is how long an order may wait for the inventory's
-	// answer before it is cancelled with reason reservation_timeout.
+	// answer before it is cancelled with reason reservation_timeout; it is
+	// also the payment window of an order whose card was declined (counted
+	// from placement), after which it is cancelled with payment_timeout.
+	// Keep it below the product service's reservation TTL so the stock is
+	// held for the whole window.
 	PendingTimeout time.Duration
 	// ChargeLease is how long one charge attempt owns an order; a crashed
 	// attempt is retried by the sweeper after the lease ran out.
@@ -36,7 +40,7 @@ type Config struct {
 // RegisterFlags registers the flags, prefixed "order.", with defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CartTTL, "order.cart-ttl", 30*24*time.Hour, "a cart expires this long after its last change")
-	fs.DurationVar(&c.PendingTimeout, "order.pending-timeout", 15*time.Minute, "cancel an order (reservation_timeout) the inventory has not answered within this time")
+	fs.DurationVar(&c.PendingTimeout, "order.pending-timeout", 15*time.Minute, "cancel an order the inventory has not answered within this time (reservation_timeout), or whose declined payment was not made again within this time of placement (payment_timeout)")
 	fs.DurationVar(&c.ChargeLease, "order.charge-lease", time.Minute, "how long one charge attempt owns an order before the sweeper may retry it")
 	fs.DurationVar(&c.ChargeRetryAfter, "order.charge-retry-after", 30*time.Second, "delay before a charge with an unknown outcome is retried")
 	fs.DurationVar(&c.SweepInterval, "order.sweep-interval", 15*time.Second, "how often the recovery sweeper resumes stuck orders")

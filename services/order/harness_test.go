@@ -199,6 +199,12 @@ func (e *env) checkout(a contracts.Actor, key string, body any) bus.Reply {
 	return e.call(a, contracts.MethodOrderCheckout, nil, body, map[string]string{contracts.MetaIdempotencyKey: key})
 }
 
+// pay pays the order id again with card.
+func (e *env) pay(a contracts.Actor, id, key, card string) bus.Reply {
+	return e.call(a, contracts.MethodOrderPay, contracts.Params{"id": {id}}, contracts.PayRequest{Payment: checkoutBody(card).Payment},
+		map[string]string{contracts.MetaIdempotencyKey: key})
+}
+
 func (e *env) get(a contracts.Actor, id string) bus.Reply {
 	return e.call(a, contracts.MethodOrderGet, contracts.Params{"id": {id}}, nil, nil)
 }

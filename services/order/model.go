@@ -12,6 +12,7 @@ import (
 // ever held.
 type Order struct {
 	ID             string
+	Number         int64 // the human-friendly number (see contracts.Order)
 	UserID         string
 	Status         string
 	StatusReason   string
@@ -26,6 +27,7 @@ type Order struct {
 	CardLast4      string
 	ChargeRef      string
 	ChargeLease    *time.Time
+	ChargeSeq      int // the charge attempt with the provider (see chargeKey)
 	Carrier        string
 	TrackingNumber string
 	ReservedAt     *time.Time
@@ -42,22 +44,27 @@ type Order struct {
 	Returns   []Return
 }
 
-// Item is an order line with its price snapshot.
+// Item is an order line with its snapshot: price, names, variant.
 type Item struct {
-	ProductID string
-	VariantID string
-	SellerID  string
-	Name      string
-	Quantity  int64
-	UnitPrice int64
-	Total     int64
+	ProductID      string
+	VariantID      string
+	SellerID       string
+	Name           string
+	VariantName    string
+	VariantOptions []contracts.Property
+	SKU            string
+	Quantity       int64
+	UnitPrice      int64
+	Total          int64
 }
 
 // transitions is the order state machine: the statuses each status may
 // move to. Everything else is refused with failed_precondition.
 var transitions = map[string][]string{
 	contracts.OrderStatusPending:  {contracts.OrderStatusReserved, contracts.OrderStatusCancelled},
-	contracts.OrderStatusReserved: {contracts.OrderStatusPaid, contracts.OrderStatusCancelled},
+	contracts.OrderStatusReserved: {contracts.OrderStatusPaid, contracts.OrderStatusAwaitingPayment, contracts.OrderStatusCancelled},
+	// A declined card: the stock stays held while the buyer pays again.
+	contracts.OrderStatusAwaitingPayment: {contracts.OrderStatusReserved, contracts.OrderStatusCancelled},
 	contracts.OrderStatusPaid: {contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped,
 		contracts.OrderStatusCancelled, contracts.OrderStatusRefunded},
 	contracts.OrderStatusPartiallyShipped: {contracts.OrderStatusShipped, contracts.OrderStatusRefunded},
@@ -67,7 +74,7 @@ var transitions = map[string][]string{
 
 // validStatuses are the statuses a list may be filtered by.
 var validStatuses = []string{
-	contracts.OrderStatusPending, contracts.OrderStatusReserved, contracts.OrderStatusPaid,
+	contracts.OrderStatusPending, contracts.OrderStatusReserved, contracts.OrderStatusAwaitingPayment, contracts.OrderStatusPaid,
 	contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered, contracts.OrderStatusCancelled,
 	contracts.OrderStatusRefunded,
 }
@@ -140,7 +147,7 @@ func (o *Order) eventItems() []contracts.OrderEventItem {
 	for i, it := range o.Items {
 		out[i] = contracts.OrderEventItem{
 			ProductID: it.ProductID, VariantID: it.VariantID, Quantity: it.Quantity,
-			Name: it.Name, UnitPrice: o.money(it.UnitPrice), SellerID: it.SellerID,
+			Name: it.Name, VariantName: it.VariantName, SKU: it.SKU, UnitPrice: o.money(it.UnitPrice), SellerID: it.SellerID,
 		}
 	}
 	return out
@@ -153,6 +160,7 @@ func (o *Order) eventItems() []contracts.OrderEventItem {
 func (o *Order) View(sellerID string) contracts.Order {
 	v := contracts.Order{
 		ID:              o.ID,
+		Number:          o.number(),
 		UserID:          o.UserID,
 		Status:          o.Status,
 		StatusReason:    o.StatusReason,
@@ -177,6 +185,7 @@ func (o *Order) View(sellerID string) contracts.Order {
 		mine += it.Total
 		item := contracts.OrderItem{
 			Line: lineNo(i), ProductID: it.ProductID, VariantID: it.VariantID, SellerID: it.SellerID, Name: it.Name,
+			VariantName: it.VariantName, VariantOptions: it.VariantOptions, SKU: it.SKU,
 			Quantity: it.Quantity, UnitPrice: o.money(it.UnitPrice), Total: o.money(it.Total),
 			RefundedQuantity: o.refundedQuantity(lineNo(i)),
 		}
@@ -215,20 +224,20 @@ type outEvent struct {
 
 func (o *Order) placedEvent() outEvent {
 	return outEvent{contracts.EventOrderPlaced, contracts.OrderPlaced{
-		OrderID: o.ID, UserID: o.UserID, Items: o.eventItems(), Total: o.money(o.Total), SellerIDs: o.sellerIDs(),
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Items: o.eventItems(), Total: o.money(o.Total), SellerIDs: o.sellerIDs(),
 	}}
 }
 
 func (o *Order) paidEvent() outEvent {
 	return outEvent{contracts.EventOrderPaid, contracts.OrderPaid{
-		OrderID: o.ID, UserID: o.UserID, Total: o.money(o.Total), Items: o.eventItems(),
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Total: o.money(o.Total), Items: o.eventItems(),
 		SellerIDs: o.sellerIDs(), Last4: o.CardLast4,
 	}}
 }
 
 func (o *Order) cancelledEvent(prev string, refunded bool) outEvent {
 	return outEvent{contracts.EventOrderCancelled, contracts.OrderCancelled{
-		OrderID: o.ID, UserID: o.UserID, Reason: o.StatusReason, PrevStatus: prev, Refunded: refunded,
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Reason: o.StatusReason, PrevStatus: prev, Refunded: refunded,
 		Total: o.money(o.Total), Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
 }
@@ -237,14 +246,14 @@ func (o *Order) cancelledEvent(prev string, refunded bool) outEvent {
 // (what was left after returns).
 func (o *Order) refundedEvent(reason string, amount int64) outEvent {
 	return outEvent{contracts.EventOrderRefunded, contracts.OrderRefunded{
-		OrderID: o.ID, UserID: o.UserID, Amount: o.money(amount), Reason: reason, Status: o.Status,
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Amount: o.money(amount), Reason: reason, Status: o.Status,
 		Shipped: o.ShippedAt != nil, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
 }
 
-func (o *Order) paymentFailedEvent(reason, code string) outEvent {
+func (o *Order) paymentFailedEvent(reason, code string, payBy *time.Time) outEvent {
 	return outEvent{contracts.EventPaymentFailed, contracts.PaymentFailed{
-		OrderID: o.ID, UserID: o.UserID, Reason: reason, DeclineCode: code, Amount: o.money(o.Total),
-		Last4: o.CardLast4, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Reason: reason, DeclineCode: code, Amount: o.money(o.Total),
+		Last4: o.CardLast4, PayBy: payBy, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
 }

@@ -67,11 +67,12 @@ func TestSagaWithRealProductService(t *testing.T) {
 	}, "stock committed")
 
 	d := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardDeclined, contracts.LineInput{ProductID: p.ID, Quantity: 2})))
-	got := e.waitStatus(buyer, d.ID, contracts.OrderStatusCancelled)
+	got := e.waitStatus(buyer, d.ID, contracts.OrderStatusAwaitingPayment)
 	if got.StatusReason != contracts.ReasonPaymentDeclined {
 		t.Fatalf("reason = %s", got.StatusReason)
 	}
-	waitFor(t, func() bool { return stock() == 7 }, "stock released after the decline")
+	ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {d.ID}}, nil, nil))
+	waitFor(t, func() bool { return stock() == 7 }, "stock released after the declined order was cancelled")
 
 	// More than the stock: refused at checkout with the count left.
 	failed(t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p.ID, Quantity: 8})),

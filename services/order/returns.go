@@ -56,12 +56,14 @@ type Return struct {
 // ReturnLine is units of one order line in a return request, with the
 // line's snapshot.
 type ReturnLine struct {
-	Line      int
-	Quantity  int64
-	ProductID string
-	VariantID string
-	Name      string
-	UnitPrice int64
+	Line        int
+	Quantity    int64
+	ProductID   string
+	VariantID   string
+	Name        string
+	VariantName string
+	SKU         string
+	UnitPrice   int64
 }
 
 func (r *Return) money(amount int64) contracts.Money {
@@ -76,7 +78,7 @@ func (r *Return) view() contracts.ReturnRequest {
 	}
 	for i, l := range r.Lines {
 		v.Lines[i] = contracts.ReturnLine{
-			Line: l.Line, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
+			Line: l.Line, ProductID: l.ProductID, VariantID: l.VariantID, Name: l.Name, VariantName: l.VariantName, SKU: l.SKU, Quantity: l.Quantity,
 			UnitPrice: r.money(l.UnitPrice), Total: r.money(l.UnitPrice * l.Quantity),
 		}
 	}
@@ -88,7 +90,7 @@ func (r *Return) eventItems(sellerID string) []contracts.OrderEventItem {
 	for i, l := range r.Lines {
 		out[i] = contracts.OrderEventItem{
 			ProductID: l.ProductID, VariantID: l.VariantID, Quantity: l.Quantity, Name: l.Name,
-			UnitPrice: r.money(l.UnitPrice), SellerID: sellerID,
+			VariantName: l.VariantName, SKU: l.SKU, UnitPrice: r.money(l.UnitPrice), SellerID: sellerID,
 		}
 	}
 	return out
@@ -268,7 +270,8 @@ func (s *Service) CreateReturn(ctx context.Context, actor contracts.Actor, order
 					l.Line, left, it.Quantity).WithDetail("line", fmt.Sprint(l.Line))
 			}
 			r.Lines = append(r.Lines, ReturnLine{
-				Line: l.Line, Quantity: l.Quantity, ProductID: it.ProductID, VariantID: it.VariantID, Name: it.Name, UnitPrice: it.UnitPrice,
+				Line: l.Line, Quantity: l.Quantity, ProductID: it.ProductID, VariantID: it.VariantID, Name: it.Name,
+				VariantName: it.VariantName, SKU: it.SKU, UnitPrice: it.UnitPrice,
 			})
 			r.Amount += it.UnitPrice * l.Quantity
 		}
@@ -435,7 +438,7 @@ func (s *Service) refundReturn(ctx context.Context, orderID, returnID string) (*
 			o.StatusReason, o.PaymentStatus = contracts.ReasonReturned, contracts.PaymentStatusRefunded
 		}
 		return []outEvent{{contracts.EventOrderRefunded, contracts.OrderRefunded{
-			OrderID: o.ID, UserID: o.UserID, ReturnID: r.ID, Amount: money, Reason: contracts.ReasonReturned,
+			OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, ReturnID: r.ID, Amount: money, Reason: contracts.ReasonReturned,
 			Status: o.Status, Shipped: true, Items: r.eventItems(r.SellerID), SellerIDs: []string{r.SellerID},
 		}}}, nil
 	})
@@ -610,7 +613,7 @@ func queryReturns(ctx context.Context, q queryer, where string, args ...any) ([]
 	for i, r := range rs {
 		byID[r.ID], ids[i] = r, r.ID
 	}
-	lrows, err := q.Query(ctx, `SELECT l.return_id, l.line, l.quantity, i.product_id, coalesce(i.variant_id::text, ''), i.name, i.unit_price
+	lrows, err := q.Query(ctx, `SELECT l.return_id, l.line, l.quantity, i.product_id, coalesce(i.variant_id::text, ''), i.name, i.variant_name, i.sku, i.unit_price
 		FROM return_lines l JOIN order_items i ON i.order_id = l.order_id AND i.line = l.line
 		WHERE l.return_id = ANY($1::uuid[]) ORDER BY l.return_id, l.line`, ids)
 	if err != nil {
@@ -620,7 +623,7 @@ func queryReturns(ctx context.Context, q queryer, where string, args ...any) ([]
 	for lrows.Next() {
 		var id string
 		var l ReturnLine
-		if err := lrows.Scan(&id, &l.Line, &l.Quantity, &l.ProductID, &l.VariantID, &l.Name, &l.UnitPrice); err != nil {
+		if err := lrows.Scan(&id, &l.Line, &l.Quantity, &l.ProductID, &l.VariantID, &l.Name, &l.VariantName, &l.SKU, &l.UnitPrice); err != nil {
 			return nil, fmt.Errorf("load return lines: %w", err)
 		}
 		if r := byID[id]; r != nil {

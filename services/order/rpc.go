@@ -49,6 +49,9 @@ func (s *Service) register(kit *app.Kit) {
 	kit.Handle(contracts.MethodOrderCheckout, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
 		return s.Checkout(ctx, a, env.Meta[contracts.MetaIdempotencyKey], env.Body)
 	}))
+	kit.Handle(contracts.MethodOrderPay, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
+		return s.Pay(ctx, a, env.Params.Get("id"), env.Meta[contracts.MetaIdempotencyKey], env.Body)
+	}))
 	kit.Handle(contracts.MethodOrderList, envHandler(func(ctx context.Context, a contracts.Actor, env contracts.Envelope) (any, error) {
 		return s.List(ctx, a, env.Params)
 	}))

@@ -125,7 +125,7 @@ func (s *Service) onExpired(ctx context.Context, ev contracts.Event, orderID str
 	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
 		changed, wasPaid = false, false
 		switch o.Status {
-		case contracts.OrderStatusPending, contracts.OrderStatusReserved:
+		case contracts.OrderStatusPending, contracts.OrderStatusReserved, contracts.OrderStatusAwaitingPayment:
 		case contracts.OrderStatusPaid:
 			wasPaid = true
 		default:
@@ -170,7 +170,8 @@ func (s *Service) cancelIn(o *Order, reason string) ([]outEvent, error) {
 const declineProcessingError = "processing_error"
 
 // charge takes the payment of a reserved order whose charge lease the
-// caller holds, and records the outcome: paid, or cancelled on a decline.
+// caller holds, and records the outcome: paid, or awaiting_payment on a
+// decline (see declined).
 // An unknown outcome (provider error) leaves the order reserved with the
 // lease running until ChargeRetryAfter, for the sweeper to retry. Errors
 // are logged, not returned: the order's state says what is left to do.
@@ -184,8 +185,9 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 		return
 	}
 	amount := o.money(o.Total)
+	seq := o.ChargeSeq
 	start := time.Now()
-	ch, err := s.provider.Charge(ctx, o.ID, o.PaymentToken, amount)
+	ch, err := s.provider.Charge(ctx, chargeKey(o), o.PaymentToken, amount)
 	s.m.step.WithLabelValues(stepCharge).Observe(time.Since(start).Seconds())
 	if code := contracts.ErrorCode(err); code == contracts.CodeInvalidArgument || code == contracts.CodeFailedPrecondition {
 		// The provider refuses the request itself (unknown token, key
@@ -198,6 +200,7 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 		bg := context.WithoutCancel(ctx)
 		if err := recordAttempt(bg, s.store.pool, o.ID, attempt{
 			Kind: "charge", Status: "error", Amount: amount.Amount, Currency: amount.Currency, Error: truncate(err.Error(), 500),
+			Last4: o.CardLast4,
 		}); err != nil {
 			s.log.Error("record charge attempt", "order_id", o.ID, "err", err)
 		}
@@ -212,14 +215,15 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 		after, refundNeeded = nil, false
 		lateCharge := ch.Status == payment.ChargeSucceeded && o.ChargeRef == "" &&
 			(o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded)
-		if o.Status != contracts.OrderStatusReserved && !lateCharge {
+		if (o.Status != contracts.OrderStatusReserved && !lateCharge) || o.ChargeSeq != seq {
 			// A twin attempt (the sweeper's retry of a call that outlived
 			// its lease) already recorded the outcome: the provider's
 			// answer is the same, so record nothing, not even the attempt
 			// (errNoChange commits what fn wrote through tx).
 			return nil, errNoChange
 		}
-		a := attempt{Kind: "charge", Status: ch.Status, Amount: amount.Amount, Currency: amount.Currency, ProviderRef: ch.Ref, Error: ch.DeclineCode}
+		a := attempt{Kind: "charge", Status: ch.Status, Amount: amount.Amount, Currency: amount.Currency, ProviderRef: ch.Ref,
+			Error: ch.DeclineCode, Last4: o.CardLast4}
 		if ch.Status != payment.ChargeSucceeded {
 			a.Status = "declined"
 		}
@@ -246,19 +250,16 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 			if ch.DeclineCode == payment.DeclineInsufficientFunds {
 				reason = contracts.ReasonInsufficientFunds
 			}
-			failed := o.paymentFailedEvent(reason, ch.DeclineCode)
-			evs, err := s.cancelIn(o, reason)
+			evs, err := s.declined(o, reason, ch.DeclineCode, now)
 			if err != nil {
 				return nil, err
 			}
-			o.PaymentStatus = contracts.PaymentStatusFailed
 			after = func() {
-				s.m.cancelled.WithLabelValues(reason).Inc()
 				if o.ReservedAt != nil {
 					s.m.step.WithLabelValues(stepPayment).Observe(now.Sub(*o.ReservedAt).Seconds())
 				}
 			}
-			return append([]outEvent{failed}, evs...), nil
+			return evs, nil
 		case lateCharge:
 			// Cancelled while the charge was in flight: the money came in
 			// anyway and must go back.
@@ -362,6 +363,7 @@ func (s *Service) sweep(ctx context.Context) {
 		s.m.cancelled.WithLabelValues(contracts.ReasonReservationTimeout).Inc()
 		s.log.Info("sweep: cancelled an order the inventory never answered", "order_id", id)
 	}
+	s.sweepUnpaid(ctx, batch)
 	ids, err = s.store.ids(ctx, `SELECT id FROM orders WHERE status IN ('cancelled', 'refunded')
 		AND payment_status = 'succeeded' ORDER BY updated_at LIMIT $1`, batch)
 	if err != nil && ctx.Err() == nil {

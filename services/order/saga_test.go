@@ -93,10 +93,12 @@ func TestHappyPathFromCartToPaid(t *testing.T) {
 	}
 }
 
-// TestDeclinedCardCancelsAndReleasesStock: the test provider's decline
-// cards end the order cancelled with the reason, payment.failed and
-// order.cancelled, and the stock is back where it was.
-func TestDeclinedCardCancelsAndReleasesStock(t *testing.T) {
+// TestDeclinedCardAwaitsPayment: the test provider's decline cards leave
+// the order awaiting_payment with the reason and payment.failed (with the
+// end of the payment window), the stock still held and no order.cancelled.
+// Paying again with a good card pays the order; cancelling instead
+// releases the stock.
+func TestDeclinedCardAwaitsPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.prod.start()
@@ -110,7 +112,7 @@ func TestDeclinedCardCancelsAndReleasesStock(t *testing.T) {
 		t.Run(tc.reason, func(t *testing.T) {
 			p := e.prod.add("Lamp", 3000, 5, sellerA, contracts.ProductActive)
 			o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(tc.card, contracts.LineInput{ProductID: p, Quantity: 2})))
-			got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+			got := e.waitStatus(buyer, o.ID, contracts.OrderStatusAwaitingPayment)
 			if got.StatusReason != tc.reason || got.Payment.Status != contracts.PaymentStatusFailed {
 				t.Fatalf("order = %s %s payment %s", got.Status, got.StatusReason, got.Payment.Status)
 			}
@@ -118,20 +120,30 @@ func TestDeclinedCardCancelsAndReleasesStock(t *testing.T) {
 			if err := e.waitEvent(contracts.EventPaymentFailed, o.ID).Decode(&pf); err != nil {
 				t.Fatal(err)
 			}
-			if pf.Reason != tc.reason || pf.Amount.Amount != 6000 || pf.UserID != buyer.ID {
+			if pf.Reason != tc.reason || pf.Amount.Amount != 6000 || pf.UserID != buyer.ID || pf.PayBy == nil ||
+				pf.OrderNumber != got.Number || !pf.PayBy.After(got.CreatedAt) {
 				t.Fatalf("payment.failed = %+v", pf)
 			}
-			var oc contracts.OrderCancelled
-			if err := e.waitEvent(contracts.EventOrderCancelled, o.ID).Decode(&oc); err != nil {
-				t.Fatal(err)
+			if n := len(e.eventsOf(contracts.EventOrderCancelled, o.ID)); n != 0 {
+				t.Fatalf("%d order.cancelled after a decline, want none (the buyer may pay again)", n)
 			}
-			if oc.Reason != tc.reason || oc.PrevStatus != contracts.OrderStatusReserved || oc.Refunded {
-				t.Fatalf("order.cancelled = %+v", oc)
+			if got := e.prod.stock(p); got != 3 {
+				t.Fatalf("stock after the decline = %d, want 3 (still held)", got)
 			}
+			if tc.card == cardDeclined {
+				paid := ok[contracts.Order](t, e.pay(buyer, o.ID, key(), cardOK))
+				if paid.Status != contracts.OrderStatusReserved {
+					t.Fatalf("pay answered %s, want reserved", paid.Status)
+				}
+				got = e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+				if a := got.Payment.Attempts; len(a) != 2 || a[0].Status != "declined" || a[0].Last4 != "0002" ||
+					a[1].Status != "succeeded" || a[1].Last4 != "4242" {
+					t.Fatalf("attempts = %+v", a)
+				}
+				return
+			}
+			ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
 			waitFor(t, func() bool { return e.prod.stock(p) == 5 }, "stock back to 5")
-			if got := e.metric("oc_orders_cancelled_total", map[string]string{"reason": tc.reason}); got != 1 {
-				t.Fatalf("oc_orders_cancelled_total{reason=%s} = %v", tc.reason, got)
-			}
 		})
 	}
 }
@@ -359,18 +371,21 @@ func (refusingProvider) Charge(context.Context, string, string, contracts.Money)
 	return payment.Charge{}, contracts.InvalidArgument("token", "unknown payment token")
 }
 
-// TestChargeRefusedByProviderCancels: a charge the provider refuses as
-// malformed is not retried forever; the order fails like a decline.
-func TestChargeRefusedByProviderCancels(t *testing.T) {
+// TestChargeRefusedByProviderAwaitsPayment: a charge the provider refuses
+// as malformed is not retried forever; the order fails like a decline (it
+// awaits another card, the stock held).
+func TestChargeRefusedByProviderAwaitsPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.prod.start()
 	e.start(func(p payment.Provider) payment.Provider { return refusingProvider{p} })
 	p := e.prod.add("Hat", 900, 3, sellerA, contracts.ProductActive)
 	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
-	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusAwaitingPayment)
 	if got.StatusReason != contracts.ReasonPaymentDeclined || got.Payment.Status != contracts.PaymentStatusFailed {
 		t.Fatalf("order = %s %s", got.StatusReason, got.Payment.Status)
 	}
-	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock back")
+	if got := e.prod.stock(p); got != 2 {
+		t.Fatalf("stock = %d, want 2 (held while the buyer may pay again)", got)
+	}
 }

@@ -11,10 +11,13 @@
 // transaction (outbox). The product service reserves the stock and answers
 // inventory.reserved or inventory.rejected. On reserved the order moves to
 // "reserved" and is charged (idempotency key = order id) → "paid" with
-// order.paid, or on a decline "cancelled" (payment_declined or
-// insufficient_funds) with payment.failed and order.cancelled, which makes
-// the product service release the stock. On rejected it is "cancelled"
-// (out_of_stock). inventory.released with reason expired (the hold ran out)
+// order.paid, or on a decline "awaiting_payment" (status_reason
+// payment_declined or insufficient_funds) with payment.failed: the stock
+// stays held and the buyer may pay again with another card (order.pay,
+// see pay.go) until the payment window — PendingTimeout counted from
+// placement — ends; then the order is "cancelled" (payment_timeout) with
+// order.cancelled, which makes the product service release the stock. On
+// rejected it is "cancelled" (out_of_stock). inventory.released with reason expired (the hold ran out)
 // cancels the order (reservation_expired); if the order was already paid —
 // the charge landed after the hold expired, so the product service could
 // not sell the units — the payment is refunded too.
@@ -29,6 +32,8 @@
 //     nobody is charged twice;
 //   - "pending" orders older than PendingTimeout are cancelled
 //     (reservation_timeout), which releases any stock held late;
+//   - "awaiting_payment" orders placed longer than PendingTimeout ago are
+//     cancelled (payment_timeout), which releases their stock;
 //   - cancelled or refunded orders whose payment is still "succeeded" (a
 //     refund that did not finish) are refunded (idempotently per order).
 //   - approved return requests whose refund lease is free or expired are
@@ -39,6 +44,9 @@
 // sets the payment "refunded" and emits order.refunded.
 //
 // # Access
+//
+// Every order has a number from a sequence ("100042", see number.go),
+// shown in notifications; order.get takes it wherever it takes an id.
 //
 // Buyers see and cancel only their own orders (anyone else's is not_found);
 // sellers see the orders that hold their products (with only their lines,

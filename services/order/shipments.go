@@ -133,7 +133,7 @@ func (o *Order) shipmentEventItems(sh *Shipment) []contracts.OrderEventItem {
 
 func (o *Order) shippedEvent(sh *Shipment) outEvent {
 	return outEvent{contracts.EventOrderShipped, contracts.OrderShipped{
-		OrderID: o.ID, UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
 		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Total: o.money(o.Total),
 		Items: o.shipmentEventItems(sh), SellerIDs: o.sellerIDs(),
 	}}
@@ -141,7 +141,7 @@ func (o *Order) shippedEvent(sh *Shipment) outEvent {
 
 func (o *Order) deliveredEvent(sh *Shipment) outEvent {
 	return outEvent{contracts.EventOrderDelivered, contracts.OrderDelivered{
-		OrderID: o.ID, UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, ShipmentID: sh.ID, SellerID: sh.SellerID, Status: o.Status,
 		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Total: o.money(o.Total),
 		Items: o.shipmentEventItems(sh), SellerIDs: o.sellerIDs(),
 	}}

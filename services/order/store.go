@@ -37,14 +37,14 @@ type idemRecord struct {
 	Reply       []byte
 }
 
-const orderColumns = `id, user_id, status, status_reason, currency, subtotal, total, shipping_address,
+const orderColumns = `id, number, charge_seq, user_id, status, status_reason, currency, subtotal, total, shipping_address,
 	payment_status, payment_method, payment_token, card_brand, card_last4, charge_ref, charge_lease,
 	carrier, tracking_number, reserved_at, paid_at, shipped_at, delivered_at, closed_at, created_at, updated_at`
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var o Order
 	var addr []byte
-	err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.StatusReason, &o.Currency, &o.Subtotal, &o.Total, &addr,
+	err := row.Scan(&o.ID, &o.Number, &o.ChargeSeq, &o.UserID, &o.Status, &o.StatusReason, &o.Currency, &o.Subtotal, &o.Total, &addr,
 		&o.PaymentStatus, &o.PaymentMethod, &o.PaymentToken, &o.CardBrand, &o.CardLast4, &o.ChargeRef, &o.ChargeLease,
 		&o.Carrier, &o.TrackingNumber, &o.ReservedAt, &o.PaidAt, &o.ShippedAt, &o.DeliveredAt, &o.ClosedAt,
 		&o.CreatedAt, &o.UpdatedAt)
@@ -89,7 +89,8 @@ func loadItems(ctx context.Context, q queryer, orders []*Order) error {
 		ids[i] = o.ID
 		o.Items = o.Items[:0]
 	}
-	rows, err := q.Query(ctx, `SELECT order_id, product_id, coalesce(variant_id::text, ''), seller_id, name, quantity, unit_price, total
+	rows, err := q.Query(ctx, `SELECT order_id, product_id, coalesce(variant_id::text, ''), seller_id, name, variant_name,
+		variant_options, sku, quantity, unit_price, total
 		FROM order_items WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line`, ids)
 	if err != nil {
 		return fmt.Errorf("load items: %w", err)
@@ -98,7 +99,8 @@ func loadItems(ctx context.Context, q queryer, orders []*Order) error {
 	for rows.Next() {
 		var id string
 		var it Item
-		if err := rows.Scan(&id, &it.ProductID, &it.VariantID, &it.SellerID, &it.Name, &it.Quantity, &it.UnitPrice, &it.Total); err != nil {
+		if err := rows.Scan(&id, &it.ProductID, &it.VariantID, &it.SellerID, &it.Name, &it.VariantName, &it.VariantOptions,
+			&it.SKU, &it.Quantity, &it.UnitPrice, &it.Total); err != nil {
 			return fmt.Errorf("load items: %w", err)
 		}
 		if o := byID[id]; o != nil {
@@ -159,10 +161,10 @@ func (s *store) Create(ctx context.Context, o *Order, key string, hash, reply []
 	}
 	err = pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, status_reason, currency, subtotal, total, shipping_address,
-			payment_status, payment_method, payment_token, card_brand, card_last4, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+			payment_status, payment_method, payment_token, card_brand, card_last4, created_at, updated_at, number)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)`,
 			o.ID, o.UserID, o.Status, o.StatusReason, o.Currency, o.Subtotal, o.Total, addr,
-			o.PaymentStatus, o.PaymentMethod, o.PaymentToken, o.CardBrand, o.CardLast4, o.CreatedAt); err != nil {
+			o.PaymentStatus, o.PaymentMethod, o.PaymentToken, o.CardBrand, o.CardLast4, o.CreatedAt, o.Number); err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, reply) VALUES ($1, $2, $3, $4, $5)`,
@@ -178,10 +180,16 @@ func (s *store) Create(ctx context.Context, o *Order, key string, hash, reply []
 			if it.VariantID != "" {
 				variant = it.VariantID
 			}
-			rows[i] = []any{o.ID, i + 1, it.ProductID, variant, it.SellerID, it.Name, it.Quantity, it.UnitPrice, it.Total}
+			opts := it.VariantOptions
+			if opts == nil {
+				opts = []contracts.Property{}
+			}
+			rows[i] = []any{o.ID, i + 1, it.ProductID, variant, it.SellerID, it.Name, it.VariantName, opts, it.SKU,
+				it.Quantity, it.UnitPrice, it.Total}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"order_items"},
-			[]string{"order_id", "line", "product_id", "variant_id", "seller_id", "name", "quantity", "unit_price", "total"},
+			[]string{"order_id", "line", "product_id", "variant_id", "seller_id", "name", "variant_name", "variant_options", "sku",
+				"quantity", "unit_price", "total"},
 			pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("insert items: %w", err)
 		}
@@ -250,9 +258,11 @@ func updateIn(ctx context.Context, tx pgx.Tx, id string, fn updateFunc) (*Order,
 	}
 	if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, status_reason = $3, payment_status = $4, charge_ref = $5,
 		charge_lease = $6, carrier = $7, tracking_number = $8, reserved_at = $9, paid_at = $10, shipped_at = $11,
-		delivered_at = $12, closed_at = $13, updated_at = $14 WHERE id = $1`,
+		delivered_at = $12, closed_at = $13, updated_at = $14, charge_seq = $15, payment_token = $16, card_brand = $17,
+		card_last4 = $18 WHERE id = $1`,
 		o.ID, o.Status, o.StatusReason, o.PaymentStatus, o.ChargeRef, o.ChargeLease, o.Carrier, o.TrackingNumber,
-		o.ReservedAt, o.PaidAt, o.ShippedAt, o.DeliveredAt, o.ClosedAt, o.UpdatedAt); err != nil {
+		o.ReservedAt, o.PaidAt, o.ShippedAt, o.DeliveredAt, o.ClosedAt, o.UpdatedAt, o.ChargeSeq, o.PaymentToken,
+		o.CardBrand, o.CardLast4); err != nil {
 		return nil, fmt.Errorf("save order %s: %w", id, err)
 	}
 	if err := addEvents(ctx, tx, evs); err != nil {
@@ -269,14 +279,15 @@ type attempt struct {
 	Currency    string
 	ProviderRef string
 	Error       string
+	Last4       string // the card charged
 }
 
 // recordAttempt appends a payment attempt of orderID, numbered after the
 // previous ones. q is a transaction or the pool.
 func recordAttempt(ctx context.Context, q execer, orderID string, a attempt) error {
-	_, err := q.Exec(ctx, `INSERT INTO payments (order_id, attempt, kind, status, amount, currency, provider_ref, error)
-		SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6, $7 FROM payments WHERE order_id = $1`,
-		orderID, a.Kind, a.Status, a.Amount, a.Currency, a.ProviderRef, a.Error)
+	_, err := q.Exec(ctx, `INSERT INTO payments (order_id, attempt, kind, status, amount, currency, provider_ref, error, card_last4)
+		SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM payments WHERE order_id = $1`,
+		orderID, a.Kind, a.Status, a.Amount, a.Currency, a.ProviderRef, a.Error, a.Last4)
 	if err != nil {
 		return fmt.Errorf("record payment attempt: %w", err)
 	}
@@ -394,14 +405,14 @@ func (s *store) List(ctx context.Context, f listFilter) ([]*Order, string, error
 
 // PaymentAttempts returns the payment attempts of an order, in order.
 func (s *store) PaymentAttempts(ctx context.Context, orderID string) ([]attempt, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, status, amount, currency, provider_ref, error FROM payments
+	rows, err := s.pool.Query(ctx, `SELECT kind, status, amount, currency, provider_ref, error, card_last4 FROM payments
 		WHERE order_id = $1 ORDER BY attempt`, orderID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (attempt, error) {
 		var a attempt
-		err := r.Scan(&a.Kind, &a.Status, &a.Amount, &a.Currency, &a.ProviderRef, &a.Error)
+		err := r.Scan(&a.Kind, &a.Status, &a.Amount, &a.Currency, &a.ProviderRef, &a.Error, &a.Last4)
 		return a, err
 	})
 }

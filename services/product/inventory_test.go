@@ -270,7 +270,9 @@ func TestInventoryAdjustAndLookup(t *testing.T) {
 		t.Fatalf("lookup %+v", lk.Items)
 	}
 	it := lk.Items[1]
-	if it.Price.Amount != 250 || it.Available != 12 || it.SellerID != seller.ID || it.Status != "active" ||
+	// A product with variants is bought by variant: Available is theirs (3),
+	// not the product-level 12 no order can take.
+	if it.Price.Amount != 250 || it.Available != 3 || it.SellerID != seller.ID || it.Status != "active" ||
 		len(it.Variants) != 1 || it.Variants[0].Stock != 3 || it.Variants[0].Price.Amount != 250 {
 		t.Fatalf("lookup item %+v", it)
 	}

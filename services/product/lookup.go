@@ -2,6 +2,9 @@ package product
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -21,11 +24,26 @@ func (c *core) lookup(ctx context.Context, in contracts.LookupRequest) (*contrac
 	if err != nil {
 		return nil, err
 	}
+	var missing []string
+	for _, id := range in.IDs {
+		if docs[id] == nil {
+			if _, err := uuid.Parse(id); err == nil {
+				missing = append(missing, id)
+			}
+		}
+	}
+	gone, err := c.deletedProducts(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
 	out := &contracts.LookupReply{Items: make([]contracts.LookupItem, len(in.IDs))}
 	for i, id := range in.IDs {
 		d := docs[id]
 		if d == nil {
 			out.Items[i] = contracts.LookupItem{ID: id}
+			if g, ok := gone[id]; ok {
+				out.Items[i] = g
+			}
 			continue
 		}
 		it := contracts.LookupItem{ID: id, Exists: true, Name: d.Name, Slug: d.Slug, Price: d.Price, Status: d.Status,
@@ -39,4 +57,27 @@ func (c *core) lookup(ctx context.Context, in contracts.LookupRequest) (*contrac
 		out.Items[i] = it
 	}
 	return out, nil
+}
+
+// deletedProducts returns the lookup items (Exists false, Deleted true,
+// the last known name) of those ids that name deleted products. Only ids
+// missing from the catalogue get here, so the hot path never queries.
+func (c *core) deletedProducts(ctx context.Context, ids []string) (map[string]contracts.LookupItem, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := c.pool.Query(ctx, `SELECT id::text, seller_id, name, slug FROM deleted_products WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load deleted products: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]contracts.LookupItem)
+	for rows.Next() {
+		it := contracts.LookupItem{Deleted: true}
+		if err := rows.Scan(&it.ID, &it.SellerID, &it.Name, &it.Slug); err != nil {
+			return nil, fmt.Errorf("load deleted products: %w", err)
+		}
+		out[it.ID] = it
+	}
+	return out, rows.Err()
 }

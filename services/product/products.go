@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,7 +125,12 @@ func loadDocs(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID]*c
 		if doc.Properties == nil {
 			doc.Properties = []contracts.Property{}
 		}
-		avail := doc.Stock
+		// A product with variants is bought by variant: its stock is theirs
+		// (summed), so that Stock and StockStatus tell the same story.
+		var avail int64
+		if len(vIDs) == 0 {
+			avail = doc.Stock
+		}
 		for i := range vIDs {
 			v := contracts.Variant{ID: vIDs[i], SKU: strOrEmpty(vSKUs[i]),
 				Price: contracts.Money{Amount: vPrices[i], Currency: doc.Price.Currency},
@@ -145,7 +151,7 @@ func loadDocs(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID]*c
 		for i, t := range types {
 			doc.Reactions[t] = counts[i]
 		}
-		doc.StockStatus = contracts.StockStatusOf(avail)
+		doc.Stock, doc.StockStatus = avail, contracts.StockStatusOf(avail)
 		out[p.ID] = doc
 	}
 	return out, rows.Err()
@@ -326,6 +332,19 @@ func (c *core) getProductBySlug(ctx context.Context, actor contracts.Actor, slug
 	return doc.json, nil
 }
 
+// validPrice is validMoney for a selling price, which must be positive: a
+// free product could never be paid for (there is no zero-total order), so
+// price 0 is refused where it is set rather than at checkout.
+func validPrice(field string, m *contracts.Money) error {
+	if err := validMoney(field, m); err != nil {
+		return err
+	}
+	if m.Amount == 0 {
+		return contracts.InvalidArgument(field+".amount", "%s.amount must be at least 1 minor unit: products cannot be given away for free", field)
+	}
+	return nil
+}
+
 func validStatus(field, s string) error {
 	switch s {
 	case contracts.ProductDraft, contracts.ProductActive, contracts.ProductArchived:
@@ -351,7 +370,7 @@ func validVariants(in []contracts.VariantInput, price contracts.Money) error {
 			p := price
 			v.Price = &p
 		}
-		if err := validMoney(f+".price", v.Price); err != nil {
+		if err := validPrice(f+".price", v.Price); err != nil {
 			return err
 		}
 		if err := validSKU(f+".sku", v.SKU); err != nil {
@@ -441,11 +460,14 @@ func (c *core) createProduct(ctx context.Context, actor contracts.Actor, in cont
 	if err := validText("description", in.Description, 0, maxDescriptionLen); err != nil {
 		return nil, err
 	}
+	if strings.TrimSpace(in.CategoryID) == "" {
+		return nil, contracts.InvalidArgument("category_id", "category_id is required")
+	}
 	catID, err := parseBodyID(in.CategoryID, "category_id")
 	if err != nil {
 		return nil, err
 	}
-	if err := validMoney("price", &in.Price); err != nil {
+	if err := validPrice("price", &in.Price); err != nil {
 		return nil, err
 	}
 	if err := validSKU("sku", in.SKU); err != nil {
@@ -567,12 +589,15 @@ func (c *core) updateProduct(ctx context.Context, actor contracts.Actor, idStr s
 	}
 	var catID uuid.UUID
 	if in.CategoryID != nil {
+		if strings.TrimSpace(*in.CategoryID) == "" {
+			return nil, contracts.InvalidArgument("category_id", "category_id cannot be empty: give the product's category")
+		}
 		if catID, err = parseBodyID(*in.CategoryID, "category_id"); err != nil {
 			return nil, err
 		}
 	}
 	if in.Price != nil {
-		if err := validMoney("price", in.Price); err != nil {
+		if err := validPrice("price", in.Price); err != nil {
 			return nil, err
 		}
 	}
@@ -793,6 +818,10 @@ func (c *core) deleteProduct(ctx context.Context, actor contracts.Actor, idStr s
 			return contracts.Errorf(contracts.CodeFailedPrecondition, "%d units are reserved for open orders; archive the product instead", held)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM products WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deleted_products (id, seller_id, name, slug) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO NOTHING`, id, p.SellerID, p.Name, p.Slug); err != nil {
 			return err
 		}
 		ch.product(id.String(), p.Slug)

@@ -203,7 +203,7 @@ func (p Products) Lookup(ctx context.Context, ids []string) (map[string]account.
 	}
 	out := make(map[string]account.ProductInfo, len(rep.Items))
 	for _, it := range rep.Items {
-		out[it.ID] = account.ProductInfo{ID: it.ID, Exists: it.Exists, Name: it.Name, Price: it.Price,
+		out[it.ID] = account.ProductInfo{ID: it.ID, Exists: it.Exists, Deleted: it.Deleted, Name: it.Name, Price: it.Price,
 			ImageURL: it.ImageURL, Status: it.Status, StockStatus: it.StockStatus}
 	}
 	return out, nil

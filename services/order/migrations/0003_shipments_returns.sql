@@ -4,7 +4,7 @@
 -- status partially_shipped sits between paid and shipped.
 ALTER TABLE orders DROP CONSTRAINT orders_status_check;
 ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN
-    ('pending', 'reserved', 'paid', 'partially_shipped', 'shipped', 'delivered', 'cancelled', 'refunded'));
+    ('pending', 'reserved', 'awaiting_payment', 'paid', 'partially_shipped', 'shipped', 'delivered', 'cancelled', 'refunded'));
 
 -- One parcel of one seller's lines.
 CREATE TABLE shipments (

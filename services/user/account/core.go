@@ -535,7 +535,7 @@ func (c *Core) DeleteAddress(ctx context.Context, a contracts.Actor, addressID s
 
 // Wishlist lists a page of the actor's wishlist with the products' details
 // from one product.lookup call. A product that no longer exists is shown
-// "unavailable"; if the product service cannot answer, every entry is shown
+// "unavailable" (with its last known name when it was deleted); if the product service cannot answer, every entry is shown
 // "unavailable_details" instead of failing.
 func (c *Core) Wishlist(ctx context.Context, a contracts.Actor, page contracts.Page) (contracts.List[contracts.WishlistItem], error) {
 	var out contracts.List[contracts.WishlistItem]
@@ -595,6 +595,10 @@ func wishlistItem(e WishlistEntry, info map[string]ProductInfo, lerr error) cont
 	switch {
 	case lerr != nil || (!ok && info == nil):
 		it.Availability = contracts.WishlistUnknown
+	case ok && p.Deleted:
+		// Removed from the catalogue: shown unavailable under the name the
+		// shopper saved it by, rather than as a nameless line.
+		it.Availability, it.Name = contracts.WishlistUnavailable, p.Name
 	case !ok || !p.Exists || p.Status == contracts.ProductDraft:
 		// A draft is hidden from all but its seller: nothing of it shows.
 		it.Availability = contracts.WishlistUnavailable

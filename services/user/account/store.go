@@ -150,8 +150,11 @@ type Store interface {
 
 // ProductInfo is what the wishlist shows of a product.
 type ProductInfo struct {
-	ID          string
-	Exists      bool
+	ID     string
+	Exists bool
+	// Deleted: the product was removed from the catalogue; Name is its
+	// last known name (Exists is false).
+	Deleted     bool
 	Name        string
 	Price       contracts.Money
 	ImageURL    string
