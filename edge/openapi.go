@@ -44,10 +44,11 @@ var serviceCodes = map[string][]contracts.Code{
 var busCodes = []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeNotFound, contracts.CodeDeadlineExceeded,
 	contracts.CodeInternal, contracts.CodeUnavailable}
 
-// limited reports whether the rate limiter applies to r (the key set and
-// this document are not limited; health is served before any check).
+// limited reports whether the rate limiter applies to r (the key set, this
+// document and its reference page are not limited; health is served before
+// any check).
 func limited(r Route) bool {
-	return r.Custom != CustomHealth && r.Custom != CustomJWKS && r.Custom != CustomOpenAPI
+	return r.Custom != CustomHealth && r.Custom != CustomJWKS && r.Custom != CustomOpenAPI && r.Custom != CustomDocs
 }
 
 // isFileBytes reports whether r streams a file's bytes from the file service.
@@ -418,6 +419,12 @@ func successResponses(r Route, schemaOf func(any) (any, error)) (map[string]any,
 		out[ok] = map[string]any{"description": "This OpenAPI 3.1 document.", "headers": hdrs,
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
 				"required": []string{"openapi", "info", "paths"}}}}}
+		return out, nil
+	case CustomDocs:
+		out[ok] = map[string]any{"description": "An HTML page rendering this document with Redoc (bundled in the " +
+			"gateway; its script is served from the gateway, under a path that changes with its content).",
+			"headers": hdrs,
+			"content": map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}}
 		return out, nil
 	}
 	if r.SuccessStatus() == http.StatusNoContent {
