@@ -217,6 +217,9 @@ func OpenAPI(routes []Route) ([]byte, error) {
 			"responses": sharedResponses(),
 		},
 	}
+	if err := addExamples(doc); err != nil {
+		return nil, err
+	}
 	return json.MarshalIndent(doc, "", "  ") // map keys are sorted: deterministic
 }
 
@@ -418,7 +421,9 @@ func successResponses(r Route, schemaOf func(any) (any, error)) (map[string]any,
 	case CustomOpenAPI:
 		out[ok] = map[string]any{"description": "This OpenAPI 3.1 document.", "headers": hdrs,
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
-				"required": []string{"openapi", "info", "paths"}}}}}
+				"required": []string{"openapi", "info", "paths"}},
+				"example": map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "OpenCommerce API",
+					"version": "1.0.0"}, "paths": map[string]any{}}}}}
 		return out, nil
 	case CustomDocs:
 		out[ok] = map[string]any{"description": "An HTML page rendering this document with Redoc (bundled in the " +
