@@ -199,7 +199,14 @@ func OpenAPI(routes []Route) ([]byte, error) {
 	}
 	doc := map[string]any{
 		"openapi": "3.1.0",
+		// The paths carry the /api/v1 prefix: the server is the gateway
+		// that serves this document, whatever its address.
+		"servers": []any{map[string]any{"url": "/", "description": "The gateway serving this document " +
+			"(make run: http://localhost:8080)."}},
+		"tags": tags(),
 		"info": map[string]any{"title": "OpenCommerce API", "version": "1.0.0",
+			// No licence has been granted: the repository has no LICENSE.
+			"license": map[string]any{"name": "Proprietary"},
 			"description": "The public API of OpenCommerce, served by the edge gateway. Errors are always " +
 				`{"error":{"code","message","details"}} (application/json). Every answer carries X-Request-ID ` +
 				"(a valid client X-Request-ID is kept). Rate-limited routes answer RateLimit-Limit, RateLimit-Remaining " +
@@ -227,6 +234,7 @@ func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error)
 	op := map[string]any{
 		"operationId": operationID(r),
 		"summary":     r.Summary,
+		"description": accessText(r) + " " + errorSummary(r),
 		"tags":        []string{tagOf(r)},
 	}
 	if r.RPC != "" {
@@ -333,7 +341,6 @@ func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error)
 		op["security"] = sec
 		if len(r.Roles) > 0 {
 			op["x-roles"] = r.Roles
-			op["description"] = "Roles: " + strings.Join(r.Roles, ", ") + "."
 		}
 	} else {
 		op["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
@@ -421,7 +428,9 @@ func successResponses(r Route, schemaOf func(any) (any, error)) (map[string]any,
 	case CustomOpenAPI:
 		out[ok] = map[string]any{"description": "This OpenAPI 3.1 document.", "headers": hdrs,
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
-				"required": []string{"openapi", "info", "paths"}},
+				"required": []string{"openapi", "info", "paths"},
+				"properties": map[string]any{"openapi": map[string]any{"type": "string"},
+					"info": map[string]any{"type": "object"}, "paths": map[string]any{"type": "object"}}},
 				"example": map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "OpenCommerce API",
 					"version": "1.0.0"}, "paths": map[string]any{}}}}}
 		return out, nil
@@ -557,6 +566,27 @@ func operationID(r Route) string {
 		return r.RPC
 	}
 	return "gateway." + r.Custom
+}
+
+// tagDescriptions describe the tags operations are grouped by (tagOf).
+var tagDescriptions = map[string]string{
+	"user":         "Accounts, sign-in and tokens, profiles, addresses, wishlists; user administration.",
+	"product":      "The catalogue: categories, products, images, inventory, reviews, comments and reactions.",
+	"order":        "The cart, checkout and orders: payment, shipping, delivery, cancellation and refunds.",
+	"notification": "In-app notifications, preferences, and their real-time streams (Server-Sent Events, WebSocket).",
+	"file":         "Uploads, downloads and thumbnails, and the caller's files.",
+	"gateway":      "What the gateway serves itself: health, the token key set, this document and its reference page.",
+}
+
+// tagOrder is the order of the tags in the document (and the reference).
+var tagOrder = []string{"user", "product", "order", "notification", "file", "gateway"}
+
+func tags() []any {
+	out := make([]any, 0, len(tagOrder))
+	for _, t := range tagOrder {
+		out = append(out, map[string]any{"name": t, "description": tagDescriptions[t]})
+	}
+	return out
 }
 
 func tagOf(r Route) string {
