@@ -227,7 +227,42 @@ func OpenAPI(routes []Route) ([]byte, error) {
 	if err := addExamples(doc); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(doc, "", "  ") // map keys are sorted: deterministic
+	// Paths in the table's order (renderers list them in document order:
+	// sign-up before user administration); every other map's keys are
+	// sorted. Deterministic either way.
+	var order []string
+	for _, r := range routes {
+		if !slices.Contains(order, r.FullPath()) {
+			order = append(order, r.FullPath())
+		}
+	}
+	doc["paths"] = orderedPaths{order: order, paths: paths}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+// orderedPaths marshals paths in order.
+type orderedPaths struct {
+	order []string
+	paths map[string]map[string]any
+}
+
+func (o orderedPaths) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, p := range o.order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(o.paths[p])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }
 
 func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error) {
