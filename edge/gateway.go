@@ -95,6 +95,9 @@ type Deps struct {
 	// Stream serves the real-time notification routes (*stream.Hub). nil:
 	// they answer 503. Pass a nil interface, not a nil *stream.Hub.
 	Stream StreamHub
+	// Ready is what GET /readyz on the public port reports (the process's
+	// readiness, as on the admin port). nil: ready until Shutdown.
+	Ready Ready
 }
 
 // FileInstances picks a healthy instance of a service in turn
@@ -185,6 +188,7 @@ type Gateway struct {
 	files    FileInstances
 	data     *dataclient.Client
 	hub      StreamHub
+	ready    Ready
 }
 
 // route is a compiled Route.
@@ -299,7 +303,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.custom[CustomHealth] = g.serveHealth
 	g.custom[CustomJWKS] = g.serveJWKS
 	g.custom[CustomOpenAPI] = g.serveOpenAPI
-	g.files, g.hub = deps.Files, deps.Stream
+	g.custom[CustomDocs] = g.serveDocs
+	g.files, g.hub, g.ready = deps.Files, deps.Stream, deps.Ready
 	g.data = dataclient.New(dataclient.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
 		DownloadTimeout: cfg.FileTimeout, DialTimeout: cfg.FileDialTimeout,
 		// What an early answer (413, 415) leaves unread is drained up to the

@@ -253,7 +253,9 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 
 	p, n := g.match.match(ctx.Path(), &st.params)
 	if p == nil {
-		writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
+		if !g.serveSite(ctx) {
+			writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
+		}
 		return
 	}
 	st.nparams = n
@@ -457,7 +459,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		return
 	}
 
-	if rt.Custom != CustomJWKS && rt.Custom != CustomOpenAPI {
+	if limited(rt.Route) {
 		if !g.rateLimit(ctx, rt, live, st) {
 			return
 		}

@@ -44,10 +44,11 @@ var serviceCodes = map[string][]contracts.Code{
 var busCodes = []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeNotFound, contracts.CodeDeadlineExceeded,
 	contracts.CodeInternal, contracts.CodeUnavailable}
 
-// limited reports whether the rate limiter applies to r (the key set and
-// this document are not limited; health is served before any check).
+// limited reports whether the rate limiter applies to r (the key set, this
+// document and its reference page are not limited; health is served before
+// any check).
 func limited(r Route) bool {
-	return r.Custom != CustomHealth && r.Custom != CustomJWKS && r.Custom != CustomOpenAPI
+	return r.Custom != CustomHealth && r.Custom != CustomJWKS && r.Custom != CustomOpenAPI && r.Custom != CustomDocs
 }
 
 // isFileBytes reports whether r streams a file's bytes from the file service.
@@ -202,7 +203,14 @@ func OpenAPI(routes []Route) ([]byte, error) {
 	}
 	doc := map[string]any{
 		"openapi": "3.1.0",
+		// The paths carry the /api/v1 prefix: the server is the gateway
+		// that serves this document, whatever its address.
+		"servers": []any{map[string]any{"url": "/", "description": "The gateway serving this document " +
+			"(make run: http://localhost:8080)."}},
+		"tags": tags(),
 		"info": map[string]any{"title": "OpenCommerce API", "version": "1.0.0",
+			// No licence has been granted: the repository has no LICENSE.
+			"license": map[string]any{"name": "Proprietary"},
 			"description": "The public API of OpenCommerce, served by the edge gateway. Errors are always " +
 				`{"error":{"code","message","details"}} (application/json). Every answer carries X-Request-ID ` +
 				"(a valid client X-Request-ID is kept). Rate-limited routes answer RateLimit-Limit, RateLimit-Remaining " +
@@ -220,13 +228,52 @@ func OpenAPI(routes []Route) ([]byte, error) {
 			"responses": sharedResponses(),
 		},
 	}
-	return json.MarshalIndent(doc, "", "  ") // map keys are sorted: deterministic
+	if err := addExamples(doc); err != nil {
+		return nil, err
+	}
+	// Paths in the table's order (renderers list them in document order:
+	// sign-up before user administration); every other map's keys are
+	// sorted. Deterministic either way.
+	var order []string
+	for _, r := range routes {
+		if !slices.Contains(order, r.FullPath()) {
+			order = append(order, r.FullPath())
+		}
+	}
+	doc["paths"] = orderedPaths{order: order, paths: paths}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+// orderedPaths marshals paths in order.
+type orderedPaths struct {
+	order []string
+	paths map[string]map[string]any
+}
+
+func (o orderedPaths) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, p := range o.order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(o.paths[p])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }
 
 func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error) {
 	op := map[string]any{
 		"operationId": operationID(r),
 		"summary":     r.Summary,
+		"description": accessText(r) + " " + errorSummary(r),
 		"tags":        []string{tagOf(r)},
 	}
 	if r.RPC != "" {
@@ -333,7 +380,6 @@ func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error)
 		op["security"] = sec
 		if len(r.Roles) > 0 {
 			op["x-roles"] = r.Roles
-			op["description"] = "Roles: " + strings.Join(r.Roles, ", ") + "."
 		}
 	} else {
 		op["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
@@ -436,7 +482,17 @@ func successResponses(r Route, schemaOf func(any) (any, error)) (map[string]any,
 	case CustomOpenAPI:
 		out[ok] = map[string]any{"description": "This OpenAPI 3.1 document.", "headers": hdrs,
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
-				"required": []string{"openapi", "info", "paths"}}}}}
+				"required": []string{"openapi", "info", "paths"},
+				"properties": map[string]any{"openapi": map[string]any{"type": "string"},
+					"info": map[string]any{"type": "object"}, "paths": map[string]any{"type": "object"}}},
+				"example": map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "OpenCommerce API",
+					"version": "1.0.0"}, "paths": map[string]any{}}}}}
+		return out, nil
+	case CustomDocs:
+		out[ok] = map[string]any{"description": "An HTML page rendering this document with Redoc (bundled in the " +
+			"gateway; its script is served from the gateway, under a path that changes with its content).",
+			"headers": hdrs,
+			"content": map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}}
 		return out, nil
 	}
 	if r.SuccessStatus() == http.StatusNoContent {
@@ -568,6 +624,27 @@ func operationID(r Route) string {
 		return "gateway." + r.Custom + "." + strings.ToLower(r.Method)
 	}
 	return "gateway." + r.Custom
+}
+
+// tagDescriptions describe the tags operations are grouped by (tagOf).
+var tagDescriptions = map[string]string{
+	"user":         "Accounts, sign-in and tokens, profiles, addresses, wishlists; user administration.",
+	"product":      "The catalogue: categories, products, images, inventory, reviews, comments and reactions.",
+	"order":        "The cart, checkout and orders: payment, shipping, delivery, cancellation and refunds.",
+	"notification": "In-app notifications, preferences, and their real-time streams (Server-Sent Events, WebSocket).",
+	"file":         "Uploads, downloads and thumbnails, and the caller's files.",
+	"gateway":      "What the gateway serves itself: health, the token key set, this document and its reference page.",
+}
+
+// tagOrder is the order of the tags in the document (and the reference).
+var tagOrder = []string{"user", "product", "order", "notification", "file", "gateway"}
+
+func tags() []any {
+	out := make([]any, 0, len(tagOrder))
+	for _, t := range tagOrder {
+		out = append(out, map[string]any{"name": t, "description": tagDescriptions[t]})
+	}
+	return out
 }
 
 func tagOf(r Route) string {

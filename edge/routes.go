@@ -362,5 +362,6 @@ func Routes() []Route {
 		// Operations.
 		{Method: "GET", Path: "/health", Custom: CustomHealth, Response: contracts.Health{}, Summary: "Gateway liveness"},
 		{Method: "GET", Path: "/openapi.json", Custom: CustomOpenAPI, Summary: "This document"},
+		{Method: "GET", Path: "/docs", Custom: CustomDocs, Summary: "The API reference page (this document, rendered)"},
 	}
 }

@@ -120,6 +120,13 @@ if [ "$want_tools" = 1 ]; then
     # The package starts a server on :9090, the admin port of our processes.
     pkill -x prometheus 2>/dev/null || true
   fi
+  # Redocly CLI lints the OpenAPI document (make lint), from npm.
+  if ! command -v npm >/dev/null; then
+    log "installing nodejs and npm"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm) >/dev/null 2>&1 \
+      || missing+=("npm (apt-get install nodejs npm)")
+  fi
+  "$(dirname "$0")/lint-openapi.sh" --install || missing+=("Redocly CLI (scripts/lint-openapi.sh --install)")
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -56,6 +56,11 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		Files:       disc.Instances,
 		Redis:       p.deps.Redis,
 		RedisPrefix: p.deps.RedisPrefix,
+		// The public /readyz reports what the admin port's /readyz does.
+		Ready: func(ctx context.Context) (bool, map[string]string) {
+			st := p.health.Evaluate(ctx)
+			return st.Ready, st.Checks
+		},
 	})
 	if err != nil {
 		_ = disc.Close()
