@@ -650,15 +650,24 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	return err
 }
 
-// Cleanup implements account.Store.
+// cleanupGrace is how long a revoked refresh token and a stale login
+// counter are kept after they stopped mattering (for an investigation).
+const cleanupGrace = 24 * time.Hour
+
+// Cleanup implements account.Store. The cut-off times are computed here and
+// passed as typed timestamps: `$1 - interval '1 day'` leaves PostgreSQL to
+// guess the parameter's type, and it guesses interval (the query then fails
+// with "operator does not exist: timestamp with time zone < interval").
 func (s *Store) Cleanup(ctx context.Context, now, keysBefore time.Time) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $1 - interval '1 day'`, now)
-	if err != nil {
-		return err
+	stale := now.Add(-cleanupGrace)
+	if _, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $2`, now, stale); err != nil {
+		return fmt.Errorf("clean up refresh tokens: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1 - interval '1 day'`, now); err != nil {
-		return err
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, stale); err != nil {
+		return fmt.Errorf("clean up login failures: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, keysBefore)
-	return err
+	if _, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, keysBefore); err != nil {
+		return fmt.Errorf("clean up signing keys: %w", err)
+	}
+	return nil
 }
