@@ -30,7 +30,7 @@ func uncachedGateway(tb testing.TB) (*edge.Gateway, *fasthttp.RequestCtx) {
 	}
 	ctx := new(fasthttp.RequestCtx)
 	ctx.Request.Header.SetMethod("GET")
-	ctx.Request.SetRequestURI("/api/v1/products/" + productID + "/reviews?page_size=20")
+	ctx.Request.SetRequestURI("/api/v1/products/" + productID + "/reviews?limit=20")
 	ctx.Request.Header.Set("User-Agent", "edge-alloc-test/1.0")
 	return g, ctx
 }

@@ -45,6 +45,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,6 +200,10 @@ type route struct {
 	rateClass string
 	status    int
 	label     string
+	// query: the declared query parameter names; queryHelp ends the
+	// refusal of an undeclared one ("this route takes: limit, cursor").
+	query     []string
+	queryHelp string
 	dur       prometheus.Observer
 	codes     [600]atomic.Pointer[prometheus.Counter]
 	g         *Gateway
@@ -285,6 +290,13 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		}
 		if (rt.RPC == "") == (rt.Custom == "") {
 			return nil, fmt.Errorf("edge: route %s %s needs exactly one of RPC and Custom", rt.Method, rt.Path)
+		}
+		for _, q := range rt.Query {
+			rt.query = append(rt.query, q.Name)
+		}
+		rt.queryHelp = "this route takes no query parameters"
+		if len(rt.query) > 0 {
+			rt.queryHelp = "this route takes: " + strings.Join(rt.query, ", ")
 		}
 		rt.label = rt.FullPath()
 		rt.dur = g.m.duration.WithLabelValues(rt.label, rt.Method)

@@ -114,7 +114,8 @@ func serviceErrors(r Route) []contracts.Code {
 // error status, with what causes it.
 var errorResponses = map[int]struct{ name, description string }{
 	http.StatusBadRequest: {"BadRequest", "Invalid request: malformed HTTP, a body that is not valid JSON or fails the " +
-		"service's checks, a bad query parameter, a missing or malformed Idempotency-Key."},
+		"service's checks, a query parameter the route does not declare (the message names it) or a bad value " +
+		"of one it does, a missing or malformed Idempotency-Key."},
 	http.StatusUnauthorized: {"Unauthorized", "The access token is missing (routes that need sign-in), malformed, " +
 		"expired or not verifiable. Public routes refuse a bad token too, so a client learns its token went bad."},
 	http.StatusForbidden: {"Forbidden", "The caller's role or ownership does not allow this."},
@@ -202,7 +203,9 @@ func OpenAPI(routes []Route) ([]byte, error) {
 			"description": "The public API of OpenCommerce, served by the edge gateway. Errors are always " +
 				`{"error":{"code","message","details"}} (application/json). Every answer carries X-Request-ID ` +
 				"(a valid client X-Request-ID is kept). Rate-limited routes answer RateLimit-Limit, RateLimit-Remaining " +
-				"and RateLimit-Reset; 429 and 503 answers carry Retry-After."},
+				"and RateLimit-Reset; 429 and 503 answers carry Retry-After. A route takes exactly the query parameters " +
+				"it lists: any other (a misspelt filter, a cache-buster such as _=) is refused with 400 naming it, " +
+				"never ignored."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{

@@ -100,8 +100,10 @@ type Route struct {
 	Status int
 	// IdempotencyKey makes the Idempotency-Key header mandatory.
 	IdempotencyKey bool
-	// Query documents the query parameters (every query parameter reaches
-	// the service anyway).
+	// Query declares the query parameters (OpenAPI, and the gateway's
+	// rule: a parameter the route does not declare is refused with 400
+	// naming it, before sign-in and the service; the declared ones reach
+	// the service, which checks their values).
 	Query []QueryParam
 	// Request and Response are the contract types of the body and of the
 	// successful reply, for the OpenAPI document. Every route with a body
