@@ -96,6 +96,11 @@ type Deps struct {
 	// Stream serves the real-time notification routes (*stream.Hub). nil:
 	// they answer 503. Pass a nil interface, not a nil *stream.Hub.
 	Stream StreamHub
+	// Broker carries session revocations to this instance (revocations.go;
+	// *bus.Conn). nil: no revocation feed, tokens are valid until they
+	// expire (tests of other parts); pass a nil interface, not a nil
+	// *bus.Conn.
+	Broker Broker
 }
 
 // FileInstances picks a healthy instance of a service in turn
@@ -186,6 +191,7 @@ type Gateway struct {
 	files    FileInstances
 	data     *dataclient.Client
 	hub      StreamHub
+	broker   Broker
 }
 
 // route is a compiled Route.
@@ -312,6 +318,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.custom[CustomJWKS] = g.serveJWKS
 	g.custom[CustomOpenAPI] = g.serveOpenAPI
 	g.files, g.hub = deps.Files, deps.Stream
+	if g.broker = deps.Broker; g.broker != nil {
+		g.verifier.RevocationsDown() // until the feed is connected
+	}
 	g.data = dataclient.New(dataclient.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
 		DownloadTimeout: cfg.FileTimeout, DialTimeout: cfg.FileDialTimeout,
 		// What an early answer (413, 415) leaves unread is drained up to the
@@ -505,6 +514,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 		fcancel()
 		g.verifier.Run(bg)
 	}()
+	if g.broker != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.runRevocations(bg)
+		}()
+	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String())
 	return nil
 }

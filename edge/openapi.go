@@ -117,7 +117,8 @@ var errorResponses = map[int]struct{ name, description string }{
 		"service's checks, a query parameter the route does not declare (the message names it) or a bad value " +
 		"of one it does, a missing or malformed Idempotency-Key."},
 	http.StatusUnauthorized: {"Unauthorized", "The access token is missing (routes that need sign-in), malformed, " +
-		"expired or not verifiable. Public routes refuse a bad token too, so a client learns its token went bad."},
+		"expired or not verifiable, or its session has ended (log out everywhere, a password or role change, the " +
+		"account disabled: sign in again). Public routes refuse a bad token too, so a client learns its token went bad."},
 	http.StatusForbidden: {"Forbidden", "The caller's role or ownership does not allow this."},
 	http.StatusNotFound:  {"NotFound", "No such resource (or one the caller may not see)."},
 	http.StatusMethodNotAllowed: {"MethodNotAllowed",
@@ -132,7 +133,8 @@ var errorResponses = map[int]struct{ name, description string }{
 		"service, as a login lockout); retry after Retry-After seconds."},
 	http.StatusInternalServerError: {"InternalError", "An unexpected failure."},
 	http.StatusServiceUnavailable: {"ServiceUnavailable", "Maintenance mode, no healthy instance of the route's " +
-		"service, the key set unreachable while verifying a token, or the service's own refusal; retry after Retry-After seconds."},
+		"service, the key set unreachable while verifying a token, session revocations not yet loaded after the " +
+		"gateway (re)connected, or the service's own refusal; retry after Retry-After seconds."},
 	http.StatusGatewayTimeout: {"GatewayTimeout", "The service did not answer within the route's deadline."},
 }
 

@@ -56,6 +56,7 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 		Files:       disc.Instances,
 		Redis:       p.deps.Redis,
 		RedisPrefix: p.deps.RedisPrefix,
+		Broker:      p.deps.Bus,
 	})
 	if err != nil {
 		_ = disc.Close()
