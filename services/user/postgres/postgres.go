@@ -267,9 +267,15 @@ func (s *Store) RotateRefresh(ctx context.Context, old []byte, next account.Refr
 		var expires time.Time
 		var used, revoked *time.Time
 		var c account.Credential
+		// FOR SHARE OF u: a change that ends the user's sessions (it locks
+		// the user row first) waits for this rotation, then revokes the
+		// token it stores too; or this rotation waits for it and finds
+		// the token revoked. Without it the next token could slip past a
+		// revocation running at the same moment. (A deadlock between the
+		// two is retried by InTx.)
 		err := tx.QueryRow(ctx, `SELECT t.family_id::text, t.expires_at, t.used_at, t.revoked_at,
 				u.id::text, u.email, u.name, u.phone, u.role, u.disabled, u.created_at, u.updated_at
-			FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1 FOR UPDATE OF t`, old).
+			FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1 FOR UPDATE OF t FOR SHARE OF u`, old).
 			Scan(&family, &expires, &used, &revoked, &c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			res = account.RotateUnknown
