@@ -113,6 +113,10 @@ func (g *Gateway) applyRevocation(body []byte) bool {
 		return false
 	}
 	g.verifier.Revoke(ev.Data.UserID, ev.Data.RevokedBefore)
+	if e, ok := g.hub.(interface{ EndUser(userID string) }); ok {
+		// An open notification stream outlives its token's check.
+		e.EndUser(ev.Data.UserID)
+	}
 	return true
 }
 

@@ -64,8 +64,9 @@ func send2(method, path string, body any) func(c *client) response {
 // password change and "log out everywhere" void the tokens already held on
 // every route of every gateway instance (two serving, a third started
 // after the revocation loads it), with a 401 telling the user to sign in
-// again; refresh tokens die too; tokens issued after the revocation (in the
-// same second, too) work at once.
+// again, and end their open notification streams; refresh tokens die too;
+// tokens issued after the revocation (in the same second, too) work at
+// once.
 func TestRevocationReachesEveryGateway(t *testing.T) {
 	a := startShop(t)
 	b := extraGateway(t, a)
@@ -130,7 +131,13 @@ func TestRevocationReachesEveryGateway(t *testing.T) {
 	t.Run("log out everywhere", func(t *testing.T) {
 		_, s := account(cb, "")
 		second := signIn(ca, s.Email, s.Pass)
+		// A notification stream open on the other gateway is ended too:
+		// it outlives the check of the token that opened it.
+		stream := openSSE(cb.as(s.Access), "")
 		ca.as(second.Access).must(http.StatusNoContent, "POST", "/auth/logout-all", nil)
+		stream.until(t, "the stream's close for the ended session", func(ev sseEvent) bool {
+			return ev.Event == "close" && strings.Contains(ev.Data, "session_ended")
+		})
 		// Signed in again in (most likely) the same second as the
 		// revocation: the new token works at once everywhere.
 		fresh := signIn(ca, s.Email, s.Pass)
