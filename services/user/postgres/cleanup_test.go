@@ -15,7 +15,8 @@ import (
 
 // TestCleanupDeletesExpiredAndRevokedSessions runs the janitor's query on
 // real rows: expired refresh tokens, tokens revoked more than a day ago,
-// stale login counters and long-retired keys go; live ones stay.
+// stale login counters, long-retired keys and session cut-offs older than
+// any token go; live ones stay.
 func TestCleanupDeletesExpiredAndRevokedSessions(t *testing.T) {
 	pool := testenv.PGPool(t, postgres.Migrations())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -28,6 +29,18 @@ func TestCleanupDeletesExpiredAndRevokedSessions(t *testing.T) {
 	u := account.User{ID: uuid.NewString(), Email: "clean@example.com", Name: "Clean", Role: contracts.RoleCustomer,
 		CreatedAt: now, UpdatedAt: now}
 	if err := store.CreateUser(ctx, u, "x"); err != nil {
+		t.Fatal(err)
+	}
+	old2 := account.User{ID: uuid.NewString(), Email: "old@example.com", Name: "Old", Role: contracts.RoleCustomer,
+		CreatedAt: now, UpdatedAt: now}
+	if err := store.CreateUser(ctx, old2, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RevokeSessions(ctx, u.ID, contracts.RevokeLogoutAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO session_cutoffs (user_id, revoked_before) VALUES ($1, $2)`,
+		old2.ID, now.Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	tokens := map[string]struct {
@@ -54,12 +67,15 @@ func TestCleanupDeletesExpiredAndRevokedSessions(t *testing.T) {
 	if _, err := store.ActiveKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	old, err := store.RotateKey(ctx) // retires the first key
+	active, err := store.RotateKey(ctx) // retires the first key
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NOT NULL`, now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 
-	if err := store.Cleanup(ctx, now, now.Add(time.Minute)); err != nil {
+	if err := store.Cleanup(ctx, now, now.Add(-time.Hour)); err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
 
@@ -89,11 +105,18 @@ func TestCleanupDeletesExpiredAndRevokedSessions(t *testing.T) {
 	}
 	var nkeys int
 	var activeLeft bool
-	if err := pool.QueryRow(ctx, `SELECT count(*), bool_or(kid = $1) FROM signing_keys`, old.KID).Scan(&nkeys, &activeLeft); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*), bool_or(kid = $1) FROM signing_keys`, active.KID).Scan(&nkeys, &activeLeft); err != nil {
 		t.Fatal(err)
 	}
 	if nkeys != 1 || !activeLeft {
 		t.Errorf("signing keys after clean-up: %d (active kept %v), want only the active one", nkeys, activeLeft)
+	}
+	cuts, err := store.Revocations(ctx, now.Add(-72*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cuts) != 1 || cuts[0].UserID != u.ID {
+		t.Errorf("session cut-offs after clean-up: %+v, want only the recent one of %s", cuts, u.ID)
 	}
 }
 
