@@ -4,8 +4,10 @@
 // writing the service's reply back untouched.
 //
 // The request path, in order: request id → security and CORS headers →
-// route match (404/405 JSON) → maintenance (503) → identity (client
-// identity headers are dropped; a bearer token is verified locally, 401/403)
+// route match (404/405 JSON) → query parameters the route declares (400
+// naming another) → maintenance (503) → identity (client identity headers
+// are dropped; a bearer token is verified locally and checked against the
+// session revocations, 401/403)
 // → catalogue cache (anonymous public GETs) → discovery (503 at once when
 // the service has no healthy instance) → rate limit (429, GCRA in Redis with
 // a local fallback) → body checks (415/413/400) → RPC with a per-request
@@ -32,6 +34,10 @@
 //     Config.UploadMaxBody): POST /files flows to the file service's data
 //     port without being buffered, and a JSON route reads at most its own
 //     limit from the stream (a declared length above it is refused unread).
+//   - Session revocations (disable, role or password change, log out
+//     everywhere) reach every instance by its own queue on oc.events and
+//     are checked in memory on every signed-in request (revocations.go);
+//     an instance that was not listening loads them by one RPC first.
 //   - Files and notification streams are custom routes: uploads and
 //     downloads go to a healthy file instance (Deps.Files), SSE and
 //     WebSocket to the stream hub (Deps.Stream); 503 when either is absent.
