@@ -107,5 +107,5 @@ func TestSignedInReadAllocations(t *testing.T) {
 	}
 }
 
-// 10 measured; the race detector adds one (sync.RWMutex under -race).
+// 10 measured without -race; under the race detector there is one more.
 const signedInAllocBudget = 11
