@@ -4,8 +4,10 @@
 // writing the service's reply back untouched.
 //
 // The request path, in order: request id → security and CORS headers →
-// route match (404/405 JSON) → maintenance (503) → identity (client
-// identity headers are dropped; a bearer token is verified locally, 401/403)
+// route match (404/405 JSON) → query parameters the route declares (400
+// naming another) → maintenance (503) → identity (client identity headers
+// are dropped; a bearer token is verified locally and checked against the
+// session revocations, 401/403)
 // → catalogue cache (anonymous public GETs) → discovery (503 at once when
 // the service has no healthy instance) → rate limit (429, GCRA in Redis with
 // a local fallback) → body checks (415/413/400) → RPC with a per-request
@@ -32,6 +34,10 @@
 //     Config.UploadMaxBody): POST /files flows to the file service's data
 //     port without being buffered, and a JSON route reads at most its own
 //     limit from the stream (a declared length above it is refused unread).
+//   - Session revocations (disable, role or password change, log out
+//     everywhere) reach every instance by its own queue on oc.events and
+//     are checked in memory on every signed-in request (revocations.go);
+//     an instance that was not listening loads them by one RPC first.
 //   - Files and notification streams are custom routes: uploads and
 //     downloads go to a healthy file instance (Deps.Files), SSE and
 //     WebSocket to the stream hub (Deps.Stream); 503 when either is absent.
@@ -45,6 +51,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +105,11 @@ type Deps struct {
 	// Ready is what GET /readyz on the public port reports (the process's
 	// readiness, as on the admin port). nil: ready until Shutdown.
 	Ready Ready
+	// Broker carries session revocations to this instance (revocations.go;
+	// *bus.Conn). nil: no revocation feed, tokens are valid until they
+	// expire (tests of other parts); pass a nil interface, not a nil
+	// *bus.Conn.
+	Broker Broker
 }
 
 // FileInstances picks a healthy instance of a service in turn
@@ -189,6 +201,7 @@ type Gateway struct {
 	data     *dataclient.Client
 	hub      StreamHub
 	ready    Ready
+	broker   Broker
 }
 
 // route is a compiled Route.
@@ -203,6 +216,10 @@ type route struct {
 	rateClass string
 	status    int
 	label     string
+	// query: the declared query parameter names; queryHelp ends the
+	// refusal of an undeclared one ("this route takes: limit, cursor").
+	query     []string
+	queryHelp string
 	dur       prometheus.Observer
 	codes     [600]atomic.Pointer[prometheus.Counter]
 	g         *Gateway
@@ -290,6 +307,13 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		if (rt.RPC == "") == (rt.Custom == "") {
 			return nil, fmt.Errorf("edge: route %s %s needs exactly one of RPC and Custom", rt.Method, rt.Path)
 		}
+		for _, q := range rt.Query {
+			rt.query = append(rt.query, q.Name)
+		}
+		rt.queryHelp = "this route takes no query parameters"
+		if len(rt.query) > 0 {
+			rt.queryHelp = "this route takes: " + strings.Join(rt.query, ", ")
+		}
 		rt.label = rt.FullPath()
 		rt.dur = g.m.duration.WithLabelValues(rt.label, rt.Method)
 		g.routes = append(g.routes, rt)
@@ -305,6 +329,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.custom[CustomOpenAPI] = g.serveOpenAPI
 	g.custom[CustomDocs] = g.serveDocs
 	g.files, g.hub, g.ready = deps.Files, deps.Stream, deps.Ready
+	if g.broker = deps.Broker; g.broker != nil {
+		g.verifier.RevocationsDown() // until the feed is connected
+	}
 	g.data = dataclient.New(dataclient.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
 		DownloadTimeout: cfg.FileTimeout, DialTimeout: cfg.FileDialTimeout,
 		// What an early answer (413, 415) leaves unread is drained up to the
@@ -499,6 +526,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 		fcancel()
 		g.verifier.Run(bg)
 	}()
+	if g.broker != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.runRevocations(bg)
+		}()
+	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String())
 	return nil
 }

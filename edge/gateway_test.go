@@ -39,7 +39,7 @@ func TestEnvelopeReachesService(t *testing.T) {
 	_, base, rpc, k := setup(t)
 	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 
-	r := do(t, "PATCH", base+"/api/v1/products/"+productID+"?id=evil&tag=a&tag=b%22q", `{"name": "Lamp",  "price":{"amount":1}}`,
+	r := do(t, "PATCH", base+"/api/v1/products/"+productID, `{"name": "Lamp",  "price":{"amount":1}}`,
 		"Content-Type", "application/json; charset=utf-8", "Authorization", "Bearer "+tok,
 		"Idempotency-Key", "k-1", "User-Agent", "test/1", "X-Request-ID", "req-123")
 	if r.Status != 200 {
@@ -50,10 +50,7 @@ func TestEnvelopeReachesService(t *testing.T) {
 		t.Fatalf("called %s %s", c.Service, c.Method)
 	}
 	if got := c.Env.Params["id"]; len(got) != 1 || got[0] != productID {
-		t.Fatalf("params.id = %v: the path parameter must win over a query parameter of the same name", got)
-	}
-	if got := c.Env.Params["tag"]; len(got) != 2 || got[0] != "a" || got[1] != `b"q` {
-		t.Fatalf("params.tag = %q", got)
+		t.Fatalf("params.id = %v", got)
 	}
 	if string(c.Env.Body) != `{"name": "Lamp",  "price":{"amount":1}}` {
 		t.Fatalf("body was re-encoded: %s", c.Env.Body)
@@ -76,6 +73,41 @@ func TestEnvelopeReachesService(t *testing.T) {
 	// The reply body comes back as the service wrote it.
 	if string(r.Body) != string(c.Raw) {
 		t.Fatalf("reply rewritten:\n got %s\nwant %s", r.Body, c.Raw)
+	}
+}
+
+// TestQueryParametersMustBeDeclared: every route takes exactly the query
+// parameters its table entry declares; another one is a 400 naming it (and
+// what the route takes), before sign-in, the cache and the service. Declared
+// ones reach the service, repeated values in order.
+func TestQueryParametersMustBeDeclared(t *testing.T) {
+	_, base, rpc, k := setup(t)
+	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
+	for _, tc := range []struct{ method, path, query, want string }{
+		{"PATCH", "/products/" + productID, "id=evil", `unknown query parameter "id"; this route takes no query parameters`},
+		{"GET", "/products", "q=lamp&categroy=x", `unknown query parameter "categroy"; this route takes: q, category, min_price, max_price, sort, seller, status, total, limit, cursor`},
+		{"GET", "/users/me", "access_token=" + tok, `unknown query parameter "access_token"`},
+		{"GET", "/health", "_=1", `unknown query parameter "_"`},
+		{"GET", "/products/" + productID + "/reviews", "limit=5&page_size=20", `unknown query parameter "page_size"; this route takes: limit, cursor`},
+	} {
+		r := do(t, tc.method, base+"/api/v1"+tc.path+"?"+tc.query, `{}`, "Content-Type", "application/json")
+		if r.Status != 400 || r.errorCode(t) != contracts.CodeInvalidArgument || !strings.Contains(string(r.Body), strings.ReplaceAll(tc.want, `"`, `\"`)) {
+			t.Errorf("%s %s?%s: %d %s, want 400 with %s", tc.method, tc.path, tc.query, r.Status, r.Body, tc.want)
+		}
+	}
+	if n := rpc.count(); n != 0 {
+		t.Fatalf("%d refused requests reached a service", n)
+	}
+	r := do(t, "GET", base+"/api/v1/products?category=a&category=b%22q&limit=5&", "", "Authorization", "Bearer "+tok)
+	if r.Status != 200 {
+		t.Fatalf("declared parameters: %d %s", r.Status, r.Body)
+	}
+	c := rpc.last(t)
+	if got := c.Env.Params["category"]; len(got) != 2 || got[0] != "a" || got[1] != `b"q` {
+		t.Fatalf("params.category = %q", got)
+	}
+	if got := c.Env.Params.Get("limit"); got != "5" {
+		t.Fatalf("params.limit = %q", got)
 	}
 }
 
@@ -420,10 +452,17 @@ func TestCatalogueCache(t *testing.T) {
 	if rpc.count() != 2 {
 		t.Fatal("a signed-in read was served from the anonymous cache")
 	}
+	// A query parameter the route does not declare is refused before the
+	// cache and the service.
+	if r := do(t, "GET", url+"?currency=EUR", ""); r.Status != 400 || rpc.count() != 2 {
+		t.Fatalf("undeclared query parameter: %d %s (%d calls)", r.Status, r.Body, rpc.count())
+	}
 	// A different query is a different entry.
-	do(t, "GET", url+"?currency=EUR", "")
-	if rpc.count() != 3 {
-		t.Fatal("query ignored by the cache key")
+	do(t, "GET", base+"/api/v1/products?q=a", "")
+	do(t, "GET", base+"/api/v1/products?q=a", "")
+	do(t, "GET", base+"/api/v1/products?q=b", "")
+	if rpc.count() != 4 {
+		t.Fatalf("query ignored by the cache key: %d calls", rpc.count())
 	}
 	// A product event purges it.
 	data, _ := json.Marshal(contracts.ProductChanged{ProductID: productID})
@@ -431,18 +470,18 @@ func TestCatalogueCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, "GET", url, "")
-	if rpc.count() != 4 {
+	if rpc.count() != 5 {
 		t.Fatal("purged entry still served")
 	}
 	// Lists are purged by any product event.
 	do(t, "GET", base+"/api/v1/products?q=lamp", "")
 	do(t, "GET", base+"/api/v1/products?q=lamp", "")
-	if rpc.count() != 5 {
+	if rpc.count() != 6 {
 		t.Fatalf("list not cached: %d", rpc.count())
 	}
 	g.Purge("some-other-product")
 	do(t, "GET", base+"/api/v1/products?q=lamp", "")
-	if rpc.count() != 6 {
+	if rpc.count() != 7 {
 		t.Fatal("list not purged by a product event")
 	}
 	// Routes without parameters have the same (empty) key; each keeps its
@@ -451,8 +490,8 @@ func TestCatalogueCache(t *testing.T) {
 		do(t, "GET", base+"/api/v1/categories", "")
 		do(t, "GET", base+"/api/v1/products/featured", "")
 	}
-	if rpc.count() != 8 {
-		t.Fatalf("two parameterless routes evict each other: %d calls for 2 routes", rpc.count()-6)
+	if rpc.count() != 9 {
+		t.Fatalf("two parameterless routes evict each other: %d calls for 2 routes", rpc.count()-7)
 	}
 	// Errors are not cached.
 	rpc.reply = func(context.Context, call) (bus.Reply, error) {
@@ -460,7 +499,7 @@ func TestCatalogueCache(t *testing.T) {
 	}
 	do(t, "GET", base+"/api/v1/products/missing", "")
 	do(t, "GET", base+"/api/v1/products/missing", "")
-	if rpc.count() != 10 {
+	if rpc.count() != 11 {
 		t.Fatal("a 404 was cached")
 	}
 }

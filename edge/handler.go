@@ -373,6 +373,11 @@ func (g *Gateway) preflight(ctx *fasthttp.RequestCtx, p *pattern) {
 
 // serveRoute runs the checks and the RPC of one matched route.
 func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) {
+	if name := rt.undeclaredQuery(ctx); name != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument,
+			"unknown query parameter "+strconv.Quote(string(name[:min(len(name), 64)]))+"; "+rt.queryHelp)
+		return
+	}
 	if rt.Custom == CustomHealth {
 		g.serveHealth(ctx, nil)
 		return
@@ -797,4 +802,33 @@ func retryAfter(body []byte) []byte {
 		secs = int(math.Ceil(math.Min(e.Error.Details.RetryAfter, 86400)))
 	}
 	return strconv.AppendInt(nil, int64(secs), 10)
+}
+
+// undeclaredQuery returns the name of the first query parameter the route
+// does not declare (Route.Query), or nil. The rule is the same on every
+// route: a parameter the route does not know is refused (400) rather than
+// ignored, so a misspelt filter ("categroy") cannot silently list
+// everything; values are the service's to check. A parameter without a
+// name ("?&" or "?=x") is no parameter and is skipped, as the envelope
+// skips it.
+func (rt *route) undeclaredQuery(ctx *fasthttp.RequestCtx) []byte {
+	args := ctx.QueryArgs()
+	if args.Len() == 0 {
+		return nil
+	}
+	for k := range args.All() {
+		if len(k) > 0 && !rt.declares(k) {
+			return k
+		}
+	}
+	return nil
+}
+
+func (rt *route) declares(name []byte) bool {
+	for _, q := range rt.query {
+		if q == string(name) { // no allocation: a comparison
+			return true
+		}
+	}
+	return false
 }

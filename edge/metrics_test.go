@@ -21,7 +21,7 @@ func TestMetrics(t *testing.T) {
 	blocked, release := make(chan struct{}, 1), make(chan struct{})
 	_, base, rpc, _ := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Metrics = reg })
 	rpc.reply = func(_ context.Context, c call) (bus.Reply, error) {
-		if c.Env.Params.Get("block") != "" {
+		if c.Env.Params.Get("cursor") == "block" {
 			blocked <- struct{}{}
 			<-release
 		}
@@ -67,7 +67,7 @@ func TestMetrics(t *testing.T) {
 	// In flight: one request held in the service.
 	reviews := base + "/api/v1/products/" + productID + "/reviews"
 	done := make(chan response, 1)
-	go func() { done <- do(t, "GET", reviews+"?block=1", "") }()
+	go func() { done <- do(t, "GET", reviews+"?cursor=block", "") }()
 	select {
 	case <-blocked:
 	case r := <-done:

@@ -119,9 +119,11 @@ func serviceErrors(r Route) []contracts.Code {
 // error status, with what causes it.
 var errorResponses = map[int]struct{ name, description string }{
 	http.StatusBadRequest: {"BadRequest", "Invalid request: malformed HTTP, a body that is not valid JSON or fails the " +
-		"service's checks, a bad query parameter, a missing or malformed Idempotency-Key."},
+		"service's checks, a query parameter the route does not declare (the message names it) or a bad value " +
+		"of one it does, a missing or malformed Idempotency-Key."},
 	http.StatusUnauthorized: {"Unauthorized", "The access token is missing (routes that need sign-in), malformed, " +
-		"expired or not verifiable. Public routes refuse a bad token too, so a client learns its token went bad."},
+		"expired or not verifiable, or its session has ended (log out everywhere, a password or role change, the " +
+		"account disabled: sign in again). Public routes refuse a bad token too, so a client learns its token went bad."},
 	http.StatusForbidden: {"Forbidden", "The caller's role or ownership does not allow this."},
 	http.StatusNotFound:  {"NotFound", "No such resource (or one the caller may not see)."},
 	http.StatusMethodNotAllowed: {"MethodNotAllowed",
@@ -136,7 +138,8 @@ var errorResponses = map[int]struct{ name, description string }{
 		"service, as a login lockout); retry after Retry-After seconds."},
 	http.StatusInternalServerError: {"InternalError", "An unexpected failure."},
 	http.StatusServiceUnavailable: {"ServiceUnavailable", "Maintenance mode, no healthy instance of the route's " +
-		"service, the key set unreachable while verifying a token, or the service's own refusal; retry after Retry-After seconds."},
+		"service, the key set unreachable while verifying a token, session revocations not yet loaded after the " +
+		"gateway (re)connected, or the service's own refusal; retry after Retry-After seconds."},
 	http.StatusGatewayTimeout: {"GatewayTimeout", "The service did not answer within the route's deadline."},
 }
 
@@ -214,7 +217,9 @@ func OpenAPI(routes []Route) ([]byte, error) {
 			"description": "The public API of OpenCommerce, served by the edge gateway. Errors are always " +
 				`{"error":{"code","message","details"}} (application/json). Every answer carries X-Request-ID ` +
 				"(a valid client X-Request-ID is kept). Rate-limited routes answer RateLimit-Limit, RateLimit-Remaining " +
-				"and RateLimit-Reset; 429 and 503 answers carry Retry-After."},
+				"and RateLimit-Reset; 429 and 503 answers carry Retry-After. A route takes exactly the query parameters " +
+				"it lists: any other (a misspelt filter, a cache-buster such as _=) is refused with 400 naming it, " +
+				"never ignored."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{

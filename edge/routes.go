@@ -104,8 +104,10 @@ type Route struct {
 	Status int
 	// IdempotencyKey makes the Idempotency-Key header mandatory.
 	IdempotencyKey bool
-	// Query documents the query parameters (every query parameter reaches
-	// the service anyway).
+	// Query declares the query parameters (OpenAPI, and the gateway's
+	// rule: a parameter the route does not declare is refused with 400
+	// naming it, before sign-in and the service; the declared ones reach
+	// the service, which checks their values).
 	Query []QueryParam
 	// Request and Response are the contract types of the body and of the
 	// successful reply, for the OpenAPI document. Every route with a body
@@ -167,14 +169,18 @@ func Routes() []Route {
 		{Method: "POST", Path: "/auth/refresh", RPC: contracts.MethodUserRefresh, Body: true, RateClass: RateLogin,
 			Request: contracts.RefreshRequest{}, Response: contracts.Tokens{}, Summary: "Rotate a refresh token"},
 		{Method: "POST", Path: "/auth/logout", RPC: contracts.MethodUserLogout, Auth: User, Body: true, Status: 204,
-			Request: contracts.LogoutRequest{}, Summary: "Revoke a refresh token"},
+			Request: contracts.LogoutRequest{}, Summary: "End the session of a refresh token ({\"all\":true}: as /auth/logout-all)"},
+		{Method: "POST", Path: "/auth/logout-all", RPC: contracts.MethodUserLogoutAll, Auth: User, Status: 204,
+			Summary: "Log out everywhere: every refresh token is revoked and every access token issued until now " +
+				"is refused on every route within a second (401, sign in again)"},
 		{Method: "GET", Path: "/.well-known/jwks.json", Custom: CustomJWKS, Response: contracts.JWKS{},
 			Summary: "Public keys that verify access tokens"},
 		{Method: "GET", Path: "/users/me", RPC: contracts.MethodUserMeGet, Auth: User, Response: contracts.User{}, Summary: "My profile"},
 		{Method: "PATCH", Path: "/users/me", RPC: contracts.MethodUserMeUpdate, Auth: User, Body: true,
 			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile"},
 		{Method: "PUT", Path: "/users/me/password", RPC: contracts.MethodUserPasswordChange, Auth: User, Body: true, Status: 204,
-			RateClass: RateLogin, Request: contracts.ChangePasswordRequest{}, Summary: "Change my password"},
+			RateClass: RateLogin, Request: contracts.ChangePasswordRequest{},
+			Summary: "Change my password (ends every session, this one included: sign in again)"},
 		{Method: "GET", Path: "/users/me/addresses", RPC: contracts.MethodUserAddressesList, Auth: User,
 			Response: contracts.List[contracts.Address]{}, Summary: "My address book"},
 		{Method: "POST", Path: "/users/me/addresses", RPC: contracts.MethodUserAddressesCreate, Auth: User, Body: true, Status: 201,
@@ -193,7 +199,8 @@ func Routes() []Route {
 			Query:    withPage(QueryParam{Name: "q", Type: "string", Description: "search text"}),
 			Response: contracts.List[contracts.User]{}, Summary: "Search users"},
 		{Method: "PATCH", Path: "/admin/users/{id}", RPC: contracts.MethodUserAdminUpdate, Auth: User, Roles: admin, Body: true,
-			Request: contracts.AdminUpdateUserRequest{}, Response: contracts.User{}, Summary: "Change a user's role or disable it"},
+			Request: contracts.AdminUpdateUserRequest{}, Response: contracts.User{},
+			Summary: "Change a user's role or disable it (either ends the user's sessions within a second: their tokens get 401)"},
 
 		// Catalogue.
 		{Method: "GET", Path: "/categories", RPC: contracts.MethodProductCategoriesTree, Cache: catalogue,

@@ -21,6 +21,19 @@
 // Verified tokens are remembered (bounded, until their expiry) so a
 // signed-in client's repeated requests cost a map lookup, not an Ed25519
 // verification and two JSON decodes.
+//
+// Session revocation: the Verifier keeps, per user, the cut-off of their
+// last session revocation (Revoke, LoadRevocations; the gateway feeds them
+// from user.sessions_revoked events and the user.revocations RPC). A token
+// issued at or before its user's cut-off is refused as errRevoked, checked
+// on every request (memoised tokens too) with one read-locked map lookup
+// and no allocation. While the feed is not in step with the user service
+// (RevocationsDown: before it first connected, while the broker is away;
+// RevocationsUp: connected but the cut-offs not loaded yet) a token issued
+// before the feed (re)connected may have been revoked unseen: it gets
+// CodeUnavailable (503, retry), never accepted; tokens issued after the
+// (re)connection are checked as usual, since every revocation that can
+// void them arrives as an event.
 package auth
 
 import (
@@ -28,6 +41,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +72,10 @@ type Config struct {
 	MaxRemembered int
 }
 
+// cutoffHorizon is how long a session cut-off is kept: access tokens live
+// at most 24h (user.access-ttl), so an older cut-off voids nothing.
+const cutoffHorizon = 24*time.Hour + 5*time.Minute
+
 type keyState struct {
 	set token.KeySet
 	raw []byte // the JWKS document, served at /.well-known/jwks.json
@@ -66,6 +84,7 @@ type keyState struct {
 type memo struct {
 	actor   contracts.Actor
 	expires int64 // unix seconds (token exp)
+	issued  int64 // unix microseconds (token.Claims.Issued)
 }
 
 // flight is one fetch of the key set, shared by every caller that needs the
@@ -96,6 +115,13 @@ type Verifier struct {
 
 	mu   sync.RWMutex
 	seen map[string]memo
+
+	rmu  sync.RWMutex
+	cuts map[string]int64 // user id → session cut-off, unix microseconds
+	// trustFrom: 0 when the revocation feed is in step (or there is
+	// none); else tokens issued at or before it (unix µs) cannot be
+	// checked and get errNotInStep (math.MaxInt64: no token can).
+	trustFrom atomic.Int64
 }
 
 // New returns a Verifier over fetch. No fetch happens until Refresh, Run,
@@ -122,7 +148,7 @@ func New(fetch Fetcher, cfg Config, log *slog.Logger) *Verifier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{fetch: fetch, cfg: cfg, log: log, now: time.Now, seen: map[string]memo{}}
+	return &Verifier{fetch: fetch, cfg: cfg, log: log, now: time.Now, seen: map[string]memo{}, cuts: map[string]int64{}}
 }
 
 // SetClock replaces the clock; for tests. Call it before any other method.
@@ -132,7 +158,14 @@ func (v *Verifier) SetClock(now func() time.Time) { v.now = now }
 var (
 	errMissing = contracts.Unauthenticated("missing bearer token")
 	errInvalid = contracts.Unauthenticated("invalid or expired access token")
+	errRevoked = contracts.Unauthenticated("your session has ended (signed out everywhere, password or role " +
+		"changed, or account disabled); sign in again")
+	errNotInStep = contracts.Errorf(contracts.CodeUnavailable,
+		"session revocations are being synchronised; try again").WithDetail("retry_after", int64(1))
 )
+
+// IsRevoked reports whether err is the refusal of a revoked session.
+func IsRevoked(err error) bool { return err == errRevoked }
 
 // errUnavailable reports that the key set cannot be fetched now; the
 // gateway answers 503 with Retry-After. details.retry_after is the time
@@ -320,6 +353,7 @@ func (v *Verifier) Run(ctx context.Context) {
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			_ = v.Refresh(rctx) // logged by run
 			cancel()
+			v.pruneCuts()
 		}
 	}
 }
@@ -359,6 +393,9 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (contracts.Actor, err
 	m, ok := v.seen[tok]
 	v.mu.RUnlock()
 	if ok && now.Unix() < m.expires+int64(v.cfg.Leeway/time.Second) {
+		if err := v.checkSession(m.actor.ID, m.issued); err != nil {
+			return contracts.Actor{}, err
+		}
 		return m.actor, nil
 	}
 	ks, err := v.cached(ctx)
@@ -388,8 +425,74 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (contracts.Actor, err
 		return contracts.Actor{}, errInvalid
 	}
 	a := c.Actor()
-	v.remember(tok, memo{actor: a, expires: c.Expires})
+	v.remember(tok, memo{actor: a, expires: c.Expires, issued: c.Issued()})
+	if err := v.checkSession(a.ID, c.Issued()); err != nil {
+		return contracts.Actor{}, err
+	}
 	return a, nil
+}
+
+// checkSession refuses a token of userID issued (unix µs) at or before the
+// user's session cut-off, or one the feed cannot vouch for now.
+func (v *Verifier) checkSession(userID string, issued int64) error {
+	v.rmu.RLock()
+	cut, ok := v.cuts[userID]
+	v.rmu.RUnlock()
+	if ok && issued <= cut {
+		return errRevoked
+	}
+	if from := v.trustFrom.Load(); from != 0 && issued <= from {
+		return errNotInStep
+	}
+	return nil
+}
+
+// Revoke voids every token of userID issued at or before before (a cut-off
+// never moves back). Safe for concurrent use.
+func (v *Verifier) Revoke(userID string, before time.Time) {
+	us := before.UnixMicro()
+	v.rmu.Lock()
+	if cur, ok := v.cuts[userID]; !ok || us > cur {
+		v.cuts[userID] = us
+	}
+	v.rmu.Unlock()
+}
+
+// LoadRevocations merges the cut-offs loaded from the user service (Revoke
+// for each) and, when the feed has not gone down since RevocationsUp
+// returned gen, puts the feed in step: every token is checked against the
+// cut-offs from now on. It reports whether it did.
+func (v *Verifier) LoadRevocations(items []contracts.Revocation, gen int64) bool {
+	for _, r := range items {
+		v.Revoke(r.UserID, r.RevokedBefore)
+	}
+	return v.trustFrom.CompareAndSwap(gen, 0)
+}
+
+// RevocationsDown says the revocation feed cannot receive revocations
+// (not connected yet, or the broker is away): no token can be vouched for.
+func (v *Verifier) RevocationsDown() { v.trustFrom.Store(math.MaxInt64) }
+
+// RevocationsUp says the feed receives revocations again, from now on:
+// tokens issued after now (plus the clock leeway, for the signer's clock)
+// are checked as usual; older ones wait for LoadRevocations. It returns the
+// generation to pass to LoadRevocations.
+func (v *Verifier) RevocationsUp() int64 {
+	gen := v.now().Add(v.cfg.Leeway).UnixMicro()
+	v.trustFrom.Store(gen)
+	return gen
+}
+
+// pruneCuts forgets cut-offs older than any token can be.
+func (v *Verifier) pruneCuts() {
+	horizon := v.now().Add(-cutoffHorizon - v.cfg.Leeway).UnixMicro()
+	v.rmu.Lock()
+	for id, us := range v.cuts {
+		if us < horizon {
+			delete(v.cuts, id)
+		}
+	}
+	v.rmu.Unlock()
 }
 
 func (v *Verifier) remember(tok string, m memo) {

@@ -124,6 +124,9 @@ const (
 	ReasonSlowConsumer = "slow_consumer"
 	ReasonShutdown     = "shutdown"
 	ReasonUnavailable  = "unavailable"
+	// ReasonSessionEnded: the user's sessions were revoked (EndUser); a
+	// reconnection with the old token is refused, the user signs in again.
+	ReasonSessionEnded = "session_ended"
 )
 
 // Hub serves notification streams. It is safe for concurrent use; one Hub
@@ -203,6 +206,7 @@ type frame struct {
 // client is one open stream.
 type client struct {
 	kind string
+	user string
 	ch   chan frame
 	done chan struct{}
 	once sync.Once
@@ -270,7 +274,7 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 	if err != nil {
 		return nil, contracts.InvalidArgument("user", "not a valid user id")
 	}
-	c := &client{kind: kind, ch: make(chan frame, h.cfg.Buffer), done: make(chan struct{})}
+	c := &client{kind: kind, user: userID, ch: make(chan frame, h.cfg.Buffer), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -439,6 +443,26 @@ func (h *Hub) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// EndUser ends every open stream of userID (SSE: event "close" with reason
+// session_ended; WebSocket: close 1008 "session ended"): the gateway calls
+// it when the user's sessions are revoked, since a stream outlives the
+// check of the token that opened it.
+func (h *Hub) EndUser(userID string) {
+	h.mu.Lock()
+	var cs []*client
+	for c := range h.clients {
+		if c.user == userID {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		if c.end(ReasonSessionEnded) {
+			time.AfterFunc(time.Second, c.abortWrites)
+		}
 	}
 }
 
@@ -651,6 +675,8 @@ func (h *Hub) serveWS(c *client, conn *websocket.Conn) {
 				code, text = websocket.ClosePolicyViolation, "slow consumer"
 			case ReasonShutdown:
 				code = websocket.CloseGoingAway
+			case ReasonSessionEnded:
+				code, text = websocket.ClosePolicyViolation, "session ended; sign in again"
 			case "client_gone":
 				return
 			}

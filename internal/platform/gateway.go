@@ -61,6 +61,7 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 			st := p.health.Evaluate(ctx)
 			return st.Ready, st.Checks
 		},
+		Broker: p.deps.Bus,
 	})
 	if err != nil {
 		_ = disc.Close()

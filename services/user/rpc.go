@@ -31,8 +31,14 @@ func handlers(c *account.Core) map[string]bus.Handler {
 		contracts.MethodUserLogout: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.LogoutRequest) (any, error) {
 			return nil, c.Logout(ctx, r.Actor, in)
 		}),
+		contracts.MethodUserLogoutAll: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
+			return nil, c.LogoutAll(ctx, r.Actor)
+		}),
 		contracts.MethodUserJWKS: func(ctx context.Context, _ *bus.Request) (any, error) {
 			return c.JWKS(ctx)
+		},
+		contracts.MethodUserRevocations: func(ctx context.Context, r *bus.Request) (any, error) {
+			return c.Revocations(ctx, r.Actor)
 		},
 		contracts.MethodUserMeGet: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
 			return c.Me(ctx, r.Actor)

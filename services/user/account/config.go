@@ -12,8 +12,9 @@ import (
 // Config configures the user service. Register flags with RegisterFlags
 // (which also sets the defaults) and check with Validate.
 type Config struct {
-	// AccessTTL is the lifetime of access tokens (also how long a disabled
-	// user's tokens can still pass the gateway).
+	// AccessTTL is the lifetime of access tokens. Ending a session does
+	// not wait for it: the gateways refuse a revoked session's tokens
+	// within a second (user.sessions_revoked).
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of a refresh token; every refresh starts a
 	// new one.

@@ -187,7 +187,10 @@ func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string)
 	if err := c.store.ClearLoginFailures(ctx, keys[0]); err != nil {
 		c.log.Warn("clear login failures", "err", err)
 	}
-	return c.issue(ctx, cred.User, newID())
+	// The token is dated before the credential was read: a revocation
+	// (disable, role change) committed after that read dates later, so it
+	// voids this token although the read still saw the old standing.
+	return c.issue(ctx, cred.User, newID(), now)
 }
 
 func (c *Core) checkLimit(ctx context.Context, key string, limit int, now time.Time) error {
@@ -206,11 +209,10 @@ func (c *Core) checkLimit(ctx context.Context, key string, limit int, now time.T
 		WithDetail("retry_after", retry)
 }
 
-// issue signs an access token for u and stores a new refresh token of the
-// session family.
-func (c *Core) issue(ctx context.Context, u User, family string) (contracts.Tokens, error) {
+// issue signs an access token for u, dated now, and stores a new refresh
+// token of the session family.
+func (c *Core) issue(ctx context.Context, u User, family string, now time.Time) (contracts.Tokens, error) {
 	rt, hash := newRefreshToken()
-	now := c.now()
 	if err := c.store.CreateRefresh(ctx, RefreshToken{Hash: hash, FamilyID: family, UserID: u.ID, ExpiresAt: now.Add(c.cfg.RefreshTTL)}); err != nil {
 		return contracts.Tokens{}, err
 	}
@@ -224,6 +226,7 @@ func (c *Core) tokens(ctx context.Context, u User, refresh string, now time.Time
 	}
 	at, err := token.Sign(key.Private, key.KID, token.Claims{
 		Subject: u.ID, Role: u.Role, IssuedAt: now.Unix(), Expires: now.Add(c.cfg.AccessTTL).Unix(),
+		IssuedAtMicros: now.UnixMicro(),
 	})
 	if err != nil {
 		return contracts.Tokens{}, err
@@ -291,7 +294,7 @@ func (c *Core) Logout(ctx context.Context, a contracts.Actor, req contracts.Logo
 		return err
 	}
 	if req.All {
-		return c.store.RevokeUser(ctx, id)
+		return c.store.RevokeSessions(ctx, id, contracts.RevokeLogoutAll)
 	}
 	if req.RefreshToken == "" {
 		return contracts.InvalidArgument("refresh_token", "refresh_token is required (or all: true)")
@@ -302,6 +305,28 @@ func (c *Core) Logout(ctx context.Context, a contracts.Actor, req contracts.Logo
 	}
 	_, err = c.store.RevokeFamilyOf(ctx, id, hash)
 	return err
+}
+
+// LogoutAll ends every session of the actor: refresh tokens revoked, and
+// every access token issued until now refused by the gateways within a
+// second (user.sessions_revoked).
+func (c *Core) LogoutAll(ctx context.Context, a contracts.Actor) error {
+	id, err := self(a)
+	if err != nil {
+		return err
+	}
+	return c.store.RevokeSessions(ctx, id, contracts.RevokeLogoutAll)
+}
+
+// Revocations returns the session cut-offs that can still void an
+// unexpired access token, for a gateway (service callers only) that starts
+// or reconnected and may have missed user.sessions_revoked events.
+func (c *Core) Revocations(ctx context.Context, a contracts.Actor) (contracts.RevocationsReply, error) {
+	if !a.IsService() {
+		return contracts.RevocationsReply{}, contracts.PermissionDenied("service callers only")
+	}
+	items, err := c.store.Revocations(ctx, c.now().Add(-c.keyGrace()))
+	return contracts.RevocationsReply{Items: items}, err
 }
 
 // signingKey returns the active key, cached for KeyCacheTTL.

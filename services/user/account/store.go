@@ -83,16 +83,17 @@ type Store interface {
 	CredentialByID(ctx context.Context, id string) (Credential, error)
 	// UpdateUser loads the user, calls fn, and stores the result with a
 	// user.updated event naming the changed fields (none changed: no write).
-	// When the update disables the user, their refresh tokens are revoked in
-	// the same transaction.
+	// When the update disables the user or changes their role, their
+	// sessions end in the same transaction (as RevokeSessions).
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
-	// SetPasswordHash replaces the hash; with revokeSessions, every refresh
-	// token of the user is revoked in the same transaction.
+	// SetPasswordHash replaces the hash; with revokeSessions, every session
+	// of the user ends in the same transaction (as RevokeSessions).
 	SetPasswordHash(ctx context.Context, id, hash string, revokeSessions bool) error
 	// ListUsers lists users newest first, filtered by q over email and name
 	// (case-insensitive substring), after the cursor (an id).
 	ListUsers(ctx context.Context, q string, limit int, after string) ([]User, error)
-	// BootstrapAdmin creates the admin account or promotes (and enables) it.
+	// BootstrapAdmin creates the admin account or promotes (and enables) it;
+	// a promotion ends the account's sessions.
 	BootstrapAdmin(ctx context.Context, u User, hash string) (created bool, err error)
 
 	// CreateRefresh stores a new refresh token.
@@ -104,8 +105,14 @@ type Store interface {
 	// RevokeFamilyOf revokes the family of the token with this hash, if the
 	// token belongs to userID; it reports whether one was revoked.
 	RevokeFamilyOf(ctx context.Context, userID string, hash []byte) (bool, error)
-	// RevokeUser revokes every refresh token of userID.
-	RevokeUser(ctx context.Context, userID string) error
+	// RevokeSessions ends every session of userID: its refresh tokens are
+	// revoked, its access tokens issued until now are void (a cut-off,
+	// never moved back), and user.sessions_revoked (contracts.
+	// UserSessionsRevoked with reason) is written to the outbox, all in one
+	// transaction.
+	RevokeSessions(ctx context.Context, userID, reason string) error
+	// Revocations lists the cut-offs later than since.
+	Revocations(ctx context.Context, since time.Time) ([]contracts.Revocation, error)
 
 	// ActiveKey returns the newest unretired signing key, creating one if
 	// there is none.
@@ -143,8 +150,8 @@ type Store interface {
 	AddLoginFailure(ctx context.Context, keys []string, window time.Duration, now time.Time) error
 	// ClearLoginFailures forgets the failures of key.
 	ClearLoginFailures(ctx context.Context, key string) error
-	// Cleanup deletes expired refresh tokens, stale login counters and
-	// keys retired before keysBefore.
+	// Cleanup deletes expired refresh tokens, stale login counters, and
+	// keys retired and session cut-offs made before keysBefore.
 	Cleanup(ctx context.Context, now, keysBefore time.Time) error
 }
 

@@ -38,6 +38,9 @@ func Migrations() fs.FS {
 type Store struct {
 	pool *pgxpool.Pool
 	aead cipher.AEAD // seals signing keys; nil: stored in plaintext
+	// now is the clock of session cut-offs: the one the service signs
+	// access tokens with (their iat_us), so the two compare.
+	now func() time.Time
 }
 
 var _ account.Store = (*Store)(nil)
@@ -49,7 +52,7 @@ func New(pool *pgxpool.Pool, kek []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, aead: aead}, nil
+	return &Store{pool: pool, aead: aead, now: time.Now}, nil
 }
 
 const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash`
@@ -138,8 +141,17 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*account.User
 			return err
 		}
 		next.UpdatedAt = next.UpdatedAt.UTC()
-		if next.Disabled && !before.Disabled {
-			if err := revokeUser(ctx, tx, id); err != nil {
+		// Disabling and a role change end the user's sessions: the tokens
+		// held carry the old standing.
+		reason := ""
+		switch {
+		case next.Disabled && !before.Disabled:
+			reason = contracts.RevokeDisabled
+		case next.Role != before.Role:
+			reason = contracts.RevokeRole
+		}
+		if reason != "" {
+			if err := s.revokeSessions(ctx, tx, id, reason); err != nil {
 				return err
 			}
 		}
@@ -161,7 +173,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, revokeSess
 			return contracts.NotFound("user")
 		}
 		if revokeSessions {
-			return revokeUser(ctx, tx, id)
+			return s.revokeSessions(ctx, tx, id, contracts.RevokePassword)
 		}
 		return nil
 	})
@@ -227,6 +239,9 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u account.User, hash string)
 		if err != nil {
 			return err
 		}
+		if err := s.revokeSessions(ctx, tx, c.ID, contracts.RevokeBootstrap); err != nil {
+			return err
+		}
 		_, err = pg.AddEvent(ctx, tx, contracts.EventUserUpdated, updated(c.User, []string{"role", "disabled"}))
 		return err
 	})
@@ -252,9 +267,15 @@ func (s *Store) RotateRefresh(ctx context.Context, old []byte, next account.Refr
 		var expires time.Time
 		var used, revoked *time.Time
 		var c account.Credential
+		// FOR SHARE OF u: a change that ends the user's sessions (it locks
+		// the user row first) waits for this rotation, then revokes the
+		// token it stores too; or this rotation waits for it and finds
+		// the token revoked. Without it the next token could slip past a
+		// revocation running at the same moment. (A deadlock between the
+		// two is retried by InTx.)
 		err := tx.QueryRow(ctx, `SELECT t.family_id::text, t.expires_at, t.used_at, t.revoked_at,
 				u.id::text, u.email, u.name, u.phone, u.role, u.disabled, u.created_at, u.updated_at
-			FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1 FOR UPDATE OF t`, old).
+			FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1 FOR UPDATE OF t FOR SHARE OF u`, old).
 			Scan(&family, &expires, &used, &revoked, &c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			res = account.RotateUnknown
@@ -312,9 +333,53 @@ func (s *Store) RevokeFamilyOf(ctx context.Context, userID string, hash []byte) 
 	return tag.RowsAffected() > 0, nil
 }
 
-// RevokeUser implements account.Store.
-func (s *Store) RevokeUser(ctx context.Context, userID string) error {
-	return pg.InTx(ctx, s.pool, func(tx pgx.Tx) error { return revokeUser(ctx, tx, userID) })
+// RevokeSessions implements account.Store.
+func (s *Store) RevokeSessions(ctx context.Context, userID, reason string) error {
+	return pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		return s.revokeSessions(ctx, tx, userID, reason)
+	})
+}
+
+// revokeSessions ends every session of userID in tx: its refresh tokens
+// are revoked, its access tokens issued up to now are void (the cut-off in
+// session_cutoffs, never moved back), and user.sessions_revoked goes to the
+// outbox for the gateways.
+func (s *Store) revokeSessions(ctx context.Context, tx pgx.Tx, userID, reason string) error {
+	if err := revokeUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	var before time.Time
+	if err := tx.QueryRow(ctx, `INSERT INTO session_cutoffs (user_id, revoked_before) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET revoked_before = GREATEST(session_cutoffs.revoked_before, EXCLUDED.revoked_before)
+		RETURNING revoked_before`, userID, s.now().UTC().Truncate(time.Microsecond)).Scan(&before); err != nil {
+		return fmt.Errorf("record session cut-off: %w", err)
+	}
+	_, err := pg.AddEvent(ctx, tx, contracts.EventUserSessionsRevoked, contracts.UserSessionsRevoked{
+		Revocation: contracts.Revocation{UserID: userID, RevokedBefore: before.UTC()}, Reason: reason})
+	return err
+}
+
+// Revocations implements account.Store.
+func (s *Store) Revocations(ctx context.Context, since time.Time) ([]contracts.Revocation, error) {
+	rows, err := s.pool.Query(ctx, `SELECT user_id::text, revoked_before FROM session_cutoffs WHERE revoked_before > $1
+		ORDER BY revoked_before`, since)
+	if err != nil {
+		return nil, fmt.Errorf("list session cut-offs: %w", err)
+	}
+	defer rows.Close()
+	out := []contracts.Revocation{}
+	for rows.Next() {
+		var r contracts.Revocation
+		if err := rows.Scan(&r.UserID, &r.RevokedBefore); err != nil {
+			return nil, err
+		}
+		r.RevokedBefore = r.RevokedBefore.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // keyLock is the advisory lock that serialises key creation and rotation.
@@ -650,15 +715,29 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	return err
 }
 
-// Cleanup implements account.Store.
+// cleanupGrace is how long a revoked refresh token and a stale login
+// counter are kept after they stopped mattering (for an investigation).
+const cleanupGrace = 24 * time.Hour
+
+// Cleanup implements account.Store. The cut-off times are computed here and
+// passed as typed timestamps: `$1 - interval '1 day'` leaves PostgreSQL to
+// guess the parameter's type, and it guesses interval (the query then fails
+// with "operator does not exist: timestamp with time zone < interval").
 func (s *Store) Cleanup(ctx context.Context, now, keysBefore time.Time) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $1 - interval '1 day'`, now)
-	if err != nil {
-		return err
+	stale := now.Add(-cleanupGrace)
+	if _, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $2`, now, stale); err != nil {
+		return fmt.Errorf("clean up refresh tokens: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1 - interval '1 day'`, now); err != nil {
-		return err
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, stale); err != nil {
+		return fmt.Errorf("clean up login failures: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, keysBefore)
-	return err
+	if _, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, keysBefore); err != nil {
+		return fmt.Errorf("clean up signing keys: %w", err)
+	}
+	// A cut-off older than any token signed with a published key voids
+	// nothing any more.
+	if _, err := s.pool.Exec(ctx, `DELETE FROM session_cutoffs WHERE revoked_before < $1`, keysBefore); err != nil {
+		return fmt.Errorf("clean up session cut-offs: %w", err)
+	}
+	return nil
 }

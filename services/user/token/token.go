@@ -49,10 +49,24 @@ type Claims struct {
 	Expires  int64  `json:"exp"`
 	Issuer   string `json:"iss"`
 	ID       string `json:"jti"`
+	// IssuedAtMicros is the issue time in Unix microseconds: iat has whole
+	// seconds only, too coarse to tell a token issued in the same second
+	// as a session revocation (before it: void; after it: valid).
+	IssuedAtMicros int64 `json:"iat_us,omitempty"`
 }
 
 // Actor returns the identity the claims grant.
 func (c Claims) Actor() contracts.Actor { return contracts.Actor{ID: c.Subject, Role: c.Role} }
+
+// Issued returns the issue time in Unix microseconds: IssuedAtMicros, or
+// for a token without it the start of its iat second (so such a token
+// counts as issued before a revocation in that same second).
+func (c Claims) Issued() int64 {
+	if c.IssuedAtMicros > 0 {
+		return c.IssuedAtMicros
+	}
+	return c.IssuedAt * 1e6
+}
 
 type header struct {
 	Alg string `json:"alg"`

@@ -79,3 +79,16 @@ func (k *Keys) Sign(tb testing.TB, sub, role string, ttl time.Duration) string {
 	}
 	return tok
 }
+
+// SignClaims returns an access token of c (issuer and id filled in when
+// empty) signed with the newest key.
+func (k *Keys) SignClaims(tb testing.TB, c token.Claims) string {
+	tb.Helper()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tok, err := token.Sign(k.priv, k.kid, c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
