@@ -532,6 +532,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 			defer g.wg.Done()
 			g.runRevocations(bg)
 		}()
+		g.awaitRevocations(ctx)
 	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String())
 	return nil

@@ -58,6 +58,25 @@ func (g *Gateway) runRevocations(ctx context.Context) {
 	}
 }
 
+// awaitRevocations waits, for at most revocationStartWait or until ctx
+// ends, until the feed is in step, so a gateway that has just started does
+// not answer its first signed-in requests with 503 while the first load is
+// on its way. A feed still not in step then is logged; requests get 503
+// until it is.
+func (g *Gateway) awaitRevocations(ctx context.Context) {
+	deadline := time.Now().Add(revocationStartWait)
+	for !g.verifier.RevocationsInStep() {
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			g.log.Warn("session revocations not loaded yet; signed-in requests get 503 until they are")
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// revocationStartWait bounds awaitRevocations.
+const revocationStartWait = 10 * time.Second
+
 // followRevocations binds this instance's queue and applies the events on
 // it until the channel is lost or ctx ends; connected reports whether it got
 // as far as consuming.

@@ -469,6 +469,10 @@ func (v *Verifier) LoadRevocations(items []contracts.Revocation, gen int64) bool
 	return v.trustFrom.CompareAndSwap(gen, 0)
 }
 
+// RevocationsInStep reports whether every token is checked against the
+// cut-offs (LoadRevocations succeeded since the feed last went down).
+func (v *Verifier) RevocationsInStep() bool { return v.trustFrom.Load() == 0 }
+
 // RevocationsDown says the revocation feed cannot receive revocations
 // (not connected yet, or the broker is away): no token can be vouched for.
 func (v *Verifier) RevocationsDown() { v.trustFrom.Store(math.MaxInt64) }
