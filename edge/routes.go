@@ -111,6 +111,9 @@ type Route struct {
 	Request, Response any
 	// Summary is a one-line description.
 	Summary string
+	// Description is the longer text of the API reference (rules, errors);
+	// optional.
+	Description string
 }
 
 // Service is the service a route's RPC goes to ("" for custom routes).
@@ -308,7 +311,12 @@ func Routes() []Route {
 				{Name: "name", Type: "string", Description: "the file name of a raw (non-multipart) upload"},
 			},
 			Response: contracts.File{}, Summary: "Upload a file (multipart field file, purpose)"},
-		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes"},
+		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes",
+			Description: "Public files (product images, avatars, review images) to anyone, private ones to their owner. " +
+				"One byte range (Range: bytes=…) gets 206 with its slice; a range set that selects no byte " +
+				"(bytes=-0, a start at or past the end) gets 416 with Content-Range: bytes */size; several ranges, " +
+				"an invalid set or another unit get the whole file (200). ETag/If-None-Match/If-Range are honoured " +
+				"before the range."},
 		{Method: "GET", Path: "/files/{id}/thumbnail", Custom: CustomThumbnail, Summary: "A file's thumbnail"},
 		{Method: "GET", Path: "/files", RPC: contracts.MethodFileList, Auth: User,
 			Query: withPage(QueryParam{Name: "folder", Type: "string", Description: "exactly this folder (empty: the root)"},
