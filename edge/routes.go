@@ -197,9 +197,15 @@ func Routes() []Route {
 		{Method: "GET", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesGet, Cache: catalogue,
 			Response: contracts.Category{}, Summary: "One category with its children"},
 		{Method: "POST", Path: "/categories", RPC: contracts.MethodProductCategoriesCreate, Auth: User, Roles: admin, Body: true, Status: 201,
-			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category"},
+			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category",
+			Description: "Sibling categories (same parent; the roots are siblings too) need different names, compared " +
+				"ignoring case: a second \"Clothing\" next to \"clothing\" is refused with 409 conflict (field name), " +
+				"also when two creates race. A slug that is taken is 409 too."},
 		{Method: "PATCH", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesUpdate, Auth: User, Roles: admin, Body: true,
-			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category"},
+			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category",
+			Description: "Rename, re-slug or move (parent_id; \"\" = to the root). A rename or move that would give the " +
+				"category the name of a sibling at its destination (ignoring case) is refused with 409 conflict; " +
+				"a move under itself or a descendant is 400."},
 		{Method: "DELETE", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesDelete, Auth: User, Roles: admin, Status: 204,
 			Summary: "Delete a category without products"},
 		{Method: "GET", Path: "/products", RPC: contracts.MethodProductList, RateClass: RateSearch,
