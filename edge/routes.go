@@ -250,9 +250,17 @@ func Routes() []Route {
 		{Method: "GET", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsList, Query: withPage(),
 			Response: contracts.List[contracts.Review]{}, Summary: "Reviews of a product"},
 		{Method: "POST", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsCreate, Auth: User, Body: true, Status: 201,
-			Request: contracts.ReviewInput{}, Response: contracts.Review{}, Summary: "Review a product"},
+			Request: contracts.ReviewInput{}, Response: contracts.Review{}, Summary: "Review a product",
+			Description: "Reviews are for customers who bought the product: the caller needs a paid order holding it " +
+				"(an order cancelled or refunded before it shipped does not count), otherwise 403 \"only customers who " +
+				"bought this product can review it\"; the product's own seller gets 403 too. Every review so written has " +
+				"verified_purchase true. One review per user and product (409). image_file_ids: up to 4 of the caller's " +
+				"own uploads of purpose review_image (images); attaching makes them public (anyone may download them); " +
+				"another user's file is 403, another purpose, a repeat or a fifth image 400."},
 		{Method: "PATCH", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsUpdate, Auth: User, Body: true,
-			Request: contracts.ReviewPatch{}, Response: contracts.Review{}, Summary: "Edit my review"},
+			Request: contracts.ReviewPatch{}, Response: contracts.Review{}, Summary: "Edit my review",
+			Description: "The author (or an admin) changes rating, title, body or image_file_ids (replaces the images; " +
+				"[] removes them; the same rules as on create, the files must be the author's)."},
 		{Method: "DELETE", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsDelete, Auth: User, Status: 204, Summary: "Delete my review"},
 		{Method: "GET", Path: "/products/{id}/comments", RPC: contracts.MethodProductCommentsList, Query: withPage(),
 			Response: contracts.List[contracts.Comment]{}, Summary: "Questions and answers on a product"},
