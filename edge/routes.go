@@ -168,7 +168,11 @@ func Routes() []Route {
 			Summary: "Public keys that verify access tokens"},
 		{Method: "GET", Path: "/users/me", RPC: contracts.MethodUserMeGet, Auth: User, Response: contracts.User{}, Summary: "My profile"},
 		{Method: "PATCH", Path: "/users/me", RPC: contracts.MethodUserMeUpdate, Auth: User, Body: true,
-			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile"},
+			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile",
+			Description: "name, phone (\"\" clears it) and avatar_file_id: an image you uploaded with purpose avatar " +
+				"(POST /files); attaching makes it public, so anyone may download it, and the profile shows it as " +
+				"avatar {file_id, url, thumbnail_url}; \"\" removes the avatar. Another user's file is 403; an unknown " +
+				"file, another purpose or a file that is not an image is 400."},
 		{Method: "PUT", Path: "/users/me/password", RPC: contracts.MethodUserPasswordChange, Auth: User, Body: true, Status: 204,
 			RateClass: RateLogin, Request: contracts.ChangePasswordRequest{}, Summary: "Change my password"},
 		{Method: "GET", Path: "/users/me/addresses", RPC: contracts.MethodUserAddressesList, Auth: User,

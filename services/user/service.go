@@ -92,6 +92,7 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = kit.Stop(ctx)
 		return err
 	}
+	core.SetFiles(Files{RPC: s.deps.RPC})
 	if _, err := core.JWKS(ctx); err != nil { // creates the first signing key
 		_ = kit.Stop(ctx)
 		return fmt.Errorf("user: signing key: %w", err)
@@ -186,6 +187,21 @@ func BootstrapAdmin(ctx context.Context, pool *pgxpool.Pool, cfg Config, email, 
 		return contracts.User{}, err
 	}
 	return core.BootstrapAdmin(ctx, email, password)
+}
+
+// Files asks the file service by RPC on the service's own behalf.
+type Files struct {
+	RPC *bus.Client
+}
+
+// PublishAvatar implements account.Files.
+func (f Files) PublishAvatar(ctx context.Context, fileID, ownerID string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := bus.Invoke[contracts.File](ctx, f.RPC, "file", contracts.MethodFilePublish,
+		contracts.FilePublishRequest{ID: fileID, OwnerID: ownerID, Purpose: contracts.PurposeAvatar},
+		bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}})
+	return err
 }
 
 // Products asks the product service by RPC (product.lookup, one batched

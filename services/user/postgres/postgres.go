@@ -52,13 +52,18 @@ func New(pool *pgxpool.Pool, kek []byte) (*Store, error) {
 	return &Store{pool: pool, aead: aead}, nil
 }
 
-const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash`
+const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash, avatar_file_id::text`
 
 func scanCred(row pgx.Row) (account.Credential, error) {
 	var c account.Credential
-	err := row.Scan(&c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt, &c.PasswordHash)
+	var avatar *string
+	err := row.Scan(&c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt, &c.PasswordHash, &avatar)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, contracts.NotFound("user")
+	}
+	if avatar != nil {
+		img := contracts.ImageOf(*avatar)
+		c.Avatar = &img
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
@@ -71,6 +76,14 @@ func registered(u account.User) contracts.UserRegistered {
 func updated(u account.User, changed []string) contracts.UserUpdated {
 	return contracts.UserUpdated{UserID: u.ID, Email: u.Email, Name: u.Name, Phone: u.Phone, Role: u.Role,
 		Disabled: u.Disabled, Changed: changed}
+}
+
+// avatarID is the file id of u's avatar, "" when none.
+func avatarID(u account.User) string {
+	if u.Avatar == nil {
+		return ""
+	}
+	return u.Avatar.FileID
 }
 
 // CreateUser implements account.Store.
@@ -129,12 +142,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*account.User
 		if next.Disabled != before.Disabled {
 			changed = append(changed, "disabled")
 		}
+		if avatarID(next) != avatarID(before) {
+			changed = append(changed, "avatar")
+		}
 		if len(changed) == 0 {
 			out = before
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `UPDATE users SET name = $2, phone = $3, role = $4, disabled = $5, updated_at = now()
-			WHERE id = $1 RETURNING updated_at`, id, next.Name, next.Phone, next.Role, next.Disabled).Scan(&next.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE users SET name = $2, phone = $3, role = $4, disabled = $5,
+			avatar_file_id = nullif($6, '')::uuid, updated_at = now()
+			WHERE id = $1 RETURNING updated_at`, id, next.Name, next.Phone, next.Role, next.Disabled, avatarID(next)).Scan(&next.UpdatedAt); err != nil {
 			return err
 		}
 		next.UpdatedAt = next.UpdatedAt.UTC()
