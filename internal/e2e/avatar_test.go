@@ -56,4 +56,11 @@ func TestAvatars(t *testing.T) {
 	if got := decode[contracts.User](t, alice.must(http.StatusOK, "PATCH", "/users/me", map[string]any{"avatar_file_id": ""})); got.Avatar != nil {
 		t.Fatalf("avatar after removing it: %+v", got.Avatar)
 	}
+
+	// Deleting the avatar's file takes it off the profile (file.deleted).
+	alice.must(http.StatusOK, "PATCH", "/users/me", map[string]any{"avatar_file_id": pic})
+	alice.must(http.StatusNoContent, "DELETE", "/files/"+pic, nil)
+	eventually(t, sagaWait, "the deleted avatar leaves the profile", func() bool {
+		return decode[contracts.User](t, alice.must(http.StatusOK, "GET", "/users/me", nil)).Avatar == nil
+	})
 }

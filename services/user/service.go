@@ -66,7 +66,9 @@ func New(cfg Config, deps app.Deps) (*Service, error) {
 // creates or promotes the bootstrap admin when configured, and starts
 // serving user.* and relaying events.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: postgres.Migrations()})
+	// file.deleted: an avatar whose file was deleted leaves the profile.
+	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: postgres.Migrations(),
+		Bindings: []string{contracts.EventFileDeleted}})
 	if err != nil {
 		return err
 	}
@@ -75,6 +77,16 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = kit.Stop(ctx)
 		return err
 	}
+	kit.OnEvent(func(ctx context.Context, ev contracts.Event) error {
+		if ev.Type != contracts.EventFileDeleted {
+			return nil
+		}
+		var f contracts.FileDeleted
+		if err := ev.Decode(&f); err != nil {
+			return bus.Permanent(err)
+		}
+		return store.ForgetAvatar(ctx, f.FileID)
+	})
 	// Seal keys left in plaintext (the key-encryption key was just set);
 	// fail here if a sealed key does not open with the configured key, or
 	// is found with none configured.

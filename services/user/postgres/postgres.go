@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -84,6 +85,41 @@ func avatarID(u account.User) string {
 		return ""
 	}
 	return u.Avatar.FileID
+}
+
+// ForgetAvatar removes a deleted file from the profiles that show it as
+// their avatar, with a user.updated event for each. Applying it twice
+// changes nothing (a redelivered file.deleted finds no profile).
+func (s *Store) ForgetAvatar(ctx context.Context, fileID string) error {
+	if _, err := uuid.Parse(fileID); err != nil {
+		return nil // not a file id: no profile can show it
+	}
+	return pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE users SET avatar_file_id = NULL, updated_at = now()
+			WHERE avatar_file_id = $1 RETURNING `+userCols, fileID)
+		if err != nil {
+			return err
+		}
+		var users []account.User
+		for rows.Next() {
+			c, err := scanCred(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			users = append(users, c.User)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if _, err := pg.AddEvent(ctx, tx, contracts.EventUserUpdated, updated(u, []string{"avatar"})); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // CreateUser implements account.Store.

@@ -2,3 +2,5 @@
 -- uploaded; the file service made it public when it was attached. NULL:
 -- no avatar.
 ALTER TABLE users ADD COLUMN avatar_file_id uuid;
+-- file.deleted finds the profiles showing the file.
+CREATE INDEX users_avatar_file ON users (avatar_file_id) WHERE avatar_file_id IS NOT NULL;
