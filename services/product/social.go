@@ -79,8 +79,15 @@ func scanReview(row pgx.Row) (contracts.Review, error) {
 	return r, err
 }
 
-// errNotBought refuses a review from someone who did not buy the product.
-var errNotBought = contracts.PermissionDenied("only customers who bought this product can review it")
+// notBought refuses a review from someone who did not buy the product.
+func notBought() error {
+	return contracts.PermissionDenied("only customers who bought this product can review it")
+}
+
+// alreadyReviewed refuses a second review of one product by one user.
+func alreadyReviewed() error {
+	return contracts.Errorf(contracts.CodeConflict, "you have already reviewed this product; edit your review instead")
+}
 
 // bought reports whether userID has a paid order holding the product: a
 // reservation of theirs committed by order.paid (the service's own record
@@ -220,9 +227,16 @@ func (c *core) createReview(ctx context.Context, actor contracts.Actor, idStr st
 	}
 	if ok, err := bought(ctx, c.pool, actor.ID, id); err != nil || !ok {
 		if err == nil {
-			err = errNotBought
+			err = notBought()
 		}
 		return nil, err
+	}
+	var dup bool
+	if err := c.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reviews WHERE product_id = $1 AND user_id = $2)`, id, actor.ID).Scan(&dup); err != nil {
+		return nil, err
+	}
+	if dup {
+		return nil, alreadyReviewed()
 	}
 	if err := c.publishImages(ctx, actor.ID, images); err != nil {
 		return nil, err
@@ -238,14 +252,14 @@ func (c *core) createReview(ctx context.Context, actor contracts.Actor, idStr st
 		}
 		if ok, err := bought(ctx, tx, actor.ID, id); err != nil || !ok {
 			if err == nil {
-				err = errNotBought
+				err = notBought()
 			}
 			return err
 		}
 		out, err = scanReview(tx.QueryRow(ctx, `INSERT INTO reviews (id, product_id, user_id, rating, title, body, verified_purchase, image_file_ids)
 			VALUES ($1, $2, $3, $4, $5, $6, true, $7) RETURNING `+reviewCols, newID(), id, actor.ID, in.Rating, in.Title, in.Body, images))
 		if code, cons := pgCode(err); code == "23505" && cons == "reviews_one_per_user" {
-			return contracts.Errorf(contracts.CodeConflict, "you have already reviewed this product; edit your review instead")
+			return alreadyReviewed()
 		}
 		if err != nil {
 			return err
