@@ -203,7 +203,8 @@ func Routes() []Route {
 		{Method: "POST", Path: "/categories", RPC: contracts.MethodProductCategoriesCreate, Auth: User, Roles: admin, Body: true, Status: 201,
 			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category",
 			Description: "Sibling categories (same parent; the roots are siblings too) need different names, compared " +
-				"ignoring case: a second \"Clothing\" next to \"clothing\" is refused with 409 conflict (field name), " +
+				"ignoring case (names are stored with surrounding spaces trimmed and inner runs of spaces as one): a " +
+				"second \"Clothing\" next to \"clothing\" is refused with 409 conflict (field name), " +
 				"also when two creates race. A slug that is taken is 409 too."},
 		{Method: "PATCH", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesUpdate, Auth: User, Roles: admin, Body: true,
 			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category",

@@ -18,6 +18,7 @@ func TestSiblingCategoryNamesAreUnique(t *testing.T) {
 
 	clothing := newCategory(adm, "Clothing", "")
 	wantError(t, adm.do("POST", "/categories", map[string]any{"name": "Clothing"}), http.StatusConflict, "conflict")
+	wantError(t, adm.do("POST", "/categories", map[string]any{"name": "  Clothing\t"}), http.StatusConflict, "conflict")
 	msg := wantError(t, adm.do("POST", "/categories", map[string]any{"name": "cLoThInG"}), http.StatusConflict, "conflict")
 	if !strings.Contains(msg, "already exists") {
 		t.Errorf("conflict message %q does not say why", msg)

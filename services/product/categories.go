@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -140,6 +141,7 @@ func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in con
 	if !actor.IsAdmin() {
 		return nil, contracts.PermissionDenied("only an admin manages categories")
 	}
+	in.Name = categoryName(in.Name)
 	if err := validText("name", in.Name, 1, maxNameLen); err != nil {
 		return nil, err
 	}
@@ -208,9 +210,11 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 		return nil, err
 	}
 	if in.Name != nil {
-		if err := validText("name", *in.Name, 1, maxNameLen); err != nil {
+		n := categoryName(*in.Name)
+		if err := validText("name", n, 1, maxNameLen); err != nil {
 			return nil, err
 		}
+		in.Name = &n
 	}
 	if in.Slug != nil && !validSlug(*in.Slug) {
 		return nil, contracts.InvalidArgument("slug", "slug must be lower-case letters, digits and single dashes")
@@ -332,6 +336,11 @@ func (c *core) deleteCategory(ctx context.Context, actor contracts.Actor, idStr 
 		return nil
 	})
 }
+
+// categoryName normalises a category name's spaces (trimmed, runs of
+// white space as one space), so that " Clothing" cannot pass for a new
+// sibling of "Clothing".
+func categoryName(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // siblingConflict turns a violation of the sibling-name index into a 409
 // naming the clash; other errors pass through.
