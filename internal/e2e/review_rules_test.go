@@ -76,6 +76,7 @@ func TestReviewsAreForCustomersWhoBought(t *testing.T) {
 	cancelled := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(p.ID, 1)))
 	buyer.must(http.StatusOK, "POST", "/orders/"+cancelled.ID+"/cancel", nil)
 	awaitOrder(buyer, cancelled.ID, contracts.OrderStatusCancelled)
+	awaitStock(seller, p.ID, 5, 0) // the product service has handled the cancellation
 	wantError(t, buyer.do("POST", path, map[string]any{"rating": 5, "body": "pours well"}), http.StatusForbidden, "permission_denied")
 
 	buy(buyer, seller, p.ID)
