@@ -15,6 +15,12 @@ const (
 	MethodFileDelete = "file.delete" // params id → {} (204)
 	MethodFileCopy   = "file.copy"   // params id, body FileFolderRequest → File (201)
 	MethodFileMove   = "file.move"   // params id, body FileFolderRequest → File
+	// MethodFilePublish makes an image public for good; services call it
+	// when they attach a user's file where everyone sees it (an avatar, a
+	// review image). FilePublishRequest → File; not_found,
+	// permission_denied (another owner), invalid_argument (purpose, not an
+	// image). Only services may call it.
+	MethodFilePublish = "file.publish"
 )
 
 // The file service's events, written through its outbox in the same
@@ -24,9 +30,10 @@ const (
 	EventFileDeleted  = "file.deleted"  // FileDeleted
 )
 
-// File purposes. The purpose fixes the accepted content types, the size
-// limit and who may read the file: product images are public, every other
-// purpose is readable only by its owner, admins and services.
+// File purposes. The purpose fixes the accepted content types and the size
+// limit. Product images are public; avatars and review images become public
+// when attached (file.publish: a profile's avatar, a review's images);
+// everything else is readable only by its owner, admins and services.
 const (
 	PurposeProductImage = "product_image"
 	PurposeAvatar       = "avatar"
@@ -62,6 +69,9 @@ type File struct {
 	Width     int       `json:"width,omitempty"`
 	Height    int       `json:"height,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Public says anyone may download the file (a product image, or an
+	// avatar or review image once attached); otherwise only its owner.
+	Public bool `json:"public"`
 }
 
 // FileURL is the public URL of a file's bytes.
@@ -73,6 +83,14 @@ func FileThumbnailURL(id string) string { return "/api/v1/files/" + id + "/thumb
 // FileStatRequest is the body of file.stat.
 type FileStatRequest struct {
 	ID string `json:"id"`
+}
+
+// FilePublishRequest is the body of file.publish: the file, the user it
+// must belong to and the purpose it must have.
+type FilePublishRequest struct {
+	ID      string `json:"id"`
+	OwnerID string `json:"owner_id"`
+	Purpose string `json:"purpose"`
 }
 
 // FileFolderRequest is the client body of file.copy and file.move: the
@@ -104,6 +122,7 @@ func init() {
 	Register("file.list", List[File]{})
 	Register("file.stat.request", FileStatRequest{})
 	Register("file.folder.request", FileFolderRequest{})
+	Register("file.publish.request", FilePublishRequest{})
 	Register("event.file.uploaded", FileUploaded{})
 	Register("event.file.deleted", FileDeleted{})
 }

@@ -328,30 +328,45 @@ type InventoryAdjustRequest struct {
 	Kind      string `json:"kind,omitempty"`
 }
 
-// Review is a product review; one per user per product.
+// Review is a product review; one per user per product. Reviews are for
+// customers who bought the product: a review is accepted only from a user
+// with a paid order holding it, never from the product's seller.
 type Review struct {
-	ID        string    `json:"id"`
-	ProductID string    `json:"product_id"`
-	UserID    string    `json:"user_id"`
-	Rating    int       `json:"rating"`
-	Title     string    `json:"title"`
-	Body      string    `json:"body"`
+	ID        string `json:"id"`
+	ProductID string `json:"product_id"`
+	UserID    string `json:"user_id"`
+	Rating    int    `json:"rating"`
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	// VerifiedPurchase says the author bought the product (every review
+	// written under the rule; older reviews only if a sale is on record).
+	VerifiedPurchase bool `json:"verified_purchase"`
+	// Images are the review's images (public files), in the order given.
+	Images    []Image   `json:"images"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// ReviewInput is the body of product.reviews.create.
+// MaxReviewImages bounds the images of one review.
+const MaxReviewImages = 4
+
+// ReviewInput is the body of product.reviews.create. ImageFileIDs are
+// files of purpose review_image uploaded by the author (images); attaching
+// makes them public.
 type ReviewInput struct {
-	Rating int    `json:"rating"`
-	Title  string `json:"title,omitempty"`
-	Body   string `json:"body"`
+	Rating       int      `json:"rating"`
+	Title        string   `json:"title,omitempty"`
+	Body         string   `json:"body"`
+	ImageFileIDs []string `json:"image_file_ids,omitempty"`
 }
 
-// ReviewPatch is the body of product.reviews.update.
+// ReviewPatch is the body of product.reviews.update; ImageFileIDs, when
+// present, replaces the review's images ([] removes them all).
 type ReviewPatch struct {
-	Rating *int    `json:"rating,omitempty"`
-	Title  *string `json:"title,omitempty"`
-	Body   *string `json:"body,omitempty"`
+	Rating       *int      `json:"rating,omitempty"`
+	Title        *string   `json:"title,omitempty"`
+	Body         *string   `json:"body,omitempty"`
+	ImageFileIDs *[]string `json:"image_file_ids,omitempty"`
 }
 
 // Comment is a question/comment on a product or a reply to one. Replies are

@@ -39,12 +39,14 @@ const TokenIssuer = "opencommerce"
 
 // User is the public view of an account. It never carries any credential.
 type User struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Role      string    `json:"role"`
-	Disabled  bool      `json:"disabled"`
+	ID       string `json:"id"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Role     string `json:"role"`
+	Disabled bool   `json:"disabled"`
+	// Avatar is the user's picture (a public image file), absent when none.
+	Avatar    *Image    `json:"avatar,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -97,10 +99,13 @@ type Tokens struct {
 }
 
 // UpdateProfileRequest is the body of user.me.update; absent fields are
-// unchanged, Phone "" clears the phone.
+// unchanged, Phone "" clears the phone. AvatarFileID names an image the
+// user uploaded with purpose avatar (attaching makes it public); ""
+// removes the avatar.
 type UpdateProfileRequest struct {
-	Name  *string `json:"name,omitempty"`
-	Phone *string `json:"phone,omitempty"`
+	Name         *string `json:"name,omitempty"`
+	Phone        *string `json:"phone,omitempty"`
+	AvatarFileID *string `json:"avatar_file_id,omitempty"`
 }
 
 // ChangePasswordRequest is the body of user.password.change. A successful

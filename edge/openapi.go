@@ -281,6 +281,9 @@ func operation(r Route, schemaOf func(any) (any, error)) (map[string]any, error)
 		"description": accessText(r) + " " + errorSummary(r),
 		"tags":        []string{tagOf(r)},
 	}
+	if r.Description != "" {
+		op["description"] = r.Description
+	}
 	if r.RPC != "" {
 		op["x-rpc-method"] = r.RPC
 	}

@@ -117,6 +117,9 @@ type Route struct {
 	Request, Response any
 	// Summary is a one-line description.
 	Summary string
+	// Description is the longer text of the API reference (rules, errors);
+	// optional.
+	Description string
 }
 
 // Service is the service a route's RPC goes to ("" for custom routes).
@@ -177,7 +180,11 @@ func Routes() []Route {
 			Summary: "Public keys that verify access tokens"},
 		{Method: "GET", Path: "/users/me", RPC: contracts.MethodUserMeGet, Auth: User, Response: contracts.User{}, Summary: "My profile"},
 		{Method: "PATCH", Path: "/users/me", RPC: contracts.MethodUserMeUpdate, Auth: User, Body: true,
-			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile"},
+			Request: contracts.UpdateProfileRequest{}, Response: contracts.User{}, Summary: "Update my profile",
+			Description: "name, phone (\"\" clears it) and avatar_file_id: an image you uploaded with purpose avatar " +
+				"(POST /files); attaching makes it public, so anyone may download it, and the profile shows it as " +
+				"avatar {file_id, url, thumbnail_url}; \"\" removes the avatar. Another user's file is 403; an unknown " +
+				"file, another purpose or a file that is not an image is 400."},
 		{Method: "PUT", Path: "/users/me/password", RPC: contracts.MethodUserPasswordChange, Auth: User, Body: true, Status: 204,
 			RateClass: RateLogin, Request: contracts.ChangePasswordRequest{},
 			Summary: "Change my password (ends every session, this one included: sign in again)"},
@@ -208,9 +215,16 @@ func Routes() []Route {
 		{Method: "GET", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesGet, Cache: catalogue,
 			Response: contracts.Category{}, Summary: "One category with its children"},
 		{Method: "POST", Path: "/categories", RPC: contracts.MethodProductCategoriesCreate, Auth: User, Roles: admin, Body: true, Status: 201,
-			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category"},
+			Request: contracts.CategoryInput{}, Response: contracts.Category{}, Summary: "Create a category",
+			Description: "Sibling categories (same parent; the roots are siblings too) need different names, compared " +
+				"ignoring case (names are stored with surrounding spaces trimmed and inner runs of spaces as one): a " +
+				"second \"Clothing\" next to \"clothing\" is refused with 409 conflict (field name), " +
+				"also when two creates race. A slug that is taken is 409 too."},
 		{Method: "PATCH", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesUpdate, Auth: User, Roles: admin, Body: true,
-			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category"},
+			Request: contracts.CategoryPatch{}, Response: contracts.Category{}, Summary: "Update a category",
+			Description: "Rename, re-slug or move (parent_id; \"\" = to the root). A rename or move that would give the " +
+				"category the name of a sibling at its destination (ignoring case) is refused with 409 conflict; " +
+				"a move under itself or a descendant is 400."},
 		{Method: "DELETE", Path: "/categories/{id}", RPC: contracts.MethodProductCategoriesDelete, Auth: User, Roles: admin, Status: 204,
 			Summary: "Delete a category without products"},
 		{Method: "GET", Path: "/products", RPC: contracts.MethodProductList, RateClass: RateSearch,
@@ -257,9 +271,17 @@ func Routes() []Route {
 		{Method: "GET", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsList, Query: withPage(),
 			Response: contracts.List[contracts.Review]{}, Summary: "Reviews of a product"},
 		{Method: "POST", Path: "/products/{id}/reviews", RPC: contracts.MethodProductReviewsCreate, Auth: User, Body: true, Status: 201,
-			Request: contracts.ReviewInput{}, Response: contracts.Review{}, Summary: "Review a product"},
+			Request: contracts.ReviewInput{}, Response: contracts.Review{}, Summary: "Review a product",
+			Description: "Reviews are for customers who bought the product: the caller needs a paid order holding it " +
+				"(an order cancelled or refunded before it shipped does not count), otherwise 403 \"only customers who " +
+				"bought this product can review it\"; the product's own seller gets 403 too. Every review so written has " +
+				"verified_purchase true. One review per user and product (409). image_file_ids: up to 4 of the caller's " +
+				"own uploads of purpose review_image (images); attaching makes them public (anyone may download them); " +
+				"another user's file is 403, another purpose, a repeat or a fifth image 400."},
 		{Method: "PATCH", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsUpdate, Auth: User, Body: true,
-			Request: contracts.ReviewPatch{}, Response: contracts.Review{}, Summary: "Edit my review"},
+			Request: contracts.ReviewPatch{}, Response: contracts.Review{}, Summary: "Edit my review",
+			Description: "The author (or an admin) changes rating, title, body or image_file_ids (replaces the images; " +
+				"[] removes them; the same rules as on create, the files must be the author's)."},
 		{Method: "DELETE", Path: "/reviews/{id}", RPC: contracts.MethodProductReviewsDelete, Auth: User, Status: 204, Summary: "Delete my review"},
 		{Method: "GET", Path: "/products/{id}/comments", RPC: contracts.MethodProductCommentsList, Query: withPage(),
 			Response: contracts.List[contracts.Comment]{}, Summary: "Questions and answers on a product"},
@@ -353,7 +375,12 @@ func Routes() []Route {
 				{Name: "name", Type: "string", Description: "the file name of a raw (non-multipart) upload"},
 			},
 			Response: contracts.File{}, Summary: "Upload a file (multipart field file, purpose)"},
-		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes"},
+		{Method: "GET", Path: "/files/{id}", Custom: CustomDownload, Summary: "A file's bytes",
+			Description: "Public files (product images, avatars, review images) to anyone, private ones to their owner. " +
+				"One byte range (Range: bytes=…) gets 206 with its slice; a range set that selects no byte " +
+				"(bytes=-0, a start at or past the end) gets 416 with Content-Range: bytes */size; several ranges, " +
+				"an invalid set or another unit get the whole file (200). ETag/If-None-Match/If-Range are honoured " +
+				"before the range."},
 		{Method: "GET", Path: "/files/{id}/thumbnail", Custom: CustomThumbnail, Summary: "A file's thumbnail"},
 		{Method: "GET", Path: "/files", RPC: contracts.MethodFileList, Auth: User,
 			Query: withPage(QueryParam{Name: "folder", Type: "string", Description: "exactly this folder (empty: the root)"},

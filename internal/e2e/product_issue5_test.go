@@ -231,6 +231,7 @@ func TestProductIssue5SearchAndInput(t *testing.T) {
 		if l := decode[struct{ Items []any }](t, cust.must(http.StatusOK, "GET", path, nil)); len(l.Items) != 0 {
 			t.Errorf("refused reviews were stored: %d", len(l.Items))
 		}
+		buy(cust, seller, p.ID) // reviews are for customers who bought
 		cust.must(http.StatusCreated, "POST", path, map[string]any{"rating": 5, "body": strings.Repeat("b", 5000)})
 		wantNamedError(t, "comment body over 5000 characters",
 			cust.do("POST", "/products/"+p.ID+"/comments", map[string]any{"body": strings.Repeat("c", 5001)}), 400, "body")

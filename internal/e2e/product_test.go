@@ -295,10 +295,13 @@ func TestProductCatalogue(t *testing.T) {
 
 	t.Run("reviews, comments and replies, reactions", func(t *testing.T) {
 		adm, cust, cust2, seller, rival := adm.with(t), cust.with(t), cust2.with(t), seller.with(t), rival.with(t)
-		p := newProduct(seller, "Oak Desk", newCategory(adm, "Desks", "").ID, 25000, 2)
+		p := newProduct(seller, "Oak Desk", newCategory(adm, "Desks", "").ID, 25000, 4)
 		path := "/products/" + p.ID
 
-		// Reviews: one per user; the seller cannot review their own product.
+		// Reviews: by customers who bought, one per user; the seller cannot
+		// review their own product.
+		buy(cust, seller, p.ID)
+		buy(cust2, seller, p.ID)
 		type review struct {
 			ID     string
 			UserID string `json:"user_id"`

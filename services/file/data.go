@@ -380,12 +380,92 @@ func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request, thumb b
 	} else {
 		h.Set("Cache-Control", "private, no-cache")
 	}
-	// One range only: a multi-range request gets the whole file (allowed
-	// by RFC 9110), which keeps responses simple and cheap.
-	if strings.Contains(r.Header.Get("Range"), ",") {
-		r.Header.Del("Range")
+	if st, err := blob.Stat(); err == nil { // the size ServeContent will see
+		if rg := byteRange(r.Header.Get("Range"), st.Size()); rg == "" {
+			r.Header.Del("Range")
+		} else {
+			r.Header.Set("Range", rg)
+		}
 	}
 	http.ServeContent(w, r, "", f.CreatedAt, blob)
+}
+
+// byteRange decides what a Range header (RFC 9110 §14.1.2, §14.2) asks of
+// a representation of size bytes and returns the header to hand to
+// http.ServeContent, which still applies the conditional headers first
+// (If-None-Match, If-Range …) and so keeps their precedence:
+//   - "" (serve the whole file, 200) for no header, a range unit other
+//     than bytes (which must be ignored), a syntactically invalid set
+//     (which may be ignored), an empty file (nothing to slice), or several
+//     ranges of which one is satisfiable (one range only keeps responses
+//     simple and cheap; serving the whole is allowed);
+//   - "bytes=<size>-" when no range is satisfiable — no first-pos below
+//     size and no suffix of non-zero length, e.g. bytes=-0 or bytes=size-
+//     — so ServeContent answers 416 with Content-Range: bytes */size;
+//     http.ServeContent alone would answer bytes=-0 with a 206 and the
+//     impossible Content-Range bytes size-(size-1)/size;
+//   - the header itself, for one satisfiable range.
+func byteRange(h string, size int64) string {
+	h = strings.TrimSpace(h)
+	if h == "" || size <= 0 {
+		return ""
+	}
+	unit, set, ok := strings.Cut(h, "=")
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		return ""
+	}
+	specs, satisfiable := 0, false
+	for spec := range strings.SplitSeq(set, ",") {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue
+		}
+		first, last, ok := strings.Cut(spec, "-")
+		first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+		if !ok || (first == "" && last == "") || !digits(first) || !digits(last) {
+			return ""
+		}
+		specs++
+		if first == "" { // suffix-range: the last n bytes
+			n, err := strconv.ParseInt(last, 10, 64)
+			if err == nil && n > 0 {
+				satisfiable = true
+			}
+			continue
+		}
+		start, err := strconv.ParseInt(first, 10, 64)
+		if err != nil {
+			return "" // beyond int64: not a range this server can read
+		}
+		if last != "" {
+			end, err := strconv.ParseInt(last, 10, 64)
+			if err == nil && end < start {
+				return "" // invalid byte-range-spec
+			}
+		}
+		if start < size {
+			satisfiable = true
+		}
+	}
+	switch {
+	case specs == 0:
+		return ""
+	case !satisfiable:
+		return "bytes=" + strconv.FormatInt(size, 10) + "-"
+	case specs > 1:
+		return ""
+	}
+	return "bytes=" + strings.TrimSpace(set)
+}
+
+// digits reports whether s is empty or only ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // contentDisposition builds a safe Content-Disposition (RFC 6266): an

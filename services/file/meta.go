@@ -32,15 +32,16 @@ type fileRow struct {
 	ThumbSHA256 string // "" when the file has no thumbnail
 	ThumbType   string
 	CreatedAt   time.Time
+	Published   bool // attached where everyone sees it (file.publish)
 }
 
 const fileCols = `id, owner_id, purpose, folder, name, content_type, size, sha256, width, height,
-	coalesce(thumb_sha256, ''), coalesce(thumb_content_type, ''), created_at`
+	coalesce(thumb_sha256, ''), coalesce(thumb_content_type, ''), created_at, published`
 
 func scanFile(row pgx.Row) (fileRow, error) {
 	var f fileRow
 	err := row.Scan(&f.ID, &f.OwnerID, &f.Purpose, &f.Folder, &f.Name, &f.ContentType, &f.Size, &f.SHA256,
-		&f.Width, &f.Height, &f.ThumbSHA256, &f.ThumbType, &f.CreatedAt)
+		&f.Width, &f.Height, &f.ThumbSHA256, &f.ThumbType, &f.CreatedAt, &f.Published)
 	return f, err
 }
 
@@ -50,7 +51,7 @@ func (f fileRow) contract() contracts.File {
 	out := contracts.File{
 		ID: id, URL: contracts.FileURL(id), SHA256: f.SHA256, Size: f.Size, ContentType: f.ContentType,
 		Purpose: f.Purpose, Folder: f.Folder, Name: f.Name, OwnerID: f.OwnerID,
-		Width: f.Width, Height: f.Height, CreatedAt: f.CreatedAt.UTC(),
+		Width: f.Width, Height: f.Height, CreatedAt: f.CreatedAt.UTC(), Public: f.public(),
 	}
 	if f.ThumbSHA256 != "" {
 		out.ThumbnailURL = contracts.FileThumbnailURL(id)
@@ -58,11 +59,13 @@ func (f fileRow) contract() contracts.File {
 	return out
 }
 
-// public reports whether anyone may read the file.
-func (f fileRow) public() bool { return f.Purpose == contracts.PurposeProductImage }
+// public reports whether anyone may read the file: product images, and
+// files another service published by attaching them (avatars, review
+// images).
+func (f fileRow) public() bool { return f.Purpose == contracts.PurposeProductImage || f.Published }
 
-// canRead reports whether a may read the file: product images are public;
-// everything else only for its owner, admins and services.
+// canRead reports whether a may read the file: public files by anyone;
+// everything else only by its owner, admins and services.
 func (f fileRow) canRead(a contracts.Actor) bool { return f.public() || a.Can(f.OwnerID) }
 
 // meta is the metadata store (the service's database).
@@ -398,4 +401,38 @@ func newID() uuid.UUID {
 		return uuid.New()
 	}
 	return id
+}
+
+// publish makes a file public for good (file.publish): the file must be
+// ownerID's, of purpose, and an image. Publishing twice changes nothing.
+func (m *meta) publish(ctx context.Context, in contracts.FilePublishRequest) (fileRow, error) {
+	uid, err := uuid.Parse(in.ID)
+	if err != nil {
+		return fileRow{}, errNoFile
+	}
+	var out fileRow
+	err = pg.InTx(ctx, m.pool, func(tx pgx.Tx) error {
+		f, err := scanFile(tx.QueryRow(ctx, `SELECT `+fileCols+` FROM files WHERE id = $1 FOR UPDATE`, uid))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoFile
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case f.OwnerID != in.OwnerID:
+			return contracts.PermissionDenied("file %s is not yours", in.ID)
+		case f.Purpose != in.Purpose:
+			return contracts.InvalidArgument("file_id", "file %s has purpose %q, not %s", in.ID, f.Purpose, in.Purpose)
+		case !isImage(f.ContentType):
+			return contracts.InvalidArgument("file_id", "file %s is not an image", in.ID)
+		}
+		if f.Published {
+			out = f
+			return nil
+		}
+		out, err = scanFile(tx.QueryRow(ctx, `UPDATE files SET published = true WHERE id = $1 RETURNING `+fileCols, uid))
+		return err
+	})
+	return out, err
 }

@@ -45,6 +45,23 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return f.contract(), nil
 		},
+		contracts.MethodFilePublish: func(ctx context.Context, req *bus.Request) (any, error) {
+			if !req.Actor.IsService() {
+				return nil, contracts.PermissionDenied("only services publish files")
+			}
+			var in contracts.FilePublishRequest
+			if err := bus.Decode(req, &in); err != nil {
+				return nil, err
+			}
+			if in.OwnerID == "" || (in.Purpose != contracts.PurposeAvatar && in.Purpose != contracts.PurposeReviewImage) {
+				return nil, contracts.InvalidArgument("purpose", "file.publish needs owner_id and a purpose of avatar or review_image")
+			}
+			f, err := s.meta.publish(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return f.contract(), nil
+		},
 		contracts.MethodFileList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(a, p)
 			if err != nil {

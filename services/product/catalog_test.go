@@ -24,6 +24,8 @@ func TestCategoriesAndProductsLifecycle(t *testing.T) {
 	if audio.Slug != "audio" || dup.Slug != "audio-2" {
 		t.Fatalf("slugs %q %q", audio.Slug, dup.Slug)
 	}
+	// Siblings need different names, ignoring case.
+	h.fails(contracts.CodeConflict, admin, contracts.MethodProductCategoriesCreate, nil, contracts.CategoryInput{Name: "AUDIO", ParentID: &root.ID})
 	// A category cannot move under its own descendant.
 	h.fails(contracts.CodeInvalidArgument, admin, contracts.MethodProductCategoriesUpdate, id(root.ID), contracts.CategoryPatch{ParentID: &phones.ID})
 

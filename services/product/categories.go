@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -140,6 +141,7 @@ func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in con
 	if !actor.IsAdmin() {
 		return nil, contracts.PermissionDenied("only an admin manages categories")
 	}
+	in.Name = categoryName(in.Name)
 	if err := validText("name", in.Name, 1, maxNameLen); err != nil {
 		return nil, err
 	}
@@ -180,7 +182,7 @@ func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in con
 			if code, cons := pgCode(err); code == "23505" && cons == "categories_slug_key" {
 				return contracts.Errorf(contracts.CodeConflict, "category slug %q is taken", slug).WithDetail("field", "slug")
 			}
-			return err
+			return siblingConflict(err, in.Name)
 		}
 		ch.categories = true
 		if err := categoriesEvent(ctx, tx, id, "created"); err != nil {
@@ -208,9 +210,11 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 		return nil, err
 	}
 	if in.Name != nil {
-		if err := validText("name", *in.Name, 1, maxNameLen); err != nil {
+		n := categoryName(*in.Name)
+		if err := validText("name", n, 1, maxNameLen); err != nil {
 			return nil, err
 		}
+		in.Name = &n
 	}
 	if in.Slug != nil && !validSlug(*in.Slug) {
 		return nil, contracts.InvalidArgument("slug", "slug must be lower-case letters, digits and single dashes")
@@ -225,16 +229,15 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 	}
 	err = c.write(ctx, func(tx pgx.Tx, ch *change) error {
 		var path []uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT path FROM categories WHERE id = $1 FOR UPDATE`, id).Scan(&path); err != nil {
+		var name string
+		if err := tx.QueryRow(ctx, `SELECT path, name FROM categories WHERE id = $1 FOR UPDATE`, id).Scan(&path, &name); err != nil {
 			if isNoRows(err) {
 				return contracts.NotFound("category")
 			}
 			return err
 		}
 		if in.Name != nil {
-			if _, err := tx.Exec(ctx, `UPDATE categories SET name = $2, updated_at = now() WHERE id = $1`, id, *in.Name); err != nil {
-				return err
-			}
+			name = *in.Name
 		}
 		if in.Slug != nil {
 			if _, err := tx.Exec(ctx, `UPDATE categories SET slug = $2, updated_at = now() WHERE id = $1`, id, *in.Slug); err != nil {
@@ -263,8 +266,11 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 			}
 			newPath = append(newPath, id)
 			depth := len(path) // position of id in every descendant's path (1-based)
-			if _, err := tx.Exec(ctx, `UPDATE categories SET parent_id = $2, updated_at = now() WHERE id = $1`, id, newParent); err != nil {
-				return err
+			// Name and parent change in one statement, so that the
+			// sibling-name index sees the category's final place.
+			if _, err := tx.Exec(ctx, `UPDATE categories SET parent_id = $2, name = coalesce($3, name), updated_at = now() WHERE id = $1`,
+				id, newParent, in.Name); err != nil {
+				return siblingConflict(err, name)
 			}
 			if _, err := tx.Exec(ctx, `UPDATE categories SET path = $2::uuid[] || path[$3 + 1:] WHERE path @> ARRAY[$1::uuid]`, id, newPath, depth); err != nil {
 				return err
@@ -274,6 +280,10 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 				return err
 			}
 			_ = tag // documents cache category_id only, which did not change
+		} else if in.Name != nil {
+			if _, err := tx.Exec(ctx, `UPDATE categories SET name = $2, updated_at = now() WHERE id = $1`, id, *in.Name); err != nil {
+				return siblingConflict(err, *in.Name)
+			}
 		}
 		ch.categories = true
 		if err := categoriesEvent(ctx, tx, id, "updated"); err != nil {
@@ -325,6 +335,22 @@ func (c *core) deleteCategory(ctx context.Context, actor contracts.Actor, idStr 
 		}
 		return nil
 	})
+}
+
+// categoryName normalises a category name's spaces (trimmed, runs of
+// white space as one space), so that " Clothing" cannot pass for a new
+// sibling of "Clothing".
+func categoryName(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// siblingConflict turns a violation of the sibling-name index into a 409
+// naming the clash; other errors pass through.
+func siblingConflict(err error, name string) error {
+	if code, cons := pgCode(err); code == "23505" && cons == "categories_sibling_name" {
+		return contracts.Errorf(contracts.CodeConflict,
+			"a category named %q already exists there (sibling categories need different names, ignoring case)", name).
+			WithDetail("field", "name")
+	}
+	return err
 }
 
 // categoriesEvent writes product.categories_changed, which the gateway

@@ -27,6 +27,11 @@ type FileInfo struct {
 // service cannot be reached.
 type FileStater interface {
 	StatFile(ctx context.Context, fileID string) (FileInfo, error)
+	// PublishFile makes ownerID's image file of purpose public (file.publish);
+	// errors as StatFile, plus permission_denied for another owner's file
+	// and invalid_argument for another purpose or a file that is not an
+	// image.
+	PublishFile(ctx context.Context, fileID, ownerID, purpose string) (FileInfo, error)
 }
 
 // core is the domain: every operation of the service over its database,

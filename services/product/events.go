@@ -111,7 +111,12 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 		if err != nil {
 			return bus.Permanent(contracts.InvalidArgument("file_id", "file.deleted: malformed file_id"))
 		}
-		apply = func(tx pgx.Tx, ch *change) error { return forgetFile(ctx, tx, fid, ch) }
+		apply = func(tx pgx.Tx, ch *change) error {
+			if err := forgetFile(ctx, tx, fid, ch); err != nil {
+				return err
+			}
+			return forgetReviewImage(ctx, tx, fid)
+		}
 	default:
 		return nil // not ours (a broader binding); ack
 	}

@@ -35,9 +35,10 @@ type harness struct {
 	svc  *product.Service
 	pub  *bus.Publisher
 
-	mu    sync.Mutex
-	files map[string]product.FileInfo
-	spy   *bustest.Spy
+	mu        sync.Mutex
+	files     map[string]product.FileInfo
+	published map[string]bool // file.publish calls seen
+	spy       *bustest.Spy
 }
 
 func start(t testing.TB, mod ...func(*product.Config)) *harness {
@@ -48,7 +49,7 @@ func start(t testing.TB, mod ...func(*product.Config)) *harness {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	h := &harness{t: t, deps: deps, files: map[string]product.FileInfo{}}
+	h := &harness{t: t, deps: deps, files: map[string]product.FileInfo{}, published: map[string]bool{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -70,6 +71,25 @@ func start(t testing.TB, mod ...func(*product.Config)) *harness {
 		if !ok {
 			return nil, contracts.NotFound("file")
 		}
+		return fi, nil
+	})
+	fsrv.Handle(contracts.MethodFilePublish, func(_ context.Context, req *bus.Request) (any, error) {
+		var in contracts.FilePublishRequest
+		if err := bus.Decode(req, &in); err != nil {
+			return nil, err
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		fi, ok := h.files[in.ID]
+		switch {
+		case !ok:
+			return nil, contracts.NotFound("file")
+		case fi.OwnerID != in.OwnerID:
+			return nil, contracts.PermissionDenied("file %s is not yours", in.ID)
+		case fi.Purpose != in.Purpose:
+			return nil, contracts.InvalidArgument("file_id", "file %s has purpose %q, not %s", in.ID, fi.Purpose, in.Purpose)
+		}
+		h.published[in.ID] = true
 		return fi, nil
 	})
 	if err := fsrv.Start(ctx); err != nil {
@@ -217,4 +237,34 @@ func (h *harness) product(a contracts.Actor, in contracts.ProductInput) contract
 
 func busOpts() bus.CallOptions {
 	return bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}}
+}
+
+// buy makes a a customer who bought one unit of the product, as the order
+// service's events would: a unit comes in (so that one is available), an
+// order of it is placed, reserved and paid (the reservation committed).
+func (h *harness) buy(a contracts.Actor, productID string) {
+	h.t.Helper()
+	ok[contracts.Inventory](h, admin, contracts.MethodProductInventoryAdjust, id(productID),
+		contracts.InventoryAdjustRequest{Adjust: 1, Kind: contracts.LedgerIncoming, Reason: "stock for a test purchase"})
+	oid := uuid.NewString()
+	h.publish("order.placed", map[string]any{"order_id": oid, "user_id": a.ID,
+		"items": []map[string]any{{"product_id": productID, "quantity": 1}}})
+	h.waitEvents(1, func(ev contracts.Event) bool {
+		var r contracts.InventoryReserved
+		return ev.Type == contracts.EventInventoryReserved && ev.Decode(&r) == nil && r.OrderID == oid
+	})
+	h.publish("order.paid", map[string]any{"order_id": oid, "user_id": a.ID})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		inv := ok[contracts.Inventory](h, admin, contracts.MethodProductInventoryGet, contracts.Params{"id": {productID}, "limit": {"100"}}, nil)
+		for _, e := range inv.Ledger {
+			if e.OrderID == oid && e.Kind == contracts.LedgerOutgoing {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("order %s of %s was not committed", oid, productID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -463,15 +463,22 @@ func putBack(ctx context.Context, tx pgx.Tx, oid uuid.UUID, lines []stockLine, m
 
 // release returns an order's held units to stock and writes
 // inventory.released. A reservation not held (committed, returned,
-// released, rejected) is left alone; an unknown order gets a released tombstone so a
-// late order.placed reserves nothing.
+// released, rejected) is left alone; an unknown order gets a released
+// tombstone so a late order.placed reserves nothing.
+//
+// Reserve and release commute, whichever order they arrive in and however
+// their transactions overlap (both run at READ COMMITTED):
+//   - release first: its tombstone is inserted; reserve's INSERT … ON
+//     CONFLICT DO NOTHING waits for it and then reserves nothing (or, if
+//     the release rolled back, reserves normally).
+//   - reserve first, still uncommitted when release reads: release's
+//     SELECT … FOR UPDATE does not see the row, its tombstone INSERT waits
+//     on the reservation's key and then inserts nothing. That conflict
+//     means the reservation has committed meanwhile, so release reads it
+//     again (a new statement sees it) and releases the held units. Without
+//     the second read the units stayed held until the sweeper expired them.
 func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, actorID string, ch *change) error {
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
-	if isNoRows(err) {
-		_, err = tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status, reason) VALUES ($1, $2, 'released', $3) ON CONFLICT DO NOTHING`, oid, userID, reason)
-		return err
-	}
+	status, err := lockOrTombstone(ctx, tx, oid, userID, reason)
 	if err != nil || status != "held" {
 		return err
 	}
@@ -488,6 +495,34 @@ func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, acto
 		return err
 	}
 	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: reason, Items: items})
+}
+
+// lockOrTombstone locks an order's reservation and returns its status, or,
+// when the order has none, inserts a released tombstone and returns "".
+// A tombstone that conflicts with a reservation committed concurrently
+// (invisible to the first read, visible to the next statement at READ
+// COMMITTED) is not inserted; the reservation is read and locked instead.
+func lockOrTombstone(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason string) (string, error) {
+	for range 3 {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
+		if err == nil {
+			return status, nil
+		}
+		if !isNoRows(err) {
+			return "", err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status, reason) VALUES ($1, $2, 'released', $3) ON CONFLICT DO NOTHING`, oid, userID, reason)
+		if err != nil {
+			return "", err
+		}
+		if tag.RowsAffected() == 1 {
+			return "", nil
+		}
+	}
+	// Reservations are never deleted, so a conflict is followed by a
+	// visible row; this is reached only if that ever changes.
+	return "", fmt.Errorf("reservation of order %s neither readable nor insertable", oid)
 }
 
 // releaseReturned is the reason of the inventory.released written when an

@@ -119,7 +119,10 @@ func TestSearch(t *testing.T) {
 	if got := byName(all(t, h, contracts.Params{"sort": {"newest"}})); !slices.Equal(got, []string{e.Name, d.Name, c.Name, b.Name, a.Name}) {
 		t.Fatalf("newest %v", got)
 	}
-	// Rating: reviews make c best, then a.
+	// Rating: reviews (by customers who bought) make c best, then a.
+	h.buy(customer, c.ID)
+	h.buy(customer, a.ID)
+	h.buy(customer2, a.ID)
 	ok[contracts.Review](h, customer, contracts.MethodProductReviewsCreate, id(c.ID), contracts.ReviewInput{Rating: 5, Body: "great"})
 	ok[contracts.Review](h, customer, contracts.MethodProductReviewsCreate, id(a.ID), contracts.ReviewInput{Rating: 4, Body: "good"})
 	ok[contracts.Review](h, customer2, contracts.MethodProductReviewsCreate, id(a.ID), contracts.ReviewInput{Rating: 3, Body: "ok"})
@@ -170,8 +173,9 @@ func TestReviewsCommentsReactions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok[contracts.Review](h, contracts.Actor{ID: "rev-" + string(rune('A'+i)), Role: contracts.RoleCustomer},
-				contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: r, Body: "x"})
+			a := contracts.Actor{ID: "rev-" + string(rune('A'+i)), Role: contracts.RoleCustomer}
+			h.buy(a, p.ID)
+			ok[contracts.Review](h, a, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: r, Body: "x"})
 		}()
 	}
 	wg.Wait()
@@ -179,8 +183,16 @@ func TestReviewsCommentsReactions(t *testing.T) {
 	if got.Rating.Count != n || got.Rating.Average != float64(sum)/n {
 		t.Fatalf("rating %+v, want %v", got.Rating, float64(sum)/n)
 	}
-	// One review per user; rating bounds; sellers cannot review themselves.
+	// Only customers who bought the product review it, and their reviews
+	// say so; one review per user; rating bounds; sellers cannot review
+	// themselves.
+	h.fails(contracts.CodePermissionDenied, customer, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 5, Body: "nice"})
+	h.buy(customer, p.ID)
 	first := ok[contracts.Review](h, customer, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 5, Body: "nice"})
+	if !first.VerifiedPurchase || first.Images == nil {
+		t.Fatalf("review %+v: want a verified purchase and an (empty) image list", first)
+	}
+	h.fails(contracts.CodePermissionDenied, customer2, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 4, Body: "never bought"})
 	h.fails(contracts.CodeConflict, customer, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 4, Body: "again"})
 	h.fails(contracts.CodeInvalidArgument, customer2, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 6})
 	h.fails(contracts.CodeInvalidArgument, customer2, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 0})
@@ -282,6 +294,7 @@ func TestCacheInvalidation(t *testing.T) {
 	if got := read(); got.StockStatus != contracts.StockOutOfStock {
 		t.Fatalf("stock after adjust %s", got.StockStatus)
 	}
+	h.buy(customer, p.ID)
 	ok[contracts.Review](h, customer, contracts.MethodProductReviewsCreate, id(p.ID), contracts.ReviewInput{Rating: 2})
 	if got := read(); got.Rating.Count != 1 {
 		t.Fatalf("rating after review %+v", got.Rating)

@@ -121,6 +121,13 @@ type RPCFiles struct {
 	RPC *bus.Client
 }
 
+// PublishFile implements FileStater.
+func (f RPCFiles) PublishFile(ctx context.Context, fileID, ownerID, purpose string) (FileInfo, error) {
+	return bus.Invoke[FileInfo](ctx, f.RPC, "file", contracts.MethodFilePublish,
+		contracts.FilePublishRequest{ID: fileID, OwnerID: ownerID, Purpose: purpose},
+		bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}})
+}
+
 // StatFile implements FileStater.
 func (f RPCFiles) StatFile(ctx context.Context, fileID string) (FileInfo, error) {
 	return bus.Invoke[FileInfo](ctx, f.RPC, "file", "file.stat", map[string]string{"id": fileID},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -63,14 +64,91 @@ func validRating(r int) error {
 	return nil
 }
 
-const reviewCols = `id, product_id, user_id, rating, title, body, created_at, updated_at`
+const reviewCols = `id, product_id, user_id, rating, title, body, verified_purchase, image_file_ids, created_at, updated_at`
 
 func scanReview(row pgx.Row) (contracts.Review, error) {
 	var r contracts.Review
 	var id, pid uuid.UUID
-	err := row.Scan(&id, &pid, &r.UserID, &r.Rating, &r.Title, &r.Body, &r.CreatedAt, &r.UpdatedAt)
+	var images []uuid.UUID
+	err := row.Scan(&id, &pid, &r.UserID, &r.Rating, &r.Title, &r.Body, &r.VerifiedPurchase, &images, &r.CreatedAt, &r.UpdatedAt)
 	r.ID, r.ProductID = id.String(), pid.String()
+	r.Images = make([]contracts.Image, len(images))
+	for i, f := range images {
+		r.Images[i] = contracts.ImageOf(f.String())
+	}
 	return r, err
+}
+
+// notBought refuses a review from someone who did not buy the product.
+func notBought() error {
+	return contracts.PermissionDenied("only customers who bought this product can review it")
+}
+
+// alreadyReviewed refuses a second review of one product by one user.
+func alreadyReviewed() error {
+	return contracts.Errorf(contracts.CodeConflict, "you have already reviewed this product; edit your review instead")
+}
+
+// bought reports whether userID has a paid order holding the product: a
+// reservation of theirs committed by order.paid (the service's own record
+// of the sale; an order cancelled or refunded before shipping is
+// "returned" and does not count).
+func bought(ctx context.Context, q querier, userID string, productID uuid.UUID) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reservations s JOIN reservation_lines l ON l.order_id = s.order_id
+		WHERE s.user_id = $1 AND s.status = 'committed' AND l.product_id = $2)`, userID, productID).Scan(&ok)
+	return ok, err
+}
+
+// reviewImages validates a review's image file ids: well-formed, no
+// repeats, at most contracts.MaxReviewImages.
+func reviewImages(ids []string) ([]uuid.UUID, error) {
+	if len(ids) > contracts.MaxReviewImages {
+		return nil, contracts.InvalidArgument("image_file_ids", "a review has at most %d images", contracts.MaxReviewImages)
+	}
+	out := make([]uuid.UUID, 0, len(ids))
+	for i, s := range ids {
+		f, err := parseBodyID(s, fmt.Sprintf("image_file_ids[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, f) {
+			return nil, contracts.InvalidArgument("image_file_ids", "image %s is given twice", s)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// publishImages makes the author's review images public through the file
+// service, which checks that each is the author's review_image and an
+// image. It runs before the review's transaction (no RPC inside it).
+func (c *core) publishImages(ctx context.Context, authorID string, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if c.files == nil {
+		return contracts.Errorf(contracts.CodeUnavailable, "the file service is not available")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.FileTimeout)
+	defer cancel()
+	for _, id := range ids {
+		if _, err := c.files.PublishFile(ctx, id.String(), authorID, contracts.PurposeReviewImage); err != nil {
+			e := contracts.AsError(err)
+			switch e.Code {
+			case contracts.CodeNotFound:
+				return contracts.InvalidArgument("image_file_ids", "file %s not found", id)
+			case contracts.CodePermissionDenied:
+				return contracts.PermissionDenied("file %s is not yours", id)
+			case contracts.CodeInvalidArgument:
+				return contracts.InvalidArgument("image_file_ids", "%s", e.Message)
+			case contracts.CodeUnavailable, contracts.CodeDeadlineExceeded:
+				return contracts.Errorf(contracts.CodeUnavailable, "the file service is unavailable; try again")
+			}
+			return fmt.Errorf("file.publish %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func (c *core) listReviews(ctx context.Context, actor contracts.Actor, idStr string, page contracts.Page) (*contracts.List[contracts.Review], error) {
@@ -133,6 +211,36 @@ func (c *core) createReview(ctx context.Context, actor contracts.Actor, idStr st
 	if err := validText("body", in.Body, 0, maxReviewBody); err != nil {
 		return nil, err
 	}
+	images, err := reviewImages(in.ImageFileIDs)
+	if err != nil {
+		return nil, err
+	}
+	// The rule, checked before the images are published (they become
+	// public only on a review that will be accepted), and again below in
+	// the transaction.
+	p, err := publicProduct(ctx, c.pool, actor, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if p.SellerID == actor.ID {
+		return nil, contracts.PermissionDenied("a product's seller cannot review it")
+	}
+	if ok, err := bought(ctx, c.pool, actor.ID, id); err != nil || !ok {
+		if err == nil {
+			err = notBought()
+		}
+		return nil, err
+	}
+	var dup bool
+	if err := c.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reviews WHERE product_id = $1 AND user_id = $2)`, id, actor.ID).Scan(&dup); err != nil {
+		return nil, err
+	}
+	if dup {
+		return nil, alreadyReviewed()
+	}
+	if err := c.publishImages(ctx, actor.ID, images); err != nil {
+		return nil, err
+	}
 	var out contracts.Review
 	err = c.write(ctx, func(tx pgx.Tx, ch *change) error {
 		p, err := publicProduct(ctx, tx, actor, id, false)
@@ -140,12 +248,18 @@ func (c *core) createReview(ctx context.Context, actor contracts.Actor, idStr st
 			return err
 		}
 		if p.SellerID == actor.ID {
-			return contracts.PermissionDenied("sellers cannot review their own products")
+			return contracts.PermissionDenied("a product's seller cannot review it")
 		}
-		out, err = scanReview(tx.QueryRow(ctx, `INSERT INTO reviews (id, product_id, user_id, rating, title, body)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+reviewCols, newID(), id, actor.ID, in.Rating, in.Title, in.Body))
+		if ok, err := bought(ctx, tx, actor.ID, id); err != nil || !ok {
+			if err == nil {
+				err = notBought()
+			}
+			return err
+		}
+		out, err = scanReview(tx.QueryRow(ctx, `INSERT INTO reviews (id, product_id, user_id, rating, title, body, verified_purchase, image_file_ids)
+			VALUES ($1, $2, $3, $4, $5, $6, true, $7) RETURNING `+reviewCols, newID(), id, actor.ID, in.Rating, in.Title, in.Body, images))
 		if code, cons := pgCode(err); code == "23505" && cons == "reviews_one_per_user" {
-			return contracts.Errorf(contracts.CodeConflict, "you have already reviewed this product; edit your review instead")
+			return alreadyReviewed()
 		}
 		if err != nil {
 			return err
@@ -170,11 +284,20 @@ func (c *core) createReview(ctx context.Context, actor contracts.Actor, idStr st
 // lockReview loads a review FOR UPDATE and checks that actor owns it (or is
 // an admin).
 func lockReview(ctx context.Context, tx pgx.Tx, actor contracts.Actor, idStr string) (contracts.Review, error) {
+	return getReview(ctx, tx, actor, idStr, ` FOR UPDATE`)
+}
+
+// loadReview is lockReview without the lock.
+func loadReview(ctx context.Context, q querier, actor contracts.Actor, idStr string) (contracts.Review, error) {
+	return getReview(ctx, q, actor, idStr, "")
+}
+
+func getReview(ctx context.Context, q querier, actor contracts.Actor, idStr, lock string) (contracts.Review, error) {
 	id, err := parseID(idStr, "review")
 	if err != nil {
 		return contracts.Review{}, err
 	}
-	r, err := scanReview(tx.QueryRow(ctx, `SELECT `+reviewCols+` FROM reviews WHERE id = $1 FOR UPDATE`, id))
+	r, err := scanReview(q.QueryRow(ctx, `SELECT `+reviewCols+` FROM reviews WHERE id = $1`+lock, id))
 	if isNoRows(err) {
 		return r, contracts.NotFound("review")
 	}
@@ -206,11 +329,32 @@ func (c *core) updateReview(ctx context.Context, actor contracts.Actor, idStr st
 			return nil, err
 		}
 	}
+	var images []uuid.UUID
+	if in.ImageFileIDs != nil {
+		var err error
+		if images, err = reviewImages(*in.ImageFileIDs); err != nil {
+			return nil, err
+		}
+		// The images must be the author's (an admin may edit a review);
+		// they are published before the transaction.
+		r, err := loadReview(ctx, c.pool, actor, idStr)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.publishImages(ctx, r.UserID, images); err != nil {
+			return nil, err
+		}
+	}
 	var out contracts.Review
 	err := c.write(ctx, func(tx pgx.Tx, ch *change) error {
 		r, err := lockReview(ctx, tx, actor, idStr)
 		if err != nil {
 			return err
+		}
+		if in.ImageFileIDs != nil {
+			if _, err := tx.Exec(ctx, `UPDATE reviews SET image_file_ids = $2 WHERE id = $1`, uuid.MustParse(r.ID), images); err != nil {
+				return err
+			}
 		}
 		old := r.Rating
 		if in.Rating != nil {
@@ -525,4 +669,12 @@ func (c *core) removeReaction(ctx context.Context, actor contracts.Actor, idStr,
 		ch.product(id.String(), p.Slug)
 		return nil
 	})
+}
+
+// forgetReviewImage removes a deleted file from the reviews that show it
+// (reviews are read from the database, not cached: nothing to purge).
+func forgetReviewImage(ctx context.Context, tx pgx.Tx, fileID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE reviews SET image_file_ids = array_remove(image_file_ids, $1::uuid)
+		WHERE image_file_ids @> ARRAY[$1::uuid]`, fileID)
+	return err
 }

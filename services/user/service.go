@@ -66,7 +66,9 @@ func New(cfg Config, deps app.Deps) (*Service, error) {
 // creates or promotes the bootstrap admin when configured, and starts
 // serving user.* and relaying events.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: postgres.Migrations()})
+	// file.deleted: an avatar whose file was deleted leaves the profile.
+	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: postgres.Migrations(),
+		Bindings: []string{contracts.EventFileDeleted}})
 	if err != nil {
 		return err
 	}
@@ -75,6 +77,16 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = kit.Stop(ctx)
 		return err
 	}
+	kit.OnEvent(func(ctx context.Context, ev contracts.Event) error {
+		if ev.Type != contracts.EventFileDeleted {
+			return nil
+		}
+		var f contracts.FileDeleted
+		if err := ev.Decode(&f); err != nil {
+			return bus.Permanent(err)
+		}
+		return store.ForgetAvatar(ctx, f.FileID)
+	})
 	// Seal keys left in plaintext (the key-encryption key was just set);
 	// fail here if a sealed key does not open with the configured key, or
 	// is found with none configured.
@@ -92,6 +104,7 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = kit.Stop(ctx)
 		return err
 	}
+	core.SetFiles(Files{RPC: s.deps.RPC})
 	if _, err := core.JWKS(ctx); err != nil { // creates the first signing key
 		_ = kit.Stop(ctx)
 		return fmt.Errorf("user: signing key: %w", err)
@@ -186,6 +199,21 @@ func BootstrapAdmin(ctx context.Context, pool *pgxpool.Pool, cfg Config, email, 
 		return contracts.User{}, err
 	}
 	return core.BootstrapAdmin(ctx, email, password)
+}
+
+// Files asks the file service by RPC on the service's own behalf.
+type Files struct {
+	RPC *bus.Client
+}
+
+// PublishAvatar implements account.Files.
+func (f Files) PublishAvatar(ctx context.Context, fileID, ownerID string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := bus.Invoke[contracts.File](ctx, f.RPC, "file", contracts.MethodFilePublish,
+		contracts.FilePublishRequest{ID: fileID, OwnerID: ownerID, Purpose: contracts.PurposeAvatar},
+		bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}})
+	return err
 }
 
 // Products asks the product service by RPC (product.lookup, one batched

@@ -24,6 +24,7 @@ type Core struct {
 	cfg      Config
 	store    Store
 	products Products
+	files    Files // nil: avatars cannot be set
 	log      *slog.Logger
 	hash     *hasher
 	now      func() time.Time
@@ -48,6 +49,10 @@ func NewCore(cfg Config, store Store, products Products, log *slog.Logger) (*Cor
 	}
 	return &Core{cfg: cfg, store: store, products: products, log: log, hash: h, now: time.Now}, nil
 }
+
+// SetFiles gives the core the file service, which avatars need. Call it
+// before the core serves.
+func (c *Core) SetFiles(f Files) { c.files = f }
 
 var (
 	errBadLogin    = contracts.Unauthenticated("invalid email or password")
@@ -422,6 +427,12 @@ func (c *Core) UpdateMe(ctx context.Context, a contracts.Actor, req contracts.Up
 			return User{}, err
 		}
 	}
+	var avatar *contracts.Image
+	if req.AvatarFileID != nil && *req.AvatarFileID != "" {
+		if avatar, err = c.attachAvatar(ctx, id, *req.AvatarFileID); err != nil {
+			return User{}, err
+		}
+	}
 	u, err := c.store.UpdateUser(ctx, id, func(u *User) error {
 		if u.Disabled {
 			return cloneErr(errDisabled)
@@ -432,12 +443,44 @@ func (c *Core) UpdateMe(ctx context.Context, a contracts.Actor, req contracts.Up
 		if req.Phone != nil {
 			u.Phone = phone
 		}
+		if req.AvatarFileID != nil {
+			u.Avatar = avatar
+		}
 		return nil
 	})
 	if contracts.ErrorCode(err) == contracts.CodeNotFound {
 		return User{}, cloneErr(errNoActor)
 	}
 	return u, err
+}
+
+// attachAvatar checks that fileID is an image the user uploaded as an
+// avatar and makes it public (the file service checks owner, purpose and
+// type), before the profile is written.
+func (c *Core) attachAvatar(ctx context.Context, userID, fileID string) (*contracts.Image, error) {
+	fid, err := uuid.Parse(fileID)
+	if err != nil {
+		return nil, contracts.InvalidArgument("avatar_file_id", "avatar_file_id must be a file id (UUID) or \"\" to remove the avatar")
+	}
+	if c.files == nil {
+		return nil, contracts.Errorf(contracts.CodeUnavailable, "the file service is not available")
+	}
+	if err := c.files.PublishAvatar(ctx, fid.String(), userID); err != nil {
+		e := contracts.AsError(err)
+		switch e.Code {
+		case contracts.CodeNotFound:
+			return nil, contracts.InvalidArgument("avatar_file_id", "file %s not found", fid)
+		case contracts.CodePermissionDenied:
+			return nil, contracts.PermissionDenied("file %s is not yours", fid)
+		case contracts.CodeInvalidArgument:
+			return nil, contracts.InvalidArgument("avatar_file_id", "%s", e.Message)
+		case contracts.CodeUnavailable, contracts.CodeDeadlineExceeded:
+			return nil, contracts.Errorf(contracts.CodeUnavailable, "the file service is unavailable; try again")
+		}
+		return nil, fmt.Errorf("publish avatar %s: %w", fid, err)
+	}
+	img := contracts.ImageOf(fid.String())
+	return &img, nil
 }
 
 // ChangePassword checks the current password, sets the new one and ends

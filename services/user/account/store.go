@@ -169,6 +169,15 @@ type ProductInfo struct {
 	StockStatus string
 }
 
+// Files asks the file service about files.
+type Files interface {
+	// PublishAvatar makes ownerID's image fileID, uploaded with purpose
+	// avatar, public (file.publish). It returns a *contracts.Error:
+	// not_found, permission_denied (another owner's file), invalid_argument
+	// (another purpose, not an image), unavailable.
+	PublishAvatar(ctx context.Context, fileID, ownerID string) error
+}
+
 // Products asks the product service about products. Lookup returns an entry
 // per id it was asked (Exists false for unknown products); an error means
 // the product service could not answer.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -55,13 +56,18 @@ func New(pool *pgxpool.Pool, kek []byte) (*Store, error) {
 	return &Store{pool: pool, aead: aead, now: time.Now}, nil
 }
 
-const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash`
+const userCols = `id::text, email, name, phone, role, disabled, created_at, updated_at, password_hash, avatar_file_id::text`
 
 func scanCred(row pgx.Row) (account.Credential, error) {
 	var c account.Credential
-	err := row.Scan(&c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt, &c.PasswordHash)
+	var avatar *string
+	err := row.Scan(&c.ID, &c.Email, &c.Name, &c.Phone, &c.Role, &c.Disabled, &c.CreatedAt, &c.UpdatedAt, &c.PasswordHash, &avatar)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, contracts.NotFound("user")
+	}
+	if avatar != nil {
+		img := contracts.ImageOf(*avatar)
+		c.Avatar = &img
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
@@ -74,6 +80,49 @@ func registered(u account.User) contracts.UserRegistered {
 func updated(u account.User, changed []string) contracts.UserUpdated {
 	return contracts.UserUpdated{UserID: u.ID, Email: u.Email, Name: u.Name, Phone: u.Phone, Role: u.Role,
 		Disabled: u.Disabled, Changed: changed}
+}
+
+// avatarID is the file id of u's avatar, "" when none.
+func avatarID(u account.User) string {
+	if u.Avatar == nil {
+		return ""
+	}
+	return u.Avatar.FileID
+}
+
+// ForgetAvatar removes a deleted file from the profiles that show it as
+// their avatar, with a user.updated event for each. Applying it twice
+// changes nothing (a redelivered file.deleted finds no profile).
+func (s *Store) ForgetAvatar(ctx context.Context, fileID string) error {
+	if _, err := uuid.Parse(fileID); err != nil {
+		return nil // not a file id: no profile can show it
+	}
+	return pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE users SET avatar_file_id = NULL, updated_at = now()
+			WHERE avatar_file_id = $1 RETURNING `+userCols, fileID)
+		if err != nil {
+			return err
+		}
+		var users []account.User
+		for rows.Next() {
+			c, err := scanCred(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			users = append(users, c.User)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if _, err := pg.AddEvent(ctx, tx, contracts.EventUserUpdated, updated(u, []string{"avatar"})); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // CreateUser implements account.Store.
@@ -132,12 +181,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*account.User
 		if next.Disabled != before.Disabled {
 			changed = append(changed, "disabled")
 		}
+		if avatarID(next) != avatarID(before) {
+			changed = append(changed, "avatar")
+		}
 		if len(changed) == 0 {
 			out = before
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `UPDATE users SET name = $2, phone = $3, role = $4, disabled = $5, updated_at = now()
-			WHERE id = $1 RETURNING updated_at`, id, next.Name, next.Phone, next.Role, next.Disabled).Scan(&next.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE users SET name = $2, phone = $3, role = $4, disabled = $5,
+			avatar_file_id = nullif($6, '')::uuid, updated_at = now()
+			WHERE id = $1 RETURNING updated_at`, id, next.Name, next.Phone, next.Role, next.Disabled, avatarID(next)).Scan(&next.UpdatedAt); err != nil {
 			return err
 		}
 		next.UpdatedAt = next.UpdatedAt.UTC()
