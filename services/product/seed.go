@@ -29,8 +29,18 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		leafNames := []string{"Basics", "Pro", "Kids", "Travel"}
 		for _, r := range roots {
 			rid := newID()
+			// Sibling names are unique: a second seed of the same database
+			// names its roots after its batch.
+			name := r
+			var taken bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE parent_id IS NULL AND lower(name) = lower($1))`, r).Scan(&taken); err != nil {
+				return err
+			}
+			if taken {
+				name = r + " " + batch
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO categories (id, name, slug, path) VALUES ($1, $2, $3, $4)`,
-				rid, r, slugify(r+" "+batch), []uuid.UUID{rid}); err != nil {
+				rid, name, slugify(r+" "+batch), []uuid.UUID{rid}); err != nil {
 				return err
 			}
 			for _, m := range mids {

@@ -148,8 +148,8 @@ func pngEncode(w io.Writer) error {
 }
 
 // checkout places an order for qty of productID paid with card and waits
-// until the saga settled it in want.
-func (c *client) checkout(productID, card, want string) {
+// until the saga settled it in want; it returns the order's id.
+func (c *client) checkout(productID, card, want string) string {
 	c.t.Helper()
 	req := contracts.CheckoutRequest{
 		Address: &contracts.ShippingAddress{Name: "Ada Lovelace", Line1: "12 St James's Square", City: "London", PostalCode: "SW1Y 4JH", Country: "gb"},
@@ -168,6 +168,7 @@ func (c *client) checkout(productID, card, want string) {
 		o = contracts.Order{}
 		c.must(http.StatusOK, "GET", "/orders/"+id, nil, &o)
 	}
+	return id
 }
 
 // shop is the catalogue and accounts the traffic uses.
@@ -231,7 +232,10 @@ func (s *shop) round(t *testing.T) {
 	s.buyer.must(http.StatusOK, "GET", "/cart", nil, nil)
 
 	s.buyer.checkout(ps[0].ID, "4242424242424242", contracts.OrderStatusPaid)
-	s.buyer.checkout(ps[1].ID, "4000000000000002", contracts.OrderStatusCancelled)
+	// A declined card leaves the order awaiting another; the buyer gives
+	// it up, which cancels it and releases the stock.
+	declined := s.buyer.checkout(ps[1].ID, "4000000000000002", contracts.OrderStatusAwaitingPayment)
+	s.buyer.must(http.StatusOK, "POST", "/orders/"+declined+"/cancel", nil, nil)
 
 	for _, c := range []*client{s.a, s.b} {
 		if status, body := c.send("GET", "/no-such-thing", nil); status != http.StatusNotFound {
