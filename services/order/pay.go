@@ -176,28 +176,5 @@ func (s *Service) sweepUnpaid(ctx context.Context, batch int) {
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep: unpaid orders", "err", err)
 	}
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			return
-		}
-		changed := false
-		_, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
-			changed = false
-			if o.Status != contracts.OrderStatusAwaitingPayment {
-				return nil, errNoChange
-			}
-			changed = true
-			evs, err := s.cancelIn(o, contracts.ReasonPaymentTimeout)
-			o.PaymentStatus = contracts.PaymentStatusFailed // declined, never charged
-			return evs, err
-		})
-		if err != nil {
-			s.log.Error("sweep: cancel unpaid order", "order_id", id, "err", err)
-			continue
-		}
-		if changed {
-			s.m.cancelled.WithLabelValues(contracts.ReasonPaymentTimeout).Inc()
-			s.log.Info("sweep: cancelled an order not paid after a decline", "order_id", id)
-		}
-	}
+	s.timeOut(ctx, ids, contracts.OrderStatusAwaitingPayment, contracts.ReasonPaymentTimeout, "cancelled an order not paid after a decline")
 }

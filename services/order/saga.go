@@ -340,29 +340,7 @@ func (s *Service) sweep(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep: stale pending orders", "err", err)
 	}
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			return
-		}
-		changed := false
-		_, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
-			changed = false
-			if o.Status != contracts.OrderStatusPending {
-				return nil, errNoChange
-			}
-			changed = true
-			return s.cancelIn(o, contracts.ReasonReservationTimeout)
-		})
-		if err != nil {
-			s.log.Error("sweep: time out pending order", "order_id", id, "err", err)
-			continue
-		}
-		if !changed {
-			continue
-		}
-		s.m.cancelled.WithLabelValues(contracts.ReasonReservationTimeout).Inc()
-		s.log.Info("sweep: cancelled an order the inventory never answered", "order_id", id)
-	}
+	s.timeOut(ctx, ids, contracts.OrderStatusPending, contracts.ReasonReservationTimeout, "cancelled an order the inventory never answered")
 	s.sweepUnpaid(ctx, batch)
 	ids, err = s.store.ids(ctx, `SELECT id FROM orders WHERE status IN ('cancelled', 'refunded')
 		AND payment_status = 'succeeded' ORDER BY updated_at LIMIT $1`, batch)
@@ -399,4 +377,35 @@ func isUUID(s string) bool {
 	}
 	_, err := uuid.Parse(s)
 	return err == nil
+}
+
+// timeOut cancels with reason each order of ids still in status (a step of
+// the sweeper); done says what happened, in the log.
+func (s *Service) timeOut(ctx context.Context, ids []string, status, reason, done string) {
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		changed := false
+		_, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+			changed = false
+			if o.Status != status {
+				return nil, errNoChange
+			}
+			changed = true
+			evs, err := s.cancelIn(o, reason)
+			if status == contracts.OrderStatusAwaitingPayment {
+				o.PaymentStatus = contracts.PaymentStatusFailed // declined, never charged
+			}
+			return evs, err
+		})
+		if err != nil {
+			s.log.Error("sweep: cancel a timed-out order", "order_id", id, "reason", reason, "err", err)
+			continue
+		}
+		if changed {
+			s.m.cancelled.WithLabelValues(reason).Inc()
+			s.log.Info("sweep: "+done, "order_id", id)
+		}
+	}
 }
