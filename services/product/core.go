@@ -39,6 +39,8 @@ type core struct {
 	log   *slog.Logger
 	cfg   Config
 	now   func() time.Time
+
+	suggestions suggestCache // recent product.suggest replies (suggest.go)
 }
 
 // change collects what a transaction touched, so that caches are purged

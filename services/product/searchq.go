@@ -1,0 +1,241 @@
+package product
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// maxQueryWords bounds the words of q that are analysed (the rest are
+// ignored, so a pasted paragraph cannot make a query of hundreds of terms).
+const maxQueryWords = 10
+
+// match is an analysed search text: the tsqueries of its tiers (see
+// rankOrder) as to_tsquery texts over oc_search, the products whose SKU it
+// is, and whether the term table can serve it.
+type match struct {
+	q        string
+	advanced bool // web search syntax: websearch_to_tsquery, no prefix/typos/synonyms
+	words    []queryWord
+	sku      []string // ids of active products whose SKU or a variant's SKU is q
+	// mq matches every word (the last as a prefix too) or one of its
+	// synonyms or corrections; eq every word as typed or a synonym; nq the
+	// same in the name; pq the words as a phrase in the name.
+	mq, eq, nq, pq string
+	single         bool   // one known word without synonyms: the term table holds its exact matches
+	none           bool   // nothing to search for
+	corrected      string // q with its typos corrected, when it had any
+}
+
+// queryWord is one word of q after analysis.
+type queryWord struct {
+	word     string   // folded (lower case, no accents), letters and digits only
+	known    bool     // in the lexicon
+	prefixes bool     // the last word, and some lexicon word starts with it
+	synonyms []string // the store's synonyms (phrases)
+	fixes    []string // nearest lexicon words, for a word neither known nor a known prefix
+	lexemes  int      // numnode(plainto_tsquery(word))
+}
+
+// isAdvanced says q uses web search syntax: quotes, "or", a leading "-".
+func isAdvanced(q string) bool {
+	if strings.ContainsRune(q, '"') {
+		return true
+	}
+	for _, f := range strings.Fields(q) {
+		if strings.HasPrefix(f, "-") || strings.EqualFold(f, "or") {
+			return true
+		}
+	}
+	return false
+}
+
+// splitWords returns the words of s: runs of letters and digits, lower
+// case (accents are folded in SQL by oc_fold).
+func splitWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// clean keeps the letters and digits of a folded word, so it can be
+// written into a to_tsquery text without quoting.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// analyseSQL answers, in one round trip, the products whose SKU is q and,
+// per word, its folded form, whether the lexicon knows it (or, for the last
+// word, knows a word it starts), its synonyms, and its nearest lexicon
+// words by trigram similarity (only for a word the lexicon does not know).
+// The prefix test is a range on the "C"-collated primary key.
+const analyseSQL = `
+WITH w AS (
+	SELECT i, f.w, EXISTS (SELECT 1 FROM search_words s WHERE s.word = f.w) AS known,
+		i = $2 AND EXISTS (SELECT 1 FROM search_words s WHERE s.word >= f.w AND s.word < f.w || chr(1114111)) AS prefixes
+	FROM unnest($1::text[]) WITH ORDINALITY AS u(t, i), LATERAL (SELECT oc_fold(u.t) AS w) f
+)
+SELECT ARRAY(SELECT id::text FROM products WHERE $3 AND lower(sku) = lower($4) AND status = 'active'
+		UNION SELECT v.product_id::text FROM product_variants v JOIN products p ON p.id = v.product_id
+		WHERE $3 AND lower(v.sku) = lower($4) AND p.status = 'active'),
+	w.w, w.known, w.prefixes,
+	coalesce((SELECT y.synonyms FROM search_synonyms y WHERE y.term = w.w), '{}'),
+	CASE WHEN w.known OR w.prefixes THEN '{}'::text[] ELSE
+		ARRAY(SELECT s.word FROM search_words s WHERE s.word % w.w ORDER BY s.word <-> w.w, s.word LIMIT 3) END,
+	numnode(plainto_tsquery('oc_search', w.w))
+FROM (SELECT 1) one LEFT JOIN w ON true
+ORDER BY w.i`
+
+// analyse looks q up: SKUs, lexicon, synonyms, corrections; and builds the
+// tsqueries.
+func (c *core) analyse(ctx context.Context, q string) (*match, error) {
+	m := &match{q: q, advanced: isAdvanced(q)}
+	words := splitWords(q)
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
+	if m.advanced {
+		words = nil
+	}
+	maybeSKU := !strings.ContainsFunc(q, unicode.IsSpace) && len(q) <= 100
+	rows, err := c.pool.Query(ctx, analyseSQL, words, len(words), maybeSKU, q)
+	if err != nil {
+		return nil, fmt.Errorf("analyse search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w queryWord
+		var folded *string
+		var known, prefixes *bool
+		var lexemes *int
+		var synonyms, fixes []string
+		if err := rows.Scan(&m.sku, &folded, &known, &prefixes, &synonyms, &fixes, &lexemes); err != nil {
+			return nil, fmt.Errorf("analyse search: %w", err)
+		}
+		if folded == nil { // no words: the one row of the SKU lookup
+			continue
+		}
+		w.word, w.known, w.prefixes, w.lexemes = clean(*folded), *known, *prefixes, *lexemes
+		w.synonyms, w.fixes = synonyms, fixes
+		if w.word == "" {
+			continue
+		}
+		m.words = append(m.words, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analyse search: %w", err)
+	}
+	m.build()
+	return m, nil
+}
+
+// build writes the tsquery texts from the analysed words.
+func (m *match) build() {
+	if m.advanced {
+		return
+	}
+	if len(m.words) == 0 {
+		m.none = len(m.sku) == 0
+		return
+	}
+	var mq, eq, nq, pq, corrected []string
+	for i, w := range m.words {
+		last := i == len(m.words)-1
+		var alts, exact, name []string
+		self := w.word
+		if last {
+			self += ":*"
+		}
+		fixed := !w.known && !(last && w.prefixes) && len(w.synonyms) == 0 && len(w.fixes) > 0
+		if !fixed {
+			alts = append(alts, self)
+		}
+		exact = append(exact, w.word)
+		name = append(name, w.word+":A")
+		for _, s := range w.synonyms {
+			if p := phrase(s, ""); p != "" {
+				alts, exact = append(alts, p), append(exact, p)
+				name = append(name, phrase(s, ":A"))
+			}
+		}
+		if fixed {
+			for _, f := range w.fixes {
+				if f = clean(f); f != "" {
+					alts = append(alts, f)
+				}
+			}
+			corrected = append(corrected, clean(w.fixes[0]))
+		} else {
+			corrected = append(corrected, w.word)
+		}
+		mq = append(mq, "("+strings.Join(alts, " | ")+")")
+		eq = append(eq, "("+strings.Join(exact, " | ")+")")
+		nq = append(nq, "("+strings.Join(name, " | ")+")")
+		pq = append(pq, w.word+":A")
+	}
+	m.mq, m.eq, m.nq, m.pq = strings.Join(mq, " & "), strings.Join(eq, " & "), strings.Join(nq, " & "), strings.Join(pq, " <-> ")
+	if c := strings.Join(corrected, " "); c != strings.Join(wordsOf(m.words), " ") {
+		m.corrected = c
+	}
+	w := m.words[0]
+	m.single = len(m.words) == 1 && w.known && len(w.synonyms) == 0 && w.lexemes == 1 && len(m.sku) == 0
+}
+
+func wordsOf(ws []queryWord) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.word
+	}
+	return out
+}
+
+// phrase is the to_tsquery text of a synonym phrase, each word with
+// suffix (":A" for the name only).
+func phrase(s, suffix string) string {
+	ws := splitWords(s)
+	for i := range ws {
+		ws[i] = clean(ws[i]) + suffix
+	}
+	if len(ws) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(ws, " <-> ") + ")"
+}
+
+// mqSQL is the tsquery every match satisfies.
+func (m *match) mqSQL(args *sqlArgs) string {
+	if m.advanced || m.mq == "" {
+		return "websearch_to_tsquery('oc_search', " + args.add(m.q) + ")"
+	}
+	return "to_tsquery('oc_search', " + args.add(m.mq) + ")"
+}
+
+// eqSQL is the tsquery of the exact matches (tier 1 and above).
+func (m *match) eqSQL(args *sqlArgs) string {
+	if m.advanced || m.eq == "" {
+		return m.mqSQL(args)
+	}
+	return "to_tsquery('oc_search', " + args.add(m.eq) + ")"
+}
+
+// tierSQL is the tier of a product row (see rankOrder); eq is eqSQL's.
+func (m *match) tierSQL(args *sqlArgs, eq string) string {
+	if m.advanced || m.eq == "" {
+		return "(CASE WHEN search @@ " + eq + " THEN 1 ELSE 0 END)"
+	}
+	return fmt.Sprintf("(CASE WHEN search @@ to_tsquery('oc_search', %s) THEN 3 WHEN search @@ to_tsquery('oc_search', %s) THEN 2 WHEN search @@ %s THEN 1 ELSE 0 END)",
+		args.add(m.pq), args.add(m.nq), eq)
+}
+
+// where is the match condition: the tsquery, or the SKU.
+func (m *match) where(args *sqlArgs) string {
+	cond := "search @@ " + m.mqSQL(args)
+	if len(m.sku) > 0 {
+		cond = "(" + cond + " OR id = ANY(" + args.add(m.sku) + "::uuid[]))"
+	}
+	return cond
+}
