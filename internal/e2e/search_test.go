@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -246,4 +247,31 @@ func TestSearchSuggest(t *testing.T) {
 	for _, bad := range []string{"", "?q=", "?q=" + strings.Repeat("a", 101), "?q=a&limit=11", "?q=a&limit=x"} {
 		wantError(t, s.cust.with(t).do("GET", "/products/suggest"+bad, nil), http.StatusBadRequest, "invalid_argument")
 	}
+}
+
+// TestSearchRanksBestSellersFirst: among equally relevant products the one
+// that sold more units comes first (units sold follow paid orders).
+func TestSearchRanksBestSellersFirst(t *testing.T) {
+	s := newSearchShop(t)
+	var a, b product
+	s.seller.must(http.StatusCreated, "POST", "/products", map[string]any{"name": "Enamel Mug", "description": "Camp mug.",
+		"category_id": s.apparel.ID, "price": money{1200, "USD"}, "stock": 10}).JSON(t, &a)
+	s.seller.must(http.StatusCreated, "POST", "/products", map[string]any{"name": "Enamel Mug", "description": "Camp mug.",
+		"category_id": s.apparel.ID, "price": money{1200, "USD"}, "stock": 10}).JSON(t, &b)
+	ids := func() []string {
+		var out []string
+		for _, p := range s.search(t, "q", "enamel mug").Items {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	// Equal rank, nothing sold: the newer one (greater id) first.
+	if got := ids(); !slices.Equal(got, []string{b.ID, a.ID}) {
+		t.Fatalf("before any sale: %v, want [b a] = %v", got, []string{b.ID, a.ID})
+	}
+	o := placeOrder(s.cust, newKey(), checkoutOf(cardOK, line(a.ID, 2)))
+	awaitOrder(s.cust, o.ID, contracts.OrderStatusPaid)
+	eventually(t, 10*time.Second, "the product that sold first", func() bool {
+		return slices.Equal(ids(), []string{a.ID, b.ID})
+	})
 }

@@ -35,7 +35,7 @@ type queryWord struct {
 	prefixes bool     // the last word, and some lexicon word starts with it
 	synonyms []string // the store's synonyms (phrases)
 	fixes    []string // nearest lexicon words, for a word neither known nor a known prefix
-	lexemes  int      // numnode(plainto_tsquery(word))
+	lexemes  int      // lexemes of the word: 0 for a stop word, which is never corrected
 }
 
 // isAdvanced says q uses web search syntax: quotes, "or", a leading "-".
@@ -71,7 +71,9 @@ func clean(s string) string {
 // analyseSQL answers, in one round trip, the products whose SKU is q and,
 // per word, its folded form, whether the lexicon knows it (or, for the last
 // word, knows a word it starts), its synonyms, and its nearest lexicon
-// words by trigram similarity (only for a word the lexicon does not know).
+// words by trigram distance (only for a word the lexicon does not know;
+// a nearest-neighbour scan of the GiST index, filtered by edit distance in
+// Go: trigrams alone miss a swap in a short word, "chiar" → "chair").
 // The prefix test is a range on the "C"-collated primary key.
 const analyseSQL = `
 WITH w AS (
@@ -85,8 +87,8 @@ SELECT ARRAY(SELECT id::text FROM products WHERE $3 AND lower(sku) = lower($4) A
 	w.w, w.known, w.prefixes,
 	coalesce((SELECT y.synonyms FROM search_synonyms y WHERE y.term = w.w), '{}'),
 	CASE WHEN w.known OR w.prefixes THEN '{}'::text[] ELSE
-		ARRAY(SELECT s.word FROM search_words s WHERE s.word % w.w ORDER BY s.word <-> w.w, s.word LIMIT 3) END,
-	numnode(plainto_tsquery('oc_search', w.w))
+		ARRAY(SELECT s.word FROM search_words s ORDER BY s.word <-> w.w, s.word LIMIT 10) END,
+	length(to_tsvector('oc_search', w.w))
 FROM (SELECT 1) one LEFT JOIN w ON true
 ORDER BY w.i`
 
@@ -119,8 +121,8 @@ func (c *core) analyse(ctx context.Context, q string) (*match, error) {
 		if folded == nil { // no words: the one row of the SKU lookup
 			continue
 		}
-		w.word, w.known, w.prefixes, w.lexemes = clean(*folded), *known, *prefixes, *lexemes
-		w.synonyms, w.fixes = synonyms, fixes
+		w.word, w.known, w.prefixes, w.lexemes = clean(*folded), *known || *lexemes == 0, *prefixes, *lexemes
+		w.synonyms, w.fixes = synonyms, corrections(w.word, fixes)
 		if w.word == "" {
 			continue
 		}
@@ -131,6 +133,59 @@ func (c *core) analyse(ctx context.Context, q string) (*match, error) {
 	}
 	m.build()
 	return m, nil
+}
+
+// maxFixes is how many corrections of a typo are searched.
+const maxFixes = 3
+
+// corrections keeps the candidates (nearest by trigrams first) within the
+// edit distance a word of its length may have: none up to 2 letters, 1 up
+// to 5, 2 above (an edit is a letter dropped, added or replaced, or two
+// neighbours swapped), the closest first.
+func corrections(word string, candidates []string) []string {
+	w := []rune(word)
+	limit := 2
+	switch {
+	case len(w) <= 2:
+		return nil
+	case len(w) <= 5:
+		limit = 1
+	}
+	var out []string
+	for d := 1; d <= limit && len(out) < maxFixes; d++ {
+		for _, c := range candidates {
+			if len(out) < maxFixes && editDistance(w, []rune(c)) == d {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// editDistance is the optimal string alignment distance of a and b
+// (Levenshtein plus the swap of two neighbours as one edit).
+func editDistance(a, b []rune) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // build writes the tsquery texts from the analysed words.

@@ -121,7 +121,7 @@ FROM (SELECT l.product_id, sum(l.quantity) AS q FROM reservations r JOIN reserva
 WHERE p.id = s.product_id;
 
 -- The lexicon of folded words of active products' names and descriptions
--- (and category names): a query word that is not in it is a typo, and its
+-- (and category names), stop words left out: a query word that is not in it is a typo, and its
 -- corrections are the nearest lexicon words by trigram similarity. Words
 -- are only added (ON CONFLICT DO NOTHING takes no lock on an existing
 -- word); a word no product uses any more corrects to a query that simply
@@ -132,7 +132,8 @@ CREATE TABLE search_words (
 CREATE INDEX search_words_trgm ON search_words USING gist (word gist_trgm_ops);
 
 CREATE FUNCTION search_words_of(t text) RETURNS SETOF text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
-$$ SELECT DISTINCT w FROM regexp_split_to_table(oc_fold(t), '[^[:alnum:]]+') AS w WHERE length(w) BETWEEN 2 AND 40 $$;
+$$ SELECT DISTINCT w FROM regexp_split_to_table(oc_fold(t), '[^[:alnum:]]+') AS w
+   WHERE length(w) BETWEEN 2 AND 40 AND to_tsvector('oc_search', w) <> ''::tsvector $$;
 
 CREATE FUNCTION search_words_add(t text) RETURNS void LANGUAGE sql AS
 $$ INSERT INTO search_words (word) SELECT w FROM search_words_of(t) AS w ORDER BY w ON CONFLICT DO NOTHING $$;
