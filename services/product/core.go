@@ -40,7 +40,8 @@ type core struct {
 	cfg   Config
 	now   func() time.Time
 
-	suggestions suggestCache // recent product.suggest replies (suggest.go)
+	pages       ttlCache[*searchPage]                // recent search pages (searchcache.go)
+	suggestions ttlCache[*contracts.SuggestReply] // recent product.suggest replies
 }
 
 // change collects what a transaction touched, so that caches are purged
@@ -91,6 +92,10 @@ func (c *core) applyChange(ctx context.Context, run func(func(pgx.Tx) error) err
 }
 
 func (c *core) purge(ctx context.Context, ch *change) {
+	if len(ch.products) > 0 || ch.categories {
+		c.pages.clear()
+		c.suggestions.clear()
+	}
 	if c.cache != nil {
 		c.cache.purge(ctx, ch)
 	}

@@ -545,36 +545,86 @@ type productList struct {
 }
 
 // list is product.list: the page's documents as cached (reply JSON,
-// neither decoded nor re-encoded) in the page's order.
+// neither decoded nor re-encoded) in the page's order. A public search (or
+// a request for facets) reuses a page computed in the last searchPageTTL
+// (searchcache.go); the documents are read fresh from the document cache.
 func (c *core) list(ctx context.Context, actor contracts.Actor, q *listQuery) (*productList, error) {
+	key, cacheable := q.cacheKey()
+	now := time.Now()
+	pg, ok := c.pages.get(key, searchPageTTL, now)
+	if !cacheable || !ok {
+		gen := c.pages.generation()
+		var err error
+		if pg, err = c.page(ctx, q); err != nil {
+			return nil, err
+		}
+		if cacheable {
+			c.pages.put(key, pg, gen, now)
+		}
+	}
+	docs, err := c.rawDocs(ctx, pg.ids)
+	if err != nil {
+		return nil, err
+	}
+	out := &productList{Items: make([]json.RawMessage, 0, len(pg.ids)), NextCursor: pg.next, Total: pg.total,
+		Corrected: pg.corrected, Facets: pg.facets}
+	for _, id := range pg.ids {
+		if d, ok := docs[id]; ok { // a product deleted between the two reads is skipped
+			out.Items = append(out.Items, d.json)
+		}
+	}
+	return out, nil
+}
+
+// page computes a page of q: the ids, the cursor, and the total and facets
+// when asked for.
+func (c *core) page(ctx context.Context, q *listQuery) (*searchPage, error) {
 	ids, next, err := c.listIDs(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := c.rawDocs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := &productList{Items: make([]json.RawMessage, 0, len(ids)), NextCursor: next}
+	pg := &searchPage{ids: ids, next: next}
 	if q.m != nil {
-		out.Corrected = q.m.corrected
-	}
-	for _, id := range ids {
-		if d, ok := docs[id]; ok { // a product deleted between the two reads is skipped
-			out.Items = append(out.Items, d.json)
-		}
+		pg.corrected = q.m.corrected
 	}
 	if q.total {
 		n, err := c.count(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		out.Total = &n
+		pg.total = &n
 	}
 	if len(q.facets) > 0 {
-		if out.Facets, err = c.facets(ctx, q); err != nil {
+		if pg.facets, err = c.facets(ctx, q); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return pg, nil
+}
+
+// cacheKey is the key of q's page in the page cache, and whether it may be
+// cached at all: public searches and facet requests (a seller's own
+// listing is always fresh; a plain listing is one index range anyway).
+func (q *listQuery) cacheKey() (string, bool) {
+	if q.status != "" || q.sellerID != "" || q.featured || q.gin || (q.q == "" && len(q.facets) == 0) {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(strings.ToLower(q.q))
+	fmt.Fprintf(&b, "\x00%s\x00%d\x00%v\x00%v", q.sort, q.limit, q.total, q.categories)
+	for _, p := range []*int64{q.minPrice, q.maxPrice} {
+		if p != nil {
+			fmt.Fprintf(&b, "\x00%d", *p)
+		} else {
+			b.WriteString("\x00-")
+		}
+	}
+	if q.inStock != nil {
+		fmt.Fprintf(&b, "\x00%v", *q.inStock)
+	}
+	fmt.Fprintf(&b, "\x00%d\x00%q\x00%q", q.minRating, q.props, q.facets)
+	if q.after != nil {
+		b.WriteString("\x00" + q.after.encode())
+	}
+	return b.String(), true
 }

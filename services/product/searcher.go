@@ -17,11 +17,12 @@ type Searcher struct {
 	c *core
 }
 
-// NewSearcher returns a Searcher on pool. With suggestCache false every
-// suggestion is computed (the service keeps recent ones for a few seconds).
-func NewSearcher(pool *pgxpool.Pool, suggestCache bool) *Searcher {
+// NewSearcher returns a Searcher on pool. With cache false every search
+// and suggestion is computed (the service keeps recent ones for a few
+// seconds, see searchcache.go).
+func NewSearcher(pool *pgxpool.Pool, cache bool) *Searcher {
 	c := &core{pool: pool, cfg: DefaultConfig()}
-	c.suggestions.off = !suggestCache
+	c.pages.off, c.suggestions.off = !cache, !cache
 	return &Searcher{c: c}
 }
 

@@ -20,8 +20,9 @@ type match struct {
 	words    []queryWord
 	sku      []string // ids of active products whose SKU or a variant's SKU is q
 	// mq matches every word (the last as a prefix too) or one of its
-	// synonyms or corrections; eq every word as typed or a synonym; nq the
-	// same in the name; pq the words as a phrase in the name.
+	// synonyms; eq every word as typed or a synonym; nq the same in the
+	// name; pq the words as a phrase in the name. A typo is replaced by its
+	// correction first (correct).
 	mq, eq, nq, pq string
 	single         bool   // one known word without synonyms: the term table holds its exact matches
 	none           bool   // nothing to search for
@@ -34,7 +35,7 @@ type queryWord struct {
 	known    bool     // in the lexicon
 	prefixes bool     // the last word, and some lexicon word starts with it
 	synonyms []string // the store's synonyms (phrases)
-	fixes    []string // nearest lexicon words, for a word neither known nor a known prefix
+	fixes    []string // nearest lexicon words of an unknown word, closest first (see correct)
 	lexemes  int      // lexemes of the word: 0 for a stop word, which is never corrected
 }
 
@@ -122,20 +123,46 @@ func (c *core) analyse(ctx context.Context, q string) (*match, error) {
 			continue
 		}
 		w.word, w.known, w.prefixes, w.lexemes = clean(*folded), *known || *lexemes == 0, *prefixes, *lexemes
-		w.synonyms, w.fixes = synonyms, corrections(w.word, fixes)
+		w.synonyms = synonyms
 		if w.word == "" {
 			continue
+		}
+		if !w.known && len(synonyms) == 0 {
+			w.fixes = corrections(w.word, fixes)
 		}
 		m.words = append(m.words, w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("analyse search: %w", err)
 	}
+	m.correct()
 	m.build()
 	return m, nil
 }
 
-// maxFixes is how many corrections of a typo are searched.
+// correct replaces each word neither known, nor a known prefix as the last
+// word, nor with synonyms by its best correction, which is then searched
+// as if typed ("showing results for …"): the nearest lexicon word by edit
+// distance, then by trigrams. corrected records the corrected query.
+func (m *match) correct() {
+	fixed := false
+	for i := range m.words {
+		w := &m.words[i]
+		last := i == len(m.words)-1
+		if w.known || (last && w.prefixes) || len(w.synonyms) > 0 || len(w.fixes) == 0 {
+			continue
+		}
+		if f := clean(w.fixes[0]); f != "" {
+			w.word, w.known, w.lexemes, fixed = f, true, 1, true // lexicon words are never stop words
+		}
+	}
+	if fixed {
+		m.corrected = strings.Join(wordsOf(m.words), " ")
+	}
+}
+
+// maxFixes is how many corrections of a typo are kept (the best is
+// searched).
 const maxFixes = 3
 
 // corrections keeps the candidates (nearest by trigrams first) within the
@@ -197,35 +224,18 @@ func (m *match) build() {
 		m.none = len(m.sku) == 0
 		return
 	}
-	var mq, eq, nq, pq, corrected []string
+	var mq, eq, nq, pq []string
 	for i, w := range m.words {
-		last := i == len(m.words)-1
-		var alts, exact, name []string
 		self := w.word
-		if last {
+		if i == len(m.words)-1 {
 			self += ":*"
 		}
-		fixed := !w.known && !(last && w.prefixes) && len(w.synonyms) == 0 && len(w.fixes) > 0
-		if !fixed {
-			alts = append(alts, self)
-		}
-		exact = append(exact, w.word)
-		name = append(name, w.word+":A")
+		alts, exact, name := []string{self}, []string{w.word}, []string{w.word + ":A"}
 		for _, s := range w.synonyms {
 			if p := phrase(s, ""); p != "" {
 				alts, exact = append(alts, p), append(exact, p)
 				name = append(name, phrase(s, ":A"))
 			}
-		}
-		if fixed {
-			for _, f := range w.fixes {
-				if f = clean(f); f != "" {
-					alts = append(alts, f)
-				}
-			}
-			corrected = append(corrected, clean(w.fixes[0]))
-		} else {
-			corrected = append(corrected, w.word)
 		}
 		mq = append(mq, "("+strings.Join(alts, " | ")+")")
 		eq = append(eq, "("+strings.Join(exact, " | ")+")")
@@ -233,9 +243,6 @@ func (m *match) build() {
 		pq = append(pq, w.word+":A")
 	}
 	m.mq, m.eq, m.nq, m.pq = strings.Join(mq, " & "), strings.Join(eq, " & "), strings.Join(nq, " & "), strings.Join(pq, " <-> ")
-	if c := strings.Join(corrected, " "); c != strings.Join(wordsOf(m.words), " ") {
-		m.corrected = c
-	}
 	w := m.words[0]
 	m.single = len(m.words) == 1 && w.known && len(w.synonyms) == 0 && w.lexemes == 1 && len(m.sku) == 0
 }

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
+		"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -15,54 +14,7 @@ import (
 const (
 	maxSuggestions     = 10
 	maxSuggestCategory = 3 // categories first, at most this many
-	suggestCacheTTL    = 10 * time.Second
-	suggestCacheSize   = 20_000
 )
-
-// suggestCache keeps recent suggestion lists in process, keyed by the
-// folded words typed and the limit. A search box asks the same few
-// thousand prefixes over and over; a list may be suggestCacheTTL old (a
-// new product shows up in suggestions that much later, a deleted one is
-// still suggested and its page answers not found). Safe for concurrent use.
-type suggestCache struct {
-	off     bool // never keep anything (set before use)
-	mu      sync.Mutex
-	entries map[string]suggestEntry
-}
-
-type suggestEntry struct {
-	reply *contracts.SuggestReply
-	at    time.Time
-}
-
-func (sc *suggestCache) get(key string, now time.Time) *contracts.SuggestReply {
-	if sc.off {
-		return nil
-	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	e, ok := sc.entries[key]
-	if !ok || now.Sub(e.at) > suggestCacheTTL {
-		return nil
-	}
-	return e.reply
-}
-
-// clear forgets every entry (the synonyms changed).
-func (sc *suggestCache) clear() {
-	sc.mu.Lock()
-	sc.entries = nil
-	sc.mu.Unlock()
-}
-
-func (sc *suggestCache) put(key string, r *contracts.SuggestReply, now time.Time) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.entries == nil || len(sc.entries) >= suggestCacheSize {
-		sc.entries = make(map[string]suggestEntry) // start over: simpler than an LRU, and a full map is mostly stale
-	}
-	sc.entries[key] = suggestEntry{reply: r, at: now}
-}
 
 // suggestSQL: categories whose folded name has a word starting with each
 // word typed, then distinct product names (weight A: the name) matching
@@ -72,7 +24,7 @@ func (sc *suggestCache) put(key string, r *contracts.SuggestReply, now time.Time
 const suggestSQL = `
 (SELECT 'category', c.name, c.id::text, c.slug, 0 AS o FROM categories c
 	WHERE (SELECT bool_and(oc_fold(c.name) ~ p) FROM unnest($3::text[]) p)
-	ORDER BY length(c.name), c.name LIMIT ` + "3" + `)
+	ORDER BY length(c.name), c.name LIMIT ` + "3" /* maxSuggestCategory */ + `)
 UNION ALL
 (SELECT 'product', name, id::text, slug, 1 FROM (
 	SELECT DISTINCT ON (oc_fold(name)) name, id, slug, units_sold, rating_avg FROM products
@@ -104,9 +56,10 @@ func (c *core) suggest(ctx context.Context, p contracts.Params) (*contracts.Sugg
 	}
 	key := strings.Join(words, " ") + "\x00" + strconv.Itoa(limit)
 	now := time.Now()
-	if r := c.suggestions.get(key, now); r != nil {
+	if r, ok := c.suggestions.get(key, suggestTTL, now); ok {
 		return r, nil
 	}
+	gen := c.suggestions.generation()
 	m, err := c.analyse(ctx, strings.Join(words, " "))
 	if err != nil {
 		return nil, err
@@ -149,6 +102,6 @@ func (c *core) suggest(ctx context.Context, p contracts.Params) (*contracts.Sugg
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("suggest: %w", err)
 	}
-	c.suggestions.put(key, out, now)
+	c.suggestions.put(key, out, gen, now)
 	return out, nil
 }

@@ -88,6 +88,7 @@ func (c *core) setSynonyms(ctx context.Context, a contracts.Actor, in contracts.
 	if err != nil {
 		return nil, fmt.Errorf("set synonyms: %w", err)
 	}
+	c.pages.clear()
 	c.suggestions.clear()
 	return c.synonyms(ctx, a)
 }
