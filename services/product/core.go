@@ -40,7 +40,7 @@ type core struct {
 	cfg   Config
 	now   func() time.Time
 
-	pages       ttlCache[*searchPage]                // recent search pages (searchcache.go)
+	pages       ttlCache[*searchPage]             // recent search pages (searchcache.go)
 	suggestions ttlCache[*contracts.SuggestReply] // recent product.suggest replies
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-		"time"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
