@@ -52,19 +52,23 @@ func (c *core) facets(ctx context.Context, q *listQuery) (*contracts.ProductFace
 			}
 			cols = append(cols, "(SELECT json_build_array("+strings.Join(parts, ", ")+") FROM m)")
 		case contracts.FacetInStock:
-			cols = append(cols, "(SELECT json_build_array(count(*) FILTER (WHERE s), count(*) FILTER (WHERE NOT s)) FROM (SELECT "+inStockSQL("m")+" AS s FROM m) x)")
+			// One pass over the variants in stock (a hashed subplan), not a probe per match.
+			cols = append(cols, "(SELECT json_build_array(count(*) FILTER (WHERE s), count(*) FILTER (WHERE NOT s)) FROM "+
+				"(SELECT m.stock > 0 OR m.id IN (SELECT product_id FROM product_variants WHERE stock > 0) AS s FROM m) x)")
 		case contracts.FacetProperties:
 			cols = append(cols, fmt.Sprintf(`(SELECT coalesce(json_agg(json_build_object('key', k, 'value', v, 'count', n) ORDER BY kn DESC, k, n DESC, v), '[]') FROM (
 	SELECT k, v, n, kn, dense_rank() OVER (ORDER BY kn DESC, k) AS ki, row_number() OVER (PARTITION BY k ORDER BY n DESC, v) AS vi
 	FROM (SELECT k, v, n, sum(n) OVER (PARTITION BY k) AS kn FROM kv) a) b WHERE ki <= %d AND vi <= %d)`, maxFacetKeys, maxFacetValues))
 		}
 	}
-	// kv (property key, value, matches) is computed only when referenced.
+	// kv (property key, value, matches) is computed only when referenced:
+	// the (product, key, value) triples of the matches and of their
+	// variants (joined, not probed per match), deduplicated, then counted.
 	sqlText := "WITH m AS MATERIALIZED (SELECT id, category_id, price, rating_avg, stock, properties FROM products WHERE " +
-		strings.Join(where, " AND ") + `), kv AS (SELECT pv.k, pv.v, count(DISTINCT m.id) AS n FROM m, LATERAL (
-		SELECT e->>'key' AS k, e->>'value' AS v FROM jsonb_array_elements(m.properties) e
-		UNION SELECT e->>'key', e->>'value' FROM product_variants vr, jsonb_array_elements(vr.properties) e WHERE vr.product_id = m.id
-	) pv WHERE pv.k IS NOT NULL AND pv.v IS NOT NULL GROUP BY 1, 2) SELECT ` + strings.Join(cols, ", ")
+		strings.Join(where, " AND ") + `), kv AS (SELECT k, v, count(*) AS n FROM (
+		SELECT m.id, e->>'key' AS k, e->>'value' AS v FROM m, jsonb_array_elements(m.properties) e
+		UNION SELECT vr.product_id, e->>'key', e->>'value' FROM product_variants vr JOIN m ON m.id = vr.product_id, jsonb_array_elements(vr.properties) e
+	) t WHERE k IS NOT NULL AND v IS NOT NULL GROUP BY 1, 2) SELECT ` + strings.Join(cols, ", ")
 	raw := make([][]byte, len(cols))
 	dst := make([]any, len(cols))
 	for i := range raw {

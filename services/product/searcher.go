@@ -3,16 +3,20 @@ package product
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
 // Searcher runs product.list and product.suggest on a migrated product
-// database without the rest of the service: no RPC and no Redis document
-// cache (a page's documents are built from PostgreSQL every time). It is
-// for benchmarks and tools (opencommerce bench-search). Safe for
-// concurrent use.
+// database without the rest of the service (no RPC): the search code, the
+// Redis document cache when given one (else a page's documents are built
+// from PostgreSQL every time), and the reply JSON. It is for benchmarks
+// and tools (opencommerce bench-search). Safe for concurrent use.
 type Searcher struct {
 	c *core
 }
@@ -20,8 +24,12 @@ type Searcher struct {
 // NewSearcher returns a Searcher on pool. With cache false every search
 // and suggestion is computed (the service keeps recent ones for a few
 // seconds, see searchcache.go).
-func NewSearcher(pool *pgxpool.Pool, cache bool) *Searcher {
+// rdb (nil: none) holds the document cache under redisPrefix.
+func NewSearcher(pool *pgxpool.Pool, rdb redis.UniversalClient, redisPrefix string, cache bool) *Searcher {
 	c := &core{pool: pool, cfg: DefaultConfig()}
+	if rdb != nil {
+		c.cache = newDocCache(rdb, redisPrefix, c.cfg.CacheTTL, c.cfg.TreeCacheTTL, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	}
 	c.pages.off, c.suggestions.off = !cache, !cache
 	return &Searcher{c: c}
 }

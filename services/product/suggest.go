@@ -17,20 +17,33 @@ const (
 )
 
 // suggestSQL: categories whose folded name has a word starting with each
-// word typed, then distinct product names (weight A: the name) matching
-// every word, the last as a prefix; a name that starts with the text typed
-// first, then the most sold and best rated. $1 the name tsquery, $2 the
-// folded text typed, $3 the category patterns, $4 the limit.
+// word typed (first, by length); then distinct product names: names that
+// start with the text typed, then names (weight A) matching every word, the
+// last as a prefix; the most sold and best rated first within each. Each
+// of the two product branches reads at most suggestCandidates rows (an
+// index range of the folded names; a GIN match without ordering), so a
+// one-letter prefix costs what a rare word does: popularity ranks the
+// candidates, not the whole catalogue. $1 the name tsquery, $2 the folded
+// text typed, $3 the category patterns, $4 the limit, $5 whether to match
+// words inside names (not for a last word of one or two letters, which
+// would match most of the catalogue).
 const suggestSQL = `
 (SELECT 'category', c.name, c.id::text, c.slug, 0 AS o FROM categories c
 	WHERE (SELECT bool_and(oc_fold(c.name) ~ p) FROM unnest($3::text[]) p)
 	ORDER BY length(c.name), c.name LIMIT ` + "3" /* maxSuggestCategory */ + `)
 UNION ALL
-(SELECT 'product', name, id::text, slug, 1 FROM (
-	SELECT DISTINCT ON (oc_fold(name)) name, id, slug, units_sold, rating_avg FROM products
-	WHERE status = 'active' AND search @@ to_tsquery('oc_search', $1)
-	ORDER BY oc_fold(name), units_sold DESC, rating_avg DESC, id) x
-	ORDER BY oc_fold(name) LIKE $2 || '%' DESC, units_sold DESC, rating_avg DESC, name LIMIT $4)`
+(SELECT 'product', name, id, slug, o FROM (
+	SELECT DISTINCT ON (f) f, name, id, slug, o, units_sold, rating_avg FROM (
+		(SELECT oc_fold(name) AS f, name, id::text, slug, 1 AS o, units_sold, rating_avg FROM products
+			WHERE status = 'active' AND oc_fold(name) LIKE $2 || '%' ORDER BY oc_fold(name) USING ~<~ LIMIT ` + suggestCandidates + `)
+		UNION ALL
+		(SELECT oc_fold(name), name, id::text, slug, 2, units_sold, rating_avg FROM products
+			WHERE $5 AND status = 'active' AND search @@ to_tsquery('oc_search', $1) LIMIT ` + suggestCandidates + `)
+	) c ORDER BY f, o, units_sold DESC, rating_avg DESC, id) x
+	ORDER BY o, units_sold DESC, rating_avg DESC, name LIMIT $4)`
+
+// suggestCandidates bounds the rows each product branch of suggestSQL reads.
+const suggestCandidates = "200"
 
 // suggest is product.suggest.
 func (c *core) suggest(ctx context.Context, p contracts.Params) (*contracts.SuggestReply, error) {
@@ -84,7 +97,8 @@ func (c *core) suggest(ctx context.Context, p contracts.Params) (*contracts.Sugg
 	if len(terms) == 0 {
 		return out, nil
 	}
-	rows, err := c.pool.Query(ctx, suggestSQL, pgxExec, strings.Join(terms, " & "), strings.Join(typed, " "), pats, limit)
+	inside := len([]rune(typed[len(typed)-1])) >= 3 || len(typed) > 1
+	rows, err := c.pool.Query(ctx, suggestSQL, pgxExec, strings.Join(terms, " & "), strings.Join(typed, " "), pats, limit, inside)
 	if err != nil {
 		return nil, fmt.Errorf("suggest: %w", err)
 	}
