@@ -23,8 +23,8 @@ import (
 
 // SearchOptions configure RunSearch.
 type SearchOptions struct {
-	PGURL    string        // the PostgreSQL server; a fresh database is made and dropped
-	RedisURL string        // the document cache (keys under a fresh prefix, deleted after)
+	PGURL    string // the PostgreSQL server; a fresh database is made and dropped
+	RedisURL string // the document cache (keys under a fresh prefix, deleted after)
 	// Database, when set, names a product database seeded before (by a
 	// run of product.Seed) to measure instead; it is neither seeded nor
 	// dropped.
@@ -280,7 +280,7 @@ func searchTargets(db *pgxpool.Pool, rdb redis.UniversalClient, rprefix string, 
 			op: list(s, func() contracts.Params { return contracts.Params{"q": {word() + " " + prefixOf(word(), 2, 4)}} })},
 		{name: SearchMixFacets, baseline: SearchBarePage, inFlight: opt.InFlight,
 			what: "half q=<typo>, half q=<word> <prefix>, with facets=" + withFacets + "; every page and its facets computed",
-			op: list(s, mix)},
+			op:   list(s, mix)},
 		{name: SearchMixCached, baseline: SearchBarePage, inFlight: opt.InFlight,
 			what: "the same queries with the service's 5 s page cache on (as a storefront repeats its queries; " +
 				"the documents still come from the Redis document cache each time)",
