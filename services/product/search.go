@@ -474,13 +474,16 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 	if sqlText, args := q.termsSQL(); sqlText != "" {
 		if q.after == nil || q.after.Tier > 0 {
 			var err error
-			if keys, err = c.pageKeys(ctx, q, sqlText, args); err != nil {
+			// A cached statement: its one index condition needs no plan
+			// per word, and planning cost more than the scan (1.8 ms vs
+			// 0.1 ms at 100k products).
+			if keys, err = c.pageKeys(ctx, q, sqlText, args, false); err != nil {
 				return nil, "", err
 			}
 		}
 		if len(keys) <= q.limit {
 			rest, args := q.rankedSQL(true)
-			more, err := c.pageKeys(ctx, q, rest, args)
+			more, err := c.pageKeys(ctx, q, rest, args, true)
 			if err != nil {
 				return nil, "", err
 			}
@@ -489,7 +492,7 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 	} else {
 		sqlText, args := q.build()
 		var err error
-		if keys, err = c.pageKeys(ctx, q, sqlText, args); err != nil {
+		if keys, err = c.pageKeys(ctx, q, sqlText, args, true); err != nil {
 			return nil, "", err
 		}
 	}
@@ -505,9 +508,14 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 	return ids, next, nil
 }
 
-// pageKeys runs one page query and scans its sort keys.
-func (c *core) pageKeys(ctx context.Context, q *listQuery, sqlText string, args sqlArgs) ([]cursor, error) {
-	rows, err := c.pool.Query(ctx, sqlText, q.run(args)...)
+// pageKeys runs one page query and scans its sort keys; perWord plans it
+// for its arguments (see run).
+func (c *core) pageKeys(ctx context.Context, q *listQuery, sqlText string, args sqlArgs, perWord bool) ([]cursor, error) {
+	all := []any(args)
+	if perWord {
+		all = q.run(args)
+	}
+	rows, err := c.pool.Query(ctx, sqlText, all...)
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
