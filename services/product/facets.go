@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -35,6 +36,54 @@ func (c *core) facets(ctx context.Context, q *listQuery) (*contracts.ProductFace
 	if q.m != nil && q.m.none {
 		return out, nil
 	}
+	// Facets do not depend on the sort or the page, and typos of a word
+	// correct to the same query: they are kept by what is matched.
+	key, cacheable := q.facetKey()
+	now := time.Now()
+	if f, ok := c.facetSets.get(key, searchPageTTL, now); cacheable && ok {
+		return f, nil
+	}
+	gen := c.facetSets.generation()
+	f, err := c.countFacets(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		c.facetSets.put(key, f, gen, now)
+	}
+	return f, nil
+}
+
+// facetKey identifies the matches of an analysed public q and the facets
+// asked for; see listQuery.cacheKey.
+func (q *listQuery) facetKey() (string, bool) {
+	if q.status != "" || q.sellerID != "" || q.featured {
+		return "", false
+	}
+	var b strings.Builder
+	if m := q.m; m != nil {
+		fmt.Fprintf(&b, "%v\x00%q\x00%q\x00%q\x00%q\x00%q", m.advanced, m.q, m.mq, m.eq, m.sku, q.facets)
+	} else {
+		fmt.Fprintf(&b, "\x00%q", q.facets)
+	}
+	fmt.Fprintf(&b, "\x00%v", q.categories)
+	for _, p := range []*int64{q.minPrice, q.maxPrice} {
+		if p != nil {
+			fmt.Fprintf(&b, "\x00%d", *p)
+		} else {
+			b.WriteString("\x00-")
+		}
+	}
+	if q.inStock != nil {
+		fmt.Fprintf(&b, "\x00%v", *q.inStock)
+	}
+	fmt.Fprintf(&b, "\x00%d\x00%q", q.minRating, q.props)
+	return b.String(), true
+}
+
+// countFacets runs the facet statement.
+func (c *core) countFacets(ctx context.Context, q *listQuery) (*contracts.ProductFacets, error) {
+	out := &contracts.ProductFacets{}
 	var args sqlArgs
 	where := q.filters(&args)
 	cols := make([]string, 0, len(q.facets))

@@ -7,11 +7,13 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
-// Search caches: recent search pages (searchPageTTL) and suggestion lists
-// (suggestTTL), in process. A storefront asks the same queries and
+// Search caches: recent search pages (searchPageTTL), facet counts (the
+// same TTL, keyed by what was matched after analysis, so every page and
+// sort of a query, and every typo that corrects to it, share them) and
+// suggestion lists (suggestTTL), in process. A storefront asks the same queries and
 // prefixes over and over; ranking thousands of matches or counting facets
 // over them each time is the expensive part of a search. Every product or
-// category change written by this instance clears both (core.purge), and
+// category change written by this instance clears them all (core.purge), and
 // an answer computed across a change is not kept (see generation); other
 // instances' changes show within the TTL, like the gateway's own 5 s cache
 // of anonymous searches.

@@ -30,7 +30,7 @@ func NewSearcher(pool *pgxpool.Pool, rdb redis.UniversalClient, redisPrefix stri
 	if rdb != nil {
 		c.cache = newDocCache(rdb, redisPrefix, c.cfg.CacheTTL, c.cfg.TreeCacheTTL, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	}
-	c.pages.off, c.suggestions.off = !cache, !cache
+	c.pages.off, c.facetSets.off, c.suggestions.off = !cache, !cache, !cache
 	return &Searcher{c: c}
 }
 

@@ -89,6 +89,7 @@ func (c *core) setSynonyms(ctx context.Context, a contracts.Actor, in contracts.
 		return nil, fmt.Errorf("set synonyms: %w", err)
 	}
 	c.pages.clear()
+	c.facetSets.clear()
 	c.suggestions.clear()
 	return c.synonyms(ctx, a)
 }
