@@ -5,8 +5,9 @@
 // # Layout
 //
 // rpc.go decodes the gateway's envelope and calls the domain (core, in
-// categories.go, products.go, search.go, inventory.go, social.go,
-// lookup.go); events.go applies consumed events through pg.HandleOnce;
+// categories.go, products.go, search.go with searchq.go, facets.go,
+// suggest.go, synonyms.go and searchcache.go, inventory.go, social.go,
+// lookup.go); searcher.go exposes the search to benchmarks; events.go applies consumed events through pg.HandleOnce;
 // cache.go is the Redis read-through cache (a change purges before and
 // after commit and fences the purged keys for a second, so a read that
 // loaded the old rows cannot cache them back); migrations/ is the schema. The
