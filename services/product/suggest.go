@@ -13,7 +13,7 @@ import (
 // Suggestion limits.
 const (
 	maxSuggestions     = 10
-	maxSuggestCategory = 3 // categories first, at most this many
+	maxSuggestCategory = "3" // categories first, at most this many (SQL text)
 )
 
 // suggestSQL: categories whose folded name has a word starting with each
@@ -30,7 +30,7 @@ const (
 const suggestSQL = `
 (SELECT 'category', c.name, c.id::text, c.slug, 0 AS o FROM categories c
 	WHERE (SELECT bool_and(oc_fold(c.name) ~ p) FROM unnest($3::text[]) p)
-	ORDER BY length(c.name), c.name LIMIT ` + "3" /* maxSuggestCategory */ + `)
+	ORDER BY length(c.name), c.name LIMIT ` + maxSuggestCategory + `)
 UNION ALL
 (SELECT 'product', name, id, slug, o FROM (
 	SELECT DISTINCT ON (f) f, name, id, slug, o, units_sold, rating_avg FROM (
