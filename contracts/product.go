@@ -15,7 +15,7 @@ const (
 	MethodProductCategoriesCreate = "product.categories.create" // body CategoryInput → Category (201)
 	MethodProductCategoriesUpdate = "product.categories.update" // params id, body CategoryPatch → Category
 	MethodProductCategoriesDelete = "product.categories.delete" // params id → {} (204)
-	MethodProductList             = "product.list"              // params ProductListParams → List[Product]
+	MethodProductList             = "product.list"              // params ProductListParams → ProductList
 	MethodProductFeaturedList     = "product.featured.list"     // params limit, cursor → List[Product]
 	MethodProductGetBySlug        = "product.get_by_slug"       // params slug → Product
 	MethodProductGet              = "product.get"               // params id → Product
@@ -39,6 +39,9 @@ const (
 	MethodProductReactionsSet     = "product.reactions.set"     // params id, body ReactionInput → ReactionReply
 	MethodProductReactionsRemove  = "product.reactions.remove"  // params id, type? (query or body) → {} (204)
 	MethodProductLookup           = "product.lookup"            // LookupRequest → LookupReply (service-to-service)
+	MethodProductSuggest          = "product.suggest"           // params q, limit → SuggestReply
+	MethodProductSynonymsGet      = "product.synonyms.get"      // → Synonyms (admin)
+	MethodProductSynonymsSet      = "product.synonyms.set"      // body Synonyms → Synonyms (admin; replaces the set)
 )
 
 // The product service's events.
@@ -261,12 +264,26 @@ const (
 )
 
 // ProductListParams documents the query parameters of product.list (they
-// travel in Envelope.Params): q (full text, websearch syntax), category
+// travel in Envelope.Params): q (search text; see below), category
 // (repeatable; includes sub-categories), min_price and max_price (minor
 // units, inclusive), sort, limit (1..100, default 20), cursor (opaque, from
 // next_cursor; only valid with the same sort), total=true (adds the total
 // number of matches), seller (a seller id; the seller themself or an admin
-// also sees drafts and archived products, optionally filtered by status).
+// also sees drafts and archived products, optionally filtered by status),
+// in_stock (true: products with available units on the product or a
+// variant; false: the others), min_rating (1..5: average rating at least
+// that), property (repeatable "key:value", matched on the product or any
+// variant; values of one key are alternatives, different keys must all
+// match), and facets (comma-separated FacetCategory, FacetPrice,
+// FacetRating, FacetInStock, FacetProperties: the reply's Facets).
+//
+// q: accents and case do not matter, words are stemmed (english), the last
+// word also matches as a prefix (as one types), a word the catalogue does
+// not know is replaced by the nearest known words (typos), a store's
+// synonyms are added, and a q equal to a product's or variant's SKU finds
+// that product first. Quotes, "or" and a leading "-" switch to web search
+// syntax (phrases, alternatives, exclusions) without prefix, typo and
+// synonym handling.
 type ProductListParams struct {
 	Q          string   `json:"q,omitempty"`
 	Categories []string `json:"category,omitempty"`
@@ -278,6 +295,130 @@ type ProductListParams struct {
 	Total      bool     `json:"total,omitempty"`
 	SellerID   string   `json:"seller,omitempty"`
 	Status     string   `json:"status,omitempty"`
+	InStock    *bool    `json:"in_stock,omitempty"`
+	MinRating  int      `json:"min_rating,omitempty"`
+	Properties []string `json:"property,omitempty"`
+	Facets     string   `json:"facets,omitempty"`
+}
+
+// Facet names of ProductListParams.Facets.
+const (
+	FacetCategory   = "category"
+	FacetPrice      = "price"
+	FacetRating     = "rating"
+	FacetInStock    = "in_stock"
+	FacetProperties = "properties"
+)
+
+// ProductList is the reply of product.list: a page of products, and, when
+// asked for, the total and the facets of all the matches (not only the
+// page). Corrected is the query as searched when typos were corrected
+// ("hedphones" → "headphones").
+type ProductList struct {
+	Items      []Product      `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+	Total      *int64         `json:"total,omitempty"`
+	Corrected  string         `json:"corrected,omitempty"`
+	Facets     *ProductFacets `json:"facets,omitempty"`
+}
+
+// ProductFacets counts the matches of a product.list by the values a
+// shopper can narrow them with; each count is over all the matches of the
+// current filters. Only the facets asked for are present.
+type ProductFacets struct {
+	// Categories counts matches per category (the product's own category;
+	// filter with category=ID, which includes sub-categories), most first.
+	Categories []CategoryFacet `json:"categories,omitempty"`
+	// Price counts matches per price bucket (filter with min_price and
+	// max_price of the bucket; Max is absent on the last, open bucket).
+	Price []PriceFacet `json:"price,omitempty"`
+	// Rating counts matches whose average rating is at least Min (filter
+	// with min_rating), for Min 4, 3, 2, 1.
+	Rating []RatingFacet `json:"rating,omitempty"`
+	// InStock counts matches with and without available units (filter with
+	// in_stock=true or false).
+	InStock *InStockFacet `json:"in_stock,omitempty"`
+	// Properties counts matches per property value, over the product's and
+	// its variants' properties (filter with property=key:value).
+	Properties []PropertyFacet `json:"properties,omitempty"`
+}
+
+// CategoryFacet is one category of ProductFacets.Categories.
+type CategoryFacet struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// PriceFacet is one price bucket, in minor units, both ends inclusive.
+type PriceFacet struct {
+	Min   int64  `json:"min"`
+	Max   *int64 `json:"max,omitempty"`
+	Count int64  `json:"count"`
+}
+
+// RatingFacet counts the matches rated Min or better.
+type RatingFacet struct {
+	Min   int   `json:"min"`
+	Count int64 `json:"count"`
+}
+
+// InStockFacet counts the matches in and out of stock.
+type InStockFacet struct {
+	InStock    int64 `json:"in_stock"`
+	OutOfStock int64 `json:"out_of_stock"`
+}
+
+// PropertyFacet counts the matches per value of one property key (at most
+// 20 values, most first).
+type PropertyFacet struct {
+	Key    string       `json:"key"`
+	Values []ValueCount `json:"values"`
+}
+
+// ValueCount is one value of a PropertyFacet.
+type ValueCount struct {
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}
+
+// Suggestion kinds.
+const (
+	SuggestProduct  = "product"
+	SuggestCategory = "category"
+)
+
+// Suggestion is one entry of a search box's list: a product name (Slug is
+// the most popular active product of that name) or a category.
+type Suggestion struct {
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+}
+
+// SuggestReply is the reply of product.suggest (params q: what was typed,
+// 1..100 characters; limit 1..10, default 10): categories whose name has a
+// word starting with the last word typed, then product names matching
+// every word (the last as a prefix), most popular first; accents and case
+// do not matter.
+type SuggestReply struct {
+	Items []Suggestion `json:"items"`
+}
+
+// Synonym makes a query word also match each of its synonyms.
+type Synonym struct {
+	// Term is one word (letters and digits), compared without accents and
+	// case.
+	Term string `json:"term"`
+	// Synonyms are words or phrases (1..10 of them, each at most 5 words).
+	Synonyms []string `json:"synonyms"`
+}
+
+// Synonyms is the store's synonym set (product.synonyms.get/set): at most
+// 500 terms, each once. Set replaces the whole set.
+type Synonyms struct {
+	Items []Synonym `json:"items"`
 }
 
 // ImageAddRequest is the body of product.images.add.
@@ -546,7 +687,9 @@ func init() {
 	Register("product.product", Product{})
 	Register("product.product.input", ProductInput{})
 	Register("product.product.patch", ProductPatch{})
-	Register("product.list", List[Product]{})
+	Register("product.list", ProductList{})
+	Register("product.suggest.reply", SuggestReply{})
+	Register("product.synonyms", Synonyms{})
 	Register("product.images.add.request", ImageAddRequest{})
 	Register("product.inventory", Inventory{})
 	Register("product.inventory.adjust.request", InventoryAdjustRequest{})

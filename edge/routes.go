@@ -230,18 +230,42 @@ func Routes() []Route {
 		{Method: "GET", Path: "/products", RPC: contracts.MethodProductList, RateClass: RateSearch,
 			Cache: &CachePolicy{TTL: 5 * time.Second, PurgeOnProductEvent: true},
 			Query: withPage(
-				QueryParam{Name: "q", Type: "string", Description: "full-text search"},
+				QueryParam{Name: "q", Type: "string", Description: "search text (at most 200 characters): accents and case do not matter; " +
+					"words are stemmed; the last word also matches as a prefix; a word the catalogue does not know is replaced by the nearest " +
+					"known words (the reply's corrected says how); the store's synonyms are added; a product's or a variant's SKU finds that " +
+					"product first. Quotes, or, and a leading - switch to web search syntax without prefix, typo and synonym handling"},
 				QueryParam{Name: "category", Type: "string", Repeated: true, Description: "category id (includes sub-categories)"},
 				QueryParam{Name: "min_price", Type: "integer", Description: "minor units, inclusive"},
 				QueryParam{Name: "max_price", Type: "integer", Description: "minor units, inclusive"},
+				QueryParam{Name: "in_stock", Type: "boolean", Description: "true: products with available units (on the product or a variant); false: the others"},
+				QueryParam{Name: "min_rating", Type: "integer", Description: "1..5: average rating at least this"},
+				QueryParam{Name: "property", Type: "string", Repeated: true, Description: "key:value (e.g. color:red), on the product or a variant; " +
+					"values of one key are alternatives, different keys must all match"},
+				QueryParam{Name: "facets", Type: "string", Description: "comma-separated, any of category, price, rating, in_stock, properties: " +
+					"counts over all the matches, in the reply's facets; each facet's values are usable as the filters above"},
 				QueryParam{Name: "sort", Type: "string", Enum: []string{contracts.SortRelevance, contracts.SortNewest,
-					contracts.SortPriceAsc, contracts.SortPriceDesc, contracts.SortRating}, Description: "default relevance with q, else newest"},
+					contracts.SortPriceAsc, contracts.SortPriceDesc, contracts.SortRating}, Description: "default relevance with q, else newest. " +
+					"Relevance: a SKU match first; then the words as a phrase in the name, then every word in the name, then every word " +
+					"(or a synonym) anywhere, then prefix and typo matches; within each, the name weighs more than the description; " +
+					"then units sold, then average rating"},
 				QueryParam{Name: "seller", Type: "string", Description: "a seller id"},
 				QueryParam{Name: "status", Type: "string", Enum: []string{contracts.ProductDraft, contracts.ProductActive, contracts.ProductArchived},
 					Description: "with seller: the seller (or an admin) may list drafts and archived products"},
 				QueryParam{Name: "total", Type: "boolean", Description: "add the total number of matches"},
 			),
-			Response: contracts.List[contracts.Product]{}, Summary: "Search and list products"},
+			Response: contracts.ProductList{}, Summary: "Search and list products, with facets on request"},
+		{Method: "GET", Path: "/products/suggest", RPC: contracts.MethodProductSuggest, RateClass: RateSearch,
+			Cache: &CachePolicy{TTL: 30 * time.Second, PurgeOnProductEvent: true},
+			Query: []QueryParam{
+				{Name: "q", Type: "string", Description: "what was typed so far (1..100 characters); the last word is a prefix"},
+				{Name: "limit", Type: "integer", Description: "1..10, default 10"},
+			},
+			Response: contracts.SuggestReply{}, Summary: "Search box suggestions: up to 3 categories, then product names, most sold first"},
+		{Method: "GET", Path: "/search/synonyms", RPC: contracts.MethodProductSynonymsGet, Auth: User, Roles: admin,
+			Response: contracts.Synonyms{}, Summary: "The store's search synonyms"},
+		{Method: "PUT", Path: "/search/synonyms", RPC: contracts.MethodProductSynonymsSet, Auth: User, Roles: admin, Body: true,
+			Request: contracts.Synonyms{}, Response: contracts.Synonyms{},
+			Summary: "Replace the store's search synonyms (a query word also matches its synonyms; one way: set both for two ways)"},
 		{Method: "GET", Path: "/products/featured", RPC: contracts.MethodProductFeaturedList, Cache: catalogue, Query: withPage(),
 			Response: contracts.List[contracts.Product]{}, Summary: "Featured products"},
 		{Method: "GET", Path: "/products/by-slug/{slug}", RPC: contracts.MethodProductGetBySlug, Cache: catalogue,

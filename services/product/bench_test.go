@@ -110,7 +110,13 @@ func BenchmarkList(b *testing.B) {
 }
 
 func logPlan(b *testing.B, c *core, q *listQuery) {
-	sqlText, args := q.build(false)
+	if err := c.prepare(context.Background(), q); err != nil {
+		b.Fatal(err)
+	}
+	sqlText, args := q.termsSQL()
+	if sqlText == "" {
+		sqlText, args = q.build()
+	}
 	var plan []map[string]any
 	var raw []byte
 	if err := c.pool.QueryRow(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+sqlText, q.run(args)...).Scan(&raw); err != nil {

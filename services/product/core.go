@@ -44,6 +44,10 @@ type core struct {
 	log   *slog.Logger
 	cfg   Config
 	now   func() time.Time
+
+	pages       ttlCache[*searchPage]              // recent search pages (searchcache.go)
+	facetSets   ttlCache[*contracts.ProductFacets] // recent facet counts, by what was matched
+	suggestions ttlCache[*contracts.SuggestReply]  // recent product.suggest replies
 }
 
 // change collects what a transaction touched, so that caches are purged
@@ -94,6 +98,11 @@ func (c *core) applyChange(ctx context.Context, run func(func(pgx.Tx) error) err
 }
 
 func (c *core) purge(ctx context.Context, ch *change) {
+	if len(ch.products) > 0 || ch.categories {
+		c.pages.clear()
+		c.facetSets.clear()
+		c.suggestions.clear()
+	}
 	if c.cache != nil {
 		c.cache.purge(ctx, ch)
 	}

@@ -5,8 +5,9 @@
 // # Layout
 //
 // rpc.go decodes the gateway's envelope and calls the domain (core, in
-// categories.go, products.go, search.go, inventory.go, social.go,
-// lookup.go); events.go applies consumed events through pg.HandleOnce;
+// categories.go, products.go, search.go with searchq.go, facets.go,
+// suggest.go, synonyms.go and searchcache.go, inventory.go, social.go,
+// lookup.go); searcher.go exposes the search to benchmarks; events.go applies consumed events through pg.HandleOnce;
 // cache.go is the Redis read-through cache (a change purges before and
 // after commit and fences the purged keys for a second, so a read that
 // loaded the old rows cannot cache them back); migrations/ is the schema. The
@@ -22,35 +23,78 @@
 //     category's path, so "in this subtree" is one GIN probe
 //     (category_path && $ids). Moving a category rewrites the paths of its
 //     subtree and its products in the same transaction.
-//   - Search: a generated tsvector (name weight A, description B, english),
-//     a GIN index, websearch_to_tsquery and ts_rank. Each sort has a partial
-//     index over active products; pages are keyset (cursor = base64url JSON
-//     of the sort key and id, valid only for its sort). total=true runs a
-//     separate count with the same filters. Queries with q are planned for
-//     their actual words each time (pgx QueryExecModeExec): under the
-//     generic plan of a cached statement websearch_to_tsquery ran once per
-//     matching row and the planner guessed the word's frequency.
+//   - Search (search.go, searchq.go; migrations 0003 and 0006): a generated
+//     tsvector (name weight A, description B) in the text search
+//     configuration oc_search, english with unaccent before the stemmer, so
+//     accents and case never matter; a GIN index. A query is analysed in
+//     one round trip (analyse): the products whose SKU or a variant's SKU
+//     is the text (case-insensitive indexes); per word its folded form,
+//     whether the lexicon search_words (the folded words of active
+//     products and categories, kept by triggers, stop words left out)
+//     knows it, whether the last word is the prefix of a known word, the
+//     store's synonyms (search_synonyms, one way), and for an unknown word
+//     its nearest lexicon words (a nearest-neighbour scan of a trigram GiST
+//     index, kept in Go within an edit distance of 1 up to 5 letters and 2
+//     above, a swap counting one, so "lmap" finds "lamp"). An unknown word
+//     is replaced by its best correction and searched as if typed; the
+//     reply says so in corrected. The match is every word (or a synonym
+//     phrase), the last also as a prefix; quotes, "or" and a leading "-"
+//     fall back to websearch_to_tsquery without any of this.
+//   - Relevance is a total order, documented on the route: a SKU hit;
+//     then a tier (3: the words as a phrase in the name, 2: every word in
+//     the name, 1: every word or synonym anywhere, 0: prefix matches only);
+//     then ts_rank (the name weighs 1, the description 0.4; the exact
+//     words' tsquery for tiers above 0); then units sold (products
+//     .units_sold, moved by a trigger when a reservation becomes committed
+//     or returned); then the average rating; then the id. Pages are
+//     keyset on that whole key (the cursor carries it), so no product is
+//     skipped or repeated between pages. The relevance test set
+//     (testdata/relevance.json, TestRelevance) pins the order on both
+//     paths below.
 //   - Relevance for one word: ranking every match before the LIMIT cost
 //     ~13–15 ms for a word in 5% of 100k products. product_search_terms
-//     (migration 0003) holds, per active product and distinct lexeme, the
-//     single-lexeme tsquery and ts_rank(search, it), kept by triggers in the
-//     writing transaction (text or status changes; stock, price and rating
-//     updates do not fire them). A query whose tsquery is one lexeme, over
-//     the whole public catalogue or a price range, reads a page in rank
-//     order from that table's primary key (0.3–0.7 ms) and counts from it;
-//     several lexemes, phrases and negations, and relevance with category,
-//     seller, status or featured filters, rank every match from the GIN
-//     index as before (their matches are fewer, or narrowed by their own
-//     indexes first). The ranks are the same values, so results, order,
-//     cursors and totals are identical on both paths (a test compares them
-//     page by page); no result is dropped or approximated. The price is
-//     storage and write cost: one row per (active product, distinct
-//     lexeme), ~860k rows / ~150 MB with indexes for the 100k seeded
-//     products (the GIN index is 8 MB), and a product write that changes
-//     its text rewrites its rows. Catalogues with long descriptions should
-//     watch that table's size; bounding it (name lexemes only, which always
-//     outrank description-only matches of one word) is the next step if it
-//     matters.
+//     holds, per active product and distinct lexeme, the single-lexeme
+//     tsquery and the whole relevance key (tier 3 or 1 from the lexeme's
+//     weights, ts_rank, units sold, rating; triggers keep it in step with
+//     text, status, sales and reviews). A one-word query the lexicon knows
+//     (a corrected typo too), over the public catalogue or a price range,
+//     reads its exact matches in order from that table's primary key
+//     (0.1 ms for a word in 3,000 products), and only when they do not
+//     fill the page its prefix-only matches (tier 0, which come after
+//     every exact one) from the ranking query; TestSearchTermsMatchGIN
+//     and TestRelevance compare both paths page by page. The price is
+//     storage and write cost: ~860k rows for 100k seeded products, and a
+//     sale or review rewrites the product's rows' key columns.
+//   - Facets (facets.go) are counted in one statement over a materialised
+//     set of the matches: categories, fixed price buckets, rating
+//     thresholds, in stock (the product or a variant), property values of
+//     the product and its variants; each is also a filter (category,
+//     min_price/max_price, min_rating, in_stock, property=key:value: OR
+//     within a key, AND across keys). Their cost grows with the matches
+//     (every matching row is visited: ~25 ms for 3,000 matches at 100k
+//     products before counting), so they are computed only on request and
+//     cached (below).
+//   - Caches (searchcache.go): recent public search pages (ids, cursor,
+//     total, facets; 5 s) and suggestion lists (10 s) are kept in process;
+//     every product or category change of this instance clears them, and
+//     an answer computed across a change is not stored (a generation
+//     counter), so a shopper or seller of this instance sees their change
+//     at once and other instances within the TTL (as the gateway's own 5 s
+//     cache of anonymous searches). A seller's own listing is never
+//     cached. Documents always come from the document cache.
+//   - Suggestions (suggest.go): up to 3 categories whose name has words
+//     starting with the words typed, then distinct product names: those
+//     starting with the text typed (the folded-name index, in order), then
+//     those whose name matches every word (the last as a prefix, from 3
+//     letters), most sold first; at most 200 candidates per branch, so a
+//     one-letter prefix costs no more than a rare word.
+//   - Each sort has a partial index over active products; pages are keyset
+//     (cursor = base64url JSON of the sort key and id, valid only for its
+//     sort). total=true runs a separate count with the same filters.
+//     Queries with q are planned for their actual words each time (pgx
+//     QueryExecModeExec): under the generic plan of a cached statement the
+//     tsquery ran once per matching row and the planner guessed the
+//     word's frequency.
 //   - Stock is "available" units; reserved units are counted apart. An
 //     order reserves all its lines in one transaction with
 //     UPDATE … SET stock = stock - q WHERE stock >= q inside a savepoint that

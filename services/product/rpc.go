@@ -51,6 +51,15 @@ func handlers(c *core) map[string]bus.Handler {
 			}
 			return c.list(ctx, a, q)
 		}),
+		contracts.MethodProductSuggest: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return c.suggest(ctx, p)
+		}),
+		contracts.MethodProductSynonymsGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+			return c.synonyms(ctx, a)
+		}),
+		contracts.MethodProductSynonymsSet: withBody(func(ctx context.Context, a contracts.Actor, p contracts.Params, in contracts.Synonyms) (any, error) {
+			return c.setSynonyms(ctx, a, in)
+		}),
 		contracts.MethodProductFeaturedList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(contracts.Actor{}, contracts.Params{"limit": p["limit"], "cursor": p["cursor"], "sort": {contracts.SortNewest}})
 			if err != nil {

@@ -66,3 +66,25 @@ func TestSearchTermsMatchGIN(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrections: typos within the edit distance a word's length allows
+// are corrected, nearest first; farther words are not.
+func TestCorrections(t *testing.T) {
+	for _, tc := range []struct {
+		word       string
+		candidates []string
+		want       []string
+	}{
+		{"chiar", []string{"chain", "chair", "cheap"}, []string{"chair"}},
+		{"hedphones", []string{"headphones", "headphone", "phones"}, []string{"headphones", "headphone"}},
+		{"blutooth", []string{"bluetooth", "tooth"}, []string{"bluetooth"}},
+		{"mug", []string{"mugs", "mud", "rug", "hug", "jug"}, []string{"mugs", "mud", "rug"}},
+		{"tee", []string{"teeth"}, nil},
+		{"ab", []string{"an"}, nil},
+		{"xyzzy", []string{"lamp"}, nil},
+	} {
+		if got := corrections(tc.word, tc.candidates); !slices.Equal(got, tc.want) {
+			t.Errorf("corrections(%q, %v) = %v, want %v", tc.word, tc.candidates, got, tc.want)
+		}
+	}
+}

@@ -14,7 +14,8 @@ import (
 // Seed fills a migrated product database with test data: a three-level
 // category tree (8 roots × 4 × 4) and n products spread over its leaves,
 // with generated names and descriptions (for full-text search), prices,
-// stock, ratings and creation times over the past year; one product in ten
+// stock, ratings, units sold, colour and size properties and creation times
+// over the past year; one product in ten
 // is a draft, one in fifty is archived, one in a hundred is featured. It is
 // meant for development and benchmarks, not production. Slugs and SKUs are
 // made unique per call, so Seed can run more than once.
@@ -76,15 +77,18 @@ WITH w AS (SELECT
 	      'Bicycle','Helmet','Skillet','Knife','Planter','Hose','Router','Monitor','Desk','Sofa'] AS noun,
 	ARRAY['perfect for everyday use','built to last','loved by professionals','great gift idea','easy to clean',
 	      'ships fast','with a two-year warranty','for indoor and outdoor use','energy efficient','award winning'] AS blurb,
+	ARRAY['black','white','red','blue','green','grey','brown','yellow'] AS colour,
+	ARRAY['S','M','L','XL'] AS size,
 	$2::uuid[] AS leaves)
 INSERT INTO products (id, seller_id, category_id, category_path, name, slug, description, price, sku, status,
-	featured, stock, rating_sum, rating_count, created_at, updated_at)
+	featured, stock, rating_sum, rating_count, units_sold, properties, created_at, updated_at)
 SELECT gen_random_uuid(), 'seed-seller-' || (i % 200), leaves[1 + (h1 % cardinality(leaves))], '{}',
 	name, 'seed-' || $3 || '-' || i,
 	'The ' || name || ' is ' || blurb[1 + (h2 % 10)] || '. Made of ' || lower(mat[1 + (h3 % 10)]) || ', ' || blurb[1 + (h3 % 10)] || '.',
 	100 + (h2 % 100000), 'SEED-' || $3 || '-' || i,
 	CASE WHEN i % 10 = 0 THEN 'draft' WHEN i % 50 = 1 THEN 'archived' ELSE 'active' END,
-	i % 100 = 7, h3 % 200, rc * (1 + h1 % 5), rc,
+	i % 100 = 7, h3 % 200, rc * (1 + h1 % 5), rc, h2 % 500,
+	jsonb_build_array(jsonb_build_object('key', 'color', 'value', colour[1 + (h3 % 8)]), jsonb_build_object('key', 'size', 'value', size[1 + (h1 % 4)])),
 	now() - make_interval(secs => (h1 % 31536000)), now()
 FROM w, generate_series(1, $1) AS i,
 	LATERAL (SELECT abs(hashint4(i)) AS h1, abs(hashint4(i + 1000003)) AS h2, abs(hashint4(i + 2000003)) AS h3) h,
@@ -98,6 +102,6 @@ FROM w, generate_series(1, $1) AS i,
 	}
 	// VACUUM sets the visibility map, so counts and index-only scans do not
 	// visit the heap (autovacuum would do the same a little later).
-	_, err = pool.Exec(ctx, `VACUUM ANALYZE products, product_search_terms`)
+	_, err = pool.Exec(ctx, `VACUUM ANALYZE products, product_search_terms, search_words`)
 	return err
 }
