@@ -76,6 +76,23 @@ func TestEnvelopeReachesService(t *testing.T) {
 	}
 }
 
+// declaredQuery lists the query parameters the route table declares for
+// method path, as the 400 names them.
+func declaredQuery(t *testing.T, method, path string) string {
+	t.Helper()
+	for _, rt := range edge.Routes() {
+		if rt.Method == method && rt.Path == path {
+			names := make([]string, len(rt.Query))
+			for i, q := range rt.Query {
+				names[i] = q.Name
+			}
+			return strings.Join(names, ", ")
+		}
+	}
+	t.Fatalf("no route %s %s", method, path)
+	return ""
+}
+
 // TestQueryParametersMustBeDeclared: every route takes exactly the query
 // parameters its table entry declares; another one is a 400 naming it (and
 // what the route takes), before sign-in, the cache and the service. Declared
@@ -85,7 +102,7 @@ func TestQueryParametersMustBeDeclared(t *testing.T) {
 	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 	for _, tc := range []struct{ method, path, query, want string }{
 		{"PATCH", "/products/" + productID, "id=evil", `unknown query parameter "id"; this route takes no query parameters`},
-		{"GET", "/products", "q=lamp&categroy=x", `unknown query parameter "categroy"; this route takes: q, category, min_price, max_price, sort, seller, status, total, limit, cursor`},
+		{"GET", "/products", "q=lamp&categroy=x", `unknown query parameter "categroy"; this route takes: ` + declaredQuery(t, "GET", "/products")},
 		{"GET", "/users/me", "access_token=" + tok, `unknown query parameter "access_token"`},
 		{"GET", "/health", "_=1", `unknown query parameter "_"`},
 		{"GET", "/products/" + productID + "/reviews", "limit=5&page_size=20", `unknown query parameter "page_size"; this route takes: limit, cursor`},
