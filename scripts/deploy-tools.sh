@@ -63,7 +63,15 @@ installed() {
   local name=$1 ver=$2 bin="$TOOLS_DIR/$1-$2/$1"
   [ -x "$bin" ] || return 1
   [ -f "$TOOLS_DIR/$name-$ver/LICENSE" ] || return 1
-  "$bin" version 2>/dev/null | grep -q "$ver" || "$bin" --version 2>&1 | grep -q "$ver"
+  # A cached binary is used only under the licence it was checked for.
+  case $name in
+  prometheus) check_license "$TOOLS_DIR/$name-$ver/LICENSE" apache ;;
+  *) check_license "$TOOLS_DIR/$name-$ver/LICENSE" mpl ;;
+  esac
+  local out # (not a pipe into grep -q: under pipefail its early exit fails the pipe)
+  out=$("$bin" version 2>/dev/null || "$bin" --version 2>&1 || true)
+  case $out in *"$ver"*) return 0 ;; esac
+  return 1
 }
 
 # finish NAME VERSION WORKDIR BUILT_BINARY LICENSE_KIND
