@@ -28,7 +28,7 @@ variable "cpu" {
 
 variable "memory" {
   type        = number
-  default     = 256
+  default     = 512
   description = "Memory MiB per file instance (a hard limit: the task is killed above it)."
 }
 
@@ -248,6 +248,9 @@ job "file" {
         {{- with service "rabbitmq" }}{{ with index . 0 }}
         OC_AMQP_URL=amqp://{{ keyOrDefault "opencommerce/file/amqp_userinfo" "guest:guest" }}@{{ .Address }}:{{ .Port }}/{{ keyOrDefault "opencommerce/file/amqp_vhost" "" }}
         {{- end }}{{ end }}
+        {{- with keyOrDefault "opencommerce/file/internal_token" "" }}
+        OC_FILE_INTERNAL_TOKEN={{ . }}
+        {{- end }}
         {{- range ls "opencommerce/file/env" }}
         {{ .Key }}={{ .Value }}
         {{- end }}

@@ -28,7 +28,7 @@ variable "cpu" {
 
 variable "memory" {
   type        = number
-  default     = 256
+  default     = 512
   description = "Memory MiB per gateway instance (a hard limit: the task is killed above it)."
 }
 
@@ -236,6 +236,9 @@ job "gateway" {
         {{- end }}{{ end }}
         {{- with service "nats" }}
         OC_NATS_URL={{ range $i, $s := . }}{{ if $i }},{{ end }}nats://{{ $s.Address }}:{{ $s.Port }}{{ end }}
+        {{- end }}
+        {{- with keyOrDefault "opencommerce/gateway/file_internal_token" "" }}
+        OC_GATEWAY_FILE_INTERNAL_TOKEN={{ . }}
         {{- end }}
         {{- range ls "opencommerce/gateway/env" }}
         {{ .Key }}={{ .Value }}
