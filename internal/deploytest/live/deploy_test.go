@@ -91,6 +91,8 @@ func TestDeployOnNomad(t *testing.T) {
 		return
 	}
 	t.Run("prometheus discovers and scrapes every target through consul with ACLs on", c.checkPrometheus)
+	// Last: it takes the gateway down for a while.
+	t.Run("a dependency missing from consul fails loudly", c.checkMissingDependency)
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -734,6 +736,40 @@ func (c *cluster) checkMovedDependency(t *testing.T) {
 		})
 	}
 	t.Logf("MEASURED moved Redis picked up by all four jobs in %v", time.Since(began).Round(time.Second))
+}
+
+// checkMissingDependency: with NATS gone from Consul the gateway's template
+// re-renders without it and the task refuses to start (-deps.explicit),
+// naming NATS, instead of starting an embedded NATS on localhost; once NATS
+// is registered again the gateway serves.
+func (c *cluster) checkMissingDependency(t *testing.T) {
+	began := time.Now()
+	if st, b, _, err := call("PUT", c.consul+"/v1/agent/service/deregister/nats", nil, nil); err != nil || st >= 300 {
+		t.Fatalf("deregister nats: %d %s %v", st, b, err)
+	}
+	eventually(t, 2*time.Minute, "the gateway refuses to start without NATS", func() (bool, string) {
+		for _, a := range c.allocs("gateway") {
+			if a.DesiredStatus != "run" && a.ClientStatus != "failed" {
+				continue
+			}
+			_, b, _, _ := call("GET", c.nomad+"/v1/client/fs/logs/"+a.ID+"?task=gateway&type=stderr&plain=true&origin=end&offset=20000", nil, nil)
+			if strings.Contains(string(b), "no address for nats") {
+				return true, ""
+			}
+		}
+		return false, "no refusal in the gateway's stderr"
+	})
+	c.registerServer("nats", 4222)
+	eventually(t, 4*time.Minute, "the gateway serves again once NATS is back", func() (bool, string) {
+		es := c.health("gateway-http", true)
+		if len(es) == 0 {
+			return false, "no passing gateway"
+		}
+		gw := fmt.Sprintf("http://%s:%d", es[0].Service.Address, es[0].Service.Port)
+		st, b, _, err := call("GET", gw+"/api/v1/categories", nil, nil)
+		return st == http.StatusOK, fmt.Sprintf("%d %.100s %v", st, b, err)
+	})
+	t.Logf("MEASURED NATS deregistered: the gateway refused to start, and served again %v after the loss", time.Since(began).Round(time.Second))
 }
 
 // checkStopAll: with every allocation of the order service stopped the
