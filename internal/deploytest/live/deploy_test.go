@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/opencommerce/opencommerce/internal/deploytest"
 )
 
@@ -293,6 +295,15 @@ func (c *cluster) dropData() {
 		_, _ = run(ctx, c.dir, nil, "psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS "`+db+`" WITH (FORCE)`)
 	}
 	_, _ = run(ctx, c.dir, nil, "sh", "-c", "redis-cli --scan --pattern '"+c.id+":*' | xargs -r redis-cli del >/dev/null")
+	// The JetStream streams of the test's NATS prefix (natsx: <prefix>_NOTIFY, <prefix>_EVENTS).
+	if nc, err := nats.Connect("nats://127.0.0.1:4222", nats.Timeout(5*time.Second)); err == nil {
+		if js, err := jetstream.New(nc); err == nil {
+			for _, name := range []string{"_NOTIFY", "_EVENTS"} {
+				_ = js.DeleteStream(ctx, c.id+name)
+			}
+		}
+		nc.Close()
+	}
 }
 
 // startNomad runs one agent as server and client, with the Docker driver on
