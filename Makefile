@@ -4,12 +4,24 @@ BIN       := bin/opencommerce
 PKGS      := ./...
 export CGO_ENABLED ?= 1
 
-.PHONY: all build run test lint schemas check-schemas docs bench deps clean
+.PHONY: all build build-static image run test test-deploy deploy-tools lint schemas check-schemas docs bench deps clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/opencommerce
+
+## build-static: the binary of the release image (no cgo: it runs FROM scratch)
+build-static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/opencommerce-static ./cmd/opencommerce
+
+## image: the release image without a registry (Dockerfile.release over build-static)
+image: build-static
+	docker build -f Dockerfile.release -t opencommerce:dev bin/
+
+## deploy-tools: Docker, and Nomad, Consul, Prometheus built from their Go modules (cached by version)
+deploy-tools:
+	scripts/deploy-tools.sh all
 
 ## deps: start PostgreSQL, Redis, RabbitMQ and NATS if they are not running
 deps:
@@ -47,6 +59,17 @@ test:
 	# Allocation guards: the race detector changes allocation counts, so
 	# they run once more without it.
 	OC_REQUIRE_SERVERS=1 $(GO) test -count=1 -run 'Alloc' ./internal/bus/ ./internal/discovery/ ./edge/cache/ ./edge/
+	$(MAKE) test-deploy
+
+## test-deploy: the Nomad jobs deployed for real on Consul, Nomad and Docker
+## (internal/deploytest/live; see nomad/README.md)
+test-deploy: build-static deploy-tools
+	scripts/deps.sh --test
+	OC_DEPLOY_TEST=1 \
+	OC_NOMAD_BIN=$$(scripts/deploy-tools.sh path nomad) \
+	OC_CONSUL_BIN=$$(scripts/deploy-tools.sh path consul) \
+	OC_PROMETHEUS_BIN=$$(scripts/deploy-tools.sh path prometheus) \
+	$(GO) test -count=1 -v -timeout 30m -run 'TestDeployOnNomad' ./internal/deploytest/live/
 
 ## bench: baselines and the platform's figures in one run (see BENCHMARKS.md)
 bench: deps build

@@ -20,6 +20,52 @@ variable "count" {
   description = "Instances of the order group."
 }
 
+variable "cpu" {
+  type        = number
+  default     = 200
+  description = "CPU MHz reserved per order instance. The defaults of the six jobs fit one 2-core dev node with room for a canary; size for production from the process's own CPU use (see nomad/README.md)."
+}
+
+variable "memory" {
+  type        = number
+  default     = 256
+  description = "Memory MiB per order instance (a hard limit: the task is killed above it)."
+}
+
+variable "consul_addr" {
+  type        = string
+  default     = "127.0.0.1:8500"
+  description = "The Consul agent's HTTP address as the task sees it (host networking: the node's agent)."
+}
+
+variable "network_mode" {
+  type        = string
+  default     = "host"
+  description = "Docker network mode of the task. Host networking needs no CNI plugins and works with dockerd --bridge=none."
+}
+
+variable "min_healthy_time" {
+  type    = string
+  default = "15s"
+}
+
+variable "healthy_deadline" {
+  type    = string
+  default = "3m"
+}
+
+variable "progress_deadline" {
+  type        = string
+  default     = "10m"
+  description = "A deployment that has not made progress by then fails (and auto_revert rolls it back). Must exceed healthy_deadline."
+}
+
+variable "restart_delay" {
+  type        = string
+  default     = "15s"
+  description = "Wait between the restarts of a failed task (3 in 5 minutes, then the allocation fails and is rescheduled)."
+}
+
 job "order" {
   datacenters = var.datacenters
   type        = "service"
@@ -29,18 +75,20 @@ job "order" {
   }
 
   # Rolling update through a canary: one new instance must pass its checks
-  # for min_healthy_time, then the deployment promotes itself; a deployment
-  # that fails its health deadline rolls back to the last stable version.
+  # for min_healthy_time, then the deployment promotes itself. A canary
+  # that never becomes healthy fails the deployment at progress_deadline
+  # (not at healthy_deadline: that only marks the allocation unhealthy),
+  # or sooner when its task fails (restart mode "fail"); auto_revert then
+  # brings back the last stable version. No stagger: deployments ignore it.
   update {
     max_parallel      = 1
     canary            = 1
     auto_promote      = true
     auto_revert       = true
     health_check      = "checks"
-    min_healthy_time  = "15s"
-    healthy_deadline  = "3m"
-    progress_deadline = "10m"
-    stagger           = "30s"
+    min_healthy_time  = var.min_healthy_time
+    healthy_deadline  = var.healthy_deadline
+    progress_deadline = var.progress_deadline
   }
 
   group "order" {
@@ -52,11 +100,13 @@ job "order" {
       port "admin" {}
     }
 
+    # mode "fail": a task that keeps crashing fails its allocation, so
+    # reschedule moves it (with "delay" it would crash-loop in place forever).
     restart {
       attempts = 3
       interval = "5m"
-      delay    = "15s"
-      mode     = "delay"
+      delay    = var.restart_delay
+      mode     = "fail"
     }
 
     reschedule {
@@ -90,14 +140,6 @@ job "order" {
         path     = "/readyz"
         interval = "5s"
         timeout  = "2s"
-
-        # Unready for a minute after the grace period (a dependency moved
-        # and the old address is dead, or the process is wedged): restart
-        # this task alone; the restart picks up the re-rendered addresses.
-        check_restart {
-          limit = 12
-          grace = "60s"
-        }
       }
 
       check {
@@ -120,7 +162,7 @@ job "order" {
 
       config {
         image        = var.image
-        network_mode = "host"
+        network_mode = var.network_mode
         args = [
           "-target=order",
           "-consul.register=false",
@@ -132,28 +174,32 @@ job "order" {
       kill_timeout = "30s"
 
       env {
-        OC_CONSUL_ADDR = "127.0.0.1:8500"
+        OC_CONSUL_ADDR   = var.consul_addr
+        OC_DEPS_EXPLICIT = "true"
       }
 
       # Addresses of the infrastructure, looked up in Consul, and tunables
-      # from KV (opencommerce/order/env/<VAR>). change_mode = "noop": a
-      # change must not restart every instance at once (PITFALLS: Nomad
-      # #6392, #19171). New values apply at the next start of each task,
-      # which happens by itself when an old address stops working (the
-      # readiness check fails and check_restart restarts that task alone).
+      # from KV (opencommerce/order/env/<VAR>). When one changes (a dependency
+      # moved, a tunable was set), the template re-renders and restarts the
+      # task: Nomad re-renders a template only on a change, not when a task
+      # restarts for another reason, so "noop" would leave a restarted task
+      # on the old values. splay spreads the restarts of the instances over
+      # 30s, so they do not all stop at once (PITFALLS: Nomad #6392, #19171).
+      # OC_DEPS_EXPLICIT: a server missing from Consul is an error at start
+      # (the task fails and retries), never a localhost default.
       # The gateway's live config (rate limits, CORS, maintenance) is not
       # templated: the gateway watches opencommerce/gateway/config itself.
       template {
         destination = "secrets/deps.env"
         env         = true
-        change_mode = "noop"
+        change_mode = "restart"
         splay       = "30s"
         data        = <<-EOT
         {{- with service "postgres" }}{{ with index . 0 }}
         OC_PG_URL=postgres://{{ keyOrDefault "opencommerce/order/pg_userinfo" "postgres" }}@{{ .Address }}:{{ .Port }}/?sslmode=disable
         {{- end }}{{ end }}
         {{- with service "rabbitmq" }}{{ with index . 0 }}
-        OC_AMQP_URL=amqp://{{ keyOrDefault "opencommerce/order/amqp_userinfo" "guest:guest" }}@{{ .Address }}:{{ .Port }}/
+        OC_AMQP_URL=amqp://{{ keyOrDefault "opencommerce/order/amqp_userinfo" "guest:guest" }}@{{ .Address }}:{{ .Port }}/{{ keyOrDefault "opencommerce/order/amqp_vhost" "" }}
         {{- end }}{{ end }}
         {{- with service "redis" }}{{ with index . 0 }}
         OC_REDIS_URL=redis://{{ .Address }}:{{ .Port }}/0
@@ -165,8 +211,8 @@ job "order" {
       }
 
       resources {
-        cpu    = 500
-        memory = 256
+        cpu    = var.cpu
+        memory = var.memory
       }
     }
   }

@@ -76,6 +76,14 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "invalid configuration:", err)
 		return 1
 	}
+	if cfg.DepsExplicit {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if err := platform.CheckExplicitServers(cfg.Targets(), set); err != nil {
+			fmt.Fprintln(stderr, "invalid configuration:", err)
+			return 1
+		}
+	}
 	if *verifyConfig {
 		fmt.Fprintln(stdout, "configuration is valid")
 		return 0

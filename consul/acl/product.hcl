@@ -16,6 +16,10 @@ service "rabbitmq" {
   policy = "read"
 }
 
+service "redis" {
+  policy = "read"
+}
+
 # Its own configuration (opencommerce/product/...).
 key_prefix "opencommerce/product/" {
   policy = "read"

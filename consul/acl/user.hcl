@@ -16,6 +16,10 @@ service "rabbitmq" {
   policy = "read"
 }
 
+service "redis" {
+  policy = "read"
+}
+
 # Its own configuration (opencommerce/user/...).
 key_prefix "opencommerce/user/" {
   policy = "read"

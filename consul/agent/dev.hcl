@@ -3,19 +3,24 @@
 #
 #   consul agent -dev -config-file=consul/agent/dev.hcl
 #
-# ACLs are off in development; consul/acl holds the least-privilege policies
-# for a cluster that enables them (see consul/README.md).
+# Loopback only: a dev agent without ACLs must not listen on other
+# interfaces. ACLs stay off here so a laptop needs no token bootstrap;
+# consul/acl holds the least-privilege policies for a cluster that enables
+# them (see consul/README.md).
 
 datacenter  = "dc1"
 node_name   = "opencommerce-dev"
-client_addr = "0.0.0.0"
+client_addr = "127.0.0.1"
+
+disable_update_check = true
 log_level   = "INFO"
 
 ui_config {
   enabled = true
 }
 
-# Consul's own metrics at /v1/agent/metrics?format=prometheus.
+# Consul's own metrics at /v1/agent/metrics?format=prometheus, scraped by
+# the "consul" job of observability/prometheus/prometheus.yml.
 telemetry {
   prometheus_retention_time = "60s"
   disable_hostname          = true

@@ -176,6 +176,29 @@ func CheckReadOnlyPolicy(path string, src []byte) []string {
 	return p.list
 }
 
+// CheckDiscoveryPolicy checks that Prometheus' ACL policy lets
+// consul_sd_configs work: read on every service and node, and on the agent
+// (Prometheus asks the agent for its datacenter first).
+func CheckDiscoveryPolicy(path string, src []byte) []string {
+	f, err := parseHCL(path, src)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var p problems
+	for _, want := range []string{"service_prefix", "node_prefix", "agent_prefix"} {
+		ok := false
+		for _, b := range blocks(f.body, want) {
+			if pol, _ := f.str(b.Body, "policy"); label(b) == "" && (pol == "read" || pol == "write") {
+				ok = true
+			}
+		}
+		if !ok {
+			p.add(path, "no %s \"\" read (Consul discovery needs it)", want)
+		}
+	}
+	return p.list
+}
+
 // CheckConfigEntry checks a Consul config entry file (HCL): it parses, has
 // a Kind and a Name, and a service-defaults entry for name has protocol http.
 func CheckConfigEntry(path string, src []byte, name string) []string {

@@ -54,7 +54,20 @@ func TestConsulACLPoliciesAreLeastPrivilege(t *testing.T) {
 		if !contains(deploytest.ServiceNames(), name) {
 			noProblems(t, deploytest.CheckReadOnlyPolicy(p, read(t, p)))
 		}
+		if name == "prometheus" {
+			noProblems(t, deploytest.CheckDiscoveryPolicy(p, read(t, p)))
+		}
 	}
+}
+
+// Prometheus' policy without agent:read: Consul discovery finds no target
+// once ACLs are on.
+func TestConsulDiscoveryPolicyNeedsAgentRead(t *testing.T) {
+	const p = "consul/acl/prometheus.hcl"
+	src := read(t, p)
+	noProblems(t, deploytest.CheckDiscoveryPolicy(p, src))
+	broken := removeBlocks(t, []byte(strings.Replace(string(src), `agent_prefix ""`, `key_prefix "x"`, 1)), "key_prefix")
+	wantProblem(t, deploytest.CheckDiscoveryPolicy(p, broken), `no agent_prefix "" read`)
 }
 
 func TestConsulACLPolicyRulesCatchBreakage(t *testing.T) {

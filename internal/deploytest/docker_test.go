@@ -118,3 +118,30 @@ func TestDockerignoreKeepsTheSources(t *testing.T) {
 		}
 	}
 }
+
+// The image runs as an unprivileged user; a host volume folder made as
+// nomad/README.md says must belong to that user, or the file service stops
+// at start (mkdir /data/tmp: permission denied). make test-deploy makes the
+// folder the same way.
+func TestReadmeVolumeStepsGiveTheImageUserItsFolder(t *testing.T) {
+	readme := string(read(t, "nomad/README.md"))
+	for _, df := range []string{"Dockerfile", "Dockerfile.release"} {
+		user := ""
+		for _, line := range strings.Split(string(read(t, df)), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "USER" {
+				user = f[1]
+			}
+		}
+		uid, gid, _ := strings.Cut(user, ":")
+		if uid == "" || uid == "0" || uid == "root" {
+			t.Fatalf("%s: USER %q, want an unprivileged numeric user", df, user)
+		}
+		if gid == "" {
+			gid = uid
+		}
+		want := "install -d -o " + uid + " -g " + gid + " /opt/oc/files"
+		if !strings.Contains(readme, want) {
+			t.Errorf("nomad/README.md: the files volume is not made for the image's user (%s): want %q", df, want)
+		}
+	}
+}

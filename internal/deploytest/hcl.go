@@ -78,6 +78,33 @@ func boolean(b *hclsyntax.Body, name string) bool {
 	return ok && v.Type() == cty.Bool && v.True()
 }
 
+// varDefaults returns the default of every variable block of the file, as
+// the context "var.<name>" evaluates in.
+func (f *hclFile) varDefaults() *hcl.EvalContext {
+	vars := map[string]cty.Value{}
+	for _, v := range blocks(f.body, "variable") {
+		if d, ok := value(v.Body, "default"); ok {
+			vars[label(v)] = d
+		}
+	}
+	return &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vars)}}
+}
+
+// numberOrVar returns a numeric attribute as a float64, evaluating
+// var.<name> with the variable's default.
+func (f *hclFile) numberOrVar(b *hclsyntax.Body, name string) (float64, bool) {
+	a, ok := b.Attributes[name]
+	if !ok {
+		return 0, false
+	}
+	v, diags := a.Expr.Value(f.varDefaults())
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.Number {
+		return 0, false
+	}
+	n, _ := v.AsBigFloat().Float64()
+	return n, true
+}
+
 // number returns a numeric attribute as a float64.
 func number(b *hclsyntax.Body, name string) (float64, bool) {
 	v, ok := value(b, name)

@@ -15,12 +15,19 @@ import (
 //     auto_promote, auto_revert);
 //   - each group: host networking with an "admin" port (and the module's
 //     other named ports), restart and reschedule policies, shutdown_delay;
-//   - each service: provider "consul", checks of type http on the admin port
-//     with check_restart, a /readyz check; the module's own service is on
-//     the admin port and tagged "metrics";
+//   - each service: provider "consul", checks of type http on the admin port,
+//     a /readyz check, check_restart on the liveness check only (an unready
+//     instance is taken out of Consul, not restarted); the module's own
+//     service is on the admin port and tagged "metrics";
+//   - no update.stagger (deployments ignore it); restart mode "fail" (with
+//     "delay" a crash-looping allocation never fails, so reschedule never
+//     moves it);
 //   - each task: args with -target=<name> and -consul.register=false,
-//     kill_timeout, resources with cpu and memory, and templates that read
-//     Consul into env with a change_mode other than restart.
+//     OC_DEPS_EXPLICIT in its env (a server missing from Consul fails the
+//     start instead of falling back to localhost), kill_timeout, resources
+//     with cpu and memory, and templates that read Consul into env with
+//     change_mode restart or signal and a splay (noop: Nomad does not
+//     re-render on a task restart, so a restarted task kept old values).
 func CheckNomadServiceJob(path string, src []byte, svc Service) []string {
 	f, err := parseHCL(path, src)
 	if err != nil {
@@ -68,6 +75,9 @@ func checkUpdate(p *problems, where string, update []*hclsyntax.Block) {
 	if !boolean(u, "auto_revert") {
 		p.add(where, "update: auto_revert is not true")
 	}
+	if has(u, "stagger") {
+		p.add(where, "update: stagger is ignored by deployments (max_parallel and min_healthy_time pace them)")
+	}
 }
 
 func checkGroup(p *problems, f *hclFile, gp string, g *hclsyntax.Body, svc Service) {
@@ -91,8 +101,10 @@ func checkGroup(p *problems, f *hclFile, gp string, g *hclsyntax.Body, svc Servi
 			p.add(gp, "no port %q", want)
 		}
 	}
-	if len(blocks(g, "restart")) == 0 {
+	if rs := blocks(g, "restart"); len(rs) == 0 {
 		p.add(gp, "no restart block")
+	} else if m, _ := f.str(rs[0].Body, "mode"); m != "fail" {
+		p.add(gp, "restart mode %q, want fail (with delay a crash-looping allocation never fails, so reschedule never moves it)", m)
 	}
 	if len(blocks(g, "reschedule")) == 0 {
 		p.add(gp, "no reschedule block")
@@ -162,6 +174,9 @@ func checkChecks(p *problems, f *hclFile, sp string, s *hclsyntax.Body) {
 			p.add(sp, "check path %q, want /readyz or /healthz", path)
 		}
 		if len(blocks(c.Body, "check_restart")) > 0 {
+			if path == "/readyz" {
+				p.add(sp, "check_restart on the /readyz check (an unready instance leaves Consul; restarting it does not help)")
+			}
 			restart = true
 		}
 	}
@@ -169,7 +184,7 @@ func checkChecks(p *problems, f *hclFile, sp string, s *hclsyntax.Body) {
 		p.add(sp, "no /readyz check")
 	}
 	if !restart {
-		p.add(sp, "no check_restart")
+		p.add(sp, "no check_restart on the /healthz check")
 	}
 }
 
@@ -200,10 +215,19 @@ func checkTask(p *problems, f *hclFile, tp string, t *hclsyntax.Body, svc Servic
 		p.add(tp, "no resources")
 	} else {
 		for _, r := range []string{"cpu", "memory"} {
-			if n, ok := number(res[0].Body, r); !ok || n <= 0 {
+			if n, ok := f.numberOrVar(res[0].Body, r); !ok || n <= 0 {
 				p.add(tp, "resources: no %s", r)
 			}
 		}
+	}
+	explicit := false
+	for _, e := range blocks(t, "env") {
+		if v, _ := f.str(e.Body, "OC_DEPS_EXPLICIT"); v == "true" {
+			explicit = true
+		}
+	}
+	if !explicit {
+		p.add(tp, `env lacks OC_DEPS_EXPLICIT = "true" (a server missing from Consul would fall back to localhost)`)
 	}
 	templates := blocks(t, "template")
 	envFromConsul := false
@@ -213,11 +237,11 @@ func checkTask(p *problems, f *hclFile, tp string, t *hclsyntax.Body, svc Servic
 		mode, ok := f.str(tpl.Body, "change_mode")
 		switch {
 		case !ok:
-			p.add(tpp, "no change_mode (the default restarts every allocation at once)")
-		case mode == "restart":
-			p.add(tpp, "change_mode restart (use signal or noop with splay)")
-		case mode == "signal" && !has(tpl.Body, "splay"):
-			p.add(tpp, "change_mode signal without splay")
+			p.add(tpp, "no change_mode")
+		case mode == "noop":
+			p.add(tpp, "change_mode noop (Nomad does not re-render on a task restart: a restarted task keeps the old values)")
+		case (mode == "restart" || mode == "signal") && !has(tpl.Body, "splay"):
+			p.add(tpp, "change_mode %s without splay (every allocation at once)", mode)
 		}
 		data, _ := f.str(tpl.Body, "data")
 		if boolean(tpl.Body, "env") && consulLookup.MatchString(data) {
@@ -305,4 +329,28 @@ func NomadJobName(path string, src []byte) (string, error) {
 		return "", fmt.Errorf("%s: want exactly one job, found %d", path, len(jobs))
 	}
 	return label(jobs[0]), nil
+}
+
+// NomadDefaultCPU returns the CPU (MHz) a job's task reserves and its
+// group's count, each with the job's variable defaults.
+func NomadDefaultCPU(path string, src []byte) (cpu, count float64, err error) {
+	f, err := parseHCL(path, src)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, job := range blocks(f.body, "job") {
+		for _, g := range blocks(job.Body, "group") {
+			count, _ = f.numberOrVar(g.Body, "count")
+			for _, t := range blocks(g.Body, "task") {
+				for _, r := range blocks(t.Body, "resources") {
+					c, _ := f.numberOrVar(r.Body, "cpu")
+					cpu += c
+				}
+			}
+		}
+	}
+	if cpu == 0 || count == 0 {
+		return 0, 0, fmt.Errorf("%s: no cpu or count found", path)
+	}
+	return cpu, count, nil
 }

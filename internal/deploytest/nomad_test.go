@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencommerce/opencommerce/internal/config"
 	"github.com/opencommerce/opencommerce/internal/deploytest"
+	"github.com/opencommerce/opencommerce/internal/platform"
 )
 
 func nomadFile(name string) string { return "nomad/" + name + ".nomad.hcl" }
@@ -57,9 +59,20 @@ func TestNomadServiceJobRulesCatchBreakage(t *testing.T) {
 		want string
 	}{
 		{"no check_restart", func(tb testing.TB, s []byte) []byte {
-			s = removeBlocks(tb, s, "check_restart", "job", "group", "service", "check#0")
 			return removeBlocks(tb, s, "check_restart", "job", "group", "service", "check#1")
-		}, pre + "group order: service order: no check_restart"},
+		}, pre + "group order: service order: no check_restart on the /healthz check"},
+		{"check_restart on readiness", func(tb testing.TB, s []byte) []byte {
+			return setAttr(tb, s, "path", `"/readyz"`, "job", "group", "service", "check#1")
+		}, "service order: check_restart on the /readyz check"},
+		{"stagger", func(tb testing.TB, s []byte) []byte {
+			return setAttr(tb, s, "max_parallel", "1\n    stagger = \"30s\"", "job", "update")
+		}, "update: stagger is ignored by deployments"},
+		{"restart mode delay", func(tb testing.TB, s []byte) []byte {
+			return setAttr(tb, s, "mode", `"delay"`, "job", "group", "restart")
+		}, `group order: restart mode "delay", want fail`},
+		{"localhost fallback", func(tb testing.TB, s []byte) []byte {
+			return removeAttr(tb, s, "OC_DEPS_EXPLICIT", "job", "group", "task", "env")
+		}, "task order: env lacks OC_DEPS_EXPLICIT"},
 		{"no metrics tag", func(tb testing.TB, s []byte) []byte {
 			return setAttr(tb, s, "tags", `["opencommerce"]`, "job", "group", "service")
 		}, pre + "group order: service order: no metrics tag"},
@@ -111,9 +124,12 @@ func TestNomadServiceJobRulesCatchBreakage(t *testing.T) {
 		{"self-registration", func(tb testing.TB, s []byte) []byte {
 			return setAttr(tb, s, "args", `["-target=order", "-admin.addr=${NOMAD_ADDR_admin}"]`, "job", "group", "task", "config")
 		}, "args lack -consul.register=false"},
-		{"template restarts all", func(tb testing.TB, s []byte) []byte {
-			return setAttr(tb, s, "change_mode", `"restart"`, "job", "group", "task", "template")
-		}, "template secrets/deps.env: change_mode restart"},
+		{"template noop", func(tb testing.TB, s []byte) []byte {
+			return setAttr(tb, s, "change_mode", `"noop"`, "job", "group", "task", "template")
+		}, "template secrets/deps.env: change_mode noop"},
+		{"restart without splay", func(tb testing.TB, s []byte) []byte {
+			return removeAttr(tb, s, "splay", "job", "group", "task", "template")
+		}, "template secrets/deps.env: change_mode restart without splay"},
 		{"template default change_mode", func(tb testing.TB, s []byte) []byte {
 			return removeAttr(tb, s, "change_mode", "job", "group", "task", "template")
 		}, "template secrets/deps.env: no change_mode"},
@@ -196,4 +212,71 @@ func ExampleCheckNomadServiceJob() {
 	// nomad/order.nomad.hcl: group order: no shutdown_delay (Consul must drop an instance before it stops)
 	// nomad/order.nomad.hcl: group order: no service "order"
 	// nomad/order.nomad.hcl: group order: no task
+}
+
+// The servers each job's templates give its task, the servers its Consul
+// ACL policy may read and the servers its module really uses (the binary's
+// module graph, platform.Servers) are one and the same list: a module that
+// uses Redis gets Redis's address from Consul, not 127.0.0.1:6379 by
+// accident.
+func TestNomadJobsGetTheServersTheirModulesUse(t *testing.T) {
+	isServer := map[string]bool{}
+	for s := range platform.ServerFlags {
+		isServer[s] = true
+	}
+	for _, svc := range deploytest.Services {
+		t.Run(svc.Name, func(t *testing.T) {
+			want, err := platform.Servers([]string{svc.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := nomadFile(svc.Name)
+			src := read(t, path)
+			services, keys, err := deploytest.NomadTemplateLookups(path, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range services {
+				if isServer[s] && !slices.Contains(got, s) {
+					got = append(got, s)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: templates look up servers %v, the module graph says %v", path, got, want)
+			}
+			for _, s := range want {
+				env := config.EnvName(platform.ServerFlags[s])
+				if !strings.Contains(string(src), env+"=") {
+					t.Errorf("%s: no template renders %s (the address of %s)", path, env, s)
+				}
+				if !slices.Contains(svc.Reads, s) {
+					t.Errorf("deploytest.Services[%s].Reads lacks %s, which the module uses", svc.Name, s)
+				}
+			}
+			if slices.Contains(want, platform.ServerRabbitMQ) && !slices.Contains(keys, "opencommerce/"+svc.Name+"/amqp_vhost") {
+				t.Errorf("%s: the AMQP vhost is not read from opencommerce/%s/amqp_vhost", path, svc.Name)
+			}
+		})
+	}
+}
+
+// With every job at its default count and resources, the six jobs and one
+// canary of the largest fit a 2-core dev node (Nomad offers about 4,900 MHz
+// there).
+func TestNomadJobDefaultsFitOneDevNode(t *testing.T) {
+	const budget = 4000
+	total, largest := 0.0, 0.0
+	for _, svc := range deploytest.Services {
+		cpu, count, err := deploytest.NomadDefaultCPU(nomadFile(svc.Name), read(t, nomadFile(svc.Name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += cpu * count
+		largest = max(largest, cpu)
+	}
+	if total+largest > budget {
+		t.Errorf("default CPU reservations %v MHz + a canary of %v MHz exceed %v MHz", total, largest, budget)
+	}
 }

@@ -18,6 +18,8 @@ type Service struct {
 	// Own are the Consul service names it registers (write in its ACL policy).
 	Own []string
 	// Reads are the Consul services it looks up (read in its ACL policy).
+	// The servers among them must be those platform.Servers derives from
+	// the binary's module graph (TestNomadJobsGetTheServersTheirModulesUse).
 	Reads []string
 }
 
@@ -26,8 +28,8 @@ type Service struct {
 var Services = []Service{
 	{Name: "gateway", Ports: []string{"http"}, Own: []string{"gateway", "gateway-http"},
 		Reads: []string{"user", "product", "order", "notification", "file", "file-data", "rabbitmq", "redis", "nats"}},
-	{Name: "user", Own: []string{"user"}, Reads: []string{"postgres", "rabbitmq"}},
-	{Name: "product", Own: []string{"product"}, Reads: []string{"postgres", "rabbitmq"}},
+	{Name: "user", Own: []string{"user"}, Reads: []string{"postgres", "rabbitmq", "redis"}},
+	{Name: "product", Own: []string{"product"}, Reads: []string{"postgres", "rabbitmq", "redis"}},
 	{Name: "order", Own: []string{"order"}, Reads: []string{"postgres", "rabbitmq", "redis"}},
 	{Name: "notification", Own: []string{"notification"}, Reads: []string{"postgres", "rabbitmq", "nats", "mailpit-smtp"}},
 	{Name: "file", Ports: []string{"data"}, Own: []string{"file", "file-data"}, Reads: []string{"postgres", "rabbitmq"}},

@@ -51,6 +51,9 @@ type Config struct {
 	Consul        discovery.Config
 	NATS          natsx.Config
 	Services      ServicesConfig
+	// DepsExplicit refuses to start when a server the targets use has no
+	// address given explicitly (see CheckExplicitServers).
+	DepsExplicit bool
 }
 
 // RegisterFlags registers every component's flags on fs.
@@ -70,6 +73,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Consul.RegisterFlags(fs)
 	c.NATS.RegisterFlags(fs)
 	c.Services.RegisterFlags(fs)
+	fs.BoolVar(&c.DepsExplicit, "deps.explicit", false, "refuse to start when a server the targets use (PostgreSQL, RabbitMQ, Redis, NATS, SMTP) is not configured explicitly: no localhost default, no embedded NATS (set by the Nomad jobs)")
 }
 
 // Validate checks every component and the target list.

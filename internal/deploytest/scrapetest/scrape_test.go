@@ -199,7 +199,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 // and evaluation intervals, the given rule files, every consul_sd_configs
 // replaced by the target file sdFile (relabelling that reads Consul's
 // __meta labels dropped: the target file carries job and target itself),
-// and Prometheus's own target at addr.
+// Prometheus's own target at addr, and no job for the Consul agent's metrics.
 func deriveConfig(t *testing.T, path, sdFile, rules, addr string) []byte {
 	t.Helper()
 	src, err := os.ReadFile(path)
@@ -220,11 +220,18 @@ func deriveConfig(t *testing.T, path, sdFile, rules, addr string) []byte {
 
 	jobs, _ := cfg["scrape_configs"].([]any)
 	swapped, self := 0, 0
+	var keptJobs []any
 	for _, j := range jobs {
 		job, _ := j.(map[string]any)
 		if job == nil {
 			continue
 		}
+		// The Consul agent's own metrics: no agent runs here (make
+		// test-deploy scrapes a real one).
+		if job["job_name"] == "consul" {
+			continue
+		}
+		keptJobs = append(keptJobs, job)
 		delete(job, "scrape_interval")
 		delete(job, "scrape_timeout")
 		if _, ok := job["consul_sd_configs"]; ok {
@@ -249,6 +256,7 @@ func deriveConfig(t *testing.T, path, sdFile, rules, addr string) []byte {
 			self++
 		}
 	}
+	cfg["scrape_configs"] = keptJobs
 	if swapped == 0 || self != 1 {
 		t.Fatalf("%s: want a consul_sd_configs job and a prometheus job to rewrite; found %d and %d: update the test", path, swapped, self)
 	}
