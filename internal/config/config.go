@@ -37,7 +37,7 @@ func EnvName(name string) string {
 // missing). Unknown keys in the file are an error, so a typo is caught.
 func Load(fs *flag.FlagSet, args []string, environ []string) error {
 	if fs.Lookup(FileFlag) == nil {
-		fs.String(FileFlag, "", "optional YAML file of flag-name: value pairs")
+		RegisterFileFlag(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
