@@ -100,3 +100,18 @@ func TestMarkdown(t *testing.T) {
 		t.Errorf("the general flags are not first:\n%s", md)
 	}
 }
+
+// TestSecret: the flags whose value is a secret, and not those that only
+// mention one in their name.
+func TestSecret(t *testing.T) {
+	for name, want := range map[string]bool{
+		"smtp.password": true, "user.bootstrap-admin-password": true, "consul.token": true,
+		"file.internal-token": true, "gateway.file-internal-token": true, "user.key-encryption-key": true,
+		"notification.unsubscribe-key": true, "x.client-secret": true,
+		"gateway.token-leeway": false, "user.key-cache-ttl": false, "consul.config-key": false, "admin.addr": false,
+	} {
+		if got := config.Secret(name); got != want {
+			t.Errorf("Secret(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
