@@ -48,16 +48,22 @@ func genAPIDocs(_ context.Context, args, _ []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if *check {
-		cur, err := os.ReadFile(*out)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if !bytes.Equal(cur, md) {
-			return fmt.Errorf("%s is stale: run make docs", *out)
-		}
-		fmt.Fprintf(stdout, "%s is current\n", *out)
-		return nil
+	return writeOrCheck(*out, md, *check, stdout)
+}
+
+// writeOrCheck writes a generated file, or with check only compares it
+// with what is on disk and fails while it differs ("run make docs").
+func writeOrCheck(path string, want []byte, check bool, stdout io.Writer) error {
+	if !check {
+		return os.WriteFile(path, want, 0o644)
 	}
-	return os.WriteFile(*out, md, 0o644)
+	cur, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if !bytes.Equal(cur, want) {
+		return fmt.Errorf("%s is stale: run make docs", path)
+	}
+	fmt.Fprintf(stdout, "%s is current\n", path)
+	return nil
 }

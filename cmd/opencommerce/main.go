@@ -1,6 +1,6 @@
 // Command opencommerce is the one binary of the platform. -target picks the
 // modules to run (all by default); subcommands cover operations:
-// gen-schemas, openapi, gen-api-docs, replay-dlq, user rotate-key/create-admin,
+// gen-schemas, openapi, gen-api-docs, gen-config-docs, replay-dlq, user rotate-key/create-admin,
 // loadgen and bench.
 package main
 
@@ -43,13 +43,7 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	fs := flag.NewFlagSet("opencommerce", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg platform.Config
-	cfg.RegisterFlags(fs)
-	listTargets := fs.Bool("list-targets", false, "print the module names and exit")
-	printConfig := fs.Bool("print-config", false, "print the effective configuration as YAML and exit")
-	verifyConfig := fs.Bool("verify-config", false, "validate the configuration and exit (0 valid, 1 invalid)")
+	fs, cfg, listTargets, printConfig, verifyConfig := platformFlags(stderr)
 	if err := config.Load(fs, args, environ); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -91,9 +85,24 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := platform.New(cfg, log).Run(ctx); err != nil {
+	if err := platform.New(*cfg, log).Run(ctx); err != nil {
 		log.Error("exit", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// platformFlags is the binary's own FlagSet: the platform's configuration,
+// the flags of main and the config file flag. -print-config prints it and
+// gen-config-docs documents it.
+func platformFlags(stderr io.Writer) (fs *flag.FlagSet, cfg *platform.Config, listTargets, printConfig, verifyConfig *bool) {
+	fs = flag.NewFlagSet("opencommerce", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg = new(platform.Config)
+	cfg.RegisterFlags(fs)
+	listTargets = fs.Bool("list-targets", false, "print the module names and exit")
+	printConfig = fs.Bool("print-config", false, "print the effective configuration as YAML and exit")
+	verifyConfig = fs.Bool("verify-config", false, "validate the configuration and exit (0 valid, 1 invalid)")
+	config.RegisterFileFlag(fs)
+	return fs, cfg, listTargets, printConfig, verifyConfig
 }

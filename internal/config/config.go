@@ -37,7 +37,7 @@ func EnvName(name string) string {
 // missing). Unknown keys in the file are an error, so a typo is caught.
 func Load(fs *flag.FlagSet, args []string, environ []string) error {
 	if fs.Lookup(FileFlag) == nil {
-		fs.String(FileFlag, "", "optional YAML file of flag-name: value pairs")
+		RegisterFileFlag(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,13 +98,27 @@ func Load(fs *flag.FlagSet, args []string, environ []string) error {
 	return nil
 }
 
-// Secret reports whether a flag's value must not be printed.
+// notSecret names the flags whose last word reads like a secret's but whose
+// value is not one.
+var notSecret = map[string]bool{
+	"consul.config-key": true, // the name of a Consul KV key
+}
+
+// Secret reports whether a flag's value must not be printed: its name's
+// last word is password, secret, token or key (smtp.password,
+// consul.token, user.key-encryption-key), but not gateway.token-leeway
+// or user.key-cache-ttl, which only mention one.
 func Secret(name string) bool {
 	n := strings.ToLower(name)
-	for _, s := range []string{"password", "secret", "token", "key"} {
-		if strings.Contains(n, s) {
-			return true
-		}
+	if notSecret[n] {
+		return false
+	}
+	if i := strings.LastIndexAny(n, ".-_"); i >= 0 {
+		n = n[i+1:]
+	}
+	switch n {
+	case "password", "secret", "token", "key":
+		return true
 	}
 	return false
 }

@@ -75,3 +75,43 @@ func TestEnvName(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestMarkdown: a table per group (general first), secrets' defaults
+// empty, and text that would break a table cell escaped.
+func TestMarkdown(t *testing.T) {
+	fs, _, _, _ := newFS()
+	fs.String("target", "all", "modules to run: a|b")
+	fs.String("consul.static-poll-interval", "1s", "how often to inspect rpc.<service> queues")
+	fs.String("smtp.password", "not-empty", "the password")
+	md := string(config.Markdown(fs))
+	for _, want := range []string{
+		"#### General\n\n| flag | environment | default | description |\n|---|---|---|---|\n| `-target` | `OC_TARGET` | `all` | modules to run: a\\|b |\n",
+		"#### `admin.*`",
+		"| `-admin.addr` | `OC_ADMIN_ADDR` | `:9090` |",
+		"| `-user.bootstrap-admin-password` | `OC_USER_BOOTSTRAP_ADMIN_PASSWORD` |  |",
+		"| `-smtp.password` | `OC_SMTP_PASSWORD` |  | the password |",
+		"rpc.&lt;service&gt; queues",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("missing %q in:\n%s", want, md)
+		}
+	}
+	if strings.Index(md, "#### General") > strings.Index(md, "#### `admin.*`") {
+		t.Errorf("the general flags are not first:\n%s", md)
+	}
+}
+
+// TestSecret: the flags whose value is a secret, and not those that only
+// mention one in their name.
+func TestSecret(t *testing.T) {
+	for name, want := range map[string]bool{
+		"smtp.password": true, "user.bootstrap-admin-password": true, "consul.token": true,
+		"file.internal-token": true, "gateway.file-internal-token": true, "user.key-encryption-key": true,
+		"notification.unsubscribe-key": true, "x.client-secret": true,
+		"gateway.token-leeway": false, "user.key-cache-ttl": false, "consul.config-key": false, "admin.addr": false,
+	} {
+		if got := config.Secret(name); got != want {
+			t.Errorf("Secret(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
