@@ -60,6 +60,9 @@ func printRemoved(w io.Writer, rm *demo.Removed) {
 		fmt.Fprintln(w, "no demo data found: nothing changed")
 		return
 	}
+	if rm.Cancelled > 0 {
+		fmt.Fprintf(w, "cancelled the demo customer's %d unpaid orders (their reservations held the products)\n", rm.Cancelled)
+	}
 	fmt.Fprintf(w, "deleted %d products, %d files and %d categories\n", rm.Products, rm.Files, rm.Categories)
 	if len(rm.Disabled) > 0 {
 		fmt.Fprintf(w, "disabled the accounts %v (the API cannot delete accounts; a later `opencommerce demo` enables them again)\n", rm.Disabled)

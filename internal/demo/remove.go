@@ -14,6 +14,9 @@ import (
 // Removed is what Remove did.
 type Removed struct {
 	Products, Files, Categories int
+	// Cancelled counts the demo customer's unpaid orders cancelled (their
+	// reservations would keep the products).
+	Cancelled int
 	// Disabled lists the demo accounts that were disabled: the API cannot
 	// delete an account.
 	Disabled []string
@@ -21,8 +24,9 @@ type Removed struct {
 	Found bool
 }
 
-// Remove deletes what Seed made: the sellers' products and uploads, the
-// demo categories; the demo accounts are disabled (the API deletes no
+// Remove deletes what Seed made: it cancels the customer's unpaid orders
+// (their reservations keep the products), deletes the sellers' products
+// and uploads and the demo categories; the demo accounts are disabled (the API deletes no
 // account) and the orders stay in the order history (nothing deletes an
 // order). A later Seed enables the accounts again.
 func Remove(ctx context.Context, cfg Config) (*Removed, error) {
@@ -32,6 +36,14 @@ func Remove(ctx context.Context, cfg Config) (*Removed, error) {
 	}
 	out := &Removed{}
 	var errs []error
+	// The customer's unpaid orders hold stock reservations, which keep
+	// their products from being deleted: cancel them.
+	if n, err := r.cancelUnpaid(ctx); err != nil {
+		errs = append(errs, err)
+	} else if n > 0 {
+		out.Found = true
+		out.Cancelled = n
+	}
 	for _, a := range []Account{sellerNorth, sellerSouth} {
 		s := &session{Account: a}
 		if err := r.login(ctx, s); err != nil {
@@ -150,4 +162,28 @@ func (r *runner) deleteCategory(ctx context.Context, c *contracts.Category) (int
 		return n, fmt.Errorf("delete category %s: %w", c.Name, err)
 	}
 	return n + 1, nil
+}
+
+// cancelUnpaid cancels the demo customer's orders that are not paid yet.
+func (r *runner) cancelUnpaid(ctx context.Context) (int, error) {
+	s := &session{Account: customer}
+	if err := r.login(ctx, s); err != nil {
+		return 0, nil // never made, or disabled by an earlier removal
+	}
+	n := 0
+	for _, status := range []string{contracts.OrderStatusAwaitingPayment, contracts.OrderStatusPending, contracts.OrderStatusReserved} {
+		var page contracts.List[contracts.Order]
+		q := url.Values{"status": {status}, "limit": {"100"}}
+		if err := r.call(ctx, loadgen.Call{Method: "GET", Path: "/orders?" + q.Encode(), Token: s.Token}, &page); err != nil {
+			return n, fmt.Errorf("list the demo customer's orders: %w", err)
+		}
+		for _, o := range page.Items {
+			if err := r.call(ctx, loadgen.Call{Method: "POST", Path: "/orders/" + o.ID + "/cancel", Token: s.Token,
+				Body: contracts.CancelRequest{Reason: "demo removed"}}, nil); err != nil {
+				return n, fmt.Errorf("cancel the demo order %s: %w", o.ID, err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
