@@ -302,3 +302,26 @@ func TestDemoRunsAgainAndRemoves(t *testing.T) {
 	}
 	signIn(anon, acct.Email, acct.Password)
 }
+
+// TestDemoWaitsOutRateLimits: on a gateway with its default rate limits
+// (login and checkout: 5 in a burst) the demo still seeds everything,
+// waiting as Retry-After says.
+func TestDemoWaitsOutRateLimits(t *testing.T) {
+	env := platformtest.Start(t, platformtest.Options{})
+	var progress strings.Builder
+	cfg := demoConfig(t, env)
+	cfg.Progress = &progress
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	res, err := demo.Seed(ctx, cfg)
+	t.Log(progress.String())
+	if err != nil {
+		t.Fatalf("demo seed with the default rate limits: %v", err)
+	}
+	if len(res.Orders) != 7 || res.Products != 6 {
+		t.Errorf("seeded %d orders and %d products, want 7 and 6", len(res.Orders), res.Products)
+	}
+	if !strings.Contains(progress.String(), "rate limited: waiting as Retry-After says") {
+		t.Errorf("the seeding was never rate limited (the test wants the default limits):\n%s", progress.String())
+	}
+}
