@@ -103,6 +103,9 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, cl: cl}
+	if h := cl.Do(ctx, loadgen.Call{Method: "GET", Path: "/health"}); h.Status == 0 {
+		return nil, fmt.Errorf("no gateway answers at %s (%v): start the platform first (make run) or set -gateway.addr", cfg.Gateway, h.Err)
+	}
 	r.admin = &session{Account: Account{Role: contracts.RoleAdmin, Name: "Admin", Email: cfg.AdminEmail, Password: cfg.AdminPassword}}
 	if err := r.login(ctx, r.admin); err != nil {
 		return nil, fmt.Errorf("sign in the admin: %w", err)
