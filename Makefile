@@ -4,7 +4,7 @@ BIN       := bin/opencommerce
 PKGS      := ./...
 export CGO_ENABLED ?= 1
 
-.PHONY: all build build-static image run test test-deploy deploy-tools lint schemas check-schemas docs bench deps clean
+.PHONY: all build build-static image run demo test test-deploy deploy-tools lint schemas check-schemas docs bench deps clean
 
 all: build
 
@@ -32,6 +32,12 @@ deps:
 run: build
 	scripts/deps.sh --run
 	OC_NATS_URL=$${OC_NATS_URL-nats://127.0.0.1:4222} $(BIN) -target=all
+
+## demo: seed a demo shop through the gateway of a running platform (make
+## run); DEMO_ARGS=-remove deletes it. Needs OC_USER_BOOTSTRAP_ADMIN_EMAIL
+## and OC_USER_BOOTSTRAP_ADMIN_PASSWORD (the admin the platform made).
+demo: build
+	$(BIN) demo $(DEMO_ARGS)
 
 ## schemas: regenerate the JSON Schema files from the contracts
 schemas:

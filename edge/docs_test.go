@@ -159,3 +159,41 @@ func TestHomeAndHealthOnThePublicPort(t *testing.T) {
 		t.Errorf("unknown path: %d", r.Status)
 	}
 }
+
+// TestEmailLinkPages: the paths the notification emails link to answer a
+// small page (until the storefront serves them) that names the order of
+// the link and how to see it, and echoes nothing else; other paths under
+// them stay 404.
+func TestEmailLinkPages(t *testing.T) {
+	_, base, _, _ := setup(t)
+	const id = "0190b5a2-7c1e-7f00-8000-000000000000"
+	for path, want := range map[string][]string{
+		"/orders/" + id:     {id, "/api/v1/orders/" + id, `href="/api/v1/docs"`, "/api/v1/auth/login"},
+		"/orders/100042":    {"100042", "/api/v1/orders/100042"},
+		"/orders/%23100042": {"#100042"},
+		"/seller/orders":    {"/api/v1/seller/orders", `href="/api/v1/docs"`},
+		"/seller/returns":   {"/api/v1/seller/returns", `href="/api/v1/docs"`},
+	} {
+		r := do(t, "GET", base+path, "")
+		if r.Status != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %s: %d %q, want 200 HTML", path, r.Status, r.Header.Get("Content-Type"))
+			continue
+		}
+		for _, w := range want {
+			if !bytes.Contains(r.Body, []byte(w)) {
+				t.Errorf("GET %s lacks %s", path, w)
+			}
+		}
+		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s CSP %q", path, csp)
+		}
+	}
+	for _, path := range []string{"/orders/", "/orders/a/b", "/orders/%3Cscript%3E", "/orders/" + strings.Repeat("9", 65), "/seller/other"} {
+		if r := do(t, "GET", base+path, ""); r.Status != 404 {
+			t.Errorf("GET %s: %d, want 404", path, r.Status)
+		}
+	}
+	if r := do(t, "POST", base+"/orders/"+id, ""); r.Status != 405 || r.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /orders/{id}: %d %q, want 405", r.Status, r.Header.Get("Allow"))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 //	GET /health   the gateway is alive (as GET /api/v1/health)
 //	GET /readyz   the process can serve: Deps.Ready, the report of the admin port's /readyz
 //	GET /api/v1/docs/redoc.<hash>.js   the reference page's script
+//	GET /orders/{id}, /seller/orders, /seller/returns   where the emails link (pages below)
 //
 // They answer GET and HEAD (405 otherwise) and are served in maintenance
 // mode too; none is rate limited.
@@ -40,10 +42,13 @@ func (g *Gateway) serveSite(ctx *fasthttp.RequestCtx) bool {
 	case "/readyz":
 		h = g.serveReady
 	default:
-		if p != redoc.path {
+		if p == redoc.path {
+			h = serveDocsAsset
+			break
+		}
+		if h = linkPage(p); h == nil {
 			return false
 		}
-		h = serveDocsAsset
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.SetCanonical(hAllow, []byte("GET, HEAD"))
@@ -169,4 +174,86 @@ func serveHome(ctx *fasthttp.RequestCtx) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", homeCSP)
 	ctx.SetBody(homeHTML)
+}
+
+// The pages the notification emails link to (<notification.shop-url> +
+// /orders/{id}, /seller/orders, /seller/returns). Like the home page they
+// stand in for the storefront: until it serves these paths they say what
+// the link is about and how to see it through the API. They show nothing
+// but what the URL holds (no token reaches them). The storefront replaces
+// linkPage (and these pages); nothing else depends on them.
+
+// maxLinkID bounds the order id or number a link page echoes.
+const maxLinkID = 64
+
+// linkPage returns the handler of an email link's page at path p, nil when
+// p is not one.
+func linkPage(p string) func(*fasthttp.RequestCtx) {
+	switch p {
+	case "/seller/orders":
+		return sitePage("Orders with your products", "<p>This link lists the orders that hold your products.</p>",
+			"GET "+APIPrefix+"/seller/orders", "the orders with your products (only your lines, shipments, returns and totals)")
+	case "/seller/returns":
+		return sitePage("Return requests", "<p>This link lists the return requests of your lines.</p>",
+			"GET "+APIPrefix+"/seller/returns", "the return requests of your lines, newest first")
+	}
+	id, ok := strings.CutPrefix(p, "/orders/")
+	if !ok || !linkID(id) {
+		return nil
+	}
+	esc := html.EscapeString(id)
+	return sitePage("Order "+esc, "<p>This link is about your order <strong>"+esc+"</strong>.</p>",
+		"GET "+APIPrefix+"/orders/"+esc, "the order with its lines, payment, shipments and returns (by its id, or by its "+
+			"number as the email shows it)")
+}
+
+// linkID reports whether id looks like an order id or number: 1..64 of
+// letters, digits, '-', '_' and a leading '#'.
+func linkID(id string) bool {
+	if id == "" || len(id) > maxLinkID {
+		return false
+	}
+	for i, c := range id {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '#' && i == 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sitePage answers a small HTML page: title, what the link is (intro),
+// and the API call that shows it.
+func sitePage(title, intro, call, what string) func(*fasthttp.RequestCtx) {
+	body := []byte(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>` + title + ` · OpenCommerce</title>
+<style>` + homeStyle + `</style>
+</head>
+<body>
+<h1>` + title + `</h1>
+` + intro + `
+<p>The storefront is not served here yet. To see it, sign in (<code>POST ` + APIPrefix + `/auth/login</code>) and call</p>
+<pre>` + call + `
+Authorization: Bearer &lt;access_token&gt;</pre>
+<p>It answers ` + what + `.</p>
+<ul>
+<li><a href="` + DocsPath + `">API reference</a> — how to sign in and every operation</li>
+<li><a href="/">OpenCommerce home</a></li>
+</ul>
+</body>
+</html>
+`)
+	return func(ctx *fasthttp.RequestCtx) {
+		h := &ctx.Response.Header
+		h.Set("Cache-Control", cacheRevalidate)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", homeCSP)
+		h.Set("Referrer-Policy", "no-referrer")
+		ctx.SetBody(body)
+	}
 }

@@ -56,6 +56,9 @@ type Call struct {
 	Token    string
 	Body     any    // JSON-encoded when not nil ([]byte is sent as is)
 	Idem     string // Idempotency-Key
+	// ContentType of Body (default application/json): set it with a
+	// []byte Body to send raw bytes (a file upload).
+	ContentType string
 	// Start is when the request was meant to be sent; zero means now.
 	Start time.Time
 }
@@ -124,7 +127,11 @@ func (cl *Client) Do(ctx context.Context, c Call) Response {
 				return Response{Err: err}
 			}
 		}
-		req.Header.SetContentType("application/json")
+		ct := c.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.SetContentType(ct)
 		req.SetBody(b)
 	}
 	start := c.Start
@@ -155,4 +162,37 @@ func (cl *Client) Do(ctx context.Context, c Call) Response {
 		cl.rec.Record(c.Endpoint, out.Status, out.Latency)
 	}
 	return out
+}
+
+// Setup sends c and retries what a busy or starting platform answers: a
+// 429 after the Retry-After it names, for as long as ctx lasts (calling
+// limited, when not nil, before each such wait); a 503 or a connection
+// error a bounded number of times, after Retry-After when given. Any other
+// failure is returned at once. Seeding (loadgen, opencommerce demo) uses it.
+func (cl *Client) Setup(ctx context.Context, c Call, limited func(c Call, wait time.Duration)) (Response, error) {
+	var r Response
+	for attempt := 0; attempt < 30; {
+		r = cl.Do(ctx, c)
+		var wait time.Duration
+		switch {
+		case r.OK():
+			return r, nil
+		case r.Status == 429:
+			wait = max(r.RetryAfter, 50*time.Millisecond)
+			if limited != nil {
+				limited(c, wait)
+			}
+		case r.Status == 503 || r.Status == 0:
+			attempt++
+			wait = max(r.RetryAfter, time.Duration(50*attempt)*time.Millisecond)
+		default:
+			return r, fmt.Errorf("%s %s: %w", c.Method, c.Path, r.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return r, fmt.Errorf("%s %s: %w", c.Method, c.Path, r.Error())
 }

@@ -60,38 +60,16 @@ func runID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// setup retries what a busy or starting platform answers: a 429 after
-// the Retry-After it names, for as long as ctx lasts (the first one also
-// tells the user how to raise the limits); a 503 or a connection error a
-// bounded number of times, after Retry-After when given.
+// setup is Client.Setup on the plain client; the first 429 also tells the
+// user how to raise the limits.
 func (g *gen) setup(ctx context.Context, c Call) (Response, error) {
-	var r Response
-	for attempt := 0; attempt < 30; {
-		r = g.plain.Do(ctx, c)
-		var wait time.Duration
-		switch {
-		case r.OK():
-			return r, nil
-		case r.Status == 429:
-			wait = max(r.RetryAfter, 50*time.Millisecond)
-			g.limitedOnce.Do(func() {
-				g.progress("%s %s was rate limited (retry in %s); seeding waits as Retry-After says. For a load test raise "+
-					"the gateway's limits, e.g. OC_GATEWAY_RATE_LOGIN=100000/1s:100000 OC_GATEWAY_RATE_CHECKOUT=100000/1s:100000 "+
-					"(README, \"Rate limits and CORS\")", c.Method, c.Path, wait)
-			})
-		case r.Status == 503 || r.Status == 0:
-			attempt++
-			wait = max(r.RetryAfter, time.Duration(50*attempt)*time.Millisecond)
-		default:
-			return r, fmt.Errorf("%s %s: %w", c.Method, c.Path, r.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return r, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-	return r, fmt.Errorf("%s %s: %w", c.Method, c.Path, r.Error())
+	return g.plain.Setup(ctx, c, func(c Call, wait time.Duration) {
+		g.limitedOnce.Do(func() {
+			g.progress("%s %s was rate limited (retry in %s); seeding waits as Retry-After says. For a load test raise "+
+				"the gateway's limits, e.g. OC_GATEWAY_RATE_LOGIN=100000/1s:100000 OC_GATEWAY_RATE_CHECKOUT=100000/1s:100000 "+
+				"(README, \"Rate limits and CORS\")", c.Method, c.Path, wait)
+		})
+	})
 }
 
 type tokensReply struct {
