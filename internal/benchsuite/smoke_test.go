@@ -3,6 +3,7 @@ package benchsuite_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 
 // startPlatform starts the whole platform in this process on an isolated
 // Env (fresh vhost, database and key prefixes, free ports), with cheap
-// password hashing; everything is removed when the test ends.
-func startPlatform(t *testing.T) *benchsuite.Env {
+// password hashing; everything is removed when the test ends. extraEnv
+// (OC_* settings) overrides the bench's own.
+func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
 	t.Helper()
 	s := benchsuite.DefaultServers()
 	s.PGURL, s.AMQPURL, s.AMQPAdmin = testenv.PGURL, testenv.AMQPURL, testenv.AMQPAdmin
@@ -37,9 +39,9 @@ func startPlatform(t *testing.T) *benchsuite.Env {
 			t.Logf("cleanup: %v", err)
 		}
 	})
-	p, err := benchsuite.Start(ctx, env, "", []string{
+	p, err := benchsuite.Start(ctx, env, "", append([]string{
 		"OC_USER_ARGON2_MEMORY_KIB=1024", "OC_USER_ARGON2_TIME=1", "OC_LOG_LEVEL=warn",
-	})
+	}, extraEnv...))
 	if err != nil {
 		t.Fatalf("start the platform: %v", err)
 	}
@@ -123,6 +125,55 @@ func smoke(t *testing.T, cfg loadgen.Config, ampleStock bool) {
 	}
 	c := rep.Consistency
 	if c == nil || !c.OK || !c.ChargesKnown || c.ProductsChecked == 0 {
+		t.Fatalf("consistency %+v", c)
+	}
+}
+
+// With the gateway's default rate limits (which the bench otherwise
+// raises), loadgen finishes without errors: seeding and the load wait as
+// Retry-After says, and the report says the limits bounded the run and how
+// to raise them.
+func TestLoadgenWithDefaultLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole platform")
+	}
+	env := startPlatform(t, "OC_GATEWAY_RATE_DEFAULT=100/1s:200", "OC_GATEWAY_RATE_LOGIN=10/1m:5",
+		"OC_GATEWAY_RATE_SEARCH=20/1s:40", "OC_GATEWAY_RATE_CHECKOUT=10/1m:5", "OC_GATEWAY_RATE_UPLOAD=30/1m:10")
+	orderDB, err := pg.Open(context.Background(), pg.Config{URL: env.Servers.PGURL, MaxConns: 2}, env.DBPrefix+"order", nil)
+	if err != nil {
+		t.Fatalf("order database: %v", err)
+	}
+	defer orderDB.Close()
+	cfg := loadgen.Config{
+		GatewayAddr: env.GatewayAddr, AdminEmail: env.AdminEmail, AdminPassword: env.AdminPassword,
+		Seed: loadgen.SeedAPI, Products: 12, RootCategories: 1, SubCategories: 2, Sellers: 1, Users: 2,
+		StockMin: 200, StockMax: 300, SeedConcurrency: 4,
+		VUs: 6, Duration: 4 * time.Second, MaxInFlight: 64,
+		// Anonymous browsing from one address goes past the search class.
+		Mix: "home=10,category=30,search=40,product=15,cart=3,checkout=2", DeclineRate: 0,
+		Timeout: 10 * time.Second, SettleTimeout: 30 * time.Second, Check: true,
+		Charges: loadgen.PGChargeCounter(orderDB), RandSeed: 7,
+	}
+	var progress bytes.Buffer
+	rep, err := loadgen.Run(context.Background(), cfg, loadgen.Options{Progress: &progress})
+	var out bytes.Buffer
+	if rep != nil {
+		rep.Format(&out)
+	}
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, progress.String(), out.String())
+	}
+	t.Logf("\n%s\n%s", progress.String(), out.String())
+	if rep.Overall.Requests == 0 || rep.Overall.Errors != 0 {
+		t.Fatalf("%d requests, %d errors with the default limits; want some and none", rep.Overall.Requests, rep.Overall.Errors)
+	}
+	if len(rep.RateLimited) == 0 || !strings.Contains(out.String(), "OC_GATEWAY_RATE_SEARCH") {
+		t.Fatalf("the run met no limit, or the report does not say how to raise them:\n%s", out.String())
+	}
+	if !strings.Contains(progress.String(), "rate limited") {
+		t.Fatalf("seeding met no limit, or did not say so:\n%s", progress.String())
+	}
+	if c := rep.Consistency; c == nil || !c.OK {
 		t.Fatalf("consistency %+v", c)
 	}
 }

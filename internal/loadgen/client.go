@@ -101,7 +101,8 @@ func (r Response) Error() error {
 
 // Do sends c, records it (when the client has a recorder and c.Endpoint is
 // set) and returns the answer. ctx only bounds the wait beyond the client
-// timeout.
+// timeout. A recorded call that is rate limited (429 with Retry-After) is
+// retried after the wait it names, while ctx allows.
 func (cl *Client) Do(ctx context.Context, c Call) Response {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -138,6 +139,32 @@ func (cl *Client) Do(ctx context.Context, c Call) Response {
 	if start.IsZero() {
 		start = time.Now()
 	}
+	out := cl.send(ctx, c, req, resp, start)
+	// A recorded request the gateway rate-limits is sent again after the
+	// Retry-After it names, as a well-behaved client would; the wait counts
+	// in its latency. One the run's end cuts short is not recorded: it
+	// did not finish within the run.
+	for cl.rec != nil && c.Endpoint != "" && out.Status == fasthttp.StatusTooManyRequests && out.RetryAfter > 0 {
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(out.RetryAfter).After(dl) {
+			return out
+		}
+		cl.rec.RateLimited(c.Endpoint)
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(out.RetryAfter):
+		}
+		resp.Reset()
+		out = cl.send(ctx, c, req, resp, start)
+	}
+	if cl.rec != nil && c.Endpoint != "" {
+		cl.rec.Record(c.Endpoint, out.Status, out.Latency)
+	}
+	return out
+}
+
+// send makes one round trip of req; Latency counts from start.
+func (cl *Client) send(ctx context.Context, c Call, req *fasthttp.Request, resp *fasthttp.Response, start time.Time) Response {
 	timeout := cl.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
@@ -157,9 +184,6 @@ func (cl *Client) Do(ctx context.Context, c Call) Response {
 				out.RetryAfter = time.Duration(min(secs, 3600)) * time.Second
 			}
 		}
-	}
-	if cl.rec != nil && c.Endpoint != "" {
-		cl.rec.Record(c.Endpoint, out.Status, out.Latency)
 	}
 	return out
 }

@@ -27,10 +27,12 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,6 +192,9 @@ func (g *gen) load(ctx context.Context) {
 	wg.Wait()
 	g.report.Elapsed = time.Since(start)
 	g.report.Endpoints, g.report.Overall = g.rec.Summaries(g.report.Elapsed)
+	if rl := g.rec.RateLimitedWaits(); len(rl) > 0 {
+		g.report.RateLimited = rl
+	}
 }
 
 // live prints requests/s, errors and p50/p99 of the last second, once a
@@ -284,11 +289,6 @@ func (g *gen) check(ctx context.Context, outcomes []OrderOutcome) (CheckResult, 
 }
 
 // sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	return slices.Sorted(maps.Keys(m))
 }

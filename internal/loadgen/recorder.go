@@ -17,6 +17,7 @@ type Recorder struct {
 	interval Histogram
 	ivCount  uint64
 	ivErrors uint64
+	limited  map[string]uint64 // 429s waited out, per endpoint
 }
 
 type endpointStats struct {
@@ -49,6 +50,28 @@ func (r *Recorder) Record(endpoint string, status int, lat time.Duration) {
 		r.ivErrors++
 	}
 	r.mu.Unlock()
+}
+
+// RateLimited counts one 429 of endpoint that the client waited out and
+// sent again (not a failure: the request was then recorded as answered).
+func (r *Recorder) RateLimited(endpoint string) {
+	r.mu.Lock()
+	if r.limited == nil {
+		r.limited = map[string]uint64{}
+	}
+	r.limited[endpoint]++
+	r.mu.Unlock()
+}
+
+// RateLimitedWaits returns the 429s waited out, per endpoint.
+func (r *Recorder) RateLimitedWaits() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]uint64, len(r.limited))
+	for k, v := range r.limited {
+		out[k] = v
+	}
+	return out
 }
 
 // Interval returns the requests, errors and latency histogram since the

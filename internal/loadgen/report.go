@@ -25,6 +25,9 @@ type Report struct {
 	Overall         EndpointSummary   `json:"overall"`
 	Orders          OrderStats        `json:"orders"`
 	Consistency     *CheckResult      `json:"consistency,omitempty"`
+	// RateLimited counts, per endpoint, the 429s the client waited out
+	// (Retry-After) and sent again: the gateway's limits bounded the run.
+	RateLimited map[string]uint64 `json:"rate_limited,omitempty"`
 }
 
 // ReportConfig records what was run.
@@ -142,6 +145,15 @@ func (r *Report) Format(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, "errors by status: %s\n", strings.Join(parts, "; "))
+	}
+	if len(r.RateLimited) > 0 {
+		var parts []string
+		for _, ep := range sortedKeys(r.RateLimited) {
+			parts = append(parts, fmt.Sprintf("%s ×%d", ep, r.RateLimited[ep]))
+		}
+		fmt.Fprintf(w, "rate limited (429, waited out as Retry-After said; in the latencies, not errors): %s\n", strings.Join(parts, "; "))
+		fmt.Fprintf(w, "  the gateway's limits bounded this run: for a load test raise them, e.g. OC_GATEWAY_RATE_DEFAULT=100000/1s:100000 "+
+			"OC_GATEWAY_RATE_SEARCH=100000/1s:100000 OC_GATEWAY_RATE_CHECKOUT=100000/1s:100000 OC_GATEWAY_RATE_LOGIN=100000/1s:100000 (README, \"Rate limits and CORS\")\n")
 	}
 	o := r.Orders
 	fmt.Fprintf(w, "orders: %d placed, %d paid, %d cancelled", o.Placed, o.Paid, o.Cancelled)
