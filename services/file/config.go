@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -17,10 +19,13 @@ type Config struct {
 	Dir string
 	// DataAddr is the listen address of the HTTP data port (uploads and
 	// downloads from the gateway). It must be reachable only from inside the
-	// platform: the port trusts the actor headers the gateway sets.
+	// platform: the port trusts the actor headers the gateway sets. The
+	// default is loopback; Validate refuses any other address without an
+	// InternalToken.
 	DataAddr string
 	// InternalToken, when set, must be sent by every data port request in
-	// the X-OC-Internal-Token header (empty = no check, for development).
+	// the X-OC-Internal-Token header. Empty (no check) is allowed only
+	// with a loopback DataAddr, for development.
 	InternalToken string
 	// Size limits per purpose, in bytes.
 	MaxImageSize    int64 // product_image, review_image
@@ -45,8 +50,8 @@ type Config struct {
 // RegisterFlags registers the flags, prefixed "file.", with defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Dir, "file.dir", "./var/files", "blob directory (content-addressed; temporaries in <dir>/tmp)")
-	fs.StringVar(&c.DataAddr, "file.data-addr", ":8090", "listen address of the internal HTTP data port (uploads/downloads from the gateway); never expose it publicly")
-	fs.StringVar(&c.InternalToken, "file.internal-token", "", "shared secret the gateway sends in X-OC-Internal-Token to the data port (empty = no check; set it in production)")
+	fs.StringVar(&c.DataAddr, "file.data-addr", "127.0.0.1:8090", "listen address of the internal HTTP data port (uploads/downloads from the gateway); never expose it publicly; a non-loopback address requires file.internal-token")
+	fs.StringVar(&c.InternalToken, "file.internal-token", "", "shared secret the gateway sends in X-OC-Internal-Token to the data port (empty = no check, allowed only when file.data-addr is loopback)")
 	fs.Int64Var(&c.MaxImageSize, "file.max-image-size", 10<<20, "size limit of product and review images, bytes")
 	fs.Int64Var(&c.MaxAvatarSize, "file.max-avatar-size", 2<<20, "size limit of avatars, bytes")
 	fs.Int64Var(&c.MaxDocumentSize, "file.max-document-size", 20<<20, "size limit of documents, bytes")
@@ -72,6 +77,8 @@ func (c Config) Validate() error {
 		return errors.New("file.dir: must be set")
 	case c.DataAddr == "":
 		return errors.New("file.data-addr: must be set")
+	case c.InternalToken == "" && !loopbackAddr(c.DataAddr):
+		return fmt.Errorf("file.data-addr: %q is not a loopback address and file.internal-token is empty: the data port trusts the identity headers it is sent, so set file.internal-token (and the gateway's gateway.file-internal-token) or listen on 127.0.0.1", c.DataAddr)
 	case c.MaxImageSize <= 0, c.MaxAvatarSize <= 0, c.MaxDocumentSize <= 0:
 		return errors.New("file.max-*-size: must be positive")
 	case c.MaxImageSide <= 0 || c.MaxImagePixels <= 0:
@@ -86,6 +93,21 @@ func (c Config) Validate() error {
 		return errors.New("file.upload-timeout: must be positive")
 	}
 	return nil
+}
+
+// loopbackAddr reports whether the listen address addr (host:port) binds
+// only loopback: "localhost" or a loopback IP. An empty host ("":8090)
+// listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // limit is the size limit of purpose (0 for an unknown purpose).
