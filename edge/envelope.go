@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
 )
 
 const (
@@ -125,7 +126,7 @@ func (g *Gateway) envelope(ctx *fasthttp.RequestCtx, st *reqState, body, idem []
 	b = append(b, '"')
 	if ua := ctx.Request.Header.UserAgent(); len(ua) > 0 {
 		b = append(b, `,"user_agent":`...)
-		b = appendJSONBytes(b, ua[:min(len(ua), maxUserAgent)])
+		b = appendJSONText(b, ua[:min(len(ua), maxUserAgent)])
 	}
 	if len(idem) > 0 {
 		b = append(b, `,"idempotency_key":`...)
@@ -191,4 +192,43 @@ func appendJSONString(b []byte, s string) []byte {
 // into a string: the string view lives only for the call.
 func appendJSONBytes(b, s []byte) []byte {
 	return appendJSONString(b, unsafe.String(unsafe.SliceData(s), len(s)))
+}
+
+// appendJSONText is appendJSONBytes for free text the gateway passes on
+// unchecked (the User-Agent): control characters, invalid UTF-8 and
+// bidirectional controls become U+FFFD, so the services' decoder, which
+// refuses them, never refuses a request for its User-Agent. Clean text
+// allocates nothing.
+func appendJSONText(b, s []byte) []byte {
+	clean := true
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			if s[i] < 0x20 || s[i] == 0x7f {
+				clean = false
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if (r == utf8.RuneError && size == 1) || bus.IsBidiControl(r) {
+			clean = false
+			break
+		}
+		i += size
+	}
+	if clean {
+		return appendJSONBytes(b, s)
+	}
+	out := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || bus.IsBidiControl(r) {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, s[i:i+size]...)
+		}
+		i += size
+	}
+	return appendJSONBytes(b, out)
 }

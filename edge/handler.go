@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -376,6 +377,10 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 	if name := rt.undeclaredQuery(ctx); name != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument,
 			"unknown query parameter "+strconv.Quote(string(name[:min(len(name), 64)]))+"; "+rt.queryHelp)
+		return
+	}
+	if msg := st.badInput(ctx); msg != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, msg)
 		return
 	}
 	if rt.Custom == CustomHealth {
@@ -822,6 +827,55 @@ func (rt *route) undeclaredQuery(ctx *fasthttp.RequestCtx) []byte {
 		}
 	}
 	return nil
+}
+
+// badInput checks the path parameters and query values the same way on
+// every route: a NUL byte, invalid UTF-8 or a bidirectional
+// override/isolate control (U+202A–U+202E, U+2066–U+2069) is refused with
+// a message naming the parameter ("" when all are clean). Clean input
+// allocates nothing.
+func (st *reqState) badInput(ctx *fasthttp.RequestCtx) string {
+	for i := 0; i < st.nparams; i++ {
+		if what := badText(st.params[i].val); what != "" {
+			return "path parameter " + strconv.Quote(st.params[i].name) + " " + what
+		}
+	}
+	args := ctx.QueryArgs()
+	if args.Len() == 0 {
+		return ""
+	}
+	for k, v := range args.All() {
+		if what := badText(k); what != "" {
+			return "a query parameter name " + what
+		}
+		if what := badText(v); what != "" {
+			return "query parameter " + strconv.Quote(string(k[:min(len(k), 64)])) + " " + what
+		}
+	}
+	return ""
+}
+
+// badText says what is wrong with b as text ("" when nothing is).
+func badText(b []byte) string {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c == 0 {
+				return "contains a NUL byte"
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return "is not valid UTF-8"
+		}
+		if bus.IsBidiControl(r) {
+			return "contains the bidirectional control character U+" + strconv.FormatInt(int64(r), 16)
+		}
+		i += size
+	}
+	return ""
 }
 
 func (rt *route) declares(name []byte) bool {

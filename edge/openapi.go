@@ -120,7 +120,10 @@ func serviceErrors(r Route) []contracts.Code {
 var errorResponses = map[int]struct{ name, description string }{
 	http.StatusBadRequest: {"BadRequest", "Invalid request: malformed HTTP, a body that is not valid JSON or fails the " +
 		"service's checks, a query parameter the route does not declare (the message names it) or a bad value " +
-		"of one it does, a missing or malformed Idempotency-Key."},
+		"of one it does, a path parameter or query value with a NUL byte, invalid UTF-8 or a bidirectional " +
+		"override/isolate control (U+202A–U+202E, U+2066–U+2069; the message names the parameter), a JSON body " +
+		"with such a string, a duplicate key or a key that matches a field only case-insensitively, a missing or " +
+		"malformed Idempotency-Key."},
 	http.StatusUnauthorized: {"Unauthorized", "The access token is missing (routes that need sign-in), malformed, " +
 		"expired or not verifiable, or its session has ended (log out everywhere, a password or role change, the " +
 		"account disabled: sign in again). Public routes refuse a bad token too, so a client learns its token went bad."},
@@ -219,7 +222,10 @@ func OpenAPI(routes []Route) ([]byte, error) {
 				"(a valid client X-Request-ID is kept). Rate-limited routes answer RateLimit-Limit, RateLimit-Remaining " +
 				"and RateLimit-Reset; 429 and 503 answers carry Retry-After. A route takes exactly the query parameters " +
 				"it lists: any other (a misspelt filter, a cache-buster such as _=) is refused with 400 naming it, " +
-				"never ignored."},
+				"never ignored. Text is refused the same way everywhere (400 invalid_argument): a NUL byte, invalid " +
+				"UTF-8 or a bidirectional override/isolate control (U+202A–U+202E, U+2066–U+2069) in a path parameter, " +
+				"a query value or a string of a JSON body; in a JSON body also a duplicate key " +
+				"and a key that is not exactly a field's name (field names are case-sensitive)."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{

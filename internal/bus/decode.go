@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -16,7 +18,9 @@ const MaxDecodeBytes = 1 << 20
 
 // Decode decodes req.Body (JSON) into v the way every service validates
 // input: unknown fields, wrong types, malformed JSON, trailing data and
-// bodies over MaxDecodeBytes are a *contracts.Error with code
+// bodies over MaxDecodeBytes, invalid UTF-8, NUL (\u0000) or bidirectional
+// controls (U+202A–U+202E, U+2066–U+2069) in a string, duplicate keys and
+// keys that match a field only case-insensitively are a *contracts.Error with code
 // invalid_argument and a message a client can act on (details.field names
 // the offending field where known). An empty body leaves v untouched.
 func Decode(req *Request, v any) error { return DecodeJSON(req.Body, v) }
@@ -28,6 +32,12 @@ func DecodeJSON(data []byte, v any) error {
 	}
 	if len(data) > MaxDecodeBytes {
 		return contracts.InvalidArgument("", "request body too large (%d bytes, limit %d)", len(data), MaxDecodeBytes)
+	}
+	if !utf8.Valid(data) {
+		return contracts.InvalidArgument("", "request body is not valid UTF-8")
+	}
+	if err := checkJSON(data, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

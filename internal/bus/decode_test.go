@@ -24,6 +24,17 @@ func TestDecode(t *testing.T) {
 		{"unknown nested field", `{"items":[{"qty":1,"x":2}]}`, `unknown field "x"`, "x"},
 		{"trailing", `{} x`, "request body must hold a single JSON value (trailing data after it)", ""},
 		{"syntax", `{"name" "a"}`, "malformed JSON at byte 9: invalid character '\"' after object key", ""},
+		{"case-insensitive key", `{"NAME":"a"}`, `unknown field "NAME" (field names are case-sensitive)`, "NAME"},
+		{"case-insensitive nested key", `{"items":[{"Qty":1}]}`, `unknown field "Qty" (field names are case-sensitive)`, "Qty"},
+		{"duplicate key", `{"name":"a","name":"b"}`, `duplicate key "name"`, "name"},
+		{"duplicate escaped key", `{"name":"a","na\u006de":"b"}`, `duplicate key "name"`, "name"},
+		{"duplicate nested key", `{"items":[{"qty":1,"qty":2}]}`, `duplicate key "qty"`, "qty"},
+		{"escaped NUL", `{"name":"a\u0000b"}`, `field "name" contains a NUL character (\u0000)`, "name"},
+		{"bidi override", "{\"name\":\"a\u202eb\"}", `field "name" contains the bidirectional control character U+202e`, "name"},
+		{"escaped bidi isolate", `{"name":"a\u2066b"}`, `field "name" contains the bidirectional control character U+2066`, "name"},
+		{"invalid UTF-8", "{\"name\":\"a\xffb\"}", "request body is not valid UTF-8", ""},
+		{"NUL in nested string", `{"items":[],"name":"\u0000"}`, `field "name" contains a NUL character (\u0000)`, "name"},
+		{"plain unicode ok", `{"name":"caf\u00e9 – ü 日本"}`, "", ""},
 		{"huge", `"` + string(make([]byte, bus.MaxDecodeBytes)) + `"`, "request body too large (1048578 bytes, limit 1048576)", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
