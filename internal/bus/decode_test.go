@@ -34,6 +34,9 @@ func TestDecode(t *testing.T) {
 		{"escaped bidi isolate", `{"name":"a\u2066b"}`, `field "name" contains the bidirectional control character U+2066`, "name"},
 		{"invalid UTF-8", "{\"name\":\"a\xffb\"}", "request body is not valid UTF-8", ""},
 		{"NUL in nested string", `{"items":[],"name":"\u0000"}`, `field "name" contains a NUL character (\u0000)`, "name"},
+		{"lone high surrogate", `{"name":"a\ud800b"}`, `field "name" holds a lone UTF-16 surrogate (\ud800), which is not text`, "name"},
+		{"lone low surrogate", `{"name":"\udc00"}`, `field "name" holds a lone UTF-16 surrogate (\udc00), which is not text`, "name"},
+		{"surrogate pair ok", `{"name":"\ud83d\ude00"}`, "", ""},
 		{"plain unicode ok", `{"name":"caf\u00e9 – ü 日本"}`, "", ""},
 		{"huge", `"` + string(make([]byte, bus.MaxDecodeBytes)) + `"`, "request body too large (1048578 bytes, limit 1048576)", ""},
 	} {

@@ -252,6 +252,23 @@ func (s *strictScanner) str(field string, want bool) (string, error) {
 					return "", err
 				}
 				s.i += 6
+				switch {
+				case r >= 0xDC00 && r <= 0xDFFF:
+					return "", loneSurrogate(r, field, want)
+				case r >= 0xD800 && r <= 0xDBFF:
+					// Must be followed by the low half: \uDC00–\uDFFF.
+					if s.i+6 > len(s.data) || s.data[s.i] != '\\' || s.data[s.i+1] != 'u' {
+						return "", loneSurrogate(r, field, want)
+					}
+					lo, err := strconv.ParseUint(string(s.data[s.i+2:s.i+6]), 16, 32)
+					if err != nil {
+						return "", errStop
+					}
+					if lo < 0xDC00 || lo > 0xDFFF {
+						return "", loneSurrogate(r, field, want)
+					}
+					s.i += 6
+				}
 				continue
 			}
 			s.i += 2
@@ -286,6 +303,10 @@ func badRune(r rune, field string, key bool) error {
 		return textError(field, key, "contains the bidirectional control character U+"+strconv.FormatInt(int64(r), 16))
 	}
 	return nil
+}
+
+func loneSurrogate(r uint64, field string, key bool) error {
+	return textError(field, key, "holds a lone UTF-16 surrogate (\\u"+strconv.FormatUint(r, 16)+"), which is not text")
 }
 
 func textError(field string, key bool, what string) error {

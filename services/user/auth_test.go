@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -85,9 +86,11 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 		e.fail(anon, contracts.MethodUserRefresh, envl(contracts.RefreshRequest{RefreshToken: s.RefreshToken}), contracts.CodeUnauthenticated)
 	}
 	// Garbage refresh tokens.
-	for _, rt := range []string{"x", "AAAA", string(make([]byte, 43))} {
+	for _, rt := range []string{"x", "AAAA", strings.Repeat("-", 43)} {
 		e.fail(anon, contracts.MethodUserRefresh, envl(contracts.RefreshRequest{RefreshToken: rt}), contracts.CodeUnauthenticated)
 	}
+	// NUL characters are refused as input by the shared decoder.
+	e.fail(anon, contracts.MethodUserRefresh, envl(contracts.RefreshRequest{RefreshToken: string(make([]byte, 43))}), contracts.CodeInvalidArgument)
 
 	// Events: registered (twice) with the public fields only.
 	evs := e.eventsOf(contracts.EventUserRegistered, 2)
