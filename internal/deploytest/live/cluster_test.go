@@ -74,6 +74,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
+	// marker is in the environment of the process and its descendants.
+	marker string
 }
 
 func start(t *testing.T, dir, name string, env []string, bin string, args ...string) *proc {
@@ -85,18 +87,20 @@ func start(t *testing.T, dir, name string, env []string, bin string, args ...str
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), env...)
+	marker := runMarker + "-" + name
+	cmd.Env = append(append(os.Environ(), env...), marker)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), marker: marker}
 	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
 	t.Cleanup(func() { p.stop(t) })
 	return p
 }
 
 func (p *proc) stop(t *testing.T) {
+	defer killDescendants(t, p.name, p.marker)
 	select {
 	case <-p.done:
 		return
@@ -109,6 +113,38 @@ func (p *proc) stop(t *testing.T) {
 		t.Logf("%s did not stop in 30s: killing it", p.name)
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
+	}
+}
+
+// runMarker, with the process's name, is in the environment of every
+// process this test starts, and so of theirs: Nomad's logmon and docker_logger plugins detach from the
+// agent (to outlive an agent restart) and stay after it stops unless they
+// are found by it.
+var runMarker = fmt.Sprintf("OC_DEPLOY_RUN=%d-%d", os.Getpid(), time.Now().UnixNano())
+
+// killDescendants kills every process left with marker (the one of the
+// process named name, which has stopped) in its environment.
+func killDescendants(t *testing.T, name, marker string) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	killed := 0
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, []byte(marker+"\x00")) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	if killed > 0 {
+		t.Logf("after %s stopped: killed %d processes it had left (plugins that detach)", name, killed)
 	}
 }
 
