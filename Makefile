@@ -70,14 +70,14 @@ test:
 	$(MAKE) test-deploy
 
 ## test-deploy: the Nomad jobs deployed for real on Consul, Nomad and Docker
-## (internal/deploytest/live; see nomad/README.md)
+## (tools/deploytest/live; see nomad/README.md)
 test-deploy: build-static deploy-tools
 	scripts/deps.sh --test
 	OC_DEPLOY_TEST=1 \
 	OC_NOMAD_BIN=$$(scripts/deploy-tools.sh path nomad) \
 	OC_CONSUL_BIN=$$(scripts/deploy-tools.sh path consul) \
 	OC_PROMETHEUS_BIN=$$(scripts/deploy-tools.sh path prometheus) \
-	$(GO) test -count=1 -v -timeout 30m -run 'TestDeployOnNomad' ./internal/deploytest/live/
+	$(GO) test -count=1 -v -timeout 30m -run 'TestDeployOnNomad' ./tools/deploytest/live/
 
 ## bench: baselines and the platform's figures in one run (see BENCHMARKS.md)
 bench: deps build

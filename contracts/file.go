@@ -4,7 +4,7 @@ import "time"
 
 // The file service's RPC methods (see notes/ROUTES.md). The bytes of a file
 // never travel by RPC: uploads and downloads go through the file service's
-// HTTP data port (services/file, services/file/dataclient).
+// HTTP data port (services/file, internal/filedata).
 //
 // file.list, file.delete, file.copy and file.move are routed by the gateway
 // and take an Envelope. file.stat is for services: its body is a

@@ -10,7 +10,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 // TestThroughRabbitMQ routes requests to real RPC services over the real

@@ -5,7 +5,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 )
 
 // File routes: the bytes never travel through RabbitMQ. The gateway
@@ -54,7 +54,7 @@ func (g *Gateway) serveUpload(ctx *fasthttp.RequestCtx, req *Request) {
 		g.fileUnavailable(ctx)
 		return
 	}
-	err := g.data.Upload(ctx, base, dataclient.Request{Actor: req.Actor, RequestID: string(req.RequestID)})
+	err := g.data.Upload(ctx, base, filedata.Request{Actor: req.Actor, RequestID: string(req.RequestID)})
 	if err != nil {
 		g.log.Warn("upload to the file service failed", "instance", base, "err", err, "request_id", string(req.RequestID))
 		e := contracts.AsError(err)
@@ -83,7 +83,7 @@ func (g *Gateway) download(ctx *fasthttp.RequestCtx, req *Request, thumbnail boo
 		writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "file not found")
 		return
 	}
-	r := dataclient.Request{Actor: req.Actor, RequestID: string(req.RequestID)}
+	r := filedata.Request{Actor: req.Actor, RequestID: string(req.RequestID)}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		base := g.pickFile()

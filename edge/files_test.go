@@ -21,9 +21,9 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 	"github.com/opencommerce/opencommerce/internal/testenv"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 const fileID = "0190c3a4-0000-7000-8000-0000000000f1"
@@ -41,8 +41,8 @@ type fakeFiles struct {
 
 func (f *fakeFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.actors = append(f.actors, r.Header.Get(dataclient.HeaderActorID)+"/"+r.Header.Get(dataclient.HeaderActorRole))
-	f.token = r.Header.Get(dataclient.HeaderInternalToken)
+	f.actors = append(f.actors, r.Header.Get(filedata.HeaderActorID)+"/"+r.Header.Get(filedata.HeaderActorRole))
+	f.token = r.Header.Get(filedata.HeaderInternalToken)
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch {

@@ -66,7 +66,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge/ratelimit"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 )
 
 // RPC is what the gateway needs of the bus client (*bus.Client). Call
@@ -198,7 +198,7 @@ type Gateway struct {
 	started  atomic.Bool
 	closing  atomic.Bool // Shutdown has begun: Serve returning is expected
 	files    FileInstances
-	data     *dataclient.Client
+	data     *filedata.Client
 	hub      StreamHub
 	ready    Ready
 	broker   Broker
@@ -332,7 +332,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if g.broker = deps.Broker; g.broker != nil {
 		g.verifier.RevocationsDown() // until the feed is connected
 	}
-	g.data = dataclient.New(dataclient.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
+	g.data = filedata.New(filedata.Config{InternalToken: cfg.FileInternalToken, UploadTimeout: cfg.FileTimeout,
 		DownloadTimeout: cfg.FileTimeout, DialTimeout: cfg.FileDialTimeout,
 		// What an early answer (413, 415) leaves unread is drained up to the
 		// upload limit, so the client reads the answer.

@@ -23,7 +23,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/cache"
 	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 )
 
 // Header names and values written on the hot path, as bytes so fasthttp
@@ -69,7 +69,7 @@ var (
 var identityHeaders = []string{
 	contracts.HeaderActorID, contracts.HeaderActorRole, "X-User-Id", "X-User-Role", "X-User",
 	"X-Forwarded-User", "X-Auth-User", "X-Remote-User", "Remote-User", "X-Authenticated-User",
-	dataclient.HeaderActorID, dataclient.HeaderActorRole, dataclient.HeaderInternalToken,
+	filedata.HeaderActorID, filedata.HeaderActorRole, filedata.HeaderInternalToken,
 }
 
 // reqState is per-request scratch space, pooled.

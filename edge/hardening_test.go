@@ -14,7 +14,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 // TestPanicBecomesJSON500: a panic while serving a request answers a JSON

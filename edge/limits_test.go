@@ -21,7 +21,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/testenv"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 func login(t *testing.T, base string) response {

@@ -37,7 +37,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/discovery"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 // The OpenAPI tests read the document the gateway serves, never the
@@ -899,7 +899,7 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 		dirs := []string{"../services/" + svc}
 		if svc != "file-data" {
 			// Every RPC also passes through the bus and the shared helpers.
-			dirs = append(dirs, "../internal/bus", "../internal/app", "../internal/pg")
+			dirs = append(dirs, "../internal/bus", "../internal/svc", "../internal/pg")
 		} else {
 			dirs = []string{"../services/file"}
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 // TestRevocationFeedSurvivesReconnect runs the gateway's revocation feed on

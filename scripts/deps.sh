@@ -106,7 +106,7 @@ if [ "$want_mail" = 1 ]; then
 fi
 
 if [ "$want_tools" = 1 ]; then
-  # wrk drives the gateway benchmark's out-of-process table (edge/edgebench).
+  # wrk drives the gateway benchmark's out-of-process table (tools/edgebench).
   if ! command -v wrk >/dev/null; then
     log "installing wrk"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) >/dev/null 2>&1 \

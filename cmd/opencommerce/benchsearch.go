@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencommerce/opencommerce/internal/benchsuite"
 	"github.com/opencommerce/opencommerce/internal/config"
+	"github.com/opencommerce/opencommerce/tools/benchsuite"
 )
 
 func init() {

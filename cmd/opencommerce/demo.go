@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/internal/config"
-	"github.com/opencommerce/opencommerce/internal/demo"
+	"github.com/opencommerce/opencommerce/tools/demo"
 )
 
 func init() {

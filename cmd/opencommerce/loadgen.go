@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/internal/config"
-	"github.com/opencommerce/opencommerce/internal/loadgen"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/services/product"
+	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
 
 func init() {

@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/opencommerce/opencommerce/internal/config"
-	"github.com/opencommerce/opencommerce/internal/platform"
+	"github.com/opencommerce/opencommerce/platform"
 )
 
 func main() {

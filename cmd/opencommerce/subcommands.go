@@ -10,7 +10,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts/schemagen"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/config"
-	"github.com/opencommerce/opencommerce/internal/platform"
+	"github.com/opencommerce/opencommerce/platform"
 )
 
 type subcommand struct {

@@ -1,5 +1,5 @@
 // Package auth verifies access tokens at the edge. Tokens are checked
-// locally (services/user/token: Ed25519 JWTs, EdDSA only) against the user
+// locally (internal/token: Ed25519 JWTs, EdDSA only) against the user
 // service's public key set, which is fetched through a Fetcher (the gateway
 // passes one calling user.jwks), cached, refreshed periodically (Run), and
 // loaded on demand when a token or a JWKS request finds no key set cached.
@@ -47,7 +47,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/internal/token"
 )
 
 // Fetcher returns the current JWKS document (contracts.JWKS as JSON).

@@ -10,7 +10,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/auth"
-	"github.com/opencommerce/opencommerce/services/user/token/tokentest"
+	"github.com/opencommerce/opencommerce/internal/token/tokentest"
 )
 
 // source is a fake user service answering user.jwks: its key set (Rotate

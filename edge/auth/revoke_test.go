@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/auth"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/internal/token"
 )
 
 // signAt returns a customer token of sub issued at (with iat_us unless

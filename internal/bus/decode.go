@@ -59,20 +59,58 @@ func DecodeEnvelope(req *Request) (contracts.Envelope, error) {
 	return env, err
 }
 
-// Routed adapts the handler of a gateway-routed method: it decodes the
-// envelope and hands over its params (never nil), the client's body
-// (undecoded) and the actor.
-func Routed(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) Handler {
+// Call is a gateway-routed request decoded for its handler: who asks, the
+// route's path and query parameters (never nil), the request metadata the
+// gateway passed on (Idempotency-Key, client IP, user agent; see
+// contracts.Meta*), and the client's body decoded into In.
+type Call[In any] struct {
+	Actor  contracts.Actor
+	Params contracts.Params
+	Meta   map[string]string
+	In     In
+}
+
+// NoBody is the In of a method that takes no request body: its body, if a
+// client sent one, is not decoded.
+type NoBody struct{}
+
+// Routed returns the Handler of a gateway-routed method. It decodes the
+// envelope, then the client's body into In with DecodeJSON's rules (an
+// invalid body is invalid_argument before fn runs; NoBody skips the body),
+// and calls fn with the decoded Call. This is the one place a service's
+// routed input is decoded: handlers receive typed values, never bytes.
+func Routed[In any](fn func(ctx context.Context, c Call[In]) (any, error)) Handler {
+	_, noBody := any((*In)(nil)).(*NoBody)
 	return func(ctx context.Context, req *Request) (any, error) {
 		env, err := DecodeEnvelope(req)
 		if err != nil {
 			return nil, err
 		}
-		if env.Params == nil {
-			env.Params = contracts.Params{}
+		c := Call[In]{Actor: req.Actor, Params: env.Params, Meta: env.Meta}
+		if c.Params == nil {
+			c.Params = contracts.Params{}
 		}
-		return fn(ctx, req.Actor, env.Params, env.Body)
+		if !noBody {
+			if err := DecodeJSON(env.Body, &c.In); err != nil {
+				return nil, err
+			}
+		}
+		return fn(ctx, c)
 	}
+}
+
+// Query returns the Handler of a routed method whose input is its query
+// parameters (list and search methods): parse turns them into the method's
+// filter Q (an error, typically invalid_argument naming the parameter, is
+// the answer), and fn receives the parsed filter.
+func Query[Q any](parse func(a contracts.Actor, p contracts.Params) (Q, error), fn func(ctx context.Context, a contracts.Actor, q Q) (any, error)) Handler {
+	return Routed(func(ctx context.Context, c Call[NoBody]) (any, error) {
+		q, err := parse(c.Actor, c.Params)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, c.Actor, q)
+	})
 }
 
 func decodeError(err error) error {
@@ -118,4 +156,20 @@ func jsonKind(k string) string {
 		return "a number"
 	}
 	return "a " + k
+}
+
+// RawRouted hands over the envelope's params (never nil), the client's body
+// undecoded and the actor. Transitional: services move to Routed and Query,
+// and it goes.
+func RawRouted(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) Handler {
+	return func(ctx context.Context, req *Request) (any, error) {
+		env, err := DecodeEnvelope(req)
+		if err != nil {
+			return nil, err
+		}
+		if env.Params == nil {
+			env.Params = contracts.Params{}
+		}
+		return fn(ctx, req.Actor, env.Params, env.Body)
+	}
 }

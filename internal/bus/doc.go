@@ -34,7 +34,7 @@
 // amqp.reply-path): Direct Reply-To (each publishing channel consumes
 // amq.rabbitmq.reply-to no-ack) and one exclusive auto-named reply queue
 // per connection. Measured on the 2-core development machine (bench:
-// go run ./internal/bus/benchrpc/cmd -dur=6s, 2026-11-26; bare amqp091-go
+// go run ./tools/benchrpc/cmd -dur=6s, 2026-11-26; bare amqp091-go
 // echo in the same run, modes interleaved in 12 slices; machine shared and
 // noisy, ±10% between runs), two runs:
 //

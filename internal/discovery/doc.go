@@ -82,6 +82,6 @@
 //
 // Tests use package consultest, a fake Consul HTTP API driven through the
 // real consul/api client; the package's own tests and the platform's
-// end-to-end Consul tests (internal/e2e) run against a real agent instead
+// end-to-end Consul tests (platform/e2e) run against a real agent instead
 // when CONSUL_HTTP_ADDR is set.
 package discovery

@@ -17,19 +17,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 )
 
 // Headers of the data port protocol (between the gateway and the file
 // service; see the package doc), defined once by its client.
 const (
 	// HeaderInternalToken carries the shared secret (file.internal-token).
-	HeaderInternalToken = dataclient.HeaderInternalToken
+	HeaderInternalToken = filedata.HeaderInternalToken
 	// HeaderActorID and HeaderActorRole carry the actor the gateway verified.
-	HeaderActorID   = dataclient.HeaderActorID
-	HeaderActorRole = dataclient.HeaderActorRole
+	HeaderActorID   = filedata.HeaderActorID
+	HeaderActorRole = filedata.HeaderActorRole
 	// HeaderRequestID carries the edge request id (for logs).
-	HeaderRequestID = dataclient.HeaderRequestID
+	HeaderRequestID = filedata.HeaderRequestID
 )
 
 // maxParts bounds the parts of one multipart upload; maxFieldLen bounds a

@@ -13,8 +13,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/filedata"
 	"github.com/opencommerce/opencommerce/services/file"
-	"github.com/opencommerce/opencommerce/services/file/dataclient"
 )
 
 // front is a minimal fasthttp gateway in front of the file service, wired
@@ -32,12 +32,12 @@ func startFront(t testing.TB, fileBase string) *front {
 		t.Fatal(err)
 	}
 	f := &front{base: "http://" + ln.Addr().String(), errs: make(chan error, 16)}
-	cli := dataclient.New(dataclient.Config{InternalToken: token})
+	cli := filedata.New(filedata.Config{InternalToken: token})
 	srv := &fasthttp.Server{
 		StreamRequestBody:  true,
 		MaxRequestBodySize: 64 << 20,
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			r := dataclient.Request{RequestID: "req-1"}
+			r := filedata.Request{RequestID: "req-1"}
 			if id := string(ctx.Request.Header.Peek("X-Test-User")); id != "" {
 				r.Actor = contracts.Actor{ID: id, Role: contracts.RoleCustomer}
 			}
@@ -55,7 +55,7 @@ func startFront(t testing.TB, fileBase string) *front {
 			}
 			if err != nil {
 				f.errs <- err
-				dataclient.WriteError(ctx, err)
+				filedata.WriteError(ctx, err)
 			}
 		},
 	}

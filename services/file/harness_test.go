@@ -25,10 +25,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
+	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
 	"github.com/opencommerce/opencommerce/services/file"
 )
 
@@ -37,7 +37,7 @@ const token = "test-internal-token"
 // harness runs a file service on the real servers with a spy on its events.
 type harness struct {
 	t    testing.TB
-	deps app.Deps
+	deps svc.Deps
 	svc  *file.Service
 	cfg  file.Config
 	base string
@@ -47,7 +47,7 @@ type harness struct {
 
 func start(t testing.TB, mod ...func(*file.Config)) *harness {
 	t.Helper()
-	deps, _ := apptest.Deps(t)
+	deps, _ := svctest.Deps(t)
 	cfg := file.DefaultConfig()
 	cfg.Dir = t.TempDir()
 	cfg.DataAddr = "127.0.0.1:0"

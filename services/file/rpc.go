@@ -62,14 +62,14 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return f.contract(), nil
 		},
-		contracts.MethodFileList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodFileList: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			q, err := parseList(a, p)
 			if err != nil {
 				return nil, err
 			}
 			return s.meta.list(ctx, q)
 		}),
-		contracts.MethodFileDelete: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodFileDelete: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			if a.Anonymous() {
 				return nil, contracts.Unauthenticated("sign in to delete files")
 			}
@@ -82,7 +82,7 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return empty, s.meta.remove(ctx, s.store, f)
 		}),
-		contracts.MethodFileCopy: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodFileCopy: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			folder, err := folderBody(a, body)
 			if err != nil {
 				return nil, err
@@ -93,7 +93,7 @@ func (s *Service) handlers() map[string]bus.Handler {
 			}
 			return f.contract(), nil
 		}),
-		contracts.MethodFileMove: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodFileMove: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			folder, err := folderBody(a, body)
 			if err != nil {
 				return nil, err

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/svc"
 )
 
 // Name is the service name: RPC queue rpc.file, database oc_file.
@@ -36,13 +36,13 @@ func Migrations() fs.FS {
 // everything else is.
 type Service struct {
 	cfg  Config
-	deps app.Deps
+	deps svc.Deps
 	log  *slog.Logger
 
 	metrics   *metrics
 	decodeSem chan struct{} // bounds concurrent image decodes (memory)
 
-	kit   *app.Kit
+	kit   *svc.Kit
 	store *blobStore
 	meta  *meta
 	ln    net.Listener
@@ -52,7 +52,7 @@ type Service struct {
 }
 
 // New validates cfg and deps; nothing is opened before Start.
-func New(cfg Config, deps app.Deps) (*Service, error) {
+func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("file data port: %w", err)
 	}
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: Migrations()})
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations()})
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -21,11 +21,11 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/edge/stream/streamtest"
-	"github.com/opencommerce/opencommerce/internal/app"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
+	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/notification"
 )
@@ -34,8 +34,8 @@ const wait = 20 * time.Second
 
 type harness struct {
 	t      *testing.T
-	deps   app.Deps
-	env    apptest.Env
+	deps   svc.Deps
+	env    svctest.Env
 	svc    *notification.Service
 	cfg    notification.Config
 	js     jetstream.JetStream
@@ -49,7 +49,7 @@ type harness struct {
 // tweaks, when given, change the configuration before the start.
 func start(t *testing.T, js jetstream.JetStream, scheme natsx.Scheme, smtpAddr string, tweaks ...func(*notification.Config)) *harness {
 	t.Helper()
-	deps, env := apptest.Deps(t)
+	deps, env := svctest.Deps(t)
 	logs := &logRecorder{Handler: deps.Log.Handler(), mu: &sync.Mutex{}, msgs: new([]string)}
 	deps.Log = slog.New(logs)
 	cfg := notification.DefaultConfig()

@@ -12,22 +12,22 @@ var empty = struct{}{}
 // handlers maps every notification.* method to its handler.
 func handlers(c *core) map[string]bus.Handler {
 	return map[string]bus.Handler{
-		contracts.MethodNotificationList: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationList: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.list(ctx, a, p)
 		}),
-		contracts.MethodNotificationRead: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationRead: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.markRead(ctx, a, p.Get("id"))
 		}),
-		contracts.MethodNotificationReadAll: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationReadAll: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return empty, c.markAllRead(ctx, a)
 		}),
-		contracts.MethodNotificationPreferencesGet: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationPreferencesGet: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.getPreferences(ctx, a)
 		}),
-		contracts.MethodNotificationUnsubscribe: bus.Routed(func(ctx context.Context, _ contracts.Actor, p contracts.Params, _ []byte) (any, error) {
+		contracts.MethodNotificationUnsubscribe: bus.RawRouted(func(ctx context.Context, _ contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			return c.unsubscribe(ctx, p)
 		}),
-		contracts.MethodNotificationPreferencesUpdate: bus.Routed(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
+		contracts.MethodNotificationPreferencesUpdate: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
 			if _, err := actorID(a); err != nil {
 				return nil, err
 			}

@@ -36,9 +36,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/svc"
 )
 
 // Name is the service name: RPC queue rpc.notification, database
@@ -57,10 +57,10 @@ func Migrations() fs.FS {
 // to call concurrently with each other.
 type Service struct {
 	cfg  Config
-	deps app.Deps
+	deps svc.Deps
 	js   jetstream.JetStream
 
-	kit    *app.Kit
+	kit    *svc.Kit
 	core   *core
 	mirror *bus.Consumer
 	stopMi chan struct{}
@@ -71,7 +71,7 @@ type Service struct {
 // New checks cfg and deps and returns a service that is not started yet.
 // js is the JetStream context of the process's NATS connection (see
 // natsx.Connect); cfg.NATS must name the same streams the gateway reads.
-func New(cfg Config, deps app.Deps, js jetstream.JetStream) (*Service, error) {
+func New(cfg Config, deps svc.Deps, js jetstream.JetStream) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func New(cfg Config, deps app.Deps, js jetstream.JetStream) (*Service, error) {
 // Start opens and migrates the database, starts serving notification.*,
 // consuming events, the push and email workers and the event mirror.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: Migrations(), Bindings: consumedEvents})
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations(), Bindings: consumedEvents})
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/order"
@@ -43,7 +43,7 @@ var (
 // the product and user services on the real bus.
 type env struct {
 	t    testing.TB
-	deps app.Deps
+	deps svc.Deps
 	cfg  order.Config
 	svc  *order.Service
 	prod *fakeProduct
@@ -74,7 +74,7 @@ func testConfig() order.Config {
 // exists, so no event is lost) but consumes only after prod.start.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	deps, aenv := apptest.Deps(t)
+	deps, aenv := svctest.Deps(t)
 	e := &env{t: t, deps: deps, cfg: testConfig(), reg: aenv.Registry}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -290,7 +290,7 @@ func (e *env) count(sql string, args ...any) int {
 // to order.placed/cancelled/paid with inventory.reserved/rejected.
 type fakeProduct struct {
 	t        testing.TB
-	deps     app.Deps
+	deps     svc.Deps
 	pub      *bus.Publisher
 	consumer *bus.Consumer
 
@@ -304,7 +304,7 @@ var fakeBindings = []string{contracts.EventOrderPlaced, contracts.EventOrderCanc
 
 const fakeRetryDelay = 200 * time.Millisecond
 
-func newFakeProduct(t testing.TB, deps app.Deps) *fakeProduct {
+func newFakeProduct(t testing.TB, deps svc.Deps) *fakeProduct {
 	t.Helper()
 	f := &fakeProduct{t: t, deps: deps, products: map[string]*contracts.LookupItem{}, held: map[string][]contracts.InventoryItem{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -448,7 +448,7 @@ func newEvent(typ string, data any) (contracts.Event, error) {
 }
 
 // fakeUsers answers user.addresses.list from a map of address books.
-func fakeUsers(t testing.TB, deps app.Deps, books map[string][]contracts.Address) {
+func fakeUsers(t testing.TB, deps svc.Deps, books map[string][]contracts.Address) {
 	t.Helper()
 	srv := bus.NewServer(deps.Bus, bus.ServerConfig{Service: "user"}, deps.Log, nil)
 	srv.Handle(contracts.MethodUserAddressesList, func(_ context.Context, req *bus.Request) (any, error) {

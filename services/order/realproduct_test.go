@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
 	"github.com/opencommerce/opencommerce/services/product"
 )
 
@@ -18,7 +18,7 @@ import (
 // is back where it was.
 func TestSagaWithRealProductService(t *testing.T) {
 	t.Parallel()
-	deps, _ := apptest.Deps(t)
+	deps, _ := svctest.Deps(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	pcfg := product.DefaultConfig()

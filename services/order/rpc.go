@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/svc"
 )
 
 // envHandler serves a routed method: it decodes the gateway's envelope
@@ -33,7 +33,7 @@ func bodyHandler[In any](f func(ctx context.Context, actor contracts.Actor, env 
 }
 
 // register installs the RPC methods of contracts.MethodOrder*.
-func (s *Service) register(kit *app.Kit) {
+func (s *Service) register(kit *svc.Kit) {
 	kit.Handle(contracts.MethodOrderCartGet, envHandler(func(ctx context.Context, a contracts.Actor, _ contracts.Envelope) (any, error) {
 		return s.Cart(ctx, a)
 	}))

@@ -65,9 +65,9 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
+	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
@@ -84,7 +84,7 @@ var Migrations = pg.Dir(migrationFiles, "migrations")
 // (database, consumer, RPC server, sweeper), Stop drains it.
 type Service struct {
 	cfg  Config
-	deps app.Deps
+	deps svc.Deps
 	log  *slog.Logger
 	m    *metrics
 	now  func() time.Time
@@ -93,7 +93,7 @@ type Service struct {
 	catalog   Catalog
 	addresses AddressBook
 
-	kit      *app.Kit
+	kit      *svc.Kit
 	store    *store
 	provider payment.Provider
 
@@ -107,7 +107,7 @@ type Service struct {
 
 // New validates cfg and builds the service on deps (which must have Bus,
 // RPC and Redis). Nothing is connected before Start.
-func New(cfg Config, deps app.Deps) (*Service, error) {
+func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func New(cfg Config, deps app.Deps) (*Service, error) {
 // the event consumer (inventory.*), the RPC server and the recovery
 // sweeper (which runs once at once).
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{
 		Service:    serviceName,
 		Migrations: Migrations,
 		Bindings: []string{

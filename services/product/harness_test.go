@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
+	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
 	"github.com/opencommerce/opencommerce/services/product"
 )
 
@@ -31,7 +31,7 @@ var (
 // fake file service and a spy on the events it publishes.
 type harness struct {
 	t    testing.TB
-	deps app.Deps
+	deps svc.Deps
 	svc  *product.Service
 	pub  *bus.Publisher
 
@@ -43,7 +43,7 @@ type harness struct {
 
 func start(t testing.TB, mod ...func(*product.Config)) *harness {
 	t.Helper()
-	deps, _ := apptest.Deps(t)
+	deps, _ := svctest.Deps(t)
 	cfg := product.DefaultConfig()
 	cfg.SweepInterval = time.Hour // tests sweep explicitly
 	for _, m := range mod {

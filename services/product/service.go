@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/svc"
 )
 
 // Name is the service name: RPC queue rpc.product, database oc_product,
@@ -33,16 +33,16 @@ func Migrations() fs.FS {
 // and Stop are not safe for concurrent use with each other.
 type Service struct {
 	cfg  Config
-	deps app.Deps
+	deps svc.Deps
 
-	kit  *app.Kit
+	kit  *svc.Kit
 	core *core
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
 
 // New validates cfg and deps; nothing is opened before Start.
-func New(cfg Config, deps app.Deps) (*Service, error) {
+func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func New(cfg Config, deps app.Deps) (*Service, error) {
 // consuming order and file events, relaying events and sweeping expired
 // reservations.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: Migrations(), Bindings: bindings})
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations(), Bindings: bindings})
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/token"
 	"github.com/opencommerce/opencommerce/services/user"
-	"github.com/opencommerce/opencommerce/services/user/token"
 )
 
 func TestRegisterLoginRefreshLogout(t *testing.T) {

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
-	"github.com/opencommerce/opencommerce/internal/app/apptest"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/internal/svc/svctest"
+	"github.com/opencommerce/opencommerce/internal/token"
 	"github.com/opencommerce/opencommerce/services/user"
 	"github.com/opencommerce/opencommerce/services/user/account"
-	"github.com/opencommerce/opencommerce/services/user/token"
 )
 
 // testArgon2 keeps hashing cheap in tests (production defaults are OWASP's).
@@ -29,7 +29,7 @@ const goodPassword = "Correct-Horse-7"
 // and checked at the end for anything that looks like a password hash.
 type env struct {
 	t    *testing.T
-	deps app.Deps
+	deps svc.Deps
 	svc  *user.Service
 	cfg  user.Config
 
@@ -40,7 +40,7 @@ type env struct {
 
 func newEnv(t *testing.T, mutate ...func(*user.Config)) *env {
 	t.Helper()
-	deps, _ := apptest.Deps(t)
+	deps, _ := svctest.Deps(t)
 	cfg := user.DefaultConfig()
 	cfg.Argon2 = testArgon2
 	cfg.HashConcurrency = 4

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/token"
 	"github.com/opencommerce/opencommerce/services/user"
 	"github.com/opencommerce/opencommerce/services/user/postgres"
-	"github.com/opencommerce/opencommerce/services/user/token"
 )
 
 func newKEK(t *testing.T) []byte {

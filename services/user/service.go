@@ -5,7 +5,7 @@
 // wishlist details, by product.lookup).
 //
 // Start it in process with New(cfg, deps) and Start(ctx); tests use
-// internal/app/apptest for deps. The token package (services/user/token)
+// internal/svc/svctest for deps. The token package (internal/token)
 // is what the gateway imports to verify access tokens against user.jwks.
 package user
 
@@ -19,9 +19,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/app"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/services/user/account"
 	"github.com/opencommerce/opencommerce/services/user/postgres"
 )
@@ -43,16 +43,16 @@ const cleanupInterval = 10 * time.Minute
 // concurrently with each other.
 type Service struct {
 	cfg  Config
-	deps app.Deps
+	deps svc.Deps
 
-	kit  *app.Kit
+	kit  *svc.Kit
 	core *account.Core
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
 
 // New checks cfg and returns a service that is not started yet.
-func New(cfg Config, deps app.Deps) (*Service, error) {
+func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func New(cfg Config, deps app.Deps) (*Service, error) {
 // serving user.* and relaying events.
 func (s *Service) Start(ctx context.Context) error {
 	// file.deleted: an avatar whose file was deleted leaves the profile.
-	kit, err := app.NewKit(ctx, s.deps, app.KitConfig{Service: Name, Migrations: postgres.Migrations(),
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: postgres.Migrations(),
 		Bindings: []string{contracts.EventFileDeleted}})
 	if err != nil {
 		return err

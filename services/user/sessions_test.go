@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/internal/token"
 )
 
 // TestEndingSessionsRecordsCutoffs: log out everywhere, a password change,

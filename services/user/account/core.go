@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/services/user/token"
+	"github.com/opencommerce/opencommerce/internal/token"
 )
 
 // Core is the user service's domain: accounts, credentials, sessions,

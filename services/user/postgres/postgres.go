@@ -23,8 +23,8 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/internal/token"
 	"github.com/opencommerce/opencommerce/services/user/account"
-	"github.com/opencommerce/opencommerce/services/user/token"
 )
 
 //go:embed migrations/*.sql
