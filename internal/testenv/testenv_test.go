@@ -3,6 +3,7 @@ package testenv_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -30,5 +31,15 @@ func TestIsolatedResources(t *testing.T) {
 	defer conn.Close()
 	if n := testenv.CloseAMQPConnections(t, testenv.VHost(a)); n < 1 {
 		t.Fatalf("closed %d connections, want ≥1", n)
+	}
+}
+
+func TestPoll(t *testing.T) {
+	n := 0
+	if !testenv.Poll(time.Minute, func() bool { n++; return n == 3 }) {
+		t.Fatal("a condition that holds on the third try was not seen")
+	}
+	if testenv.Poll(20*time.Millisecond, func() bool { return false }) {
+		t.Fatal("a condition that never holds was reported as held")
 	}
 }
