@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/internal/svc/svctest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/internal/token"
 	"github.com/opencommerce/opencommerce/services/user"
 	"github.com/opencommerce/opencommerce/services/user/account"
@@ -110,24 +111,19 @@ func (e *env) assertNoSecrets() {
 // eventsOf waits until n events of type typ were consumed and returns them.
 func (e *env) eventsOf(typ string, n int) []contracts.Event {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var got []contracts.Event
+	testenv.Eventually(e.t, fmt.Sprintf("%d %s events consumed", n, typ), func() bool {
 		e.mu.Lock()
-		var got []contracts.Event
+		defer e.mu.Unlock()
+		got = got[:0]
 		for _, ev := range e.events {
 			if ev.Type == typ {
 				got = append(got, ev)
 			}
 		}
-		e.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("waited for %d %s events, got %d", n, typ, len(got))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(got) >= n
+	})
+	return got
 }
 
 // call sends an RPC to the user service and returns the status and body.

@@ -8,104 +8,94 @@ import (
 	"github.com/opencommerce/opencommerce/services/user/account"
 )
 
-// handlers returns the RPC handlers of every user.* method (ROUTES.md),
-// keyed by method name. Routed methods decode the gateway's Envelope
-// strictly (bus.DecodeEnvelope, then bus.DecodeJSON of its body): unknown
-// fields, wrong types and malformed JSON are invalid_argument. The actor
-// comes from the request headers the gateway set.
+// handlers returns the RPC handlers of every user.* method, keyed by method
+// name. Gateway-routed methods are bus.Routed (the envelope and the client's
+// body decoded strictly by the transport: unknown fields, wrong types and
+// malformed JSON are invalid_argument before the domain runs) or bus.Query
+// (list methods, which receive their parsed filter). The actor comes from
+// the request headers the gateway set.
 func handlers(c *account.Core) map[string]bus.Handler {
 	return map[string]bus.Handler{
-		contracts.MethodUserRegister: withBody(func(ctx context.Context, _ *bus.Request, _ contracts.Envelope, in contracts.RegisterRequest) (any, error) {
-			u, err := c.Register(ctx, in)
+		contracts.MethodUserRegister: bus.Routed(func(ctx context.Context, r bus.Call[contracts.RegisterRequest]) (any, error) {
+			u, err := c.Register(ctx, r.In)
 			if err != nil {
 				return nil, err
 			}
 			return contracts.RegisterReply{User: u}, nil
 		}),
-		contracts.MethodUserLogin: withBody(func(ctx context.Context, _ *bus.Request, env contracts.Envelope, in contracts.LoginRequest) (any, error) {
-			return c.Login(ctx, in, env.Meta["client_ip"])
+		contracts.MethodUserLogin: bus.Routed(func(ctx context.Context, r bus.Call[contracts.LoginRequest]) (any, error) {
+			return c.Login(ctx, r.In, r.Meta["client_ip"])
 		}),
-		contracts.MethodUserRefresh: withBody(func(ctx context.Context, _ *bus.Request, _ contracts.Envelope, in contracts.RefreshRequest) (any, error) {
-			return c.Refresh(ctx, in)
+		contracts.MethodUserRefresh: bus.Routed(func(ctx context.Context, r bus.Call[contracts.RefreshRequest]) (any, error) {
+			return c.Refresh(ctx, r.In)
 		}),
-		contracts.MethodUserLogout: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.LogoutRequest) (any, error) {
-			return nil, c.Logout(ctx, r.Actor, in)
+		contracts.MethodUserLogout: bus.Routed(func(ctx context.Context, r bus.Call[contracts.LogoutRequest]) (any, error) {
+			return nil, c.Logout(ctx, r.Actor, r.In)
 		}),
-		contracts.MethodUserLogoutAll: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
+		contracts.MethodUserLogoutAll: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
 			return nil, c.LogoutAll(ctx, r.Actor)
 		}),
+		// Service-to-service methods without an envelope.
 		contracts.MethodUserJWKS: func(ctx context.Context, _ *bus.Request) (any, error) {
 			return c.JWKS(ctx)
 		},
 		contracts.MethodUserRevocations: func(ctx context.Context, r *bus.Request) (any, error) {
 			return c.Revocations(ctx, r.Actor)
 		},
-		contracts.MethodUserMeGet: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
+		contracts.MethodUserMeGet: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
 			return c.Me(ctx, r.Actor)
 		}),
-		contracts.MethodUserMeUpdate: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.UpdateProfileRequest) (any, error) {
-			return c.UpdateMe(ctx, r.Actor, in)
+		contracts.MethodUserMeUpdate: bus.Routed(func(ctx context.Context, r bus.Call[contracts.UpdateProfileRequest]) (any, error) {
+			return c.UpdateMe(ctx, r.Actor, r.In)
 		}),
-		contracts.MethodUserPasswordChange: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.ChangePasswordRequest) (any, error) {
-			return nil, c.ChangePassword(ctx, r.Actor, in)
+		contracts.MethodUserPasswordChange: bus.Routed(func(ctx context.Context, r bus.Call[contracts.ChangePasswordRequest]) (any, error) {
+			return nil, c.ChangePassword(ctx, r.Actor, r.In)
 		}),
-		contracts.MethodUserAddressesList: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
+		contracts.MethodUserAddressesList: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
 			return c.Addresses(ctx, r.Actor)
 		}),
-		contracts.MethodUserAddressesCreate: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.AddressInput) (any, error) {
-			return c.CreateAddress(ctx, r.Actor, in)
+		contracts.MethodUserAddressesCreate: bus.Routed(func(ctx context.Context, r bus.Call[contracts.AddressInput]) (any, error) {
+			return c.CreateAddress(ctx, r.Actor, r.In)
 		}),
-		contracts.MethodUserAddressesUpdate: withBody(func(ctx context.Context, r *bus.Request, env contracts.Envelope, in contracts.AddressPatch) (any, error) {
-			return c.UpdateAddress(ctx, r.Actor, env.Params.Get("id"), in)
+		contracts.MethodUserAddressesUpdate: bus.Routed(func(ctx context.Context, r bus.Call[contracts.AddressPatch]) (any, error) {
+			return c.UpdateAddress(ctx, r.Actor, r.Params.Get("id"), r.In)
 		}),
-		contracts.MethodUserAddressesDelete: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			return nil, c.DeleteAddress(ctx, r.Actor, env.Params.Get("id"))
+		contracts.MethodUserAddressesDelete: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
+			return nil, c.DeleteAddress(ctx, r.Actor, r.Params.Get("id"))
 		}),
-		contracts.MethodUserWishlistList: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			p, err := contracts.PageOf(env.Params)
-			if err != nil {
-				return nil, err
-			}
-			return c.Wishlist(ctx, r.Actor, p)
+		contracts.MethodUserWishlistList: bus.Query(parsePage, func(ctx context.Context, a contracts.Actor, p contracts.Page) (any, error) {
+			return c.Wishlist(ctx, a, p)
 		}),
-		contracts.MethodUserWishlistAdd: withBody(func(ctx context.Context, r *bus.Request, _ contracts.Envelope, in contracts.WishlistAddRequest) (any, error) {
-			return c.AddWishlist(ctx, r.Actor, in)
+		contracts.MethodUserWishlistAdd: bus.Routed(func(ctx context.Context, r bus.Call[contracts.WishlistAddRequest]) (any, error) {
+			return c.AddWishlist(ctx, r.Actor, r.In)
 		}),
-		contracts.MethodUserWishlistRemove: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			return nil, c.RemoveWishlist(ctx, r.Actor, env.Params.Get("product_id"))
+		contracts.MethodUserWishlistRemove: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
+			return nil, c.RemoveWishlist(ctx, r.Actor, r.Params.Get("product_id"))
 		}),
-		contracts.MethodUserAdminList: withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-			p, err := contracts.PageOf(env.Params)
-			if err != nil {
-				return nil, err
-			}
-			return c.AdminList(ctx, r.Actor, env.Params.Get("q"), p)
+		contracts.MethodUserAdminList: bus.Query(parseAdminList, func(ctx context.Context, a contracts.Actor, q adminListQuery) (any, error) {
+			return c.AdminList(ctx, a, q.search, q.page)
 		}),
-		contracts.MethodUserAdminUpdate: withBody(func(ctx context.Context, r *bus.Request, env contracts.Envelope, in contracts.AdminUpdateUserRequest) (any, error) {
-			return c.AdminUpdate(ctx, r.Actor, env.Params.Get("id"), in)
+		contracts.MethodUserAdminUpdate: bus.Routed(func(ctx context.Context, r bus.Call[contracts.AdminUpdateUserRequest]) (any, error) {
+			return c.AdminUpdate(ctx, r.Actor, r.Params.Get("id"), r.In)
 		}),
-		contracts.MethodUserAdminRotateKey: withEnvelope(func(ctx context.Context, r *bus.Request, _ contracts.Envelope) (any, error) {
+		contracts.MethodUserAdminRotateKey: bus.Routed(func(ctx context.Context, r bus.Call[bus.NoBody]) (any, error) {
 			return c.RotateKey(ctx, r.Actor)
 		}),
 	}
 }
 
-func withEnvelope(fn func(context.Context, *bus.Request, contracts.Envelope) (any, error)) bus.Handler {
-	return func(ctx context.Context, r *bus.Request) (any, error) {
-		env, err := bus.DecodeEnvelope(r)
-		if err != nil {
-			return nil, err
-		}
-		return fn(ctx, r, env)
-	}
+// parsePage reads a list's limit and cursor.
+func parsePage(_ contracts.Actor, p contracts.Params) (contracts.Page, error) {
+	return contracts.PageOf(p)
 }
 
-func withBody[T any](fn func(context.Context, *bus.Request, contracts.Envelope, T) (any, error)) bus.Handler {
-	return withEnvelope(func(ctx context.Context, r *bus.Request, env contracts.Envelope) (any, error) {
-		var in T
-		if err := bus.DecodeJSON(env.Body, &in); err != nil {
-			return nil, err
-		}
-		return fn(ctx, r, env, in)
-	})
+// adminListQuery is user.admin.list's filter: a search text (q) and a page.
+type adminListQuery struct {
+	search string
+	page   contracts.Page
+}
+
+func parseAdminList(_ contracts.Actor, p contracts.Params) (adminListQuery, error) {
+	pg, err := contracts.PageOf(p)
+	return adminListQuery{search: p.Get("q"), page: pg}, err
 }
