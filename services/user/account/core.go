@@ -133,52 +133,18 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // counted per account and per client IP (ip may be empty); past the limits
 // the answer is resource_exhausted with details.retry_after in seconds.
 func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string) (contracts.Tokens, error) {
-	email, err := normalizeEmail(req.Email)
+	email, err := validLogin(req)
 	if err != nil {
 		return contracts.Tokens{}, err
 	}
-	if req.Password == "" {
-		return contracts.Tokens{}, contracts.InvalidArgument("password", "password is required")
-	}
-	if len(req.Password) > 4*maxPasswordLen {
-		return contracts.Tokens{}, contracts.InvalidArgument("password", "password must be at most %d characters", maxPasswordLen)
-	}
 	now := c.now()
-	keys := []string{"acct:" + email}
-	if err := c.checkLimit(ctx, keys[0], c.cfg.LoginAccountFailures, now); err != nil {
+	keys, err := c.loginLimits(ctx, email, ip, now)
+	if err != nil {
 		return contracts.Tokens{}, err
 	}
-	if ip != "" {
-		ipKey := "ip:" + ip
-		if len(ipKey) > 80 {
-			ipKey = ipKey[:80]
-		}
-		if err := c.checkLimit(ctx, ipKey, c.cfg.LoginIPFailures, now); err != nil {
-			return contracts.Tokens{}, err
-		}
-		keys = append(keys, ipKey)
-	}
-
-	cred, err := c.store.CredentialByEmail(ctx, email)
-	ok := false
-	switch {
-	case contracts.ErrorCode(err) == contracts.CodeNotFound:
-		c.hash.burn(ctx, req.Password)
-	case err != nil:
+	cred, ok, err := c.checkPassword(ctx, email, req.Password)
+	if err != nil {
 		return contracts.Tokens{}, err
-	default:
-		var rehash bool
-		ok, rehash, err = c.hash.verify(ctx, cred.PasswordHash, req.Password)
-		if err != nil {
-			return contracts.Tokens{}, fmt.Errorf("verify password of %s: %w", cred.ID, err)
-		}
-		if ok && rehash {
-			if h, err := c.hash.hash(ctx, req.Password); err == nil {
-				if err := c.store.SetPasswordHash(ctx, cred.ID, h, false); err != nil {
-					c.log.Warn("upgrade password hash", "user_id", cred.ID, "err", err)
-				}
-			}
-		}
 	}
 	if !ok {
 		if err := c.store.AddLoginFailure(ctx, keys, c.cfg.LoginWindow, now); err != nil {
@@ -196,6 +162,69 @@ func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string)
 	// (disable, role change) committed after that read dates later, so it
 	// voids this token although the read still saw the old standing.
 	return c.issue(ctx, cred.User, newID(), now)
+}
+
+// validLogin checks a login request's shape and returns its normalized
+// email.
+func validLogin(req contracts.LoginRequest) (string, error) {
+	email, err := normalizeEmail(req.Email)
+	if err != nil {
+		return "", err
+	}
+	if req.Password == "" {
+		return "", contracts.InvalidArgument("password", "password is required")
+	}
+	if len(req.Password) > 4*maxPasswordLen {
+		return "", contracts.InvalidArgument("password", "password must be at most %d characters", maxPasswordLen)
+	}
+	return email, nil
+}
+
+// loginLimits refuses a login past the failure limits of the account and
+// of the client IP (ip may be empty), and returns the failure counter keys
+// of this attempt (the account's first).
+func (c *Core) loginLimits(ctx context.Context, email, ip string, now time.Time) ([]string, error) {
+	keys := []string{"acct:" + email}
+	if err := c.checkLimit(ctx, keys[0], c.cfg.LoginAccountFailures, now); err != nil {
+		return nil, err
+	}
+	if ip != "" {
+		ipKey := "ip:" + ip
+		if len(ipKey) > 80 {
+			ipKey = ipKey[:80]
+		}
+		if err := c.checkLimit(ctx, ipKey, c.cfg.LoginIPFailures, now); err != nil {
+			return nil, err
+		}
+		keys = append(keys, ipKey)
+	}
+	return keys, nil
+}
+
+// checkPassword loads the credential of email and verifies password
+// against it, with the same work for an unknown email (ok false, no
+// error). A hash made with outdated parameters is upgraded on success.
+func (c *Core) checkPassword(ctx context.Context, email, password string) (cred Credential, ok bool, err error) {
+	cred, err = c.store.CredentialByEmail(ctx, email)
+	switch {
+	case contracts.ErrorCode(err) == contracts.CodeNotFound:
+		c.hash.burn(ctx, password)
+		return Credential{}, false, nil
+	case err != nil:
+		return Credential{}, false, err
+	}
+	ok, rehash, err := c.hash.verify(ctx, cred.PasswordHash, password)
+	if err != nil {
+		return Credential{}, false, fmt.Errorf("verify password of %s: %w", cred.ID, err)
+	}
+	if ok && rehash {
+		if h, err := c.hash.hash(ctx, password); err == nil {
+			if err := c.store.SetPasswordHash(ctx, cred.ID, h, false); err != nil {
+				c.log.Warn("upgrade password hash", "user_id", cred.ID, "err", err)
+			}
+		}
+	}
+	return cred, ok, nil
 }
 
 func (c *Core) checkLimit(ctx context.Context, key string, limit int, now time.Time) error {

@@ -76,55 +76,26 @@ func newAEAD(kek []byte) (cipher.AEAD, error) {
 // to add a plaintext key next to sealed ones) instead of failing later.
 func (s *Store) SealKeys(ctx context.Context) (int, error) {
 	if s.aead == nil {
-		var kid string
-		err := s.pool.QueryRow(ctx, `SELECT kid FROM signing_keys WHERE length(private_key) <> $1 LIMIT 1`, ed25519.SeedSize).Scan(&kid)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return 0, nil
-		case err != nil:
-			return 0, err
-		}
-		return 0, fmt.Errorf("signing key %s is sealed: set user.key-encryption-key", kid)
+		return 0, s.refuseSealed(ctx)
 	}
 	n := 0
 	err := pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLock); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT kid, private_key FROM signing_keys`)
+		all, err := storedKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
-		type row struct {
-			kid    string
-			stored []byte
-		}
-		var all []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.kid, &r.stored); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range all {
-			seed, err := s.open(r.kid, r.stored)
+		for _, k := range all {
+			sealed, err := s.sealStored(k)
 			if err != nil {
 				return err
 			}
-			if len(r.stored) != ed25519.SeedSize {
+			if sealed == nil {
 				continue // sealed already, and it opens
 			}
-			sealed, err := s.seal(r.kid, seed)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET private_key = $2 WHERE kid = $1`, r.kid, sealed); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET private_key = $2 WHERE kid = $1`, k.kid, sealed); err != nil {
 				return err
 			}
 			n++
@@ -135,4 +106,50 @@ func (s *Store) SealKeys(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("seal signing keys: %w", err)
 	}
 	return n, nil
+}
+
+// refuseSealed is SealKeys without a key-encryption key: an error naming a
+// sealed key if there is one (it could not be opened), else nil.
+func (s *Store) refuseSealed(ctx context.Context) error {
+	var kid string
+	err := s.pool.QueryRow(ctx, `SELECT kid FROM signing_keys WHERE length(private_key) <> $1 LIMIT 1`, ed25519.SeedSize).Scan(&kid)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("signing key %s is sealed: set user.key-encryption-key", kid)
+}
+
+// storedKey is a signing key's private key as stored (a plaintext seed or
+// sealed).
+type storedKey struct {
+	kid    string
+	stored []byte
+}
+
+func storedKeys(ctx context.Context, tx pgx.Tx) ([]storedKey, error) {
+	rows, err := tx.Query(ctx, `SELECT kid, private_key FROM signing_keys`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedKey, error) {
+		var k storedKey
+		err := r.Scan(&k.kid, &k.stored)
+		return k, err
+	})
+}
+
+// sealStored checks that k opens with the configured key and returns it
+// sealed, or nil when it is sealed already.
+func (s *Store) sealStored(k storedKey) ([]byte, error) {
+	seed, err := s.open(k.kid, k.stored)
+	if err != nil {
+		return nil, err
+	}
+	if len(k.stored) != ed25519.SeedSize {
+		return nil, nil
+	}
+	return s.seal(k.kid, seed)
 }
