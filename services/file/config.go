@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/services/file/files"
 )
 
 // Config configures the file service.
@@ -110,20 +110,8 @@ func loopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// limit is the size limit of purpose (0 for an unknown purpose).
-func (c Config) limit(purpose string) int64 {
-	switch purpose {
-	case contracts.PurposeProductImage, contracts.PurposeReviewImage:
-		return c.MaxImageSize
-	case contracts.PurposeAvatar:
-		return c.MaxAvatarSize
-	case contracts.PurposeDocument:
-		return c.MaxDocumentSize
-	}
-	return 0
-}
-
-// maxLimit is the largest size limit of any purpose.
-func (c Config) maxLimit() int64 {
-	return max(c.MaxImageSize, c.MaxAvatarSize, c.MaxDocumentSize)
+// limits are the upload rules the domain enforces.
+func (c Config) limits() files.Limits {
+	return files.Limits{MaxImageSize: c.MaxImageSize, MaxAvatarSize: c.MaxAvatarSize, MaxDocumentSize: c.MaxDocumentSize,
+		MaxImageSide: c.MaxImageSide, MaxImagePixels: c.MaxImagePixels, ThumbnailSize: c.ThumbnailSize}
 }

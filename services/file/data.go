@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/filedata"
+	"github.com/opencommerce/opencommerce/services/file/files"
 )
 
 // Headers of the data port protocol (between the gateway and the file
@@ -174,69 +174,78 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	// The whole body is capped too (multipart framing included), so no
 	// upload reads more than the largest limit plus a little.
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.maxLimit()+64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, s.core.Limits().MaxLimit()+64<<10)
+	u, err := s.readUpload(r, a)
+	if err != nil {
+		fail(err)
+		return
+	}
+	purposeLabel = u.Purpose
+	f, err := s.core.Upload(ctx, u)
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.metrics.uploadedBytes.Add(float64(f.Size))
+	result = "ok"
+	c := f.Contract()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", c.URL)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(c)
+}
 
+// readUpload reads an upload's fields from the query and its body (a
+// multipart form or the raw bytes) and receives the file into a
+// temporary. On error nothing is left behind.
+func (s *Service) readUpload(r *http.Request, a contracts.Actor) (files.Upload, error) {
 	q := r.URL.Query()
-	u := upload{owner: a.ID, purpose: q.Get("purpose"), folder: q.Get("folder"), name: q.Get("name")}
-	if u.purpose != "" {
-		if err := validPurpose(u.purpose); err != nil {
-			fail(err)
-			return
-		}
-	}
-	if err := validFolder(u.folder); err != nil {
-		fail(err)
-		return
-	}
-	if err := validName(u.name); err != nil {
-		fail(err)
-		return
+	u := files.Upload{Owner: a.ID, Purpose: q.Get("purpose"), Folder: q.Get("folder"), Name: q.Get("name")}
+	if err := validQueryFields(u); err != nil {
+		return u, err
 	}
 	var err error
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "multipart/form-data" {
+	switch {
+	case mt == "multipart/form-data":
 		err = s.readMultipart(r.Body, params["boundary"], &u)
-	} else {
-		if u.purpose == "" {
-			err = validPurpose("")
-		} else {
-			u.file, err = s.receive(r.Body, u.purpose, s.cfg.limit(u.purpose))
-		}
+	case u.Purpose != "":
+		u.File, err = s.core.Receive(r.Body, u.Purpose, s.core.Limits().Limit(u.Purpose))
 	}
-	if err == nil && u.purpose == "" {
-		err = validPurpose("")
+	if err == nil && u.Purpose == "" {
+		err = files.ValidPurpose("")
 	}
 	if err != nil {
-		if u.file != nil {
-			u.file.tmp.discard()
+		u.File.Discard()
+		return files.Upload{}, err
+	}
+	return u, nil
+}
+
+// validQueryFields checks the fields an upload's query gave.
+func validQueryFields(u files.Upload) error {
+	if u.Purpose != "" {
+		if err := files.ValidPurpose(u.Purpose); err != nil {
+			return err
 		}
-		fail(err)
-		return
 	}
-	purposeLabel = u.purpose
-	f, err := s.finishUpload(ctx, u)
-	if err != nil {
-		fail(err)
-		return
+	if err := files.ValidFolder(u.Folder); err != nil {
+		return err
 	}
-	result = "ok"
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Location", f.URL)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(f)
+	return files.ValidName(u.Name)
 }
 
 // readMultipart reads the parts of an upload into u. The file part is
 // streamed to a temporary as it arrives (with the purpose's limit when the
 // purpose came first, else the largest limit, checked again afterwards).
-// On error u.file may hold a temporary the caller must discard.
-func (s *Service) readMultipart(body io.Reader, boundary string, u *upload) error {
+// On error u.File may hold a temporary the caller must discard.
+func (s *Service) readMultipart(body io.Reader, boundary string, u *files.Upload) error {
 	if boundary == "" {
 		return contracts.InvalidArgument("", "multipart body without a boundary")
 	}
 	mr := multipart.NewReader(body, boundary)
-	fromQuery := map[string]bool{"purpose": u.purpose != "", "folder": u.folder != ""}
+	fromQuery := map[string]bool{"purpose": u.Purpose != "", "folder": u.Folder != ""}
 	for i := 0; ; i++ {
 		part, err := mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
@@ -245,63 +254,76 @@ func (s *Service) readMultipart(body io.Reader, boundary string, u *upload) erro
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return readError(err)
+				return files.ReadError(err)
 			}
 			return contracts.InvalidArgument("", "malformed multipart body: %v", err)
 		}
 		if i >= maxParts {
 			return contracts.InvalidArgument("", "too many multipart parts (max %d)", maxParts)
 		}
-		name, filename, ok := partNames(part)
-		if !ok {
-			return contracts.InvalidArgument("", "malformed multipart part header (Content-Disposition)")
-		}
-		switch name {
-		case "file":
-			if u.file != nil {
-				return contracts.InvalidArgument("file", "only one file per upload")
-			}
-			if err := validName(filename); err != nil {
-				return err
-			}
-			if u.name == "" {
-				u.name = filename
-			}
-			limit := s.cfg.maxLimit()
-			if u.purpose != "" {
-				limit = s.cfg.limit(u.purpose)
-			}
-			if u.file, err = s.receive(part, u.purpose, limit); err != nil {
-				return err
-			}
-		case "purpose", "folder":
-			v, err := readField(part, name)
-			if err != nil {
-				return err
-			}
-			cur := &u.purpose
-			check := validPurpose
-			if name == "folder" {
-				cur, check = &u.folder, validFolder
-			}
-			if err := check(v); err != nil {
-				return err
-			}
-			if fromQuery[name] && *cur != v {
-				return contracts.InvalidArgument(name, "%s given twice with different values (query and form)", name)
-			}
-			*cur = v
-		default:
-			// Unknown fields are ignored, within the field bound.
-			if _, err := readField(part, name); err != nil {
-				return err
-			}
+		if err := s.readPart(part, u, fromQuery); err != nil {
+			return err
 		}
 	}
-	if u.file == nil {
+	if u.File == nil {
 		return contracts.InvalidArgument("file", "the multipart field \"file\" is required")
 	}
 	return nil
+}
+
+// readPart reads one part of a multipart upload into u: the file, a
+// field (purpose or folder; fromQuery tells which the query gave, which
+// the form may only repeat), or an ignored field.
+func (s *Service) readPart(part *multipart.Part, u *files.Upload, fromQuery map[string]bool) error {
+	name, filename, ok := partNames(part)
+	if !ok {
+		return contracts.InvalidArgument("", "malformed multipart part header (Content-Disposition)")
+	}
+	switch name {
+	case "file":
+		return s.readFilePart(part, filename, u)
+	case "purpose", "folder":
+		v, err := readField(part, name)
+		if err != nil {
+			return err
+		}
+		cur, check := &u.Purpose, files.ValidPurpose
+		if name == "folder" {
+			cur, check = &u.Folder, files.ValidFolder
+		}
+		if err := check(v); err != nil {
+			return err
+		}
+		if fromQuery[name] && *cur != v {
+			return contracts.InvalidArgument(name, "%s given twice with different values (query and form)", name)
+		}
+		*cur = v
+		return nil
+	}
+	// Unknown fields are ignored, within the field bound.
+	_, err := readField(part, name)
+	return err
+}
+
+// readFilePart receives the file part of a multipart upload into u.File.
+func (s *Service) readFilePart(part *multipart.Part, filename string, u *files.Upload) error {
+	if u.File != nil {
+		return contracts.InvalidArgument("file", "only one file per upload")
+	}
+	if err := files.ValidName(filename); err != nil {
+		return err
+	}
+	if u.Name == "" {
+		u.Name = filename
+	}
+	limits := s.core.Limits()
+	limit := limits.MaxLimit()
+	if u.Purpose != "" {
+		limit = limits.Limit(u.Purpose)
+	}
+	var err error
+	u.File, err = s.core.Receive(part, u.Purpose, limit)
+	return err
 }
 
 // partNames returns a part's form name and its filename exactly as sent
@@ -317,7 +339,7 @@ func partNames(p *multipart.Part) (name, filename string, ok bool) {
 func readField(p *multipart.Part, name string) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(p, maxFieldLen+1))
 	if err != nil {
-		return "", readError(err)
+		return "", files.ReadError(err)
 	}
 	if len(b) > maxFieldLen {
 		return "", contracts.InvalidArgument(name, "form field %q is longer than %d bytes", name, maxFieldLen)
@@ -334,60 +356,42 @@ func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request, thumb b
 		route = "thumbnail"
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	f, err := s.meta.get(ctx, r.PathValue("id"))
+	d, err := s.core.Open(ctx, actorOf(r), r.PathValue("id"), thumb)
 	cancel()
-	if err == nil && !f.canRead(actorOf(r)) {
-		err = errNoFile // do not reveal that it exists
-	}
 	if err != nil {
 		s.fail(w, r, route, err)
 		return
 	}
-	sum, ct, kind, name := f.SHA256, f.ContentType, "attachment", f.Name
-	if thumb {
-		if f.ThumbSHA256 == "" {
-			s.fail(w, r, route, contracts.NotFound("thumbnail"))
-			return
-		}
-		sum, ct, name = f.ThumbSHA256, f.ThumbType, "thumbnail"
-	}
-	if isImage(ct) {
-		kind = "inline"
-	}
-	if name == "" {
-		name = f.ID.String()
-	}
-	if thumb || !strings.HasSuffix(strings.ToLower(name), extension(ct)) {
-		name += extension(ct)
-	}
-	blob, err := s.store.open(sum)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			err = errors.New("blob " + sum + " is missing from the blob directory")
-		}
-		s.fail(w, r, route, err)
-		return
-	}
-	defer blob.Close()
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Etag", `"`+sum+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
-	h.Set("Content-Disposition", contentDisposition(kind, name))
-	if f.public() {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "private, no-cache")
-	}
-	if st, err := blob.Stat(); err == nil { // the size ServeContent will see
+	defer d.Blob.Close()
+	downloadHeaders(w.Header(), d)
+	if st, err := d.Blob.Stat(); err == nil { // the size ServeContent will see
 		if rg := byteRange(r.Header.Get("Range"), st.Size()); rg == "" {
 			r.Header.Del("Range")
 		} else {
 			r.Header.Set("Range", rg)
 		}
 	}
-	http.ServeContent(w, r, "", f.CreatedAt, blob)
+	http.ServeContent(w, r, "", d.File.CreatedAt, d.Blob)
+}
+
+// downloadHeaders sets what a download tells the client about its bytes:
+// type, strong ETag, disposition, and caching (public files for a year,
+// others revalidated privately).
+func downloadHeaders(h http.Header, d files.Download) {
+	kind := "attachment"
+	if d.Inline {
+		kind = "inline"
+	}
+	h.Set("Content-Type", d.ContentType)
+	h.Set("Etag", `"`+d.SHA256+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
+	h.Set("Content-Disposition", contentDisposition(kind, d.Name))
+	if d.File.Public() {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "private, no-cache")
+	}
 }
 
 // byteRange decides what a Range header (RFC 9110 §14.1.2, §14.2) asks of

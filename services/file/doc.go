@@ -2,13 +2,25 @@
 // database oc_file) and their bytes (content-addressed blobs on disk),
 // with thumbnails for images.
 //
+// # Anatomy
+//
+// Built like the user service: the domain, services/file/files (files,
+// folders, purposes, who may see and change what, the upload and image
+// pipeline, the sweep), depends only on the interfaces it declares:
+// files.Store for the metadata, implemented by services/file/postgres
+// (with the embedded migrations), and files.Blobs for the bytes,
+// implemented by services/file/disk. This package wires them and holds the
+// two transports: rpc.go (bus.Routed and bus.Query handlers: decoding is
+// the transport's) and data.go (the HTTP data port).
+//
 // # Two ports
 //
-// Metadata goes by RPC (queue rpc.file): file.stat (services: typed
-// {"id"}), file.list, file.delete, file.copy, file.move (gateway envelopes;
-// see contracts/file.go and notes/ROUTES.md). Bytes never travel through
-// RabbitMQ: the gateway streams them to and from the HTTP data port
-// (file.data-addr, default :8090), using package dataclient.
+// Metadata goes by RPC (queue rpc.file): file.stat and file.publish
+// (services: typed bodies), file.list, file.delete, file.copy, file.move
+// (gateway envelopes; see contracts/file.go and the routes in
+// edge/routes.go). Bytes never travel through RabbitMQ: the gateway
+// streams them to and from the HTTP data port (file.data-addr, default
+// 127.0.0.1:8090), using package internal/filedata.
 //
 // # The data port protocol (internal: gateway → file service)
 //
@@ -62,8 +74,10 @@
 //
 // # Who may see what
 //
-// Product images are public (Cache-Control: public, immutable). Every other
-// purpose is visible to its owner, admins and services only
+// Product images are public (Cache-Control: public, immutable), and so are
+// avatars and review images once a service published them (file.publish,
+// when the user service or the product service attaches them). Every other
+// file is visible to its owner, admins and services only
 // (Cache-Control: private, no-cache); anyone else gets 404, as if the file
 // did not exist (no existence leak). Changing a file (delete, move, copy)
 // is for the owner and admins: 404 for a file the caller cannot see, 403

@@ -462,11 +462,18 @@ func TestEventsThroughOutbox(t *testing.T) {
 	if del != (contracts.FileDeleted{FileID: f.ID, OwnerID: u.ID}) {
 		t.Fatalf("file.deleted = %+v", del)
 	}
-	// Refused uploads emit nothing.
-	_ = h.upload(u, "avatar", "x.png", []byte("\x7fELF...."))
-	time.Sleep(300 * time.Millisecond) // a relay poll interval; nothing should arrive
-	if n := len(h.waitEvents(0, func(ev contracts.Event) bool { return true })); n != 2 {
-		t.Fatalf("events: %d, want 2", n)
+	// Refused uploads emit nothing: an upload accepted after the refused
+	// one is the barrier (the outbox relays in commit order), so once its
+	// event is in, an event of the refused upload would be too.
+	if r := h.upload(u, "avatar", "x.png", []byte("\x7fELF....")); r.status == http.StatusCreated {
+		t.Fatal("an ELF file was accepted as an avatar")
+	}
+	marker := h.mustUpload(u, "avatar", "marker.png", pngOf(t, 20, 20, 3))
+	h.waitEvents(1, func(ev contracts.Event) bool {
+		return ev.Type == contracts.EventFileUploaded && eventFileID(t, ev) == marker.ID
+	})
+	if n := len(h.waitEvents(0, func(ev contracts.Event) bool { return true })); n != 3 {
+		t.Fatalf("events: %d, want 3 (upload, delete, the marker's upload)", n)
 	}
 }
 
@@ -597,3 +604,13 @@ func writeFile(t testing.TB, p string, data []byte) {
 func chtimes(p string, at time.Time) error { return os.Chtimes(p, at, at) }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// eventFileID is the file id of a file.uploaded event.
+func eventFileID(t testing.TB, ev contracts.Event) string {
+	t.Helper()
+	var up contracts.FileUploaded
+	if err := ev.Decode(&up); err != nil {
+		t.Fatal(err)
+	}
+	return up.FileID
+}

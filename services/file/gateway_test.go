@@ -18,7 +18,7 @@ import (
 )
 
 // front is a minimal fasthttp gateway in front of the file service, wired
-// the way edge wires dataclient: streamed request bodies, actor from a
+// the way edge wires internal/filedata: streamed request bodies, actor from a
 // (test-only) header, the upload/download routes.
 type front struct {
 	base string

@@ -243,8 +243,7 @@ func (n *node) start() *proc {
 			t.Logf("process logs:\n%s", logs)
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testenv.EventuallyWithin(t, 60*time.Second, "/readyz answers 200", func() bool {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
@@ -252,17 +251,13 @@ func (n *node) start() *proc {
 		default:
 		}
 		resp, err := http.Get("http://" + admin + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz never answered 200")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return p
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -395,26 +390,29 @@ func (n *node) temps() []string {
 // its name.
 func (n *node) waitTemp(size int64) string {
 	n.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var name string
+	var have []string
+	if testenv.Poll(testenv.Wait, func() bool {
 		ents, err := os.ReadDir(filepath.Join(n.dir, "tmp"))
 		if err != nil {
 			n.t.Fatalf("read tmp: %v", err)
 		}
-		var have []string
+		have = have[:0]
 		for _, e := range ents {
 			if info, err := e.Info(); err == nil {
 				if info.Size() == size {
-					return e.Name()
+					name = e.Name()
+					return true
 				}
 				have = append(have, fmt.Sprintf("%s (%d bytes)", e.Name(), info.Size()))
 			}
 		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("no temporary of %d bytes in tmp (have %v)", size, have)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		return name
 	}
+	n.t.Fatalf("no temporary of %d bytes in tmp (have %v)", size, have)
+	return ""
 }
 
 // db is a connection to the node's file database.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/services/file/files"
 )
 
 // empty is the reply of methods the gateway answers 204.
@@ -22,6 +23,10 @@ type statRequest struct {
 	Meta   map[string]string `json:"meta"`
 }
 
+// handlers returns the RPC handlers of every file.* method. Gateway-routed
+// methods are bus.Routed (the client's body decoded by the transport) or
+// bus.Query (file.list, which receives its parsed filter); file.stat and
+// file.publish are service calls with a typed body.
 func (s *Service) handlers() map[string]bus.Handler {
 	return map[string]bus.Handler{
 		contracts.MethodFileStat: func(ctx context.Context, req *bus.Request) (any, error) {
@@ -33,132 +38,70 @@ func (s *Service) handlers() map[string]bus.Handler {
 			if id == "" {
 				id = in.Params.Get("id")
 			}
-			if _, err := uuid.Parse(id); err != nil {
-				return nil, contracts.InvalidArgument("id", "id must be a file id (UUID)")
-			}
-			f, err := s.meta.get(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if !f.canRead(req.Actor) {
-				return nil, errNoFile
-			}
-			return f.contract(), nil
+			return reply(s.core.Stat(ctx, req.Actor, id))
 		},
 		contracts.MethodFilePublish: func(ctx context.Context, req *bus.Request) (any, error) {
-			if !req.Actor.IsService() {
-				return nil, contracts.PermissionDenied("only services publish files")
-			}
 			var in contracts.FilePublishRequest
 			if err := bus.Decode(req, &in); err != nil {
 				return nil, err
 			}
-			if in.OwnerID == "" || (in.Purpose != contracts.PurposeAvatar && in.Purpose != contracts.PurposeReviewImage) {
-				return nil, contracts.InvalidArgument("purpose", "file.publish needs owner_id and a purpose of avatar or review_image")
-			}
-			f, err := s.meta.publish(ctx, in)
-			if err != nil {
-				return nil, err
-			}
-			return f.contract(), nil
+			return reply(s.core.Publish(ctx, req.Actor, in))
 		},
-		contracts.MethodFileList: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			q, err := parseList(a, p)
-			if err != nil {
-				return nil, err
-			}
-			return s.meta.list(ctx, q)
+		contracts.MethodFileList: bus.Query(parseList, func(ctx context.Context, a contracts.Actor, q files.ListQuery) (any, error) {
+			return s.core.List(ctx, a, q)
 		}),
-		contracts.MethodFileDelete: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
-			if a.Anonymous() {
-				return nil, contracts.Unauthenticated("sign in to delete files")
-			}
-			f, err := s.meta.get(ctx, p.Get("id"))
-			if err != nil {
-				return nil, err
-			}
-			if err := ownerCheck(a, f); err != nil {
-				return nil, err
-			}
-			return empty, s.meta.remove(ctx, s.store, f)
+		contracts.MethodFileDelete: bus.Routed(func(ctx context.Context, c bus.Call[bus.NoBody]) (any, error) {
+			return empty, s.core.Delete(ctx, c.Actor, c.Params.Get("id"))
 		}),
-		contracts.MethodFileCopy: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
-			folder, err := folderBody(a, body)
-			if err != nil {
-				return nil, err
-			}
-			f, err := s.meta.copyFile(ctx, a, p.Get("id"), folder)
-			if err != nil {
-				return nil, err
-			}
-			return f.contract(), nil
+		contracts.MethodFileCopy: bus.Routed(func(ctx context.Context, c bus.Call[contracts.FileFolderRequest]) (any, error) {
+			return reply(s.core.Copy(ctx, c.Actor, c.Params.Get("id"), c.In.Folder))
 		}),
-		contracts.MethodFileMove: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error) {
-			folder, err := folderBody(a, body)
-			if err != nil {
-				return nil, err
-			}
-			f, err := s.meta.move(ctx, a, p.Get("id"), folder)
-			if err != nil {
-				return nil, err
-			}
-			return f.contract(), nil
+		contracts.MethodFileMove: bus.Routed(func(ctx context.Context, c bus.Call[contracts.FileFolderRequest]) (any, error) {
+			return reply(s.core.Move(ctx, c.Actor, c.Params.Get("id"), c.In.Folder))
 		}),
 	}
 }
 
-func folderBody(a contracts.Actor, body []byte) (string, error) {
-	if a.Anonymous() {
-		return "", contracts.Unauthenticated("sign in to change files")
+// reply is a file method's answer: the file's wire shape, or the error.
+func reply(f files.File, err error) (any, error) {
+	if err != nil {
+		return nil, err
 	}
-	var in contracts.FileFolderRequest
-	if err := bus.DecodeJSON(body, &in); err != nil {
-		return "", err
-	}
-	return in.Folder, validFolder(in.Folder)
+	return f.Contract(), nil
 }
 
 // parseList reads file.list's params: limit, cursor, folder (present =
-// exactly that folder, "" the root), purpose, and owner_id (admins and
-// services only; others list their own files).
-func parseList(a contracts.Actor, p contracts.Params) (listQuery, error) {
-	q := listQuery{owner: a.ID}
-	if o := p.Get("owner_id"); o != "" {
-		if !a.IsAdmin() && !a.IsService() && o != a.ID {
-			return q, contracts.PermissionDenied("only admins may list another user's files")
-		}
-		q.owner = o
-	}
-	if q.owner == "" {
-		return q, contracts.Unauthenticated("sign in to list your files")
-	}
+// exactly that folder, "" the root), purpose, and owner_id (whom the
+// domain lets list which owner's files is files.Core.List's rule).
+func parseList(_ contracts.Actor, p contracts.Params) (files.ListQuery, error) {
+	q := files.ListQuery{Owner: p.Get("owner_id")}
 	pg, err := contracts.PageOf(p)
 	if err != nil {
 		return q, err
 	}
-	q.limit = pg.Limit
+	q.Limit = pg.Limit
 	if pg.Cursor != "" {
 		id, err := uuid.Parse(pg.Cursor)
 		if err != nil {
 			return q, contracts.InvalidArgument("cursor", "malformed cursor")
 		}
-		q.after, q.hasCursor = id, true
+		q.After, q.HasCursor = id, true
 	}
 	if vs, ok := p["folder"]; ok {
 		f := ""
 		if len(vs) > 0 {
 			f = vs[0]
 		}
-		if err := validFolder(f); err != nil {
+		if err := files.ValidFolder(f); err != nil {
 			return q, err
 		}
-		q.folder = &f
+		q.Folder = &f
 	}
 	if pur := p.Get("purpose"); pur != "" {
-		if err := validPurpose(pur); err != nil {
+		if err := files.ValidPurpose(pur); err != nil {
 			return q, err
 		}
-		q.purpose = pur
+		q.Purpose = pur
 	}
 	return q, nil
 }

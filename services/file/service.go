@@ -2,7 +2,6 @@ package file
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,26 +9,22 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/services/file/disk"
+	"github.com/opencommerce/opencommerce/services/file/files"
+	"github.com/opencommerce/opencommerce/services/file/postgres"
 )
 
 // Name is the service name: RPC queue rpc.file, database oc_file.
 const Name = "file"
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Migrations returns the service's SQL migrations.
-func Migrations() fs.FS {
-	return pg.Dir(migrationFiles, "migrations")
-}
+// Migrations returns the service's SQL migrations (services/file/postgres).
+func Migrations() fs.FS { return postgres.Migrations() }
 
 // Service is the file module: metadata over RPC, bytes over the HTTP data
 // port. Start and Stop are not safe for concurrent use with each other;
@@ -39,12 +34,11 @@ type Service struct {
 	deps svc.Deps
 	log  *slog.Logger
 
-	metrics   *metrics
-	decodeSem chan struct{} // bounds concurrent image decodes (memory)
+	metrics *metrics
 
 	kit   *svc.Kit
-	store *blobStore
-	meta  *meta
+	blobs *disk.Dir
+	core  *files.Core
 	ln    net.Listener
 	http  *http.Server
 	quit  chan struct{}
@@ -61,8 +55,7 @@ func New(cfg Config, deps svc.Deps) (*Service, error) {
 	}
 	return &Service{
 		cfg: cfg, deps: deps, log: deps.Log.With("service", Name),
-		metrics:   newMetrics(deps.Metrics),
-		decodeSem: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		metrics: newMetrics(deps.Metrics),
 	}, nil
 }
 
@@ -70,7 +63,7 @@ func New(cfg Config, deps svc.Deps) (*Service, error) {
 // on the data port (so a taken port fails Start at once), sweeps orphans
 // and stale temporaries once, and starts serving RPC and HTTP.
 func (s *Service) Start(ctx context.Context) error {
-	store, err := newBlobStore(s.cfg.Dir)
+	blobs, err := disk.Open(s.cfg.Dir)
 	if err != nil {
 		return err
 	}
@@ -83,7 +76,7 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = ln.Close()
 		return err
 	}
-	s.store, s.meta, s.kit, s.ln = store, &meta{pool: kit.Pool}, kit, ln
+	s.blobs, s.core, s.kit, s.ln = blobs, files.New(s.cfg.limits(), postgres.New(kit.Pool), blobs), kit, ln
 	if _, err := s.Sweep(ctx); err != nil {
 		s.log.Warn("initial sweep failed", "err", err)
 	}
@@ -107,7 +100,7 @@ func (s *Service) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.deps.Health.Add("file:blobs", func(context.Context) error {
-		_, err := os.Stat(store.tmp)
+		_, err := os.Stat(blobs.Temp())
 		return err
 	})
 	s.quit = make(chan struct{})
@@ -122,7 +115,7 @@ func (s *Service) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.sweepLoop()
 	}()
-	s.log.Info("file service started", "data_addr", ln.Addr().String(), "dir", store.dir)
+	s.log.Info("file service started", "data_addr", ln.Addr().String(), "dir", blobs.Path())
 	return nil
 }
 
@@ -163,4 +156,44 @@ func (s *Service) Pool() *pgxpool.Pool {
 		return nil
 	}
 	return s.kit.Pool
+}
+
+// Sweep removes orphan blobs and upload temporaries not written for
+// file.temp-max-age (see files.Core.Sweep), counting and logging what it
+// removed. Safe to run while serving.
+func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
+	st, err := s.core.Sweep(ctx, s.cfg.TempMaxAge, time.Now())
+	s.metrics.swept.WithLabelValues("temp").Add(float64(st.StaleTemps))
+	s.metrics.swept.WithLabelValues("blob").Add(float64(st.OrphanBlobs))
+	if st.OrphanBlobs+st.StaleTemps > 0 {
+		s.log.Info("file sweep", "orphan_blobs", st.OrphanBlobs, "stale_temps", st.StaleTemps)
+	}
+	return st, err
+}
+
+// SweepStats counts what a sweep removed.
+type SweepStats = files.SweepStats
+
+func (s *Service) sweepLoop() {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.SweepInterval)
+			go func() {
+				select {
+				case <-s.quit:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("file sweep failed", "err", err)
+			}
+			cancel()
+		}
+	}
 }

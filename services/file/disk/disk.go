@@ -1,4 +1,11 @@
-package file
+// Package disk keeps the file service's blobs in a directory, content
+// addressed: it implements files.Blobs. The blob of digest abcd… lives at
+// dir/ab/cd/abcd…; paths derive only from a validated hex digest, so no
+// client-supplied string ever reaches the file system. Blobs are written to
+// a temporary in dir/tmp (the same file system), fsynced, and only then
+// renamed into place (then the directory fsynced), so a crash never leaves
+// a half blob visible.
+package disk
 
 import (
 	"crypto/sha256"
@@ -6,18 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/opencommerce/opencommerce/services/file/files"
 )
 
-// blobStore keeps content-addressed blobs on disk: the blob of digest
-// abcd… lives at dir/ab/cd/abcd…. Paths derive only from a validated hex
-// digest; no client-supplied string ever reaches the file system. Blobs are
-// written to a temporary in dir/tmp (same file system), fsynced, and only
-// then renamed into place, so a crash never leaves a half blob visible.
-type blobStore struct {
+// Dir is a blob directory. Safe for concurrent use.
+type Dir struct {
 	dir string
 	tmp string
 }
@@ -25,12 +31,15 @@ type blobStore struct {
 // tmpPrefix starts the name of every upload temporary.
 const tmpPrefix = "upload-"
 
-func newBlobStore(dir string) (*blobStore, error) {
+var _ files.Blobs = (*Dir)(nil)
+
+// Open opens (creating) the blob directory dir and its tmp directory.
+func Open(dir string) (*Dir, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("file.dir %q: %w", dir, err)
 	}
-	s := &blobStore{dir: abs, tmp: filepath.Join(abs, "tmp")}
+	s := &Dir{dir: abs, tmp: filepath.Join(abs, "tmp")}
 	if err := os.MkdirAll(s.tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("file.dir: %w", err)
 	}
@@ -54,15 +63,21 @@ func validSum(s string) bool {
 // path is where the blob of sum lives. sum must be valid (validSum); the
 // function panics otherwise, since that is a programming error that must
 // never turn into a file system path.
-func (s *blobStore) path(sum string) string {
+func (s *Dir) path(sum string) string {
 	if !validSum(sum) {
 		panic("file: invalid blob digest " + fmt.Sprintf("%q", sum))
 	}
 	return filepath.Join(s.dir, sum[0:2], sum[2:4], sum)
 }
 
+// Temp returns the temporaries directory (for a health check).
+func (s *Dir) Temp() string { return s.tmp }
+
+// Path returns the directory's absolute path.
+func (s *Dir) Path() string { return s.dir }
+
 // tempBlob is a blob being written: bytes go to the temporary file and the
-// hash at once.
+// hash at once. It implements files.Temp.
 type tempBlob struct {
 	f    *os.File
 	h    hash.Hash
@@ -71,7 +86,8 @@ type tempBlob struct {
 	done bool   // published or discarded
 }
 
-func (s *blobStore) create() (*tempBlob, error) {
+// Create implements files.Blobs.
+func (s *Dir) Create() (files.Temp, error) {
 	f, err := os.CreateTemp(s.tmp, tmpPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary: %w", err)
@@ -87,8 +103,9 @@ func (t *tempBlob) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// finish flushes the temporary to stable storage and computes its digest.
-func (t *tempBlob) finish() error {
+// Finish implements files.Temp: it flushes the temporary to stable storage
+// and computes its digest.
+func (t *tempBlob) Finish() error {
 	if err := t.f.Sync(); err != nil {
 		return fmt.Errorf("fsync temporary: %w", err)
 	}
@@ -99,13 +116,19 @@ func (t *tempBlob) finish() error {
 	return nil
 }
 
-// name is the temporary's path (for decoding an image from it).
-func (t *tempBlob) name() string { return t.f.Name() }
+// Sum implements files.Temp.
+func (t *tempBlob) Sum() string { return t.sum }
 
-// discard removes the temporary unless it was published. Safe to call more
-// than once and on nil.
-func (t *tempBlob) discard() {
-	if t == nil || t.done {
+// Size implements files.Temp.
+func (t *tempBlob) Size() int64 { return t.size }
+
+// Open implements files.Temp.
+func (t *tempBlob) Open() (io.ReadSeekCloser, error) { return os.Open(t.f.Name()) }
+
+// Discard implements files.Temp: it removes the temporary unless it was
+// published. Safe to call more than once.
+func (t *tempBlob) Discard() {
+	if t.done {
 		return
 	}
 	t.done = true
@@ -113,10 +136,15 @@ func (t *tempBlob) discard() {
 	_ = os.Remove(t.f.Name())
 }
 
-// publish renames a finished temporary into its content address. An
-// existing blob of the same digest is replaced by identical bytes (which
-// also repairs a damaged one); readers holding the old one keep reading it.
-func (s *blobStore) publish(t *tempBlob) error {
+// Publish implements files.Blobs: it renames a finished temporary into its
+// content address. An existing blob of the same digest is replaced by
+// identical bytes (which also repairs a damaged one); readers holding the
+// old one keep reading it.
+func (s *Dir) Publish(ft files.Temp) error {
+	t, ok := ft.(*tempBlob)
+	if !ok {
+		return fmt.Errorf("disk: publish of a foreign temporary %T", ft)
+	}
 	if t.done {
 		return nil
 	}
@@ -142,17 +170,26 @@ func syncDir(dir string) {
 	}
 }
 
-// open opens the blob of sum for reading.
-func (s *blobStore) open(sum string) (*os.File, error) { return os.Open(s.path(sum)) }
+// Open implements files.Blobs.
+func (s *Dir) Open(sum string) (files.Blob, error) {
+	if !validSum(sum) {
+		return nil, fmt.Errorf("open blob %q: %w", sum, fs.ErrNotExist)
+	}
+	f, err := os.Open(s.path(sum))
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
 
-// exists reports whether the blob of sum is on disk.
-func (s *blobStore) exists(sum string) bool {
+// Exists implements files.Blobs.
+func (s *Dir) Exists(sum string) bool {
 	_, err := os.Stat(s.path(sum))
 	return err == nil
 }
 
-// remove deletes the blob of sum; a missing blob is not an error.
-func (s *blobStore) remove(sum string) error {
+// Remove implements files.Blobs: a missing blob is not an error.
+func (s *Dir) Remove(sum string) error {
 	p := s.path(sum)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -161,9 +198,9 @@ func (s *blobStore) remove(sum string) error {
 	return nil
 }
 
-// walk calls fn with the digest of every blob on disk. Entries that are not
-// blobs (wrong names or depth) are skipped.
-func (s *blobStore) walk(fn func(sum string) error) error {
+// Walk implements files.Blobs. Entries that are not blobs (wrong names or
+// depth) are skipped.
+func (s *Dir) Walk(fn func(sum string) error) error {
 	return filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -185,9 +222,8 @@ func (s *blobStore) walk(fn func(sum string) error) error {
 	})
 }
 
-// staleTemps removes upload temporaries not written for maxAge and returns
-// how many it removed.
-func (s *blobStore) staleTemps(maxAge time.Duration, now time.Time) (int, error) {
+// StaleTemps implements files.Blobs.
+func (s *Dir) StaleTemps(maxAge time.Duration, now time.Time) (int, error) {
 	ents, err := os.ReadDir(s.tmp)
 	if err != nil {
 		return 0, err

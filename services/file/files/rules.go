@@ -1,4 +1,4 @@
-package file
+package files
 
 import (
 	"bytes"
@@ -50,8 +50,8 @@ func sniff(head []byte) string {
 	return mt
 }
 
-// isImage reports whether ct is an image type the service decodes.
-func isImage(ct string) bool {
+// IsImage reports whether ct is an image type the service decodes.
+func IsImage(ct string) bool {
 	switch ct {
 	case typePNG, typeJPEG, typeGIF, typeWebP:
 		return true
@@ -63,7 +63,7 @@ func isImage(ct string) bool {
 func allowed(purpose, ct string) bool {
 	switch purpose {
 	case contracts.PurposeProductImage, contracts.PurposeAvatar, contracts.PurposeReviewImage:
-		return isImage(ct)
+		return IsImage(ct)
 	case contracts.PurposeDocument:
 		return ct == typePDF || ct == typePNG || ct == typeJPEG || ct == typeText
 	}
@@ -78,9 +78,9 @@ func allowedList(purpose string) string {
 	return "png, jpeg, gif, webp"
 }
 
-// extension is a file name extension for ct (for a download without a
+// Extension is a file name extension for ct (for a download without a
 // stored name).
-func extension(ct string) string {
+func Extension(ct string) string {
 	switch ct {
 	case typePNG:
 		return ".png"
@@ -98,8 +98,8 @@ func extension(ct string) string {
 	return ""
 }
 
-// validPurpose checks a purpose named by a client.
-func validPurpose(p string) error {
+// ValidPurpose checks a purpose named by a client.
+func ValidPurpose(p string) error {
 	for _, q := range contracts.Purposes {
 		if p == q {
 			return nil
@@ -111,11 +111,11 @@ func validPurpose(p string) error {
 	return contracts.InvalidArgument("purpose", "unknown purpose (one of %s)", strings.Join(contracts.Purposes, ", "))
 }
 
-// validFolder checks a logical folder: "" (the root) or segments of
+// ValidFolder checks a logical folder: "" (the root) or segments of
 // [A-Za-z0-9 _.-] separated by single '/', no leading or trailing '/', no
 // "." or ".." segment, at most contracts.MaxFolderLen bytes. Folders are
 // only ever compared as strings; none reaches the file system.
-func validFolder(f string) error {
+func ValidFolder(f string) error {
 	if f == "" {
 		return nil
 	}
@@ -145,11 +145,11 @@ func validFolder(f string) error {
 // maxNameLen bounds a stored file name (bytes).
 const maxNameLen = 255
 
-// validName checks an uploaded file name. Names are metadata only (the
+// ValidName checks an uploaded file name. Names are metadata only (the
 // download's Content-Disposition); they never reach the file system, but a
 // name that carries a path is refused rather than silently trimmed, so a
 // client learns its input was wrong.
-func validName(n string) error {
+func ValidName(n string) error {
 	switch {
 	case n == "":
 		return nil

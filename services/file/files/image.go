@@ -1,4 +1,4 @@
-package file
+package files
 
 import (
 	"bufio"
@@ -9,7 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"os"
+	"io"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
@@ -26,7 +26,7 @@ type imageInfo struct {
 
 // decodeConfig reads only an image's header (dimensions), in the format the
 // bytes were sniffed as.
-func decodeConfig(f *os.File, ct string) (image.Config, error) {
+func decodeConfig(f io.Reader, ct string) (image.Config, error) {
 	r := bufio.NewReader(f)
 	switch ct {
 	case typePNG:
@@ -41,7 +41,7 @@ func decodeConfig(f *os.File, ct string) (image.Config, error) {
 	return image.Config{}, fmt.Errorf("not an image type: %s", ct)
 }
 
-func decodeImage(f *os.File, ct string) (image.Image, error) {
+func decodeImage(f io.Reader, ct string) (image.Image, error) {
 	r := bufio.NewReaderSize(f, 64<<10)
 	switch ct {
 	case typePNG:
@@ -56,13 +56,13 @@ func decodeImage(f *os.File, ct string) (image.Image, error) {
 	return nil, fmt.Errorf("not an image type: %s", ct)
 }
 
-// inspectImage checks the image in the file at path (sniffed as ct): its
-// header must decode and its dimensions stay within the limits, which is
-// checked before any pixel is decoded (a decompression bomb declares its
-// size up front). Then it decodes the image, bounded by sem, and renders a
-// thumbnail.
-func (s *Service) inspectImage(ctx context.Context, path, ct string) (imageInfo, error) {
-	f, err := os.Open(path)
+// inspectImage checks the image in tmp (sniffed as ct): its header must
+// decode and its dimensions stay within the limits, which is checked
+// before any pixel is decoded (a decompression bomb declares its size up
+// front). Then it decodes the image, at most GOMAXPROCS at once, and
+// renders a thumbnail.
+func (c *Core) inspectImage(ctx context.Context, tmp Temp, ct string) (imageInfo, error) {
+	f, err := tmp.Open()
 	if err != nil {
 		return imageInfo{}, err
 	}
@@ -71,33 +71,42 @@ func (s *Service) inspectImage(ctx context.Context, path, ct string) (imageInfo,
 	if err != nil {
 		return imageInfo{}, contracts.Errorf(contracts.CodeUnsupportedMedia, "the file is not a valid %s image", ct)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return imageInfo{}, contracts.InvalidArgument("file", "the image has no pixels")
-	}
-	if cfg.Width > s.cfg.MaxImageSide || cfg.Height > s.cfg.MaxImageSide || cfg.Width*cfg.Height > s.cfg.MaxImagePixels {
-		return imageInfo{}, contracts.InvalidArgument("file", "the image is %d×%d; the limit is %d pixels a side and %d pixels in all",
-			cfg.Width, cfg.Height, s.cfg.MaxImageSide, s.cfg.MaxImagePixels).WithDetail("width", cfg.Width).WithDetail("height", cfg.Height)
+	if err := c.checkDimensions(cfg); err != nil {
+		return imageInfo{}, err
 	}
 	info := imageInfo{width: cfg.Width, height: cfg.Height}
 
 	select {
-	case s.decodeSem <- struct{}{}:
+	case c.decodeSem <- struct{}{}:
 	case <-ctx.Done():
 		return imageInfo{}, ctx.Err()
 	}
-	defer func() { <-s.decodeSem }()
-	if _, err := f.Seek(0, 0); err != nil {
+	defer func() { <-c.decodeSem }()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return imageInfo{}, err
 	}
 	img, err := decodeImage(f, ct)
 	if err != nil {
 		return imageInfo{}, contracts.InvalidArgument("file", "the %s image is damaged: it cannot be decoded", ct)
 	}
-	info.thumb, info.thumbType, err = thumbnail(img, ct, s.cfg.ThumbnailSize)
+	info.thumb, info.thumbType, err = thumbnail(img, ct, c.limits.ThumbnailSize)
 	if err != nil {
 		return imageInfo{}, fmt.Errorf("thumbnail: %w", err)
 	}
 	return info, nil
+}
+
+// checkDimensions refuses an image without pixels or beyond the limits.
+func (c *Core) checkDimensions(cfg image.Config) error {
+	l := c.limits
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return contracts.InvalidArgument("file", "the image has no pixels")
+	}
+	if cfg.Width > l.MaxImageSide || cfg.Height > l.MaxImageSide || cfg.Width*cfg.Height > l.MaxImagePixels {
+		return contracts.InvalidArgument("file", "the image is %d×%d; the limit is %d pixels a side and %d pixels in all",
+			cfg.Width, cfg.Height, l.MaxImageSide, l.MaxImagePixels).WithDetail("width", cfg.Width).WithDetail("height", cfg.Height)
+	}
+	return nil
 }
 
 // thumbnail scales img so that its longest side is at most side pixels

@@ -1,4 +1,4 @@
-package file
+package files
 
 import (
 	"strings"
@@ -40,8 +40,8 @@ func TestValidFolder(t *testing.T) {
 		"a\\b": false, "a\x00b": false, "ü": false, " a": false, "a /b": false, "%2e%2e": false,
 		strings.Repeat("a", 200): true, strings.Repeat("a", 201): false,
 	} {
-		if err := validFolder(f); (err == nil) != ok {
-			t.Errorf("validFolder(%q) = %v, want ok=%v", f, err, ok)
+		if err := ValidFolder(f); (err == nil) != ok {
+			t.Errorf("ValidFolder(%q) = %v, want ok=%v", f, err, ok)
 		}
 	}
 }
@@ -52,35 +52,8 @@ func TestValidName(t *testing.T) {
 		"../x": false, "a/b": false, `a\b`: false, ".": false, "..": false, "a\nb": false, "a\x7fb": false,
 		"\xff": false, strings.Repeat("a", 256): false,
 	} {
-		if err := validName(n); (err == nil) != ok {
-			t.Errorf("validName(%q) = %v, want ok=%v", n, err, ok)
+		if err := ValidName(n); (err == nil) != ok {
+			t.Errorf("ValidName(%q) = %v, want ok=%v", n, err, ok)
 		}
 	}
-}
-
-func TestContentDisposition(t *testing.T) {
-	for _, c := range []struct{ kind, name, want string }{
-		{"inline", "a.png", `inline; filename="a.png"; filename*=UTF-8''a.png`},
-		{"attachment", `evil"; x=".txt`, `attachment; filename="evil__ x=_.txt"; filename*=UTF-8''evil%22%3B%20x%3D%22.txt`},
-		{"attachment", "résumé.pdf", `attachment; filename="r_sum_.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`},
-		{"attachment", "50%.txt", `attachment; filename="50_.txt"; filename*=UTF-8''50%25.txt`},
-	} {
-		if got := contentDisposition(c.kind, c.name); got != c.want {
-			t.Errorf("contentDisposition(%q) = %s, want %s", c.name, got, c.want)
-		}
-	}
-}
-
-func TestBlobPathOnlyFromDigests(t *testing.T) {
-	s := &blobStore{dir: "/d"}
-	sum := strings.Repeat("ab", 32)
-	if got := s.path(sum); got != "/d/ab/ab/"+sum {
-		t.Fatalf("path = %s", got)
-	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("path accepted a non-digest")
-		}
-	}()
-	s.path("../../etc/passwd")
 }
