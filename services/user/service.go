@@ -72,48 +72,10 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := postgres.New(kit.Pool, s.cfg.KEK())
+	core, err := s.open(ctx, kit)
 	if err != nil {
 		_ = kit.Stop(ctx)
 		return err
-	}
-	kit.OnEvent(func(ctx context.Context, ev contracts.Event) error {
-		if ev.Type != contracts.EventFileDeleted {
-			return nil
-		}
-		var f contracts.FileDeleted
-		if err := ev.Decode(&f); err != nil {
-			return bus.Permanent(err)
-		}
-		return store.ForgetAvatar(ctx, f.FileID)
-	})
-	// Seal keys left in plaintext (the key-encryption key was just set);
-	// fail here if a sealed key does not open with the configured key, or
-	// is found with none configured.
-	if n, err := store.SealKeys(ctx); err != nil {
-		_ = kit.Stop(ctx)
-		return fmt.Errorf("user: %w", err)
-	} else if n > 0 {
-		kit.Log.Info("sealed signing keys stored in plaintext", "keys", n)
-	}
-	if s.cfg.KEK() == nil {
-		kit.Log.Warn("token signing keys are stored unsealed: set user.key-encryption-key in production")
-	}
-	core, err := account.NewCore(s.cfg, store, Products{RPC: s.deps.RPC}, kit.Log)
-	if err != nil {
-		_ = kit.Stop(ctx)
-		return err
-	}
-	core.SetFiles(Files{RPC: s.deps.RPC})
-	if _, err := core.JWKS(ctx); err != nil { // creates the first signing key
-		_ = kit.Stop(ctx)
-		return fmt.Errorf("user: signing key: %w", err)
-	}
-	if s.cfg.BootstrapAdminEmail != "" {
-		if _, err := core.BootstrapAdmin(ctx, s.cfg.BootstrapAdminEmail, s.cfg.BootstrapAdminPassword); err != nil {
-			_ = kit.Stop(ctx)
-			return fmt.Errorf("user: bootstrap admin: %w", err)
-		}
 	}
 	for method, h := range handlers(core) {
 		kit.Handle(method, h)
@@ -126,6 +88,59 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go s.janitor()
 	return nil
+}
+
+// open opens the store on kit's database (sealing plaintext keys), makes
+// sure a signing key exists and the bootstrap admin too when configured,
+// and returns the domain ready to serve.
+func (s *Service) open(ctx context.Context, kit *svc.Kit) (*account.Core, error) {
+	store, err := s.openStore(ctx, kit)
+	if err != nil {
+		return nil, err
+	}
+	kit.OnEvent(func(ctx context.Context, ev contracts.Event) error {
+		if ev.Type != contracts.EventFileDeleted {
+			return nil
+		}
+		var f contracts.FileDeleted
+		if err := ev.Decode(&f); err != nil {
+			return bus.Permanent(err)
+		}
+		return store.ForgetAvatar(ctx, f.FileID)
+	})
+	core, err := account.NewCore(s.cfg, store, Products{RPC: s.deps.RPC}, kit.Log)
+	if err != nil {
+		return nil, err
+	}
+	core.SetFiles(Files{RPC: s.deps.RPC})
+	if _, err := core.JWKS(ctx); err != nil { // creates the first signing key
+		return nil, fmt.Errorf("user: signing key: %w", err)
+	}
+	if s.cfg.BootstrapAdminEmail != "" {
+		if _, err := core.BootstrapAdmin(ctx, s.cfg.BootstrapAdminEmail, s.cfg.BootstrapAdminPassword); err != nil {
+			return nil, fmt.Errorf("user: bootstrap admin: %w", err)
+		}
+	}
+	return core, nil
+}
+
+// openStore opens the PostgreSQL store and seals keys left in plaintext
+// (the key-encryption key was just set); it fails if a sealed key does not
+// open with the configured key, or is found with none configured.
+func (s *Service) openStore(ctx context.Context, kit *svc.Kit) (*postgres.Store, error) {
+	store, err := postgres.New(kit.Pool, s.cfg.KEK())
+	if err != nil {
+		return nil, err
+	}
+	if n, err := store.SealKeys(ctx); err != nil {
+		return nil, fmt.Errorf("user: %w", err)
+	} else if n > 0 {
+		kit.Log.Info("sealed signing keys stored in plaintext", "keys", n)
+	}
+	if s.cfg.KEK() == nil {
+		kit.Log.Warn("token signing keys are stored unsealed: set user.key-encryption-key in production")
+	}
+	return store, nil
 }
 
 func (s *Service) janitor() {
