@@ -14,25 +14,20 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
 // Checkout places an order for actor from the cart (or req.Items) with the
-// Idempotency-Key key, and returns the reply body (the order, JSON). The
+// Idempotency-Key key (req is the decoded request body), and returns the reply body (the order, JSON). The
 // same key with the same request replays the stored reply byte for byte;
 // with a different request it is conflict. Prices and totals come from the
 // catalogue. Errors are *contracts.Error.
-func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key string, body []byte) (json.RawMessage, error) {
+func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key string, req contracts.CheckoutRequest) (json.RawMessage, error) {
 	start := time.Now()
 	if actor.ID == "" {
 		return nil, contracts.Unauthenticated("sign in to place an order")
 	}
 	if err := validKey(key); err != nil {
-		return nil, err
-	}
-	var req contracts.CheckoutRequest
-	if err := bus.DecodeJSON(body, &req); err != nil {
 		return nil, err
 	}
 	hash := requestHash(req)
@@ -129,7 +124,8 @@ func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, 
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Create(ctx, o, key, hash, reply, []outEvent{o.placedEvent()})
+	o.record(o.placedEvent())
+	err = s.store.Create(ctx, o, idemRecord{UserID: actor.ID, Key: key, RequestHash: hash, OrderID: o.ID, Reply: reply})
 	if errors.Is(err, errDuplicateKey) {
 		// A concurrent twin won the key: answer what it answered.
 		rec, err := s.store.Idempotency(ctx, actor.ID, key)

@@ -94,7 +94,7 @@ type Service struct {
 	addresses AddressBook
 
 	kit      *svc.Kit
-	store    *store
+	store    store
 	provider payment.Provider
 
 	// wrapProvider, when set before Start, wraps the payment provider
@@ -153,7 +153,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.kit = kit
-	s.store = &store{pool: kit.Pool}
+	s.store = newPGStore(kit.Pool)
 	var prov payment.Provider = payment.NewTestProvider(kit.Pool, s.now)
 	if s.wrapProvider != nil {
 		prov = s.wrapProvider(prov)
