@@ -608,6 +608,7 @@ func queryReturns(ctx context.Context, q queryer, where string, args ...any) ([]
 	}
 	return rs, nil
 }
+
 // insertShipment stores sh (a shipment of orderID) and its lines; a line
 // shipped twice is a conflict (the primary key of shipment_lines).
 func insertShipment(ctx context.Context, tx pgx.Tx, orderID string, sh *Shipment) error {

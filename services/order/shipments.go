@@ -341,4 +341,3 @@ func (s *Service) fulfil(ctx context.Context, actor contracts.Actor, id string, 
 	}
 	return o.View(sellerScope(actor, o)), nil
 }
-
