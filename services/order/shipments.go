@@ -196,35 +196,15 @@ func (s *Service) Ship(ctx context.Context, actor contracts.Actor, id string, re
 	})
 }
 
-// shipmentLines decides the seller and the lines of a new shipment of o.
+// shipmentLines decides the seller and the lines of a new shipment of o:
+// the lines req names, or the seller's lines left to ship.
 func shipmentLines(actor contracts.Actor, o *Order, req contracts.ShipRequest) (string, []int, error) {
 	seller := req.SellerID
 	if !actor.IsAdmin() {
 		seller = actor.ID
 	}
 	if len(req.Lines) > 0 {
-		lines := slices.Clone(req.Lines)
-		slices.Sort(lines)
-		for _, n := range lines {
-			it := o.item(n)
-			if it == nil {
-				return "", nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", n, len(o.Items))
-			}
-			if seller == "" {
-				seller = it.SellerID // an admin ships the named lines' seller
-			}
-			if it.SellerID != seller {
-				if actor.IsAdmin() {
-					return "", nil, contracts.InvalidArgument("lines", "a shipment holds one seller's lines: line %d is another seller's", n)
-				}
-				return "", nil, contracts.PermissionDenied("line %d of this order is not yours to ship", n)
-			}
-			if sh := o.shipmentOf(n); sh != nil {
-				return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "line %d has already shipped (shipment %s)", n, sh.ID).
-					WithDetail("shipment_id", sh.ID)
-			}
-		}
-		return seller, lines, nil
+		return namedLines(actor, o, seller, req.Lines)
 	}
 	if seller == "" { // an admin naming neither lines nor seller
 		var left []string
@@ -255,6 +235,34 @@ func shipmentLines(actor contracts.Actor, o *Order, req contracts.ShipRequest) (
 	case len(lines) == 0:
 		return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "order is %s: every line of this seller has shipped already", o.Status).
 			WithDetail("status", o.Status)
+	}
+	return seller, lines, nil
+}
+
+// namedLines checks the lines a shipment request names: lines of o, all
+// of seller (an admin who named no seller ships the first line's), none
+// shipped yet. It returns the seller and the lines sorted.
+func namedLines(actor contracts.Actor, o *Order, seller string, named []int) (string, []int, error) {
+	lines := slices.Clone(named)
+	slices.Sort(lines)
+	for _, n := range lines {
+		it := o.item(n)
+		if it == nil {
+			return "", nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", n, len(o.Items))
+		}
+		if seller == "" {
+			seller = it.SellerID // an admin ships the named lines' seller
+		}
+		if it.SellerID != seller {
+			if actor.IsAdmin() {
+				return "", nil, contracts.InvalidArgument("lines", "a shipment holds one seller's lines: line %d is another seller's", n)
+			}
+			return "", nil, contracts.PermissionDenied("line %d of this order is not yours to ship", n)
+		}
+		if sh := o.shipmentOf(n); sh != nil {
+			return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "line %d has already shipped (shipment %s)", n, sh.ID).
+				WithDetail("shipment_id", sh.ID)
+		}
 	}
 	return seller, lines, nil
 }
