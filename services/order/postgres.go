@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,13 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
 )
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the order database's migrations (files NNNN_name.sql at
+// the root), for pg.Migrate.
+var Migrations = pg.Dir(migrationFiles, "migrations")
 
 // pgStore is the PostgreSQL adapter of the order service (the store the
 // domain declares in store.go): orders with their items, shipments, return
