@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // paidOrder places an order of one product of sellerA and one of sellerB
@@ -139,7 +140,7 @@ func TestCancelPaidOrderRefunds(t *testing.T) {
 		t.Fatalf("order.cancelled = %+v", oc)
 	}
 	e.waitEvent(contracts.EventOrderRefunded, o.ID)
-	waitFor(t, func() bool { return e.prod.stock(pa) == 100 }, "stock back")
+	testenv.Eventually(t, "stock back", func() bool { return e.prod.stock(pa) == 100 })
 	failed(t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil), contracts.CodeFailedPrecondition, "order is cancelled")
 }
 

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
@@ -67,7 +65,8 @@ func (s *Service) Get(ctx context.Context, actor contracts.Actor, id string) (co
 	return s.withAttempts(ctx, view)
 }
 
-// listParams reads limit, cursor and status from the query.
+// listParams reads limit, cursor and status from a list's query (the
+// transport's parsing, see rpc.go).
 func listParams(p contracts.Params) (listFilter, error) {
 	pg, err := contracts.PageOf(p)
 	f := listFilter{Limit: pg.Limit}
@@ -89,35 +88,26 @@ func listParams(p contracts.Params) (listFilter, error) {
 	return f, nil
 }
 
-// List returns actor's orders, newest first; an admin sees everyone's
-// (optionally one user's with the user parameter).
-func (s *Service) List(ctx context.Context, actor contracts.Actor, p contracts.Params) (contracts.List[contracts.Order], error) {
+// List returns actor's orders, newest first; an admin (or a service) sees
+// everyone's, or one user's when f.UserID is set (the user parameter, see
+// parseBuyerList).
+func (s *Service) List(ctx context.Context, actor contracts.Actor, f listFilter) (contracts.List[contracts.Order], error) {
 	if actor.Anonymous() {
 		return contracts.List[contracts.Order]{}, contracts.Unauthenticated("sign in to see orders")
 	}
-	f, err := listParams(p)
-	if err != nil {
-		return contracts.List[contracts.Order]{}, err
-	}
-	f.UserID = actor.ID
-	if actor.IsAdmin() || actor.IsService() {
-		f.UserID = p.Get("user")
+	if !actor.IsAdmin() && !actor.IsService() {
+		f.UserID = actor.ID
 	}
 	return s.list(ctx, f, "")
 }
 
 // SellerList returns the orders holding the seller's products, newest
 // first, showing only their items; an admin sees every order (or one
-// seller's, with the seller parameter).
-func (s *Service) SellerList(ctx context.Context, actor contracts.Actor, p contracts.Params) (contracts.List[contracts.Order], error) {
-	f, err := listParams(p)
-	if err != nil {
-		return contracts.List[contracts.Order]{}, err
-	}
+// seller's, when f.SellerID is set: the seller parameter).
+func (s *Service) SellerList(ctx context.Context, actor contracts.Actor, f listFilter) (contracts.List[contracts.Order], error) {
 	scope := ""
 	switch {
 	case actor.IsAdmin() || actor.IsService():
-		f.SellerID = p.Get("seller")
 	case actor.Role == contracts.RoleSeller && actor.ID != "":
 		f.SellerID, scope = actor.ID, actor.ID
 	case actor.Anonymous():
@@ -152,18 +142,18 @@ func (s *Service) Cancel(ctx context.Context, actor contracts.Actor, id string) 
 		reason = contracts.ReasonCancelledByAdmin
 	}
 	cancelled := false
-	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+	o, err := s.store.Update(ctx, id, func(o *Order) error {
 		cancelled = false
 		if !actor.IsAdmin() && actor.ID != o.UserID {
-			return nil, contracts.PermissionDenied("only the buyer or an admin may cancel an order")
+			return contracts.PermissionDenied("only the buyer or an admin may cancel an order")
 		}
 		if len(o.Shipments) > 0 {
 			// Part of it has left: the buyer returns what arrived instead.
-			return nil, illegal(o.Status, "cancelled (it has shipped; ask to return its lines)")
+			return illegal(o.Status, "cancelled (it has shipped; ask to return its lines)")
 		}
-		evs, err := s.cancelIn(o, reason)
+		err := s.cancelIn(o, reason)
 		cancelled = err == nil
-		return evs, err
+		return err
 	})
 	if err != nil {
 		return contracts.Order{}, err
@@ -199,12 +189,12 @@ func (s *Service) Refund(ctx context.Context, actor contracts.Actor, id string, 
 	if utf8.RuneCountInString(req.Reason) > 500 {
 		return contracts.Order{}, contracts.InvalidArgument("reason", "reason must be at most 500 characters")
 	}
-	o, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+	o, err := s.store.Update(ctx, id, func(o *Order) error {
 		if err := o.move(contracts.OrderStatusRefunded, "refunded", s.now().UTC()); err != nil {
-			return nil, err
+			return err
 		}
 		o.StatusReason = contracts.ReasonRefundedByAdmin
-		return nil, nil // order.refunded is emitted once the money is back
+		return nil // order.refunded is emitted once the money is back
 	})
 	if err != nil {
 		return contracts.Order{}, err

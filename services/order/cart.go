@@ -194,44 +194,50 @@ func priceLines(ctx context.Context, cat Catalog, lines []cartLine) ([]priced, e
 	}
 	out := make([]priced, len(lines))
 	for i, l := range lines {
-		it := byID[l.ProductID]
-		if it.Exists && it.Status == contracts.ProductDraft {
-			// A draft was never published: to buyers it does not exist, and
-			// nothing of it (name, price, image) may show in a cart.
-			it = contracts.LookupItem{ID: l.ProductID}
-		}
-		p := priced{line: l, item: it, price: it.Price, stock: it.Available}
-		switch {
-		case it.Deleted:
-			p.problem = "deleted"
-		case !it.Exists:
-			p.problem = "not_found"
-		case it.Status != contracts.ProductActive:
-			p.problem = "inactive"
-		case l.VariantID == "" && len(it.Variants) > 0:
-			p.problem = "variant_required"
-		}
-		if p.problem == "" && l.VariantID != "" {
-			for i := range it.Variants {
-				if v := &it.Variants[i]; v.ID == l.VariantID {
-					p.variant, p.price, p.stock = v, v.Price, v.Stock
-				}
-			}
-			if p.variant == nil {
-				p.problem = "variant_not_found"
-			}
-		}
-		if p.problem == "" {
-			switch {
-			case p.stock <= 0:
-				p.problem = "out_of_stock"
-			case p.stock < l.Quantity:
-				p.problem = "insufficient_stock"
-			}
-		}
-		out[i] = p
+		out[i] = checkLinePrice(l, byID[l.ProductID])
 	}
 	return out, nil
+}
+
+// checkLinePrice prices the line l of the product it (as looked up) and
+// names its problem, if any: gone, not for sale, a variant missing or
+// unknown, too little stock.
+func checkLinePrice(l cartLine, it contracts.LookupItem) priced {
+	if it.Exists && it.Status == contracts.ProductDraft {
+		// A draft was never published: to buyers it does not exist, and
+		// nothing of it (name, price, image) may show in a cart.
+		it = contracts.LookupItem{ID: l.ProductID}
+	}
+	p := priced{line: l, item: it, price: it.Price, stock: it.Available}
+	switch {
+	case it.Deleted:
+		p.problem = "deleted"
+	case !it.Exists:
+		p.problem = "not_found"
+	case it.Status != contracts.ProductActive:
+		p.problem = "inactive"
+	case l.VariantID == "" && len(it.Variants) > 0:
+		p.problem = "variant_required"
+	}
+	if p.problem == "" && l.VariantID != "" {
+		for i := range it.Variants {
+			if v := &it.Variants[i]; v.ID == l.VariantID {
+				p.variant, p.price, p.stock = v, v.Price, v.Stock
+			}
+		}
+		if p.variant == nil {
+			p.problem = "variant_not_found"
+		}
+	}
+	if p.problem == "" {
+		switch {
+		case p.stock <= 0:
+			p.problem = "out_of_stock"
+		case p.stock < l.Quantity:
+			p.problem = "insufficient_stock"
+		}
+	}
+	return p
 }
 
 // cartView builds the public cart from priced lines.

@@ -14,25 +14,20 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
 // Checkout places an order for actor from the cart (or req.Items) with the
-// Idempotency-Key key, and returns the reply body (the order, JSON). The
+// Idempotency-Key key (req is the decoded request body), and returns the reply body (the order, JSON). The
 // same key with the same request replays the stored reply byte for byte;
 // with a different request it is conflict. Prices and totals come from the
 // catalogue. Errors are *contracts.Error.
-func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key string, body []byte) (json.RawMessage, error) {
+func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key string, req contracts.CheckoutRequest) (json.RawMessage, error) {
 	start := time.Now()
 	if actor.ID == "" {
 		return nil, contracts.Unauthenticated("sign in to place an order")
 	}
 	if err := validKey(key); err != nil {
-		return nil, err
-	}
-	var req contracts.CheckoutRequest
-	if err := bus.DecodeJSON(body, &req); err != nil {
 		return nil, err
 	}
 	hash := requestHash(req)
@@ -56,7 +51,10 @@ func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key strin
 }
 
 // place prices and stores a new order for Checkout (the key was unused
-// when Checkout looked) and returns the reply body.
+// when Checkout looked) and returns the reply body. The steps: check the
+// input and resolve the lines and the address, price the lines into a new
+// order, exchange the card for a token, store the order with its answer,
+// then empty the cart.
 func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, hash []byte, req contracts.CheckoutRequest, start time.Time) (json.RawMessage, error) {
 	if err := checkPaymentInput(req.Payment); err != nil {
 		return nil, err
@@ -75,6 +73,37 @@ func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, 
 	if err != nil {
 		return nil, err
 	}
+	o, err := s.newOrder(actor, addr, pricedLines, fromCart)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.provider.Tokenize(ctx, payment.Card{
+		Number: req.Payment.CardNumber, ExpMonth: req.Payment.ExpMonth, ExpYear: req.Payment.ExpYear, CVC: req.Payment.CVC,
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.PaymentToken, o.CardBrand, o.CardLast4 = tok.Token, tok.Brand, tok.Last4
+	reply, placed, err := s.storeNew(ctx, o, idemRecord{UserID: actor.ID, Key: key, RequestHash: hash})
+	if err != nil || !placed {
+		return reply, err // !placed: a concurrent twin won the key, and this is its answer
+	}
+	s.m.placed.Inc()
+	s.m.step.WithLabelValues(stepCheckout).Observe(time.Since(start).Seconds())
+	s.log.Info("order placed", "order_id", o.ID, "user_id", o.UserID, "total", o.Total, "currency", o.Currency, "lines", len(o.Items))
+	if fromCart {
+		// The order is placed; a cart left behind is only untidy.
+		if err := s.carts.RemoveLines(context.WithoutCancel(ctx), actor.ID, lines); err != nil {
+			s.log.Warn("empty cart after checkout", "user_id", actor.ID, "err", err)
+		}
+	}
+	return reply, nil
+}
+
+// newOrder builds the pending order of actor from its priced lines (each
+// must be buyable as is, all in one currency), shipped to addr. fromCart
+// says whether the lines are the cart's, for the errors' field names.
+func (s *Service) newOrder(actor contracts.Actor, addr contracts.ShippingAddress, pricedLines []priced, fromCart bool) (*Order, error) {
 	now := s.now().UTC()
 	o := &Order{
 		ID:            uuid.Must(uuid.NewV7()).String(),
@@ -113,47 +142,38 @@ func (s *Service) place(ctx context.Context, actor contracts.Actor, key string, 
 	if o.Total <= 0 {
 		return nil, contracts.Errorf(contracts.CodeFailedPrecondition, "the order total must be positive")
 	}
+	return o, nil
+}
 
-	tok, err := s.provider.Tokenize(ctx, payment.Card{
-		Number: req.Payment.CardNumber, ExpMonth: req.Payment.ExpMonth, ExpYear: req.Payment.ExpYear, CVC: req.Payment.CVC,
-	})
-	if err != nil {
-		return nil, err
-	}
-	o.PaymentToken, o.CardBrand, o.CardLast4 = tok.Token, tok.Brand, tok.Last4
+// storeNew numbers the new order o and stores it with order.placed and
+// its answer (rec with the reply filled in) under the user's key. When a
+// concurrent twin stored its order under the key first, placed is false
+// and reply is the twin's answer (or conflict if it differs).
+func (s *Service) storeNew(ctx context.Context, o *Order, rec idemRecord) (reply json.RawMessage, placed bool, err error) {
 	if o.Number, err = s.store.NextNumber(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-
-	reply, err := json.Marshal(o.View(""))
-	if err != nil {
-		return nil, err
+	if reply, err = json.Marshal(o.View("")); err != nil {
+		return nil, false, err
 	}
-	err = s.store.Create(ctx, o, key, hash, reply, []outEvent{o.placedEvent()})
+	rec.OrderID, rec.Reply = o.ID, reply
+	o.record(o.placedEvent())
+	err = s.store.Create(ctx, o, rec)
 	if errors.Is(err, errDuplicateKey) {
-		// A concurrent twin won the key: answer what it answered.
-		rec, err := s.store.Idempotency(ctx, actor.ID, key)
+		prev, err := s.store.Idempotency(ctx, rec.UserID, rec.Key)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if rec == nil {
-			return nil, contracts.Errorf(contracts.CodeConflict, "a request with this Idempotency-Key is in progress; retry")
+		if prev == nil {
+			return nil, false, contracts.Errorf(contracts.CodeConflict, "a request with this Idempotency-Key is in progress; retry")
 		}
-		return replay(rec, hash)
+		reply, err = replay(prev, rec.RequestHash)
+		return reply, false, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	s.m.placed.Inc()
-	s.m.step.WithLabelValues(stepCheckout).Observe(time.Since(start).Seconds())
-	s.log.Info("order placed", "order_id", o.ID, "user_id", o.UserID, "total", o.Total, "currency", o.Currency, "lines", len(o.Items))
-	if fromCart {
-		// The order is placed; a cart left behind is only untidy.
-		if err := s.carts.RemoveLines(context.WithoutCancel(ctx), actor.ID, lines); err != nil {
-			s.log.Warn("empty cart after checkout", "user_id", actor.ID, "err", err)
-		}
-	}
-	return reply, nil
+	return reply, true, nil
 }
 
 // replay answers a checkout whose key was used before.

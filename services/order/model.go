@@ -42,6 +42,10 @@ type Order struct {
 	// (see hasFulfilment); empty otherwise.
 	Shipments []Shipment
 	Returns   []Return
+
+	// pending is the change an update is making (see change); empty on
+	// an order as loaded.
+	pending change
 }
 
 // Item is an order line with its snapshot: price, names, variant.
@@ -256,4 +260,68 @@ func (o *Order) paymentFailedEvent(reason, code string, payBy *time.Time) outEve
 		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, Reason: reason, DeclineCode: code, Amount: o.money(o.Total),
 		Last4: o.CardLast4, PayBy: payBy, Items: o.eventItems(), SellerIDs: o.sellerIDs(),
 	}}
+}
+
+// change is what an update did beyond the order's own columns: the events
+// to publish and the rows that belong to the aggregate (payment attempts,
+// shipments, return requests, the idempotent answer of the request that
+// made the change). The store writes all of it with the order in one
+// transaction; the domain only records it (see Order.record and the
+// methods below), so an update never writes around the aggregate.
+type change struct {
+	events    []outEvent
+	attempts  []attempt
+	shipments []string // ids of shipments added
+	delivered []string // ids of shipments delivered
+	returns   []string // ids of return requests added
+	decided   []string // ids of return requests whose decision or refund changed
+	reply     *idemRecord
+}
+
+// record adds events to publish with the change being made to o.
+func (o *Order) record(evs ...outEvent) { o.pending.events = append(o.pending.events, evs...) }
+
+// recordAttempt adds a payment attempt (a charge or a refund) to the
+// change, numbered after the order's earlier attempts by the store.
+func (o *Order) recordAttempt(a attempt) { o.pending.attempts = append(o.pending.attempts, a) }
+
+// keepReply stores rec (the answer of an idempotent request that made this
+// change) with the change; a key the user already used makes the update
+// fail with errDuplicateKey.
+func (o *Order) keepReply(rec idemRecord) { o.pending.reply = &rec }
+
+// addShipment adds sh to o.
+func (o *Order) addShipment(sh Shipment) {
+	o.Shipments = append(o.Shipments, sh)
+	o.pending.shipments = append(o.pending.shipments, sh.ID)
+}
+
+// deliver marks sh (a shipment of o) delivered at now.
+func (o *Order) deliver(sh *Shipment, now time.Time) {
+	sh.DeliveredAt = &now
+	o.pending.delivered = append(o.pending.delivered, sh.ID)
+}
+
+// addReturn adds the return request r to o.
+func (o *Order) addReturn(r Return) {
+	o.Returns = append(o.Returns, r)
+	o.pending.returns = append(o.pending.returns, r.ID)
+}
+
+// returnChanged notes that the return request id of o was decided or
+// refunded.
+func (o *Order) returnChanged(id string) {
+	if !slices.Contains(o.pending.decided, id) {
+		o.pending.decided = append(o.pending.decided, id)
+	}
+}
+
+// shipment returns o's shipment id, or nil.
+func (o *Order) shipment(id string) *Shipment {
+	for i := range o.Shipments {
+		if o.Shipments[i].ID == id {
+			return &o.Shipments[i]
+		}
+	}
+	return nil
 }

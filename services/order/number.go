@@ -2,12 +2,9 @@ package order
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -25,28 +22,6 @@ func (o *Order) number() string {
 		return ""
 	}
 	return strconv.FormatInt(o.Number, 10)
-}
-
-// NextNumber takes the next order number.
-func (s *store) NextNumber(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT nextval('order_numbers')`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("next order number: %w", err)
-	}
-	return n, nil
-}
-
-// IDByNumber returns the id of the order numbered n, or not_found.
-func (s *store) IDByNumber(ctx context.Context, n int64) (string, error) {
-	var id string
-	err := s.pool.QueryRow(ctx, `SELECT id::text FROM orders WHERE number = $1`, n).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", contracts.NotFound("order")
-	}
-	if err != nil {
-		return "", fmt.Errorf("find order number %d: %w", n, err)
-	}
-	return id, nil
 }
 
 // parseNumber reads an order number as people write it: "100042" or

@@ -4,15 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
@@ -44,30 +39,27 @@ func (s *Service) payBy(o *Order) time.Time { return o.CreatedAt.Add(s.cfg.Pendi
 
 // declined records a declined charge of the reserved order o: it awaits a
 // new payment, with payment.failed.
-func (s *Service) declined(o *Order, reason, code string, now time.Time) ([]outEvent, error) {
+func (s *Service) declined(o *Order, reason, code string, now time.Time) error {
 	if err := o.move(contracts.OrderStatusAwaitingPayment, "left awaiting payment", now); err != nil {
-		return nil, err
+		return err
 	}
 	o.StatusReason, o.PaymentStatus, o.ChargeLease = reason, contracts.PaymentStatusFailed, nil
 	by := s.payBy(o).UTC()
-	return []outEvent{o.paymentFailedEvent(reason, code, &by)}, nil
+	o.record(o.paymentFailedEvent(reason, code, &by))
+	return nil
 }
 
 // Pay pays the order id (an id or a number) of actor again with a new
-// card after a decline, with the Idempotency-Key key, and returns the reply
+// card (req) after a decline, with the Idempotency-Key key, and returns the reply
 // body: the order as it was accepted (reserved, the charge under way; a
 // replay answers the same bytes). The charge is made before the reply, so
 // the order a client reads next shows its outcome (paid, or
 // awaiting_payment again after another decline).
-func (s *Service) Pay(ctx context.Context, actor contracts.Actor, id, key string, body []byte) (json.RawMessage, error) {
+func (s *Service) Pay(ctx context.Context, actor contracts.Actor, id, key string, req contracts.PayRequest) (json.RawMessage, error) {
 	if actor.ID == "" {
 		return nil, contracts.Unauthenticated("sign in to pay for an order")
 	}
 	if err := validKey(key); err != nil {
-		return nil, err
-	}
-	var req contracts.PayRequest
-	if err := bus.DecodeJSON(body, &req); err != nil {
 		return nil, err
 	}
 	id, err := s.orderID(ctx, id)
@@ -117,13 +109,13 @@ func (s *Service) pay(ctx context.Context, actor contracts.Actor, id, key string
 		return nil, err
 	}
 	var reply []byte
-	_, err = s.store.Update(ctx, o.ID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	_, err = s.store.Update(ctx, o.ID, func(o *Order) error {
 		if err := s.payable(o); err != nil {
-			return nil, err
+			return err
 		}
 		now := s.now().UTC()
 		if err := o.move(contracts.OrderStatusReserved, "paid again", now); err != nil {
-			return nil, err
+			return err
 		}
 		lease := now.Add(s.cfg.ChargeLease)
 		o.ChargeSeq++
@@ -131,16 +123,10 @@ func (s *Service) pay(ctx context.Context, actor contracts.Actor, id, key string
 		o.PaymentToken, o.CardBrand, o.CardLast4 = tok.Token, tok.Brand, tok.Last4
 		var err error
 		if reply, err = json.Marshal(o.View("")); err != nil {
-			return nil, err
+			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, reply) VALUES ($1, $2, $3, $4, $5)`,
-			actor.ID, key, hash, o.ID, reply); err != nil {
-			if pg.IsUniqueViolation(err, "idempotency_keys_pkey") {
-				return nil, errDuplicateKey
-			}
-			return nil, fmt.Errorf("insert idempotency key: %w", err)
-		}
-		return nil, nil
+		o.keepReply(idemRecord{UserID: actor.ID, Key: key, RequestHash: hash, OrderID: o.ID, Reply: reply})
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -171,8 +157,7 @@ func (s *Service) payable(o *Order) error {
 // again within the payment window (payment_timeout); order.cancelled makes
 // the inventory release their stock. Part of the recovery sweeper.
 func (s *Service) sweepUnpaid(ctx context.Context, batch int) {
-	ids, err := s.store.ids(ctx, `SELECT id FROM orders WHERE status = 'awaiting_payment'
-		AND created_at < now() - $2 * interval '1 microsecond' ORDER BY created_at LIMIT $1`, batch, s.cfg.PendingTimeout.Microseconds())
+	ids, err := s.store.Unpaid(ctx, s.cfg.PendingTimeout, batch)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep: unpaid orders", "err", err)
 	}

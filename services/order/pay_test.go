@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // TestPayAgain: paying again is the buyer's, idempotent per key, only for
@@ -65,7 +66,7 @@ func TestUnpaidOrderTimesOut(t *testing.T) {
 	if got.StatusReason != contracts.ReasonPaymentTimeout || got.Payment.Status != contracts.PaymentStatusFailed {
 		t.Fatalf("order = %s %s payment %s", got.Status, got.StatusReason, got.Payment.Status)
 	}
-	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock released")
+	testenv.Eventually(t, "stock released", func() bool { return e.prod.stock(p) == 3 })
 	failed(t, e.pay(buyer, o.ID, key(), cardOK), contracts.CodeFailedPrecondition, "cancelled")
 }
 

@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/services/order/payment"
@@ -233,60 +231,67 @@ func (s *Service) CreateReturn(ctx context.Context, actor contracts.Actor, order
 		return contracts.ReturnRequest{}, contracts.NotFound("order")
 	}
 	var created contracts.ReturnRequest
-	_, err := s.store.Update(ctx, orderID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	_, err := s.store.Update(ctx, orderID, func(o *Order) error {
 		if o.UserID != actor.ID {
 			if visible(actor, o) {
-				return nil, contracts.PermissionDenied("only the buyer of an order may ask to return its items")
+				return contracts.PermissionDenied("only the buyer of an order may ask to return its items")
 			}
-			return nil, contracts.NotFound("order")
+			return contracts.NotFound("order")
 		}
 		switch o.Status {
 		case contracts.OrderStatusPartiallyShipped, contracts.OrderStatusShipped, contracts.OrderStatusDelivered:
 		default:
-			return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
+			return contracts.Errorf(contracts.CodeFailedPrecondition,
 				"order is %s: only items that have shipped can be returned", o.Status).WithDetail("status", o.Status)
 		}
-		now := s.now().UTC()
-		r := Return{
-			ID: uuid.Must(uuid.NewV7()).String(), OrderID: o.ID, UserID: o.UserID, Status: contracts.ReturnRequested,
-			Reason: in.Reason, Currency: o.Currency, CreatedAt: now,
+		r, err := newReturn(o, in.Reason, lines, s.now().UTC())
+		if err != nil {
+			return err
 		}
-		for _, l := range lines {
-			it := o.item(l.Line)
-			switch {
-			case it == nil:
-				return nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", l.Line, len(o.Items))
-			case o.shipmentOf(l.Line) == nil:
-				return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
-					"line %d has not shipped yet: only items that have shipped can be returned", l.Line).WithDetail("line", fmt.Sprint(l.Line))
-			case r.SellerID != "" && it.SellerID != r.SellerID:
-				return nil, contracts.InvalidArgument("lines",
-					"line %d is sold by another seller than line %d: ask for one return per seller", l.Line, r.Lines[0].Line)
-			}
-			r.SellerID = it.SellerID
-			if left := it.Quantity - o.returnedQuantity(l.Line); l.Quantity > left {
-				return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
-					"line %d: %d of its %d units can still be returned (the others are in earlier return requests)",
-					l.Line, left, it.Quantity).WithDetail("line", fmt.Sprint(l.Line))
-			}
-			r.Lines = append(r.Lines, ReturnLine{
-				Line: l.Line, Quantity: l.Quantity, ProductID: it.ProductID, VariantID: it.VariantID, Name: it.Name,
-				VariantName: it.VariantName, SKU: it.SKU, UnitPrice: it.UnitPrice,
-			})
-			r.Amount += it.UnitPrice * l.Quantity
-		}
-		if err := insertReturn(ctx, tx, &r); err != nil {
-			return nil, err
-		}
-		o.Returns = append(o.Returns, r)
+		o.addReturn(r)
 		created = r.view()
-		return []outEvent{r.event(contracts.EventReturnRequested)}, nil
+		o.record(r.event(contracts.EventReturnRequested))
+		return nil
 	})
 	if err != nil {
 		return contracts.ReturnRequest{}, err
 	}
 	s.log.Info("return requested", "order_id", orderID, "return_id", created.ID, "amount", created.Amount.Amount)
 	return created, nil
+}
+
+// newReturn builds the return request of lines (sorted, checked for shape)
+// of o, or says why they cannot be returned.
+func newReturn(o *Order, reason string, lines []contracts.ReturnLineInput, now time.Time) (Return, error) {
+	r := Return{
+		ID: uuid.Must(uuid.NewV7()).String(), OrderID: o.ID, UserID: o.UserID, Status: contracts.ReturnRequested,
+		Reason: reason, Currency: o.Currency, CreatedAt: now,
+	}
+	for _, l := range lines {
+		it := o.item(l.Line)
+		switch {
+		case it == nil:
+			return r, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", l.Line, len(o.Items))
+		case o.shipmentOf(l.Line) == nil:
+			return r, contracts.Errorf(contracts.CodeFailedPrecondition,
+				"line %d has not shipped yet: only items that have shipped can be returned", l.Line).WithDetail("line", fmt.Sprint(l.Line))
+		case r.SellerID != "" && it.SellerID != r.SellerID:
+			return r, contracts.InvalidArgument("lines",
+				"line %d is sold by another seller than line %d: ask for one return per seller", l.Line, r.Lines[0].Line)
+		}
+		r.SellerID = it.SellerID
+		if left := it.Quantity - o.returnedQuantity(l.Line); l.Quantity > left {
+			return r, contracts.Errorf(contracts.CodeFailedPrecondition,
+				"line %d: %d of its %d units can still be returned (the others are in earlier return requests)",
+				l.Line, left, it.Quantity).WithDetail("line", fmt.Sprint(l.Line))
+		}
+		r.Lines = append(r.Lines, ReturnLine{
+			Line: l.Line, Quantity: l.Quantity, ProductID: it.ProductID, VariantID: it.VariantID, Name: it.Name,
+			VariantName: it.VariantName, SKU: it.SKU, UnitPrice: it.UnitPrice,
+		})
+		r.Amount += it.UnitPrice * l.Quantity
+	}
+	return r, nil
 }
 
 // DecideReturn approves (approve) or rejects the return request id as the
@@ -313,44 +318,25 @@ func (s *Service) DecideReturn(ctx context.Context, actor contracts.Actor, id st
 		return contracts.ReturnRequest{}, err
 	}
 	refund := false
-	o, err := s.store.Update(ctx, orderID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
-		refund = false
+	o, err := s.store.Update(ctx, orderID, func(o *Order) error {
 		r := o.findReturn(id)
 		if r == nil || !actor.IsAdmin() && r.SellerID != actor.ID {
-			return nil, contracts.NotFound("return request")
+			return contracts.NotFound("return request")
 		}
-		typ := contracts.EventReturnRejected
-		if approve {
-			switch r.Status {
-			case contracts.ReturnApproved:
-				refund = true
-				return nil, errNoChange
-			case contracts.ReturnRefunded:
-				return nil, errNoChange
-			case contracts.ReturnRejected:
-				return nil, returnIllegal(r.Status, "approved")
-			}
-			if o.refundedInFull() {
-				return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
-					"order is %s: its payment was refunded in full already", o.Status).WithDetail("status", o.Status)
-			}
-			r.Status, typ, refund = contracts.ReturnApproved, contracts.EventReturnApproved, true
-		} else {
-			switch r.Status {
-			case contracts.ReturnRejected:
-				return nil, errNoChange
-			case contracts.ReturnApproved, contracts.ReturnRefunded:
-				return nil, returnIllegal(r.Status, "rejected")
-			}
-			r.Status = contracts.ReturnRejected
+		var err error
+		refund, err = decide(o, r, approve)
+		if err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		r.Note, r.DecidedBy, r.DecidedAt = dec.Note, actor.ID, &now
-		if _, err := tx.Exec(ctx, `UPDATE return_requests SET status = $2, note = $3, decided_by = $4, decided_at = $5 WHERE id = $1`,
-			r.ID, r.Status, r.Note, r.DecidedBy, r.DecidedAt); err != nil {
-			return nil, fmt.Errorf("save return %s: %w", r.ID, err)
+		o.returnChanged(r.ID)
+		typ := contracts.EventReturnRejected
+		if approve {
+			typ = contracts.EventReturnApproved
 		}
-		return []outEvent{r.event(typ)}, nil
+		o.record(r.event(typ))
+		return nil
 	})
 	if err != nil {
 		return contracts.ReturnRequest{}, err
@@ -367,6 +353,36 @@ func (s *Service) DecideReturn(ctx context.Context, actor contracts.Actor, id st
 		return contracts.ReturnRequest{}, contracts.NotFound("return request")
 	}
 	return r.view(), nil
+}
+
+// decide moves the return request r of o to approved (approve) or
+// rejected. refund says whether an approved return's refund is to be
+// made (or finished); errNoChange when r already is as decided.
+func decide(o *Order, r *Return, approve bool) (refund bool, err error) {
+	if !approve {
+		switch r.Status {
+		case contracts.ReturnRejected:
+			return false, errNoChange
+		case contracts.ReturnApproved, contracts.ReturnRefunded:
+			return false, returnIllegal(r.Status, "rejected")
+		}
+		r.Status = contracts.ReturnRejected
+		return false, nil
+	}
+	switch r.Status {
+	case contracts.ReturnApproved:
+		return true, errNoChange
+	case contracts.ReturnRefunded:
+		return false, errNoChange
+	case contracts.ReturnRejected:
+		return false, returnIllegal(r.Status, "approved")
+	}
+	if o.refundedInFull() {
+		return false, contracts.Errorf(contracts.CodeFailedPrecondition,
+			"order is %s: its payment was refunded in full already", o.Status).WithDetail("status", o.Status)
+	}
+	r.Status = contracts.ReturnApproved
+	return true, nil
 }
 
 func returnIllegal(status, action string) error {
@@ -387,89 +403,71 @@ func returnIllegal(status, action string) error {
 // ChargeRetryAfter, for the sweeper. It returns the order as it is after
 // (nil, nil when another caller holds the lease).
 func (s *Service) refundReturn(ctx context.Context, orderID, returnID string) (*Order, error) {
-	var chargeRef, currency string
-	var amount int64
-	err := s.store.pool.QueryRow(ctx, `UPDATE return_requests r SET refund_lease = now() + $2 * interval '1 microsecond'
-		FROM orders o WHERE r.id = $1 AND o.id = r.order_id AND r.status = 'approved'
-			AND (r.refund_lease IS NULL OR r.refund_lease < now())
-		RETURNING o.charge_ref, r.amount, r.currency`, returnID, s.cfg.ChargeLease.Microseconds()).Scan(&chargeRef, &amount, &currency)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil // refunded already, or being refunded by another caller
+	claim, ok, err := s.store.ClaimReturnRefund(ctx, returnID, s.cfg.ChargeLease)
+	if err != nil || !ok {
+		return nil, err // !ok: refunded already, or being refunded by another caller
 	}
-	if err != nil {
-		return nil, fmt.Errorf("claim refund of return %s: %w", returnID, err)
-	}
-	money := contracts.Money{Amount: amount, Currency: currency}
 	var rf payment.Refund
-	if chargeRef == "" {
+	if claim.ChargeRef == "" {
 		err = fmt.Errorf("order %s has no charge to refund", orderID)
 	} else {
-		rf, err = s.provider.Refund(ctx, "return:"+returnID, chargeRef, money)
+		rf, err = s.provider.Refund(ctx, "return:"+returnID, claim.ChargeRef, claim.Amount)
 	}
 	if err != nil {
-		bg := context.WithoutCancel(ctx)
-		if _, lerr := s.store.pool.Exec(bg, `UPDATE return_requests SET refund_lease = now() + $2 * interval '1 microsecond'
-			WHERE id = $1 AND status = 'approved'`, returnID, s.cfg.ChargeRetryAfter.Microseconds()); lerr != nil {
+		if lerr := s.store.ReleaseReturnRefund(context.WithoutCancel(ctx), returnID, s.cfg.ChargeRetryAfter); lerr != nil {
 			s.log.Error("release refund lease", "return_id", returnID, "err", lerr)
 		}
 		return nil, fmt.Errorf("refund return %s: %w", returnID, err)
 	}
-	return s.store.Update(ctx, orderID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
-		r := o.findReturn(returnID)
-		if r == nil || r.Status != contracts.ReturnApproved {
-			return nil, errNoChange // a twin call recorded it (the same refund)
-		}
-		now := s.now().UTC()
-		if err := recordAttempt(ctx, tx, o.ID, attempt{
-			Kind: "refund", Status: "succeeded", Amount: money.Amount, Currency: money.Currency, ProviderRef: rf.Ref,
-		}); err != nil {
-			return nil, err
-		}
-		r.Status, r.RefundRef, r.RefundedAt = contracts.ReturnRefunded, rf.Ref, &now
-		if _, err := tx.Exec(ctx, `UPDATE return_requests SET status = $2, refund_ref = $3, refunded_at = $4, refund_lease = NULL
-			WHERE id = $1`, r.ID, r.Status, r.RefundRef, r.RefundedAt); err != nil {
-			return nil, fmt.Errorf("save return %s: %w", r.ID, err)
-		}
-		o.UpdatedAt = now
-		if o.Status != contracts.OrderStatusRefunded && o.allRefunded() {
-			if err := o.move(contracts.OrderStatusRefunded, "refunded", now); err != nil {
-				return nil, err
-			}
-			o.StatusReason, o.PaymentStatus = contracts.ReasonReturned, contracts.PaymentStatusRefunded
-		}
-		return []outEvent{{contracts.EventOrderRefunded, contracts.OrderRefunded{
-			OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, ReturnID: r.ID, Amount: money, Reason: contracts.ReasonReturned,
-			Status: o.Status, Shipped: true, Items: r.eventItems(r.SellerID), SellerIDs: []string{r.SellerID},
-		}}}, nil
+	return s.store.Update(ctx, orderID, func(o *Order) error {
+		return s.returnRefunded(o, returnID, claim.Amount, rf)
 	})
+}
+
+// returnRefunded records on o (locked) the refund rf of amount for its
+// return returnID: the attempt, the return refunded, order.refunded, and
+// the order refunded once every line is.
+func (s *Service) returnRefunded(o *Order, returnID string, amount contracts.Money, rf payment.Refund) error {
+	r := o.findReturn(returnID)
+	if r == nil || r.Status != contracts.ReturnApproved {
+		return errNoChange // a twin call recorded it (the same refund)
+	}
+	now := s.now().UTC()
+	o.recordAttempt(attempt{
+		Kind: "refund", Status: "succeeded", Amount: amount.Amount, Currency: amount.Currency, ProviderRef: rf.Ref,
+	})
+	r.Status, r.RefundRef, r.RefundedAt = contracts.ReturnRefunded, rf.Ref, &now
+	o.returnChanged(r.ID)
+	o.UpdatedAt = now
+	if o.Status != contracts.OrderStatusRefunded && o.allRefunded() {
+		if err := o.move(contracts.OrderStatusRefunded, "refunded", now); err != nil {
+			return err
+		}
+		o.StatusReason, o.PaymentStatus = contracts.ReasonReturned, contracts.PaymentStatusRefunded
+	}
+	o.record(outEvent{contracts.EventOrderRefunded, contracts.OrderRefunded{
+		OrderID: o.ID, OrderNumber: o.number(), UserID: o.UserID, ReturnID: r.ID, Amount: amount, Reason: contracts.ReasonReturned,
+		Status: o.Status, Shipped: true, Items: r.eventItems(r.SellerID), SellerIDs: []string{r.SellerID},
+	}})
+	return nil
 }
 
 // sweepReturns finishes the refunds of approved returns whose refund lease
 // is free or expired (a crash or a provider outage after the approval).
 func (s *Service) sweepReturns(ctx context.Context, limit int) {
-	rows, err := s.store.pool.Query(ctx, `SELECT id::text, order_id::text FROM return_requests
-		WHERE status = 'approved' AND (refund_lease IS NULL OR refund_lease < now()) ORDER BY decided_at LIMIT $1`, limit)
+	todo, err := s.store.ReturnsToRefund(ctx, limit)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("sweep: approved returns", "err", err)
 		}
 		return
 	}
-	type pair struct{ id, orderID string }
-	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pair, error) {
-		var p pair
-		return p, r.Scan(&p.id, &p.orderID)
-	})
-	if err != nil {
-		s.log.Error("sweep: approved returns", "err", err)
-		return
-	}
 	for _, p := range todo {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := s.refundReturn(ctx, p.orderID, p.id); err != nil {
-			s.log.Warn("sweep: refund of an approved return", "return_id", p.id, "err", err)
+		if _, err := s.refundReturn(ctx, p.OrderID, p.ID); err != nil {
+			s.log.Warn("sweep: refund of an approved return", "return_id", p.ID, "err", err)
 		}
 	}
 }
@@ -483,14 +481,10 @@ func (s *Service) GetReturn(ctx context.Context, actor contracts.Actor, id strin
 	if !isUUID(id) {
 		return contracts.ReturnRequest{}, contracts.NotFound("return request")
 	}
-	rs, err := queryReturns(ctx, s.store.pool, `r.id = $1`, id)
+	r, err := s.store.GetReturn(ctx, id)
 	if err != nil {
 		return contracts.ReturnRequest{}, err
 	}
-	if len(rs) == 0 {
-		return contracts.ReturnRequest{}, contracts.NotFound("return request")
-	}
-	r := rs[0]
 	if !actor.IsAdmin() && !actor.IsService() && actor.ID != r.UserID && actor.ID != r.SellerID {
 		return contracts.ReturnRequest{}, contracts.NotFound("return request")
 	}
@@ -501,137 +495,27 @@ func (s *Service) GetReturn(ctx context.Context, actor contracts.Actor, id strin
 var returnStatuses = []string{contracts.ReturnRequested, contracts.ReturnApproved, contracts.ReturnRejected, contracts.ReturnRefunded}
 
 // SellerReturns lists the return requests of the seller's lines, newest
-// first; an admin sees every one (or one seller's, with the seller
-// parameter).
-func (s *Service) SellerReturns(ctx context.Context, actor contracts.Actor, p contracts.Params) (contracts.List[contracts.ReturnRequest], error) {
+// first; an admin sees every one (or one seller's, when f.SellerID is set:
+// the seller parameter, see parseReturnList).
+func (s *Service) SellerReturns(ctx context.Context, actor contracts.Actor, f returnFilter) (contracts.List[contracts.ReturnRequest], error) {
 	var out contracts.List[contracts.ReturnRequest]
-	seller := ""
 	switch {
 	case actor.IsAdmin() || actor.IsService():
-		seller = p.Get("seller")
 	case actor.Role == contracts.RoleSeller && actor.ID != "":
-		seller = actor.ID
+		f.SellerID = actor.ID
 	case actor.Anonymous():
 		return out, contracts.Unauthenticated("sign in to see return requests")
 	default:
 		return out, contracts.PermissionDenied("only sellers and admins see return requests")
 	}
-	pg, err := contracts.PageOf(p)
+	rs, next, err := s.store.ListReturns(ctx, f)
 	if err != nil {
 		return out, err
 	}
-	args := []any{pg.Limit + 1}
-	where := "TRUE"
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	if seller != "" {
-		where += " AND r.seller_id = " + arg(seller)
-	}
-	if v := p.Get("status"); v != "" {
-		if !slices.Contains(returnStatuses, v) {
-			return out, contracts.InvalidArgument("status", "status must be one of %s", strings.Join(returnStatuses, ", "))
-		}
-		where += " AND r.status = " + arg(v)
-	}
-	if v := p.Get("cursor"); v != "" {
-		if !isUUID(v) {
-			return out, contracts.InvalidArgument("cursor", "cursor is not valid; pass next_cursor from a previous page")
-		}
-		where += " AND r.id < " + arg(v) + "::uuid"
-	}
-	rs, err := queryReturns(ctx, s.store.pool, where+" ORDER BY r.id DESC LIMIT $1", args...)
-	if err != nil {
-		return out, err
-	}
-	if len(rs) > pg.Limit {
-		rs = rs[:pg.Limit]
-		out.NextCursor = rs[len(rs)-1].ID
-	}
+	out.NextCursor = next
 	out.Items = make([]contracts.ReturnRequest, len(rs))
 	for i, r := range rs {
 		out.Items[i] = r.view()
 	}
 	return out, nil
-}
-
-// ReturnOrder returns the order of the return request id, or not_found.
-func (s *store) ReturnOrder(ctx context.Context, id string) (string, error) {
-	var orderID string
-	err := s.pool.QueryRow(ctx, `SELECT order_id::text FROM return_requests WHERE id = $1`, id).Scan(&orderID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", contracts.NotFound("return request")
-	}
-	if err != nil {
-		return "", fmt.Errorf("load return %s: %w", id, err)
-	}
-	return orderID, nil
-}
-
-// insertReturn stores a new return request and its lines.
-func insertReturn(ctx context.Context, tx pgx.Tx, r *Return) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO return_requests (id, order_id, user_id, seller_id, status, reason, amount, currency, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		r.ID, r.OrderID, r.UserID, r.SellerID, r.Status, r.Reason, r.Amount, r.Currency, r.CreatedAt); err != nil {
-		return fmt.Errorf("insert return: %w", err)
-	}
-	lines := make([]int32, len(r.Lines))
-	qty := make([]int64, len(r.Lines))
-	for i, l := range r.Lines {
-		lines[i], qty[i] = int32(l.Line), l.Quantity
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO return_lines (return_id, order_id, line, quantity)
-		SELECT $1, $2, unnest($3::int[]), unnest($4::bigint[])`, r.ID, r.OrderID, lines, qty); err != nil {
-		return fmt.Errorf("insert return lines: %w", err)
-	}
-	return nil
-}
-
-// queryReturns loads the return requests matching where (a condition on
-// r, possibly followed by ORDER BY / LIMIT) with their lines.
-func queryReturns(ctx context.Context, q queryer, where string, args ...any) ([]*Return, error) {
-	rows, err := q.Query(ctx, `SELECT r.id, r.order_id, r.user_id, r.seller_id, r.status, r.reason, r.amount, r.currency,
-		r.note, r.decided_by, r.refund_ref, r.created_at, r.decided_at, r.refunded_at FROM return_requests r WHERE `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("load returns: %w", err)
-	}
-	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Return, error) {
-		var r Return
-		err := row.Scan(&r.ID, &r.OrderID, &r.UserID, &r.SellerID, &r.Status, &r.Reason, &r.Amount, &r.Currency,
-			&r.Note, &r.DecidedBy, &r.RefundRef, &r.CreatedAt, &r.DecidedAt, &r.RefundedAt)
-		return &r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load returns: %w", err)
-	}
-	if len(rs) == 0 {
-		return nil, nil
-	}
-	byID := make(map[string]*Return, len(rs))
-	ids := make([]string, len(rs))
-	for i, r := range rs {
-		byID[r.ID], ids[i] = r, r.ID
-	}
-	lrows, err := q.Query(ctx, `SELECT l.return_id, l.line, l.quantity, i.product_id, coalesce(i.variant_id::text, ''), i.name, i.variant_name, i.sku, i.unit_price
-		FROM return_lines l JOIN order_items i ON i.order_id = l.order_id AND i.line = l.line
-		WHERE l.return_id = ANY($1::uuid[]) ORDER BY l.return_id, l.line`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load return lines: %w", err)
-	}
-	defer lrows.Close()
-	for lrows.Next() {
-		var id string
-		var l ReturnLine
-		if err := lrows.Scan(&id, &l.Line, &l.Quantity, &l.ProductID, &l.VariantID, &l.Name, &l.VariantName, &l.SKU, &l.UnitPrice); err != nil {
-			return nil, fmt.Errorf("load return lines: %w", err)
-		}
-		if r := byID[id]; r != nil {
-			r.Lines = append(r.Lines, l)
-		}
-	}
-	if err := lrows.Err(); err != nil {
-		return nil, fmt.Errorf("load return lines: %w", err)
-	}
-	return rs, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
@@ -49,10 +50,10 @@ func TestReturnRefundSurvivesProviderCrash(t *testing.T) {
 	if a.Status != contracts.ReturnApproved {
 		t.Fatalf("approved while the provider's answer was lost: %+v", a)
 	}
-	waitFor(t, func() bool {
+	testenv.Eventually(t, "the sweeper to finish the refund", func() bool {
 		g := ok[contracts.ReturnRequest](t, e.call(buyer, contracts.MethodOrderReturnGet, rid, nil, nil))
 		return g.Status == contracts.ReturnRefunded
-	}, "the sweeper to finish the refund")
+	})
 	if n := e.count(`SELECT count(*) FROM test_provider_refunds WHERE idempotency_key = $1`, "return:"+r.ID); n != 1 {
 		t.Fatalf("refunds at the provider = %d, want 1", n)
 	}

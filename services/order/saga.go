@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -65,19 +64,19 @@ func (s *Service) onReserved(ctx context.Context, ev contracts.Event, orderID st
 		return err
 	}
 	claimed := false
-	o, err := s.store.UpdateOnce(ctx, ev, orderID, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+	o, err := s.store.UpdateOnce(ctx, ev, orderID, func(o *Order) error {
 		claimed = false
 		if o.Status != contracts.OrderStatusPending {
-			return nil, errNoChange // late: timed out or cancelled meanwhile
+			return errNoChange // late: timed out or cancelled meanwhile
 		}
 		now := s.now().UTC()
 		if err := o.move(contracts.OrderStatusReserved, "reserved", now); err != nil {
-			return nil, err
+			return err
 		}
 		lease := now.Add(s.cfg.ChargeLease)
 		o.ChargeLease = &lease
 		claimed = true
-		return nil, nil
+		return nil
 	})
 	if err != nil || !claimed {
 		return err
@@ -93,17 +92,17 @@ func (s *Service) onRejected(ctx context.Context, ev contracts.Event, orderID st
 		return err
 	}
 	var after func()
-	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(o *Order) error {
 		after = nil
 		if o.Status != contracts.OrderStatusPending {
-			return nil, errNoChange
+			return errNoChange
 		}
-		evs, err := s.cancelIn(o, contracts.ReasonOutOfStock)
+		err := s.cancelIn(o, contracts.ReasonOutOfStock)
 		after = func() {
 			s.m.cancelled.WithLabelValues(contracts.ReasonOutOfStock).Inc()
 			s.m.step.WithLabelValues(stepReservation).Observe(s.now().Sub(o.CreatedAt).Seconds())
 		}
-		return evs, err
+		return err
 	})
 	if err == nil && after != nil {
 		after()
@@ -122,14 +121,14 @@ func (s *Service) onExpired(ctx context.Context, ev contracts.Event, orderID str
 		return err
 	}
 	changed, wasPaid := false, false
-	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+	_, err := s.store.UpdateOnce(ctx, ev, orderID, func(o *Order) error {
 		changed, wasPaid = false, false
 		switch o.Status {
 		case contracts.OrderStatusPending, contracts.OrderStatusReserved, contracts.OrderStatusAwaitingPayment:
 		case contracts.OrderStatusPaid:
 			wasPaid = true
 		default:
-			return nil, errNoChange
+			return errNoChange
 		}
 		changed = true
 		return s.cancelIn(o, contracts.ReasonReservationExpired)
@@ -148,21 +147,22 @@ func (s *Service) onExpired(ctx context.Context, ev contracts.Event, orderID str
 	return nil
 }
 
-// cancelIn cancels o (pending, reserved or paid) with reason and returns
-// the events. A paid order keeps its payment "succeeded" until
+// cancelIn cancels o (pending, reserved or paid) with reason and records
+// order.cancelled. A paid order keeps its payment "succeeded" until
 // refundPayment returned the money; the others are voided. A charge in
 // flight on a reserved order is refunded when it lands (see charge).
-func (s *Service) cancelIn(o *Order, reason string) ([]outEvent, error) {
+func (s *Service) cancelIn(o *Order, reason string) error {
 	prev := o.Status
 	if err := o.move(contracts.OrderStatusCancelled, "cancelled", s.now().UTC()); err != nil {
-		return nil, err
+		return err
 	}
 	o.StatusReason = reason
 	refund := prev == contracts.OrderStatusPaid
 	if !refund {
 		o.PaymentStatus = contracts.PaymentStatusVoided
 	}
-	return []outEvent{o.cancelledEvent(prev, refund)}, nil
+	o.record(o.cancelledEvent(prev, refund))
+	return nil
 }
 
 // declineProcessingError is the decline code of a charge the provider
@@ -171,115 +171,156 @@ const declineProcessingError = "processing_error"
 
 // charge takes the payment of a reserved order whose charge lease the
 // caller holds, and records the outcome: paid, or awaiting_payment on a
-// decline (see declined).
-// An unknown outcome (provider error) leaves the order reserved with the
-// lease running until ChargeRetryAfter, for the sweeper to retry. Errors
-// are logged, not returned: the order's state says what is left to do.
+// decline (see declined). An unknown outcome (provider error) leaves the
+// order reserved with the lease running until ChargeRetryAfter, for the
+// sweeper to retry. Errors are logged, not returned: the order's state
+// says what is left to do. The steps: load the leased order, call the
+// provider, record the outcome (and refund a charge that landed on an
+// order cancelled meanwhile).
 func (s *Service) charge(ctx context.Context, orderID string) {
+	o := s.leasedOrder(ctx, orderID)
+	if o == nil {
+		return
+	}
+	ch, err := s.callCharge(ctx, o)
+	if err != nil {
+		s.chargeUnknown(context.WithoutCancel(ctx), o, err)
+		return
+	}
+	s.recordCharge(ctx, o, ch)
+}
+
+// leasedOrder loads the order to charge; nil when it is gone or no longer
+// reserved (a twin recorded the outcome).
+func (s *Service) leasedOrder(ctx context.Context, orderID string) *Order {
 	o, err := s.store.Get(ctx, orderID)
 	if err != nil {
 		s.log.Error("charge: load order", "order_id", orderID, "err", err)
-		return
+		return nil
 	}
 	if o.Status != contracts.OrderStatusReserved {
-		return
+		return nil
 	}
+	return o
+}
+
+// callCharge asks the provider for o's charge. A request the provider
+// refuses as such (unknown token, key misuse) cannot succeed on a retry,
+// so it comes back as a decline (processing_error); an error is an unknown
+// outcome.
+func (s *Service) callCharge(ctx context.Context, o *Order) (payment.Charge, error) {
 	amount := o.money(o.Total)
-	seq := o.ChargeSeq
 	start := time.Now()
 	ch, err := s.provider.Charge(ctx, chargeKey(o), o.PaymentToken, amount)
 	s.m.step.WithLabelValues(stepCharge).Observe(time.Since(start).Seconds())
 	if code := contracts.ErrorCode(err); code == contracts.CodeInvalidArgument || code == contracts.CodeFailedPrecondition {
-		// The provider refuses the request itself (unknown token, key
-		// misuse): retrying cannot help, so the order fails like a decline.
 		s.log.Error("charge refused by the provider", "order_id", o.ID, "err", err)
-		ch, err = payment.Charge{Status: payment.ChargeDeclined, DeclineCode: declineProcessingError, Amount: amount}, nil
+		return payment.Charge{Status: payment.ChargeDeclined, DeclineCode: declineProcessingError, Amount: amount}, nil
 	}
-	if err != nil {
-		s.log.Warn("charge outcome unknown; will retry", "order_id", o.ID, "err", err)
-		bg := context.WithoutCancel(ctx)
-		if err := recordAttempt(bg, s.store.pool, o.ID, attempt{
-			Kind: "charge", Status: "error", Amount: amount.Amount, Currency: amount.Currency, Error: truncate(err.Error(), 500),
-			Last4: o.CardLast4,
-		}); err != nil {
-			s.log.Error("record charge attempt", "order_id", o.ID, "err", err)
+	return ch, err
+}
+
+// chargeUnknown records a charge attempt of charged (the order as it was
+// charged) whose outcome is unknown, and lets its lease run until
+// ChargeRetryAfter so the sweeper retries then.
+func (s *Service) chargeUnknown(ctx context.Context, charged *Order, cause error) {
+	s.log.Warn("charge outcome unknown; will retry", "order_id", charged.ID, "err", cause)
+	amount := charged.money(charged.Total)
+	_, err := s.store.Update(ctx, charged.ID, func(o *Order) error {
+		o.recordAttempt(attempt{
+			Kind: "charge", Status: "error", Amount: amount.Amount, Currency: amount.Currency,
+			Error: truncate(cause.Error(), 500), Last4: charged.CardLast4,
+		})
+		if o.Status == contracts.OrderStatusReserved {
+			retry := s.now().Add(s.cfg.ChargeRetryAfter).UTC()
+			o.ChargeLease = &retry
 		}
-		if err := s.store.ReleaseCharge(bg, o.ID, s.cfg.ChargeRetryAfter); err != nil {
-			s.log.Error("release charge lease", "order_id", o.ID, "err", err)
-		}
-		return
-	}
-	var after func()
-	var refundNeeded bool
-	_, err = s.store.Update(ctx, o.ID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
-		after, refundNeeded = nil, false
-		lateCharge := ch.Status == payment.ChargeSucceeded && o.ChargeRef == "" &&
-			(o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded)
-		if (o.Status != contracts.OrderStatusReserved && !lateCharge) || o.ChargeSeq != seq {
-			// A twin attempt (the sweeper's retry of a call that outlived
-			// its lease) already recorded the outcome: the provider's
-			// answer is the same, so record nothing, not even the attempt
-			// (errNoChange commits what fn wrote through tx).
-			return nil, errNoChange
-		}
-		a := attempt{Kind: "charge", Status: ch.Status, Amount: amount.Amount, Currency: amount.Currency, ProviderRef: ch.Ref,
-			Error: ch.DeclineCode, Last4: o.CardLast4}
-		if ch.Status != payment.ChargeSucceeded {
-			a.Status = "declined"
-		}
-		if err := recordAttempt(ctx, tx, o.ID, a); err != nil {
-			return nil, err
-		}
-		now := s.now().UTC()
-		switch {
-		case o.Status == contracts.OrderStatusReserved && ch.Status == payment.ChargeSucceeded:
-			if err := o.move(contracts.OrderStatusPaid, "paid", now); err != nil {
-				return nil, err
-			}
-			o.PaymentStatus, o.ChargeRef, o.ChargeLease = contracts.PaymentStatusSucceeded, ch.Ref, nil
-			after = func() {
-				s.m.paid.Inc()
-				s.m.revenue.WithLabelValues(o.Currency).Add(float64(o.Total))
-				if o.ReservedAt != nil {
-					s.m.step.WithLabelValues(stepPayment).Observe(now.Sub(*o.ReservedAt).Seconds())
-				}
-			}
-			return []outEvent{o.paidEvent()}, nil
-		case o.Status == contracts.OrderStatusReserved:
-			reason := contracts.ReasonPaymentDeclined
-			if ch.DeclineCode == payment.DeclineInsufficientFunds {
-				reason = contracts.ReasonInsufficientFunds
-			}
-			evs, err := s.declined(o, reason, ch.DeclineCode, now)
-			if err != nil {
-				return nil, err
-			}
-			after = func() {
-				if o.ReservedAt != nil {
-					s.m.step.WithLabelValues(stepPayment).Observe(now.Sub(*o.ReservedAt).Seconds())
-				}
-			}
-			return evs, nil
-		case lateCharge:
-			// Cancelled while the charge was in flight: the money came in
-			// anyway and must go back.
-			o.PaymentStatus, o.ChargeRef, o.UpdatedAt = contracts.PaymentStatusSucceeded, ch.Ref, now
-			refundNeeded = true
-			return nil, nil
-		}
-		return nil, errNoChange // a twin attempt already recorded the outcome
+		return nil
 	})
 	if err != nil {
-		s.log.Error("charge: record outcome", "order_id", o.ID, "err", err)
+		s.log.Error("charge: record unknown outcome", "order_id", charged.ID, "err", err)
+	}
+}
+
+// recordCharge records the provider's answer ch to the charge of charged
+// (the order as it was charged): the attempt and the order's new state
+// (see settleCharge), then a refund if the charge landed on an order
+// cancelled meanwhile.
+func (s *Service) recordCharge(ctx context.Context, charged *Order, ch payment.Charge) {
+	var after func()
+	var refundNeeded bool
+	_, err := s.store.Update(ctx, charged.ID, func(o *Order) error {
+		var err error
+		after, refundNeeded, err = s.settleCharge(o, charged, ch)
+		return err
+	})
+	if err != nil {
+		s.log.Error("charge: record outcome", "order_id", charged.ID, "err", err)
 		return
 	}
 	if after != nil {
 		after()
 	}
 	if refundNeeded {
-		if _, err := s.refundPayment(ctx, o.ID); err != nil {
-			s.log.Warn("refund after late charge; the sweeper retries", "order_id", o.ID, "err", err)
+		if _, err := s.refundPayment(ctx, charged.ID); err != nil {
+			s.log.Warn("refund after late charge; the sweeper retries", "order_id", charged.ID, "err", err)
 		}
+	}
+}
+
+// settleCharge decides what the charge outcome ch does to o (locked):
+// paid, awaiting payment after a decline, or for a charge that landed on
+// an order cancelled meanwhile, a payment to refund (refund). after, when
+// set, records the metrics once the change is saved. A twin attempt (the
+// sweeper's retry of a call that outlived its lease) that already
+// recorded the outcome makes it errNoChange: the provider's answer is the
+// same, so nothing is recorded, not even the attempt.
+func (s *Service) settleCharge(o, charged *Order, ch payment.Charge) (after func(), refund bool, err error) {
+	lateCharge := ch.Status == payment.ChargeSucceeded && o.ChargeRef == "" &&
+		(o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded)
+	if (o.Status != contracts.OrderStatusReserved && !lateCharge) || o.ChargeSeq != charged.ChargeSeq {
+		return nil, false, errNoChange
+	}
+	amount := charged.money(charged.Total)
+	a := attempt{Kind: "charge", Status: ch.Status, Amount: amount.Amount, Currency: amount.Currency, ProviderRef: ch.Ref,
+		Error: ch.DeclineCode, Last4: o.CardLast4}
+	if ch.Status != payment.ChargeSucceeded {
+		a.Status = "declined"
+	}
+	o.recordAttempt(a)
+	now := s.now().UTC()
+	switch {
+	case lateCharge:
+		// Cancelled while the charge was in flight: the money came in
+		// anyway and must go back.
+		o.PaymentStatus, o.ChargeRef, o.UpdatedAt = contracts.PaymentStatusSucceeded, ch.Ref, now
+		return nil, true, nil
+	case ch.Status == payment.ChargeSucceeded:
+		if err := o.move(contracts.OrderStatusPaid, "paid", now); err != nil {
+			return nil, false, err
+		}
+		o.PaymentStatus, o.ChargeRef, o.ChargeLease = contracts.PaymentStatusSucceeded, ch.Ref, nil
+		o.record(o.paidEvent())
+		return func() {
+			s.m.paid.Inc()
+			s.m.revenue.WithLabelValues(o.Currency).Add(float64(o.Total))
+			s.observePayment(o, now)
+		}, false, nil
+	}
+	reason := contracts.ReasonPaymentDeclined
+	if ch.DeclineCode == payment.DeclineInsufficientFunds {
+		reason = contracts.ReasonInsufficientFunds
+	}
+	if err := s.declined(o, reason, ch.DeclineCode, now); err != nil {
+		return nil, false, err
+	}
+	return func() { s.observePayment(o, now) }, false, nil
+}
+
+// observePayment measures the payment step of o (reserved → outcome).
+func (s *Service) observePayment(o *Order, now time.Time) {
+	if o.ReservedAt != nil {
+		s.m.step.WithLabelValues(stepPayment).Observe(now.Sub(*o.ReservedAt).Seconds())
 	}
 }
 
@@ -288,10 +329,10 @@ func (s *Service) charge(ctx context.Context, orderID string) {
 // order.refunded. The provider call is idempotent per order, so a crash
 // before the commit is repaired by calling it again (the sweeper does).
 func (s *Service) refundPayment(ctx context.Context, orderID string) (*Order, error) {
-	return s.store.Update(ctx, orderID, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	return s.store.Update(ctx, orderID, func(o *Order) error {
 		closed := o.Status == contracts.OrderStatusCancelled || o.Status == contracts.OrderStatusRefunded
 		if !closed || o.PaymentStatus != contracts.PaymentStatusSucceeded || o.ChargeRef == "" {
-			return nil, errNoChange
+			return errNoChange
 		}
 		// Returns may have refunded part of the charge already, or be
 		// refunding it (approved; see refundReturn): the rest goes back.
@@ -301,17 +342,15 @@ func (s *Service) refundPayment(ctx context.Context, orderID string) (*Order, er
 			// concurrent refund of the same order waiting rather than racing.
 			rf, err := s.provider.Refund(ctx, "refund:"+o.ID, o.ChargeRef, amount)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if err := recordAttempt(ctx, tx, o.ID, attempt{
+			o.recordAttempt(attempt{
 				Kind: "refund", Status: "succeeded", Amount: amount.Amount, Currency: amount.Currency, ProviderRef: rf.Ref,
-			}); err != nil {
-				return nil, err
-			}
+			})
 		}
 		o.PaymentStatus, o.UpdatedAt = contracts.PaymentStatusRefunded, s.now().UTC()
-		reason := o.StatusReason
-		return []outEvent{o.refundedEvent(reason, amount.Amount)}, nil
+		o.record(o.refundedEvent(o.StatusReason, amount.Amount))
+		return nil
 	})
 }
 
@@ -342,8 +381,7 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 	s.timeOut(ctx, ids, contracts.OrderStatusPending, contracts.ReasonReservationTimeout, "cancelled an order the inventory never answered")
 	s.sweepUnpaid(ctx, batch)
-	ids, err = s.store.ids(ctx, `SELECT id FROM orders WHERE status IN ('cancelled', 'refunded')
-		AND payment_status = 'succeeded' ORDER BY updated_at LIMIT $1`, batch)
+	ids, err = s.store.Unrefunded(ctx, batch)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep: unrefunded orders", "err", err)
 	}
@@ -387,17 +425,17 @@ func (s *Service) timeOut(ctx context.Context, ids []string, status, reason, don
 			return
 		}
 		changed := false
-		_, err := s.store.Update(ctx, id, func(_ pgx.Tx, o *Order) ([]outEvent, error) {
+		_, err := s.store.Update(ctx, id, func(o *Order) error {
 			changed = false
 			if o.Status != status {
-				return nil, errNoChange
+				return errNoChange
 			}
 			changed = true
-			evs, err := s.cancelIn(o, reason)
+			err := s.cancelIn(o, reason)
 			if status == contracts.OrderStatusAwaitingPayment {
 				o.PaymentStatus = contracts.PaymentStatusFailed // declined, never charged
 			}
-			return evs, err
+			return err
 		})
 		if err != nil {
 			s.log.Error("sweep: cancel a timed-out order", "order_id", id, "reason", reason, "err", err)

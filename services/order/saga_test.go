@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
@@ -125,12 +126,8 @@ func TestDeclinedCardAwaitsPayment(t *testing.T) {
 				pf.OrderNumber != got.Number || !pf.PayBy.After(got.CreatedAt) {
 				t.Fatalf("payment.failed = %+v", pf)
 			}
-			if n := len(e.eventsOf(contracts.EventOrderCancelled, o.ID)); n != 0 {
-				t.Fatalf("%d order.cancelled after a decline, want none (the buyer may pay again)", n)
-			}
-			if got := e.prod.stock(p); got != 3 {
-				t.Fatalf("stock after the decline = %d, want 3 (still held)", got)
-			}
+			// What the decline must not do (cancel, release the stock) is
+			// checked behind a barrier: an event published after it.
 			if tc.card == cardDeclined {
 				paid := ok[contracts.Order](t, e.pay(buyer, o.ID, key(), cardOK))
 				if paid.Status != contracts.OrderStatusReserved {
@@ -141,10 +138,33 @@ func TestDeclinedCardAwaitsPayment(t *testing.T) {
 					a[1].Status != "succeeded" || a[1].Last4 != "4242" {
 					t.Fatalf("attempts = %+v", a)
 				}
+				// order.paid comes after anything the decline published:
+				// once the spy and the inventory have it, an order.cancelled
+				// of the decline would have arrived too.
+				e.waitEvent(contracts.EventOrderPaid, o.ID)
+				if n := len(e.eventsOf(contracts.EventOrderCancelled, o.ID)); n != 0 {
+					t.Fatalf("%d order.cancelled after a decline, want none (the buyer may pay again)", n)
+				}
+				testenv.Eventually(t, "the inventory handled order.paid", func() bool {
+					return e.prod.handledEvent(o.ID, contracts.EventOrderPaid)
+				})
+				if got := e.prod.stock(p); got != 3 {
+					t.Fatalf("stock after the decline and payment = %d, want 3 (held throughout)", got)
+				}
 				return
 			}
 			ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
-			waitFor(t, func() bool { return e.prod.stock(p) == 5 }, "stock back to 5")
+			// The buyer's cancellation is the barrier: the only
+			// order.cancelled is theirs, from awaiting_payment.
+			var c contracts.OrderCancelled
+			if err := e.waitEvent(contracts.EventOrderCancelled, o.ID).Decode(&c); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.eventsOf(contracts.EventOrderCancelled, o.ID)); n != 1 || c.Reason != contracts.ReasonCancelledByUser ||
+				c.PrevStatus != contracts.OrderStatusAwaitingPayment {
+				t.Fatalf("%d order.cancelled, first %+v; want only the buyer's, from awaiting_payment", n, c)
+			}
+			testenv.Eventually(t, "stock back to 5", func() bool { return e.prod.stock(p) == 5 })
 		})
 	}
 }
@@ -270,7 +290,7 @@ func TestRecoveryAfterCrashDuringCharge(t *testing.T) {
 	e.start(func(p payment.Provider) payment.Provider { crash.Provider = p; return crash })
 	p := e.prod.add("Desk", 15000, 3, sellerA, contracts.ProductActive)
 	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
-	waitFor(t, func() bool { crash.mu.Lock(); defer crash.mu.Unlock(); return crash.crashes > 0 }, "a charge attempt")
+	testenv.Eventually(t, "a charge attempt", func() bool { crash.mu.Lock(); defer crash.mu.Unlock(); return crash.crashes > 0 })
 	e.stop()
 	if n := e.count(`SELECT count(*) FROM orders WHERE id = $1 AND status = 'reserved'`, o.ID); n != 1 {
 		t.Fatal("the order is not left reserved by the crash")
@@ -289,8 +309,12 @@ func TestRecoveryAfterCrashDuringCharge(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'error'`, o.ID); n < 1 {
 		t.Fatal("the failed attempt was not recorded")
 	}
-	if evs := e.eventsOf(contracts.EventOrderPaid, o.ID); len(evs) > 1 {
-		t.Fatalf("order.paid emitted %d times", len(evs))
+	// The buyer's cancellation is published after every order.paid of the
+	// charge and its retry: once the spy has it, they have all arrived.
+	ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
+	e.waitEvent(contracts.EventOrderCancelled, o.ID)
+	if evs := e.eventsOf(contracts.EventOrderPaid, o.ID); len(evs) != 1 {
+		t.Fatalf("order.paid emitted %d times, want once", len(evs))
 	}
 }
 
@@ -311,7 +335,12 @@ func TestPendingTimesOut(t *testing.T) {
 	// A reservation that arrives late changes nothing; the inventory
 	// releases it on order.cancelled.
 	e.prod.start()
-	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "late reservation released")
+	testenv.Eventually(t, "late reservation released", func() bool { return e.prod.stock(p) == 3 })
+	// Barrier: the order service has handled the late inventory.reserved
+	// (its inbox holds it) before the order is looked at.
+	testenv.Eventually(t, "the late reservation handled", func() bool {
+		return e.count(`SELECT count(*) FROM oc_inbox WHERE consumer = 'order'`) >= 1
+	})
 	if g := ok[contracts.Order](t, e.get(buyer, o.ID)); g.Status != contracts.OrderStatusCancelled {
 		t.Fatalf("status = %s", g.Status)
 	}
@@ -349,9 +378,9 @@ func TestCancelDuringChargeRefunds(t *testing.T) {
 		t.Fatalf("cancelled = %s payment %s", c.Status, c.Payment.Status)
 	}
 	close(g.gate)
-	waitFor(t, func() bool {
+	testenv.Eventually(t, "the late charge refunded", func() bool {
 		return ok[contracts.Order](t, e.get(buyer, o.ID)).Payment.Status == contracts.PaymentStatusRefunded
-	}, "the late charge refunded")
+	})
 	if got := ok[contracts.Order](t, e.get(buyer, o.ID)); got.Status != contracts.OrderStatusCancelled || got.StatusReason != contracts.ReasonCancelledByUser {
 		t.Fatalf("order = %s %s", got.Status, got.StatusReason)
 	}
@@ -359,10 +388,12 @@ func TestCancelDuringChargeRefunds(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM test_provider_refunds`); n != 1 {
 		t.Fatalf("refunds = %d", n)
 	}
+	// order.refunded (awaited above) is published after whatever the late
+	// charge's outcome published: a wrong order.paid would be seen by now.
 	if len(e.eventsOf(contracts.EventOrderPaid, o.ID)) != 0 {
 		t.Fatal("a cancelled order was announced paid")
 	}
-	waitFor(t, func() bool { return e.prod.stock(p) == 3 }, "stock back")
+	testenv.Eventually(t, "stock back", func() bool { return e.prod.stock(p) == 3 })
 }
 
 // refusingProvider refuses every charge as malformed.

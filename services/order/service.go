@@ -43,6 +43,25 @@
 // durable steps: the status change with its event, then the refund, which
 // sets the payment "refunded" and emits order.refunded.
 //
+// # Anatomy
+//
+// The order service is built like the user service, with the adapter
+// files in this package rather than a sub-package (the aggregate they
+// persist is this package's):
+//   - the domain: the Order aggregate with its state machine and events
+//     (model.go), shipments, returns, the saga and the actions; it depends
+//     on the store interface it declares (store.go) and on
+//     payment.Provider, never on SQL;
+//   - the PostgreSQL adapter, pgStore (postgres.go): all the service's
+//     SQL. An update takes a closure over the aggregate
+//     (func(*Order) error); the closure records on the order the events,
+//     payment attempts, shipments, return requests and idempotent answer
+//     of its change, and the adapter writes them with the order in one
+//     transaction (row lock, outbox) — nothing is written beside it;
+//   - the transport (rpc.go): bus.Routed decodes each method's body into
+//     its contract type and bus.Query parses a list's query into its
+//     filter, so the domain's methods take typed values.
+//
 // # Access
 //
 // Every order has a number from a sequence ("100042", see number.go),
@@ -58,27 +77,18 @@ package order
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/redisx"
 	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
 const serviceName = "order"
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Migrations are the order database's migrations (files NNNN_name.sql at
-// the root), for pg.Migrate.
-var Migrations = pg.Dir(migrationFiles, "migrations")
 
 // Service is the order service module. New builds it, Start connects it
 // (database, consumer, RPC server, sweeper), Stop drains it.
@@ -94,7 +104,7 @@ type Service struct {
 	addresses AddressBook
 
 	kit      *svc.Kit
-	store    *store
+	store    store
 	provider payment.Provider
 
 	// wrapProvider, when set before Start, wraps the payment provider
@@ -153,7 +163,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.kit = kit
-	s.store = &store{pool: kit.Pool}
+	s.store = newPGStore(kit.Pool)
 	var prov payment.Provider = payment.NewTestProvider(kit.Pool, s.now)
 	if s.wrapProvider != nil {
 		prov = s.wrapProvider(prov)

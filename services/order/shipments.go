@@ -2,14 +2,12 @@ package order
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -176,59 +174,37 @@ func (s *Service) Ship(ctx context.Context, actor contracts.Actor, id string, re
 			return contracts.Order{}, contracts.InvalidArgument("lines", "line %d is named twice", n)
 		}
 	}
-	return s.fulfil(ctx, actor, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	return s.fulfil(ctx, actor, id, func(o *Order) error {
 		if o.Status != contracts.OrderStatusPaid && o.Status != contracts.OrderStatusPartiallyShipped {
-			return nil, illegal(o.Status, "shipped")
+			return illegal(o.Status, "shipped")
 		}
 		seller, lines, err := shipmentLines(actor, o, req)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		now := s.now().UTC()
 		sh := Shipment{
 			ID: uuid.Must(uuid.NewV7()).String(), SellerID: seller, Carrier: req.Carrier, TrackingNumber: req.TrackingNumber,
 			Lines: lines, ShippedAt: now,
 		}
-		if err := insertShipment(ctx, tx, o.ID, &sh); err != nil {
-			return nil, err
-		}
-		o.Shipments = append(o.Shipments, sh)
+		o.addShipment(sh)
 		if err := o.follow("shipped", now); err != nil {
-			return nil, err
+			return err
 		}
-		return []outEvent{o.shippedEvent(&sh)}, nil
+		o.record(o.shippedEvent(&sh))
+		return nil
 	})
 }
 
-// shipmentLines decides the seller and the lines of a new shipment of o.
+// shipmentLines decides the seller and the lines of a new shipment of o:
+// the lines req names, or the seller's lines left to ship.
 func shipmentLines(actor contracts.Actor, o *Order, req contracts.ShipRequest) (string, []int, error) {
 	seller := req.SellerID
 	if !actor.IsAdmin() {
 		seller = actor.ID
 	}
 	if len(req.Lines) > 0 {
-		lines := slices.Clone(req.Lines)
-		slices.Sort(lines)
-		for _, n := range lines {
-			it := o.item(n)
-			if it == nil {
-				return "", nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", n, len(o.Items))
-			}
-			if seller == "" {
-				seller = it.SellerID // an admin ships the named lines' seller
-			}
-			if it.SellerID != seller {
-				if actor.IsAdmin() {
-					return "", nil, contracts.InvalidArgument("lines", "a shipment holds one seller's lines: line %d is another seller's", n)
-				}
-				return "", nil, contracts.PermissionDenied("line %d of this order is not yours to ship", n)
-			}
-			if sh := o.shipmentOf(n); sh != nil {
-				return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "line %d has already shipped (shipment %s)", n, sh.ID).
-					WithDetail("shipment_id", sh.ID)
-			}
-		}
-		return seller, lines, nil
+		return namedLines(actor, o, seller, req.Lines)
 	}
 	if seller == "" { // an admin naming neither lines nor seller
 		var left []string
@@ -263,60 +239,95 @@ func shipmentLines(actor contracts.Actor, o *Order, req contracts.ShipRequest) (
 	return seller, lines, nil
 }
 
+// namedLines checks the lines a shipment request names: lines of o, all
+// of seller (an admin who named no seller ships the first line's), none
+// shipped yet. It returns the seller and the lines sorted.
+func namedLines(actor contracts.Actor, o *Order, seller string, named []int) (string, []int, error) {
+	lines := slices.Clone(named)
+	slices.Sort(lines)
+	for _, n := range lines {
+		it := o.item(n)
+		if it == nil {
+			return "", nil, contracts.InvalidArgument("lines", "line %d is not a line of this order (it has %d)", n, len(o.Items))
+		}
+		if seller == "" {
+			seller = it.SellerID // an admin ships the named lines' seller
+		}
+		if it.SellerID != seller {
+			if actor.IsAdmin() {
+				return "", nil, contracts.InvalidArgument("lines", "a shipment holds one seller's lines: line %d is another seller's", n)
+			}
+			return "", nil, contracts.PermissionDenied("line %d of this order is not yours to ship", n)
+		}
+		if sh := o.shipmentOf(n); sh != nil {
+			return "", nil, contracts.Errorf(contracts.CodeFailedPrecondition, "line %d has already shipped (shipment %s)", n, sh.ID).
+				WithDetail("shipment_id", sh.ID)
+		}
+	}
+	return seller, lines, nil
+}
+
 // Deliver marks shipments of the order delivered: req.ShipmentID, or every
 // shipped, undelivered shipment of the caller (an admin: of the order).
 func (s *Service) Deliver(ctx context.Context, actor contracts.Actor, id string, req contracts.DeliverRequest) (contracts.Order, error) {
 	if req.ShipmentID != "" && !isUUID(req.ShipmentID) {
 		return contracts.Order{}, contracts.InvalidArgument("shipment_id", "shipment_id must be the id of one of the order's shipments")
 	}
-	return s.fulfil(ctx, actor, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	return s.fulfil(ctx, actor, id, func(o *Order) error {
 		if o.Status != contracts.OrderStatusPartiallyShipped && o.Status != contracts.OrderStatusShipped {
-			return nil, illegal(o.Status, "delivered")
+			return illegal(o.Status, "delivered")
 		}
-		var todo []*Shipment
-		for i := range o.Shipments {
-			sh := &o.Shipments[i]
-			if req.ShipmentID != "" && sh.ID != req.ShipmentID {
-				continue
-			}
-			if !actor.IsAdmin() && sh.SellerID != actor.ID {
-				if req.ShipmentID != "" {
-					return nil, contracts.PermissionDenied("shipment %s is another seller's", sh.ID)
-				}
-				continue
-			}
-			if sh.DeliveredAt != nil {
-				if req.ShipmentID != "" {
-					return nil, contracts.Errorf(contracts.CodeFailedPrecondition, "shipment %s was delivered already", sh.ID).
-						WithDetail("shipment_id", sh.ID)
-				}
-				continue
-			}
-			todo = append(todo, sh)
-		}
-		if len(todo) == 0 {
-			if req.ShipmentID != "" {
-				return nil, contracts.NotFound("shipment")
-			}
-			return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
-				"order is %s: none of your lines of it is shipped and waiting for delivery", o.Status).WithDetail("status", o.Status)
+		todo, err := toDeliver(actor, o, req.ShipmentID)
+		if err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		for _, sh := range todo {
-			sh.DeliveredAt = &now
-			if _, err := tx.Exec(ctx, `UPDATE shipments SET delivered_at = $2 WHERE id = $1`, sh.ID, now); err != nil {
-				return nil, fmt.Errorf("deliver shipment %s: %w", sh.ID, err)
-			}
+			o.deliver(sh, now)
 		}
 		if err := o.follow("delivered", now); err != nil {
-			return nil, err
+			return err
 		}
-		evs := make([]outEvent, len(todo))
-		for i, sh := range todo {
-			evs[i] = o.deliveredEvent(sh)
+		for _, sh := range todo {
+			o.record(o.deliveredEvent(sh))
 		}
-		return evs, nil
+		return nil
 	})
+}
+
+// toDeliver picks the shipments of o that Deliver marks delivered:
+// shipmentID, or every shipped, undelivered shipment of the caller (an
+// admin: of the order).
+func toDeliver(actor contracts.Actor, o *Order, shipmentID string) ([]*Shipment, error) {
+	var todo []*Shipment
+	for i := range o.Shipments {
+		sh := &o.Shipments[i]
+		if shipmentID != "" && sh.ID != shipmentID {
+			continue
+		}
+		if !actor.IsAdmin() && sh.SellerID != actor.ID {
+			if shipmentID != "" {
+				return nil, contracts.PermissionDenied("shipment %s is another seller's", sh.ID)
+			}
+			continue
+		}
+		if sh.DeliveredAt != nil {
+			if shipmentID != "" {
+				return nil, contracts.Errorf(contracts.CodeFailedPrecondition, "shipment %s was delivered already", sh.ID).
+					WithDetail("shipment_id", sh.ID)
+			}
+			continue
+		}
+		todo = append(todo, sh)
+	}
+	if len(todo) == 0 {
+		if shipmentID != "" {
+			return nil, contracts.NotFound("shipment")
+		}
+		return nil, contracts.Errorf(contracts.CodeFailedPrecondition,
+			"order is %s: none of your lines of it is shipped and waiting for delivery", o.Status).WithDetail("status", o.Status)
+	}
+	return todo, nil
 }
 
 // fulfil runs a seller's step (ship, deliver) on the order id, locked.
@@ -327,81 +338,14 @@ func (s *Service) fulfil(ctx context.Context, actor contracts.Actor, id string, 
 	if !isUUID(id) {
 		return contracts.Order{}, contracts.NotFound("order")
 	}
-	o, err := s.store.Update(ctx, id, func(tx pgx.Tx, o *Order) ([]outEvent, error) {
+	o, err := s.store.Update(ctx, id, func(o *Order) error {
 		if !actor.IsAdmin() && !(actor.Role == contracts.RoleSeller && o.hasSeller(actor.ID)) {
-			return nil, contracts.PermissionDenied("only a seller of this order's items or an admin may do this")
+			return contracts.PermissionDenied("only a seller of this order's items or an admin may do this")
 		}
-		return step(tx, o)
+		return step(o)
 	})
 	if err != nil {
 		return contracts.Order{}, err
 	}
 	return o.View(sellerScope(actor, o)), nil
-}
-
-// insertShipment stores sh (a shipment of orderID) and its lines; a line
-// shipped twice is a conflict (the primary key of shipment_lines).
-func insertShipment(ctx context.Context, tx pgx.Tx, orderID string, sh *Shipment) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO shipments (id, order_id, seller_id, carrier, tracking_number, shipped_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, sh.ID, orderID, sh.SellerID, sh.Carrier, sh.TrackingNumber, sh.ShippedAt); err != nil {
-		return fmt.Errorf("insert shipment: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO shipment_lines (order_id, line, shipment_id) SELECT $1, unnest($2::int[]), $3`,
-		orderID, sh.Lines, sh.ID); err != nil {
-		return fmt.Errorf("insert shipment lines: %w", err)
-	}
-	return nil
-}
-
-// loadFulfilment fills the shipments and return requests of those orders
-// that can have them (hasFulfilment).
-func loadFulfilment(ctx context.Context, q queryer, orders []*Order) error {
-	byID := map[string]*Order{}
-	var ids []string
-	for _, o := range orders {
-		o.Shipments, o.Returns = nil, nil
-		if hasFulfilment(o.Status) {
-			byID[o.ID] = o
-			ids = append(ids, o.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	rows, err := q.Query(ctx, `SELECT s.order_id, s.id, s.seller_id, s.carrier, s.tracking_number, s.shipped_at, s.delivered_at,
-			coalesce(array_agg(l.line ORDER BY l.line) FILTER (WHERE l.line IS NOT NULL), '{}')
-		FROM shipments s LEFT JOIN shipment_lines l ON l.shipment_id = s.id
-		WHERE s.order_id = ANY($1::uuid[]) GROUP BY s.id ORDER BY s.shipped_at, s.id`, ids)
-	if err != nil {
-		return fmt.Errorf("load shipments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var orderID string
-		var sh Shipment
-		var lines []int32
-		if err := rows.Scan(&orderID, &sh.ID, &sh.SellerID, &sh.Carrier, &sh.TrackingNumber, &sh.ShippedAt, &sh.DeliveredAt, &lines); err != nil {
-			return fmt.Errorf("load shipments: %w", err)
-		}
-		for _, n := range lines {
-			sh.Lines = append(sh.Lines, int(n))
-		}
-		if o := byID[orderID]; o != nil {
-			o.Shipments = append(o.Shipments, sh)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load shipments: %w", err)
-	}
-	rets, err := queryReturns(ctx, q, `r.order_id = ANY($1::uuid[]) ORDER BY r.id`, ids)
-	if err != nil {
-		return err
-	}
-	for _, r := range rets {
-		if o := byID[r.OrderID]; o != nil {
-			o.Returns = append(o.Returns, *r)
-		}
-	}
-	return nil
 }

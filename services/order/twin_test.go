@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // TestCheckoutTwinOvertaken: a retry of a checkout passes the idempotency
@@ -71,7 +72,7 @@ func TestCheckoutTwinOvertaken(t *testing.T) {
 		t.Fatal("the retry never asked for the address book")
 	}
 	first := ok[contracts.Order](t, e.checkout(buyer, k, body))
-	waitFor(t, func() bool { return e.prod.stock(pid) == 0 }, "the reservation of the first order")
+	testenv.Eventually(t, "the reservation of the first order", func() bool { return e.prod.stock(pid) == 0 })
 	close(release)
 	res := <-retry
 	if res.err != nil {
