@@ -39,6 +39,9 @@ func seedHandler(c *core) bus.Handler {
 				return nil, err
 			}
 		}
+		// New categories and products: the tree, the product counts and
+		// the recent search pages of this instance start afresh.
+		c.purge(ctx, &change{categories: true})
 		return contracts.SeedReply{Created: in.Count}, nil
 	}
 }
