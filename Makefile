@@ -53,11 +53,13 @@ lint:
 	$(GO) tool staticcheck $(PKGS)
 	scripts/lint-openapi.sh
 
-## docs: regenerate the API reference (docs/API.md) from the route table and the
-## table of every setting in README.md from the flags; go test fails while either is stale
+## docs: regenerate the API reference (docs/API.md) from the route table, the
+## table of every setting in README.md from the flags and the module jobs nomad/*.nomad.hcl
+## from their template (tools/nomadgen); go test fails while any is stale
 docs:
 	$(GO) run ./cmd/opencommerce gen-api-docs -out docs/API.md
 	$(GO) run ./cmd/opencommerce gen-config-docs -out README.md
+	$(GO) run ./cmd/opencommerce gen-nomad -out nomad
 
 ## test: every test, against the real servers (started here if needed)
 test: 

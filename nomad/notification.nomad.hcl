@@ -1,4 +1,6 @@
 # Nomad job for the notification service: in-app, push (NATS) and email notifications.
+# Generated from tools/nomadgen/job.nomad.hcl.tmpl by `opencommerce gen-nomad`
+# (make docs): edit the template, not this file.
 # It runs the one binary `opencommerce` with -target=notification. Nomad registers
 # the services in Consul (provider = "consul"), so the binary runs with
 # -consul.register=false. Deploy, scale and roll back: see nomad/README.md.

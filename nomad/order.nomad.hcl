@@ -1,4 +1,6 @@
 # Nomad job for the order service: carts, checkout saga, payments, shipments.
+# Generated from tools/nomadgen/job.nomad.hcl.tmpl by `opencommerce gen-nomad`
+# (make docs): edit the template, not this file.
 # It runs the one binary `opencommerce` with -target=order. Nomad registers
 # the services in Consul (provider = "consul"), so the binary runs with
 # -consul.register=false. Deploy, scale and roll back: see nomad/README.md.

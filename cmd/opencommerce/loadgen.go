@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/config"
 	"github.com/opencommerce/opencommerce/internal/pg"
-	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
 
@@ -27,7 +27,9 @@ func loadgenCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 	cfg.RegisterFlags(fs)
 	var pgc pg.Config
 	pgc.RegisterFlags(fs)
-	prefix := fs.String("pg.database-prefix", "oc_", "prefix of the service databases (for -seed=direct and -check.charges-db)")
+	var amqpCfg bus.Config
+	amqpCfg.RegisterFlags(fs)
+	prefix := fs.String("pg.database-prefix", "oc_", "prefix of the service databases (for -check.charges-db)")
 	chargesDB := fs.Bool("check.charges-db", false, "count successful charges in the order database (<prefix>order) for the consistency check")
 	out := fs.String("out", "", "also write the report as JSON to this file")
 	if err := config.Load(fs, args, environ); err != nil {
@@ -35,12 +37,14 @@ func loadgenCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 	}
 	open := func(service string) (*pgxpool.Pool, error) { return pg.Open(ctx, pgc, *prefix+service, nil) }
 	if cfg.Seed == loadgen.SeedDirect {
-		pool, err := open("product")
+		// The product service makes the products (product.seed over
+		// -amqp.url); this command never opens its database.
+		seeder, err := loadgen.DialProductSeeder(ctx, amqpCfg)
 		if err != nil {
-			return fmt.Errorf("product database: %w", err)
+			return err
 		}
-		defer pool.Close()
-		cfg.DirectSeed = func(ctx context.Context, n int) error { return product.Seed(ctx, pool, n) }
+		defer seeder.Close()
+		cfg.DirectSeed = seeder.Seed
 	}
 	if *chargesDB {
 		pool, err := open("order")

@@ -1,7 +1,7 @@
 // Command opencommerce is the one binary of the platform. -target picks the
 // modules to run (all by default); subcommands cover operations:
-// gen-schemas, openapi, gen-api-docs, gen-config-docs, replay-dlq, user rotate-key/create-admin,
-// loadgen and bench.
+// gen-schemas, openapi, gen-api-docs, gen-config-docs, gen-nomad, replay-dlq, user
+// rotate-key/create-admin (platform.UserAdmin), loadgen and bench.
 package main
 
 import (

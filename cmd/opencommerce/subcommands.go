@@ -23,6 +23,7 @@ var subcommands = map[string]subcommand{}
 func init() {
 	subcommands["gen-schemas"] = subcommand{"write (or -check) the JSON Schema files of the contracts", genSchemas}
 	subcommands["replay-dlq"] = subcommand{"move a service's dead-lettered events back to its queue", replayDLQ}
+	subcommands["user"] = subcommand{platform.UserAdminHelp, platform.UserAdmin}
 	subcommands["help"] = subcommand{"list the commands", func(_ context.Context, _, _ []string, stdout, _ io.Writer) error {
 		for _, n := range subcommandNames() {
 			fmt.Fprintf(stdout, "%-14s %s\n", n, subcommands[n].help)

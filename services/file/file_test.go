@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/services/file"
-	"github.com/opencommerce/opencommerce/services/product"
 )
 
 func TestUploadDownloadSameBytes(t *testing.T) {
@@ -342,11 +342,15 @@ func TestOwnership(t *testing.T) {
 		t.Fatalf("alice lost her file: %d", r.status)
 	}
 
-	// file.stat as the product service calls it (typed body, service actor)
-	// decodes into its mirror.
+	// file.stat as the product service calls it (body {"id"}, service
+	// actor; services import no other service, so the call is spelled here).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	fi, err := product.RPCFiles{RPC: h.deps.RPC}.StatFile(ctx, pub.ID)
+	statAsProduct := func(id string) (contracts.File, error) {
+		return bus.Invoke[contracts.File](ctx, h.deps.RPC, "file", contracts.MethodFileStat, map[string]string{"id": id},
+			bus.CallOptions{Actor: contracts.Actor{Role: contracts.RoleService}})
+	}
+	fi, err := statAsProduct(pub.ID)
 	if err != nil || fi.ID != pub.ID || fi.OwnerID != alice.ID || fi.Purpose != "product_image" || fi.ContentType != "image/png" || fi.Size != pub.Size {
 		t.Fatalf("product's file.stat: %+v %v", fi, err)
 	}
@@ -355,7 +359,7 @@ func TestOwnership(t *testing.T) {
 	if st.OwnerID != alice.ID {
 		t.Errorf("service stat: %+v", st)
 	}
-	if _, err := (product.RPCFiles{RPC: h.deps.RPC}).StatFile(ctx, "not-an-id"); contracts.ErrorCode(err) != contracts.CodeInvalidArgument {
+	if _, err := statAsProduct("not-an-id"); contracts.ErrorCode(err) != contracts.CodeInvalidArgument {
 		t.Errorf("stat of a malformed id: %v", err)
 	}
 

@@ -25,6 +25,7 @@ func withBody[T any](fn func(ctx context.Context, a contracts.Actor, p contracts
 // handlers maps every product.* method to its handler.
 func handlers(c *core) map[string]bus.Handler {
 	return map[string]bus.Handler{
+		contracts.MethodProductSeed: seedHandler(c), // seedrpc.go
 		contracts.MethodProductCategoriesTree: bus.RawRouted(func(ctx context.Context, a contracts.Actor, p contracts.Params, _ []byte) (any, error) {
 			roots, err := c.categoryTree(ctx)
 			if err != nil {

@@ -4,48 +4,49 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/opencommerce/opencommerce/services/product"
 )
 
 // benchStock is the stock every directly seeded product is given, as the
 // API seed does, so checkouts never sell a product out during the run.
 const benchStock = 1_000_000
 
-// directSeed writes n products into the platform's product database with
-// the product service's Seed, then gives every product ample stock (Seed
-// spreads stock over 0..199, and a sold-out line would count as a failed
-// checkout) and refreshes the planner's statistics.
-func directSeed(ctx context.Context, db *pgxpool.Pool, n int) error {
-	if err := product.Seed(ctx, db, n); err != nil {
-		return err
+// productRowColumns reads the product table's stored columns (every column
+// but the generated ones, such as the search vector) from the database's
+// catalogue, so that the baseline follows the product service's schema
+// without repeating it here.
+func productRowColumns(ctx context.Context, db *pgxpool.Pool) (string, error) {
+	rows, err := db.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'products' AND is_generated = 'NEVER' ORDER BY ordinal_position`)
+	if err != nil {
+		return "", err
 	}
-	if _, err := db.Exec(ctx, `UPDATE products SET stock = $1 WHERE stock <> $1`, benchStock); err != nil {
-		return fmt.Errorf("stock the seeded products: %w", err)
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
 	}
-	_, err := db.Exec(ctx, `VACUUM ANALYZE products`)
-	return err
+	if len(cols) == 0 {
+		return "", fmt.Errorf("the product database has no products table")
+	}
+	return strings.Join(cols, ", "), nil
 }
-
-// productRowCols are the columns the product service reads for one
-// product (product.get's row, before variants, images and the JSON).
-const productRowCols = `id, seller_id, category_id, name, slug, description, price, currency, sku, status, properties,
-	featured, stock, reserved, rating_sum, rating_count, created_at, updated_at`
 
 // productRow is the baseline of the product-by-id figures: the same rows
 // (ids, the catalogue the uncached read draws from) selected with pgx
-// straight from the platform's product database, in the same run.
-func productRow(opt Options, db *pgxpool.Pool, ids []string) *target {
+// straight from the platform's product database, in the same run: one
+// product's stored columns (cols, from productRowColumns) by primary key.
+func productRow(opt Options, db *pgxpool.Pool, cols string, ids []string) *target {
 	return &target{
 		name: BareProductRow, inFlight: opt.InFlight,
-		what: fmt.Sprintf("pgx pool (%d connections) on the platform's product database, SELECT of one product's row by id "+
-			"(the columns product.get reads) over the same %d products as the uncached product read", opt.InFlight, len(ids)),
+		what: fmt.Sprintf("pgx pool (%d connections) on the platform's product database, SELECT of one product's stored columns by id "+
+			"over the same %d products as the uncached product read", opt.InFlight, len(ids)),
 		op: func(ctx context.Context, _ int) (time.Duration, bool) {
 			t0 := time.Now()
-			rows, err := db.Query(ctx, `SELECT `+productRowCols+` FROM products WHERE id = $1`, ids[rand.IntN(len(ids))])
+			rows, err := db.Query(ctx, `SELECT `+cols+` FROM products WHERE id = $1`, ids[rand.IntN(len(ids))])
 			if err != nil {
 				return time.Since(t0), false
 			}

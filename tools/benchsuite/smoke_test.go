@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/testenv"
-	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/tools/benchsuite"
 	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
@@ -60,8 +60,8 @@ func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
 
 // A short run of the storefront mix against the real platform: no request
 // fails, every order settles, and stock and charges balance — first on a
-// catalogue seeded through the API, then on one the product service's Seed
-// wrote directly (discovered through the API, with the first one).
+// catalogue seeded through the API, then on one the product service made in
+// bulk (product.seed) (discovered through the API, with the first one).
 func TestLoadgenSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole platform")
@@ -73,11 +73,11 @@ func TestLoadgenSmoke(t *testing.T) {
 		t.Fatalf("order database: %v", err)
 	}
 	defer orderDB.Close()
-	productDB, err := pg.Open(ctx, pg.Config{URL: env.Servers.PGURL, MaxConns: 2}, env.DBPrefix+"product", nil)
+	seeder, err := loadgen.DialProductSeeder(ctx, bus.Config{URL: env.AMQPURL})
 	if err != nil {
-		t.Fatalf("product database: %v", err)
+		t.Fatalf("seeder: %v", err)
 	}
-	defer productDB.Close()
+	defer seeder.Close()
 
 	cfg := loadgen.Config{
 		GatewayAddr: env.GatewayAddr, AdminEmail: env.AdminEmail, AdminPassword: env.AdminPassword,
@@ -91,7 +91,7 @@ func TestLoadgenSmoke(t *testing.T) {
 	}
 	t.Run("api seed, closed loop", func(t *testing.T) { smoke(t, cfg, true) })
 
-	cfg.Seed, cfg.DirectSeed = loadgen.SeedDirect, func(ctx context.Context, n int) error { return product.Seed(ctx, productDB, n) }
+	cfg.Seed, cfg.DirectSeed = loadgen.SeedDirect, seeder.Seed
 	cfg.VUs, cfg.Rate, cfg.Duration = 0, 60, 2*time.Second
 	// Seed gives some products little or no stock: sold-out lines may
 	// cancel orders (out_of_stock), which the check must still balance.

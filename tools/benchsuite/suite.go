@@ -37,8 +37,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
-	"github.com/opencommerce/opencommerce/services/product"
 	"github.com/opencommerce/opencommerce/tools/benchrpc"
 	"github.com/opencommerce/opencommerce/tools/edgebench"
 	"github.com/opencommerce/opencommerce/tools/loadgen"
@@ -347,10 +347,10 @@ func measureAll(ctx context.Context, opt Options, env *Env, res *Results, target
 			_, _ = io.WriteString(opt.PlatformLog, p.LogTail(1<<20))
 		}
 	}()
-	// The product database: the direct seed writes into it, and the
-	// product-row baseline reads the same rows the product figures ask for.
+	// The product database: the product-row baseline reads the same rows
+	// the product figures ask for (the seed goes through product.seed).
 	productDB, err := pg.Open(ctx, pg.Config{URL: env.Servers.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)},
-		env.DBPrefix+product.Name, nil)
+		env.DBPrefix+"product", nil)
 	if err != nil {
 		return fmt.Errorf("open the product database: %w", err)
 	}
@@ -363,8 +363,14 @@ func measureAll(ctx context.Context, opt Options, env *Env, res *Results, target
 		SettleTimeout: time.Minute,
 	}
 	if opt.Seed == SeedDirect {
-		note("seeding %d products directly into the product database (product.Seed)", opt.Products)
-		lcfg.DirectSeed = func(ctx context.Context, n int) error { return directSeed(ctx, productDB, n) }
+		note("seeding %d products in bulk through the product service (product.seed)", opt.Products)
+		seeder, err := loadgen.DialProductSeeder(ctx, bus.Config{URL: env.AMQPURL, Name: "bench-seed"})
+		if err != nil {
+			return err
+		}
+		defer seeder.Close()
+		seeder.Stock = benchStock
+		lcfg.DirectSeed = seeder.Seed
 	} else {
 		note("seeding %d products through the API", opt.Products)
 	}
@@ -379,7 +385,11 @@ func measureAll(ctx context.Context, opt Options, env *Env, res *Results, target
 	if err != nil {
 		return err
 	}
-	pts = append(pts, productRow(opt, productDB, fx.ProductIDs()))
+	cols, err := productRowColumns(ctx, productDB)
+	if err != nil {
+		return fmt.Errorf("the product row's columns: %w", err)
+	}
+	pts = append(pts, productRow(opt, productDB, cols, fx.ProductIDs()))
 	targets = append(targets, pts...)
 	defer func() {
 		for _, t := range pts {

@@ -12,7 +12,7 @@ import (
 // Seed modes: how the catalogue is made before the load.
 const (
 	SeedAPI    = "api"    // through the public API, as the admin and sellers
-	SeedDirect = "direct" // Config.DirectSeed (the product service's Seed), then discovered through the API
+	SeedDirect = "direct" // Config.DirectSeed (ProductSeeder: the product service's product.seed), then discovered through the API
 	SeedNone   = "none"   // use the catalogue that is there (discovered through the API)
 )
 
@@ -79,7 +79,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.GatewayAddr, "gateway.addr", ":8080", "host:port of the gateway to load (empty host: 127.0.0.1)")
 	fs.StringVar(&c.AdminEmail, "user.bootstrap-admin-email", "", "email of an admin account (seeds the catalogue, reads inventories)")
 	fs.StringVar(&c.AdminPassword, "user.bootstrap-admin-password", "", "password of that admin account")
-	fs.StringVar(&c.Seed, "seed", SeedAPI, "catalogue seeding: api (public API), direct (the product service's Seed on <pg.database-prefix>product), none (use what is there)")
+	fs.StringVar(&c.Seed, "seed", SeedAPI, "catalogue seeding: api (public API), direct (the product service makes them in bulk: product.seed over -amqp.url), none (use what is there)")
 	fs.IntVar(&c.Products, "products", 10_000, "products to create")
 	fs.IntVar(&c.RootCategories, "categories", 8, "root categories to create (each with -subcategories children)")
 	fs.IntVar(&c.SubCategories, "subcategories", 4, "children per root category; products go to the children")
@@ -114,7 +114,7 @@ func (c Config) Validate() error {
 	case SeedAPI, SeedNone:
 	case SeedDirect:
 		if c.DirectSeed == nil {
-			errs = append(errs, errors.New("-seed=direct needs Config.DirectSeed (the command opens <pg.database-prefix>product)"))
+			errs = append(errs, errors.New("-seed=direct needs Config.DirectSeed (the command asks the product service by product.seed over -amqp.url)"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("seed %q: want api, direct or none", c.Seed))
