@@ -149,6 +149,7 @@ func New(cfg Config, log *slog.Logger) *Platform {
 	// that talks to NATS.
 	cfg.Services.Notification.NATS = cfg.NATS.Scheme()
 	cfg.Services.Stream.Scheme = cfg.NATS.Scheme()
+	cfg.Services.Mirror.Scheme = cfg.NATS.Scheme()
 	health := svc.NewHealth()
 	p := &Platform{cfg: cfg, log: log, reg: reg, health: health}
 	p.manager = svc.NewManager(log, health)

@@ -3,19 +3,15 @@ package notification_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge/stream/streamtest"
-	"github.com/opencommerce/opencommerce/internal/natsx"
 	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/notification"
@@ -337,86 +333,6 @@ func TestTwoGateways(t *testing.T) {
 		t.Fatalf("bob received %+v", ev)
 	case <-time.After(500 * time.Millisecond):
 	}
-}
-
-func TestMirrorAcksOnlyAfterJetStream(t *testing.T) {
-	t.Parallel()
-	mp := startMailpit(t, "")
-	addr := testenv.FreeAddr(t)
-	store := t.TempDir()
-	emb, err := natsx.StartEmbedded(addr, store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if emb != nil {
-			emb.Shutdown()
-		}
-	})
-	cfg := natsx.DefaultConfig()
-	cfg.URL = emb.URL()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	_, js, closeFn, err := natsx.Connect(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeFn)
-	h := start(t, js, cfg.Scheme(), mp.SMTP)
-
-	lastOf := func(typ string) (*jetstream.RawStreamMsg, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		subj, _ := cfg.Scheme().EventSubject(typ)
-		s, err := js.Stream(ctx, cfg.Scheme().EventsStream())
-		if err != nil {
-			return nil, err
-		}
-		return s.GetLastMsgForSubject(ctx, subj)
-	}
-	ev1 := h.emit(contracts.EventProductUpdated, contracts.ProductChanged{ProductID: uuid.NewString(), SellerID: uuid.NewString(), Slug: "mug"})
-	eventually(t, "mirrored event", func() bool {
-		m, err := lastOf(contracts.EventProductUpdated)
-		return err == nil && strings.Contains(string(m.Data), ev1.ID) && m.Header.Get("Nats-Msg-Id") == ev1.ID
-	})
-
-	// JetStream away: the next event stays on RabbitMQ.
-	emb.Shutdown()
-	emb = nil
-	ev2 := h.emit(contracts.EventProductUpdated, contracts.ProductChanged{ProductID: uuid.NewString(), SellerID: uuid.NewString(), Slug: "pot"})
-	vhost := testenv.VHost(h.env.AMQPURL)
-	eventually(t, "the event held on events.notification-mirror", func() bool {
-		return queueMessages(t, vhost, "events.notification-mirror") >= 1
-	})
-
-	emb, err = natsx.StartEmbedded(addr, store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the held event mirrored after JetStream returned", func() bool {
-		m, err := lastOf(contracts.EventProductUpdated)
-		return err == nil && strings.Contains(string(m.Data), ev2.ID)
-	})
-	eventually(t, "the queue drained", func() bool { return queueMessages(t, vhost, "events.notification-mirror") == 0 })
-}
-
-// queueMessages asks the management API for a queue's ready + unacked
-// messages (its statistics lag by a few seconds).
-func queueMessages(t *testing.T, vhost, queue string) int {
-	t.Helper()
-	resp, err := http.Get(testenv.AMQPAdmin + "/api/queues/" + url.PathEscape(vhost) + "/" + url.PathEscape(queue))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var q struct {
-		Messages *int `json:"messages"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&q)
-	if q.Messages == nil {
-		return -1
-	}
-	return *q.Messages
 }
 
 // TestRetentionDeletesOldRowsOnly: notifications past notification.retention

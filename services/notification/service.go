@@ -20,9 +20,8 @@
 // emails older than notification.email-retention (30 days) are deleted by
 // an hourly sweep (retention.go); pending emails are kept until sent.
 //
-// It also mirrors every RabbitMQ event to NATS events.<type> (stream
-// EVENTS) for edge consumers, with its own queue events.notification-mirror
-// (mirror.go).
+// The RabbitMQ → NATS event mirror the gateway's cache purges read is not
+// here: it is its own module (internal/eventmirror), run with the gateway.
 package notification
 
 import (
@@ -36,7 +35,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/svc"
 )
@@ -62,8 +60,6 @@ type Service struct {
 
 	kit    *svc.Kit
 	core   *core
-	mirror *bus.Consumer
-	stopMi chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -85,7 +81,7 @@ func New(cfg Config, deps svc.Deps, js jetstream.JetStream) (*Service, error) {
 }
 
 // Start opens and migrates the database, starts serving notification.*,
-// consuming events, the push and email workers and the event mirror.
+// consuming events, the push and email workers and the retention sweep.
 func (s *Service) Start(ctx context.Context) error {
 	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations(), Bindings: consumedEvents})
 	if err != nil {
@@ -119,46 +115,23 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Go(func() { p.run(wctx) })
 	s.wg.Go(func() { ml.run(wctx) })
 	s.wg.Go(func() { c.runSweeper(wctx) })
-	if s.cfg.MirrorEvents {
-		s.stopMi = make(chan struct{})
-		mi := &mirror{js: s.js, scheme: s.cfg.NATS, log: kit.Log, stop: s.stopMi, m: c.m}
-		ccfg := s.deps.Consumer
-		ccfg.Service = MirrorService
-		ccfg.Bindings = []string{"#"}
-		s.mirror = bus.NewConsumer(s.deps.Bus, ccfg, mi.handle, kit.Log, s.deps.Metrics)
-		if err := s.mirror.Start(ctx); err != nil {
-			_ = s.Stop(ctx)
-			return err
-		}
-	}
 	return nil
 }
 
-// Stop stops the mirror, the push and email workers, then the kit (RPC
-// server, consumer) after finishing work in flight, and closes the
-// database. Unsent emails and
-// pushes stay in their outboxes for the next start.
+// Stop stops the push and email workers, then the kit (RPC server,
+// consumer) after finishing work in flight, and closes the database. Unsent
+// emails and pushes stay in their outboxes for the next start.
 func (s *Service) Stop(ctx context.Context) error {
 	if s.kit == nil {
 		return nil
-	}
-	var errs []error
-	if s.mirror != nil {
-		close(s.stopMi)
-		if err := s.mirror.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		s.mirror = nil
 	}
 	// The kit's Stop closes the pool, so the workers stop first; rows that
 	// events still write meanwhile wait in the outboxes.
 	s.cancel()
 	s.wg.Wait()
-	if err := s.kit.Stop(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	err := s.kit.Stop(ctx)
 	s.kit = nil
-	return errors.Join(errs...)
+	return err
 }
 
 // Pool is the service's database pool (nil before Start); for tests.
