@@ -2,7 +2,6 @@ package notification
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -197,37 +196,12 @@ func actorID(a contracts.Actor) (uuid.UUID, error) {
 	return id, nil
 }
 
-// list returns a page of the actor's notifications, newest first.
-func (c *core) list(ctx context.Context, a contracts.Actor, p contracts.Params) (contracts.List[contracts.Notification], error) {
+// list returns a page of the filter's notifications, newest first.
+func (c *core) list(ctx context.Context, f listFilter) (contracts.List[contracts.Notification], error) {
 	var out contracts.List[contracts.Notification]
-	uid, err := actorID(a)
-	if err != nil {
-		return out, err
-	}
-	page, err := contracts.PageOf(p)
-	if err != nil {
-		return out, err
-	}
-	var after *uuid.UUID
-	if page.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(page.Cursor)
-		if err != nil || len(b) != 16 {
-			return out, contracts.InvalidArgument("cursor", "malformed cursor")
-		}
-		id := uuid.UUID(b)
-		after = &id
-	}
-	unread := false
-	switch v := p.Get("unread"); v {
-	case "", "false", "0":
-	case "true", "1":
-		unread = true
-	default:
-		return out, contracts.InvalidArgument("unread", "unread must be true or false")
-	}
 	rows, err := c.pool.Query(ctx, `SELECT id, kind, title, body, data, read_at IS NOT NULL, created_at FROM notifications
 		WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) AND (NOT $3 OR read_at IS NULL)
-		ORDER BY id DESC LIMIT $4`, uid, after, unread, page.Limit+1)
+		ORDER BY id DESC LIMIT $4`, f.UserID, f.After, f.Unread, f.Limit+1)
 	if err != nil {
 		return out, fmt.Errorf("list notifications: %w", err)
 	}
@@ -242,10 +216,9 @@ func (c *core) list(ctx context.Context, a contracts.Actor, p contracts.Params) 
 	if err != nil {
 		return out, fmt.Errorf("list notifications: %w", err)
 	}
-	if len(out.Items) > page.Limit {
-		out.Items = out.Items[:page.Limit]
-		last := uuid.MustParse(out.Items[page.Limit-1].ID)
-		out.NextCursor = base64.RawURLEncoding.EncodeToString(last[:])
+	if len(out.Items) > f.Limit {
+		out.Items = out.Items[:f.Limit]
+		out.NextCursor = cursorOf(uuid.MustParse(out.Items[f.Limit-1].ID))
 	}
 	if out.Items == nil {
 		out.Items = []contracts.Notification{}

@@ -97,24 +97,16 @@ func (c *core) unsubscribeURL(user uuid.UUID, kind string) string {
 		url.QueryEscape(unsubscribeToken(c.unsubKey, user, kind))
 }
 
-// unsubscribe turns email off for the kind the token names.
-func (c *core) unsubscribe(ctx context.Context, p contracts.Params) (contracts.Unsubscribed, error) {
-	tok := p.Get("token")
-	if tok == "" {
-		return contracts.Unsubscribed{}, contracts.InvalidArgument("token", "token is required")
-	}
-	uid, kind, err := parseUnsubscribeToken(c.unsubKey, tok)
-	if err != nil {
-		return contracts.Unsubscribed{}, err
-	}
-	_, err = c.pool.Exec(ctx, `INSERT INTO preferences (user_id, kind, in_app, email) VALUES ($1, $2, $3, false)
-		ON CONFLICT (user_id, kind) DO UPDATE SET email = false`, uid, kind, defaultPreferences(kind).InApp)
+// unsubscribe turns email off for the kind a verified token names.
+func (c *core) unsubscribe(ctx context.Context, u unsubscribeRequest) (contracts.Unsubscribed, error) {
+	_, err := c.pool.Exec(ctx, `INSERT INTO preferences (user_id, kind, in_app, email) VALUES ($1, $2, $3, false)
+		ON CONFLICT (user_id, kind) DO UPDATE SET email = false`, u.UserID, u.Kind, defaultPreferences(u.Kind).InApp)
 	if err != nil {
 		return contracts.Unsubscribed{}, fmt.Errorf("unsubscribe: %w", err)
 	}
-	c.m.unsubscribed.WithLabelValues(kind).Inc()
-	return contracts.Unsubscribed{Kind: kind, Email: false,
-		Message: "You will no longer get emails about " + kindLabel(kind) + ". You can turn them back on in your notification preferences."}, nil
+	c.m.unsubscribed.WithLabelValues(u.Kind).Inc()
+	return contracts.Unsubscribed{Kind: u.Kind, Email: false,
+		Message: "You will no longer get emails about " + kindLabel(u.Kind) + ". You can turn them back on in your notification preferences."}, nil
 }
 
 // kindLabel names a kind for people ("order_shipped" → "order shipped").
