@@ -2,24 +2,20 @@ package notification
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
-// core is the service's logic on its database.
+// core is the service's logic; it reaches its data only through store.
 type core struct {
-	cfg  Config
-	pool *pgxpool.Pool
+	cfg   Config
+	store Store
 	log  *slog.Logger
 	m    *metrics
 	now  func() time.Time
@@ -64,40 +60,26 @@ func knownKind(k string) bool {
 	return false
 }
 
-// handleEvent applies one event exactly once (pg.HandleOnce): it keeps the
-// user directory current and writes each recipient's notification, push
+// handleEvent applies one event exactly once (Store.ApplyOnce): it keeps
+// the user directory current and writes each recipient's notification, push
 // row and email row in one transaction, then wakes the workers.
 func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 	dels, err := c.deliveries(ev)
 	if err != nil {
 		return err
 	}
-	var user *contracts.UserUpdated
-	switch ev.Type {
-	case contracts.EventUserRegistered:
-		var u contracts.UserRegistered
-		if err := decode(ev, &u, &u.UserID); err != nil {
-			return err
-		}
-		user = &contracts.UserUpdated{UserID: u.UserID, Email: u.Email, Name: u.Name}
-	case contracts.EventUserUpdated:
-		var u contracts.UserUpdated
-		if err := decode(ev, &u, &u.UserID); err != nil {
-			return err
-		}
-		user = &u
+	user, err := userChange(ev)
+	if err != nil {
+		return err
 	}
 	if user == nil && len(dels) == 0 {
 		return nil
 	}
 	var pushed, mailed bool
-	err = pg.HandleOnce(ctx, c.pool, Name, ev, func(tx pgx.Tx) error {
+	err = c.store.ApplyOnce(ctx, ev, func(tx EventTx) error {
 		pushed, mailed = false, false
 		if user != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, disabled, updated_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, disabled = excluded.disabled, updated_at = excluded.updated_at
-				WHERE users.updated_at <= excluded.updated_at`,
-				user.UserID, strings.TrimSpace(user.Email), user.Name, user.Disabled, ev.OccurredAt); err != nil {
+			if err := tx.UpsertUser(ctx, *user, ev.OccurredAt); err != nil {
 				return fmt.Errorf("upsert user: %w", err)
 			}
 		}
@@ -122,45 +104,78 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 	return nil
 }
 
+// userChange is what a user event tells the directory of addresses (nil
+// for other events).
+func userChange(ev contracts.Event) (*contracts.UserUpdated, error) {
+	switch ev.Type {
+	case contracts.EventUserRegistered:
+		var u contracts.UserRegistered
+		if err := decode(ev, &u, &u.UserID); err != nil {
+			return nil, err
+		}
+		return &contracts.UserUpdated{UserID: u.UserID, Email: u.Email, Name: u.Name}, nil
+	case contracts.EventUserUpdated:
+		var u contracts.UserUpdated
+		if err := decode(ev, &u, &u.UserID); err != nil {
+			return nil, err
+		}
+		return &u, nil
+	}
+	return nil, nil
+}
+
 // deliver writes one delivery on the channels the recipient chose.
-func (c *core) deliver(ctx context.Context, tx pgx.Tx, d delivery) (pushed, mailed bool, err error) {
-	prefs := defaultPreferences(d.Kind)
-	err = tx.QueryRow(ctx, `SELECT in_app, email FROM preferences WHERE user_id = $1 AND kind = $2`, d.UserID, d.Kind).
-		Scan(&prefs.InApp, &prefs.Email)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+func (c *core) deliver(ctx context.Context, tx EventTx, d delivery) (pushed, mailed bool, err error) {
+	prefs, found, err := tx.KindPreferences(ctx, d.UserID, d.Kind)
+	if err != nil {
 		return false, false, fmt.Errorf("preferences: %w", err)
 	}
+	if !found {
+		prefs = defaultPreferences(d.Kind)
+	}
 	id := newID()
+	var nid *uuid.UUID
 	if prefs.InApp {
 		n := contracts.Notification{
 			ID: id.String(), Kind: d.Kind, Title: d.Msg.Title, Body: d.Msg.Intro,
 			Data: mustJSON(d.Data), CreatedAt: c.now().UTC().Truncate(time.Microsecond),
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO notifications (id, user_id, kind, title, body, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, d.UserID, n.Kind, n.Title, n.Body, n.Data, n.CreatedAt); err != nil {
-			return false, false, fmt.Errorf("insert notification: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO push_outbox (notification_id, user_id, payload) VALUES ($1, $2, $3)`,
-			id, d.UserID, mustJSON(n)); err != nil {
-			return false, false, fmt.Errorf("insert push: %w", err)
+		if err := tx.AddNotification(ctx, d.UserID, n, mustJSON(n)); err != nil {
+			return false, false, err
 		}
 		c.m.created.WithLabelValues(d.Kind, "in_app").Inc()
-		pushed = true
+		pushed, nid = true, &id
 	}
 	if !prefs.Email {
 		return pushed, false, nil
 	}
-	var to string
-	var disabled bool
-	err = tx.QueryRow(ctx, `SELECT email, disabled FROM users WHERE id = $1`, d.UserID).Scan(&to, &disabled)
+	e, err := c.email(ctx, tx, d, nid)
+	if err != nil {
+		return false, false, err
+	}
+	if err := tx.AddEmail(ctx, e); err != nil {
+		return false, false, fmt.Errorf("insert email: %w", err)
+	}
+	c.m.created.WithLabelValues(d.Kind, "email").Inc()
+	if e.Status == "skipped" {
+		c.m.emails.WithLabelValues("skipped").Inc()
+		c.log.Info("email skipped", "user_id", d.UserID, "kind", d.Kind, "why", e.LastError)
+	}
+	return pushed, e.Status == "pending", nil
+}
+
+// email renders d's email, pending, or skipped when it cannot be sent: the
+// user service has no method to look an address up for a service, so the
+// address is the one user.registered/updated brought, if any.
+func (c *core) email(ctx context.Context, tx EventTx, d delivery, nid *uuid.UUID) (Email, error) {
+	to, disabled, found, err := tx.Address(ctx, d.UserID)
+	if err != nil {
+		return Email{}, fmt.Errorf("user address: %w", err)
+	}
 	status, why := "pending", ""
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		// The user service has no method to look an address up for a
-		// service; the address arrives with user.registered/updated.
+	case !found:
 		status, why = "skipped", "no email address known for this user"
-	case err != nil:
-		return false, false, fmt.Errorf("user address: %w", err)
 	case disabled:
 		status, why = "skipped", "account disabled"
 	case to == "":
@@ -168,23 +183,10 @@ func (c *core) deliver(ctx context.Context, tx pgx.Tx, d delivery) (pushed, mail
 	}
 	text, html, err := render(d.Msg)
 	if err != nil {
-		return false, false, fmt.Errorf("render %s: %w", d.Kind, err)
+		return Email{}, fmt.Errorf("render %s: %w", d.Kind, err)
 	}
-	var nid *uuid.UUID
-	if prefs.InApp {
-		nid = &id
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO emails (id, user_id, notification_id, kind, to_addr, subject, text_body, html_body, status, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		newID(), d.UserID, nid, d.Kind, to, d.Msg.Subject, text, html, status, why); err != nil {
-		return false, false, fmt.Errorf("insert email: %w", err)
-	}
-	c.m.created.WithLabelValues(d.Kind, "email").Inc()
-	if status == "skipped" {
-		c.m.emails.WithLabelValues("skipped").Inc()
-		c.log.Info("email skipped", "user_id", d.UserID, "kind", d.Kind, "why", why)
-	}
-	return pushed, status == "pending", nil
+	return Email{ID: newID(), UserID: d.UserID, NotificationID: nid, Kind: d.Kind, To: to,
+		Subject: d.Msg.Subject, Text: text, HTML: html, Status: status, LastError: why}, nil
 }
 
 // actorID returns the signed-in user's id or unauthenticated.
@@ -199,23 +201,11 @@ func actorID(a contracts.Actor) (uuid.UUID, error) {
 // list returns a page of the filter's notifications, newest first.
 func (c *core) list(ctx context.Context, f listFilter) (contracts.List[contracts.Notification], error) {
 	var out contracts.List[contracts.Notification]
-	rows, err := c.pool.Query(ctx, `SELECT id, kind, title, body, data, read_at IS NOT NULL, created_at FROM notifications
-		WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) AND (NOT $3 OR read_at IS NULL)
-		ORDER BY id DESC LIMIT $4`, f.UserID, f.After, f.Unread, f.Limit+1)
+	items, err := c.store.List(ctx, f)
 	if err != nil {
 		return out, fmt.Errorf("list notifications: %w", err)
 	}
-	out.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (contracts.Notification, error) {
-		var n contracts.Notification
-		var id uuid.UUID
-		err := r.Scan(&id, &n.Kind, &n.Title, &n.Body, &n.Data, &n.Read, &n.CreatedAt)
-		n.ID = id.String()
-		n.CreatedAt = n.CreatedAt.UTC()
-		return n, err
-	})
-	if err != nil {
-		return out, fmt.Errorf("list notifications: %w", err)
-	}
+	out.Items = items
 	if len(out.Items) > f.Limit {
 		out.Items = out.Items[:f.Limit]
 		out.NextCursor = cursorOf(uuid.MustParse(out.Items[f.Limit-1].ID))
@@ -236,9 +226,7 @@ func (c *core) markRead(ctx context.Context, a contracts.Actor, idStr string) er
 	if err != nil {
 		return contracts.NotFound("notification")
 	}
-	var found bool
-	err = c.pool.QueryRow(ctx, `WITH u AS (UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = $1 AND user_id = $2 RETURNING 1)
-		SELECT EXISTS (SELECT 1 FROM u)`, id, uid).Scan(&found)
+	found, err := c.store.MarkRead(ctx, uid, id)
 	if err != nil {
 		return fmt.Errorf("mark read: %w", err)
 	}
@@ -254,35 +242,23 @@ func (c *core) markAllRead(ctx context.Context, a contracts.Actor) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL`, uid); err != nil {
+	if err := c.store.MarkAllRead(ctx, uid); err != nil {
 		return fmt.Errorf("mark all read: %w", err)
 	}
 	return nil
 }
 
-func (c *core) preferences(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, uid uuid.UUID) (contracts.NotificationPreferences, error) {
+// withDefaults is every kind's preferences: the stored ones of known
+// kinds, the defaults for the others.
+func withDefaults(stored map[string]contracts.ChannelPreferences) contracts.NotificationPreferences {
 	out := contracts.NotificationPreferences{Kinds: map[string]contracts.ChannelPreferences{}}
 	for _, k := range contracts.NotificationKinds {
 		out.Kinds[k] = defaultPreferences(k)
-	}
-	rows, err := q.Query(ctx, `SELECT kind, in_app, email FROM preferences WHERE user_id = $1`, uid)
-	if err != nil {
-		return out, fmt.Errorf("preferences: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var p contracts.ChannelPreferences
-		if err := rows.Scan(&k, &p.InApp, &p.Email); err != nil {
-			return out, err
-		}
-		if knownKind(k) {
+		if p, ok := stored[k]; ok {
 			out.Kinds[k] = p
 		}
 	}
-	return out, rows.Err()
+	return out
 }
 
 // getPreferences returns the actor's preferences with defaults filled in.
@@ -291,7 +267,11 @@ func (c *core) getPreferences(ctx context.Context, a contracts.Actor) (contracts
 	if err != nil {
 		return contracts.NotificationPreferences{}, err
 	}
-	return c.preferences(ctx, c.pool, uid)
+	stored, err := c.store.Preferences(ctx, uid)
+	if err != nil {
+		return contracts.NotificationPreferences{}, fmt.Errorf("preferences: %w", err)
+	}
+	return withDefaults(stored), nil
 }
 
 // updatePreferences applies a partial update and returns the result.
@@ -309,31 +289,20 @@ func (c *core) updatePreferences(ctx context.Context, a contracts.Actor, in cont
 			return out, contracts.InvalidArgument("kinds."+k, "unknown notification kind %q (known: %s)", k, strings.Join(contracts.NotificationKinds, ", "))
 		}
 	}
-	err = pg.InTx(ctx, c.pool, func(tx pgx.Tx) error {
-		// Serialise concurrent updates of one user's preferences.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`, uid); err != nil {
-			return err
-		}
-		cur, err := c.preferences(ctx, tx, uid)
-		if err != nil {
-			return err
-		}
+	err = c.store.UpdatePreferences(ctx, uid, func(stored map[string]contracts.ChannelPreferences) (map[string]contracts.ChannelPreferences, error) {
+		out = withDefaults(stored)
+		changed := map[string]contracts.ChannelPreferences{}
 		for k, patch := range in.Kinds {
-			p := cur.Kinds[k]
+			p := out.Kinds[k]
 			if patch.InApp != nil {
 				p.InApp = *patch.InApp
 			}
 			if patch.Email != nil {
 				p.Email = *patch.Email
 			}
-			cur.Kinds[k] = p
-			if _, err := tx.Exec(ctx, `INSERT INTO preferences (user_id, kind, in_app, email) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (user_id, kind) DO UPDATE SET in_app = excluded.in_app, email = excluded.email`, uid, k, p.InApp, p.Email); err != nil {
-				return err
-			}
+			out.Kinds[k], changed[k] = p, p
 		}
-		out = cur
-		return nil
+		return changed, nil
 	})
 	if err != nil {
 		return out, fmt.Errorf("update preferences: %w", err)

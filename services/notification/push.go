@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // pusher publishes push_outbox rows to notify.user.<id> in JetStream (with
@@ -50,60 +46,18 @@ func (p *pusher) run(ctx context.Context) {
 }
 
 func (p *pusher) pushBatch(ctx context.Context) (int, error) {
-	n := 0
-	var pubErr error
-	err := pg.InTx(ctx, p.c.pool, func(tx pgx.Tx) error {
-		n = 0
-		rows, err := tx.Query(ctx, `SELECT notification_id, user_id, payload FROM push_outbox
-			ORDER BY created_at, notification_id LIMIT $1 FOR UPDATE SKIP LOCKED`, pushBatch)
+	n, err := p.c.store.PublishPushes(ctx, pushBatch, func(r Push) error {
+		subj, err := p.c.cfg.NATS.UserSubject(r.UserID.String())
 		if err != nil {
 			return err
 		}
-		type row struct {
-			id, user uuid.UUID
-			payload  []byte
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := p.js.Publish(pctx, subj, r.Payload, jetstream.WithMsgID(r.NotificationID.String())); err != nil {
+			return fmt.Errorf("publish %s: %w", subj, err)
 		}
-		var batch []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.user, &r.payload); err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		var done []uuid.UUID
-		for _, r := range batch {
-			subj, err := p.c.cfg.NATS.UserSubject(r.user.String())
-			if err != nil {
-				return err
-			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err = p.js.Publish(pctx, subj, r.payload, jetstream.WithMsgID(r.id.String()))
-			cancel()
-			if err != nil {
-				pubErr = fmt.Errorf("publish %s: %w", subj, err)
-				break
-			}
-			done = append(done, r.id)
-		}
-		n = len(done)
-		if n == 0 {
-			return nil
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM push_outbox WHERE notification_id = ANY($1)`, done)
-		return err
+		return nil
 	})
-	if err != nil {
-		return n, err
-	}
-	if pubErr != nil {
-		return n, pubErr
-	}
 	p.c.m.pushed.Add(float64(n))
-	return n, nil
+	return n, err
 }

@@ -26,30 +26,19 @@ package notification
 
 import (
 	"context"
-	"embed"
 	"errors"
-	"io/fs"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/svc"
 )
 
 // Name is the service name: RPC queue rpc.notification, database
 // <prefix>notification, events queue events.notification.
 const Name = "notification"
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Migrations returns the service's SQL migrations.
-func Migrations() fs.FS {
-	return pg.Dir(migrationFiles, "migrations")
-}
 
 // Service is the running notification service. Start and Stop are not safe
 // to call concurrently with each other.
@@ -88,10 +77,10 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	c := &core{
-		cfg: s.cfg, pool: kit.Pool, log: kit.Log, m: newMetrics(s.deps.Metrics), now: time.Now,
+		cfg: s.cfg, store: pgStore{pool: kit.Pool}, log: kit.Log, m: newMetrics(s.deps.Metrics), now: time.Now,
 		wakePush: make(chan struct{}, 1), wakeMail: make(chan struct{}, 1),
 	}
-	if c.unsubKey, err = loadUnsubscribeKey(ctx, kit.Pool, s.cfg.UnsubscribeKey); err != nil {
+	if c.unsubKey, err = loadUnsubscribeKey(ctx, c.store, s.cfg.UnsubscribeKey); err != nil {
 		_ = kit.Stop(ctx)
 		return err
 	}
