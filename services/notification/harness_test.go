@@ -358,3 +358,16 @@ func register(h *harness, role string) (id, email string) {
 	h.emit(contracts.EventUserRegistered, contracts.UserRegistered{UserID: id, Email: email, Name: "Test " + role, Role: role})
 	return id, email
 }
+
+// v7At returns a UUIDv7 with the timestamp of at and random low bits: the
+// id a row made at that instant would have (as notify's V7At, which its
+// own tests use).
+func v7At(at time.Time) uuid.UUID {
+	u := uuid.New()
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 | u[6]&0x0f
+	return u
+}

@@ -360,7 +360,7 @@ func TestRetentionDeletesOldRowsOnly(t *testing.T) {
 	pool := h.svc.Pool()
 	user := uuid.New()
 	old, recent := time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
-	oldN, newN := notification.V7At(old), notification.V7At(recent)
+	oldN, newN := v7At(old), v7At(recent)
 	for _, id := range []uuid.UUID{oldN, newN} {
 		if _, err := pool.Exec(ctx, `INSERT INTO notifications (id, user_id, kind, title, body, created_at)
 			VALUES ($1, $2, 'order.paid', 'Paid', 'Your order was paid.', now())`, id, user); err != nil {
@@ -372,14 +372,14 @@ func TestRetentionDeletesOldRowsOnly(t *testing.T) {
 		status   string
 		finished time.Time // sent_at of a sent email, last attempt of the others
 	}{
-		"old sent":              {notification.V7At(old), "sent", old},
-		"old skipped":           {notification.V7At(old.Add(time.Millisecond)), "skipped", old},
-		"old pending":           {notification.V7At(old.Add(2 * time.Millisecond)), "pending", old},
-		"recent sent":           {notification.V7At(recent), "sent", recent},
-		"old but sent just now": {notification.V7At(old.Add(3 * time.Millisecond)), "sent", time.Now()},
-		"old, failed just now":  {notification.V7At(old.Add(4 * time.Millisecond)), "failed", time.Now()},
-		"old, failed long ago":  {notification.V7At(old.Add(5 * time.Millisecond)), "failed", old},
-		"old, skipped long ago": {notification.V7At(old.Add(6 * time.Millisecond)), "skipped", old.Add(time.Second)},
+		"old sent":              {v7At(old), "sent", old},
+		"old skipped":           {v7At(old.Add(time.Millisecond)), "skipped", old},
+		"old pending":           {v7At(old.Add(2 * time.Millisecond)), "pending", old},
+		"recent sent":           {v7At(recent), "sent", recent},
+		"old but sent just now": {v7At(old.Add(3 * time.Millisecond)), "sent", time.Now()},
+		"old, failed just now":  {v7At(old.Add(4 * time.Millisecond)), "failed", time.Now()},
+		"old, failed long ago":  {v7At(old.Add(5 * time.Millisecond)), "failed", old},
+		"old, skipped long ago": {v7At(old.Add(6 * time.Millisecond)), "skipped", old.Add(time.Second)},
 	}
 	for _, e := range emails {
 		var sentAt *time.Time

@@ -1,24 +1,8 @@
-// Package notification is the notification service module. It consumes
-// order, product-social and user events (idempotently, pg.HandleOnce) and
-// turns them into notifications for the buyer, the seller or the user, on
-// the channels each chose per kind (notification.preferences.*):
-//
-//   - in-app: stored, listed newest first with keyset pages and an unread
-//     filter, marked read one by one or all at once (notification.*);
-//   - push: every in-app notification is also published to NATS
-//     notify.user.<id> (JetStream stream NOTIFY) through a push outbox, for
-//     the gateway's SSE and WebSocket streams (edge/stream);
-//   - email: rendered at event time (plain text and HTML) into an email
-//     outbox that a worker sends over SMTP; see mail.go for the delivery
-//     contract and its one at-least-once corner.
-//
-// It keeps its own copy of users' email addresses from user.registered and
-// user.updated: the user service has no service-to-service lookup, so an
-// email to a user whose address it never learned is recorded as skipped.
-//
-// Notifications older than notification.retention (90 days) and finished
-// emails older than notification.email-retention (30 days) are deleted by
-// an hourly sweep (retention.go); pending emails are kept until sent.
+// Package notification is the notification service module: it wires the
+// domain (services/notification/notify: which events notify whom, on which
+// channels, the push and email outboxes, retention) to its PostgreSQL store
+// (services/notification/postgres), the RPC methods notification.* (rpc.go)
+// and the events it consumes, and runs the domain's workers.
 //
 // The RabbitMQ → NATS event mirror the gateway's cache purges read is not
 // here: it is its own module (internal/eventmirror), run with the gateway.
@@ -28,13 +12,21 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/services/notification/notify"
+	"github.com/opencommerce/opencommerce/services/notification/postgres"
 )
+
+// Config configures the notification service (flags smtp.* and
+// notification.*, see notify.Config.RegisterFlags).
+type Config = notify.Config
+
+// DefaultConfig returns the defaults RegisterFlags sets.
+func DefaultConfig() Config { return notify.DefaultConfig() }
 
 // Name is the service name: RPC queue rpc.notification, database
 // <prefix>notification, events queue events.notification.
@@ -48,7 +40,7 @@ type Service struct {
 	js   jetstream.JetStream
 
 	kit    *svc.Kit
-	core   *core
+	core   *notify.Core
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -72,19 +64,11 @@ func New(cfg Config, deps svc.Deps, js jetstream.JetStream) (*Service, error) {
 // Start opens and migrates the database, starts serving notification.*,
 // consuming events, the push and email workers and the retention sweep.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations(), Bindings: consumedEvents})
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: postgres.Migrations(), Bindings: notify.ConsumedEvents})
 	if err != nil {
 		return err
 	}
-	c := &core{
-		cfg: s.cfg, store: pgStore{pool: kit.Pool}, log: kit.Log, m: newMetrics(s.deps.Metrics), now: time.Now,
-		wakePush: make(chan struct{}, 1), wakeMail: make(chan struct{}, 1),
-	}
-	if c.unsubKey, err = loadUnsubscribeKey(ctx, c.store, s.cfg.UnsubscribeKey); err != nil {
-		_ = kit.Stop(ctx)
-		return err
-	}
-	ml, err := newMailer(c)
+	c, err := notify.NewCore(ctx, s.cfg, postgres.New(kit.Pool), kit.Log, s.deps.Metrics)
 	if err != nil {
 		_ = kit.Stop(ctx)
 		return err
@@ -92,7 +76,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for method, h := range handlers(c) {
 		kit.Handle(method, h)
 	}
-	kit.OnEvent(c.handleEvent)
+	kit.OnEvent(c.HandleEvent)
 	if err := kit.Start(ctx); err != nil {
 		_ = kit.Stop(ctx)
 		return err
@@ -100,10 +84,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.kit, s.core = kit, c
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	p := &pusher{c: c, js: s.js}
-	s.wg.Go(func() { p.run(wctx) })
-	s.wg.Go(func() { ml.run(wctx) })
-	s.wg.Go(func() { c.runSweeper(wctx) })
+	for _, run := range c.Workers(s.js) {
+		s.wg.Go(func() { run(wctx) })
+	}
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // type has its builder below, one named step the reader can check against
 // the event's contract. A payload that cannot be understood is a permanent
 // error (dead-lettered). Events that notify nobody give none.
-func (c *core) deliveries(ev contracts.Event) ([]delivery, error) {
+func (c *Core) deliveries(ev contracts.Event) ([]delivery, error) {
 	build, ok := builders[ev.Type]
 	if !ok {
 		return nil, nil

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // duplicate window) and deletes them once acknowledged. Rows are taken in
 // creation order, so one user's notifications keep their order.
 type pusher struct {
-	c  *core
+	c  *Core
 	js jetstream.JetStream
 }
 

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func v7Floor(t time.Time) uuid.UUID {
 
 // sweepOnce deletes what has outlived its retention and returns how many
 // notifications and emails it deleted.
-func (c *core) sweepOnce(ctx context.Context) (notifications, emails int64, err error) {
+func (c *Core) sweepOnce(ctx context.Context) (notifications, emails int64, err error) {
 	now := c.now()
 	if c.cfg.Retention > 0 {
 		floor := v7Floor(now.Add(-c.cfg.Retention))
@@ -62,7 +62,7 @@ func inBatches(del func() (int64, error)) (int64, error) {
 
 // runSweeper sweeps at start and then every RetentionInterval until ctx
 // ends.
-func (c *core) runSweeper(ctx context.Context) {
+func (c *Core) runSweeper(ctx context.Context) {
 	if c.cfg.Retention <= 0 && c.cfg.EmailRetention <= 0 {
 		return
 	}

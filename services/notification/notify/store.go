@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type Store interface {
 
 	// List returns up to f.Limit+1 notifications of f.UserID, newest
 	// first, after f.After, unread only with f.Unread.
-	List(ctx context.Context, f listFilter) ([]contracts.Notification, error)
+	List(ctx context.Context, f ListFilter) ([]contracts.Notification, error)
 	// MarkRead marks one of user's notifications read (keeping the first
 	// read time) and reports whether it exists.
 	MarkRead(ctx context.Context, user, id uuid.UUID) (found bool, err error)
@@ -51,7 +51,7 @@ type Store interface {
 	// ClaimEmail takes the next due pending email and leases it (no other
 	// instance takes it before lease has passed); ok is false when none is
 	// due.
-	ClaimEmail(ctx context.Context, lease time.Duration) (o outgoing, ok bool, err error)
+	ClaimEmail(ctx context.Context, lease time.Duration) (o Outgoing, ok bool, err error)
 	// EmailSent, EmailFailed and EmailRetry record an attempt's outcome:
 	// sent (final), refused for good (final, with why), or to try again
 	// after delay (with why).

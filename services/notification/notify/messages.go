@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -48,8 +48,9 @@ type itemView struct {
 	LineTotal string
 }
 
-// consumedEvents are the routing keys the service binds.
-var consumedEvents = []string{
+// ConsumedEvents are the routing keys of the events the domain handles
+// (the service binds its queue to them).
+var ConsumedEvents = []string{
 	contracts.EventOrderPlaced, contracts.EventOrderPaid, contracts.EventOrderCancelled,
 	contracts.EventOrderRefunded, contracts.EventOrderShipped, contracts.EventOrderDelivered,
 	contracts.EventPaymentFailed,

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ import (
 // (<row id@sender domain>), which lets mail systems and clients recognise
 // the duplicate.
 type mailer struct {
-	c      *core
+	c      *Core
 	domain string
 	from   string // bare address for MAIL FROM
 	lease  time.Duration
@@ -62,7 +62,7 @@ type mailer struct {
 	down bool
 }
 
-func newMailer(c *core) (*mailer, error) {
+func newMailer(c *Core) (*mailer, error) {
 	addr, err := mail.ParseAddress(c.cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("smtp.from: %w", err)
@@ -133,7 +133,8 @@ func (m *mailer) dial() (*smtp.Client, net.Conn, error) {
 	return cl, conn, nil
 }
 
-type outgoing struct {
+// Outgoing is an email claimed for sending (Store.ClaimEmail).
+type Outgoing struct {
 	ID       uuid.UUID
 	UserID   uuid.UUID
 	Kind     string
@@ -266,7 +267,7 @@ func (m *mailer) closeClient() {
 
 // send delivers o over the (reused) SMTP session. nil means the server
 // accepted the message.
-func (m *mailer) send(o outgoing) (err error) {
+func (m *mailer) send(o Outgoing) (err error) {
 	cfg := m.c.cfg
 	if m.client == nil {
 		cl, conn, err := m.dial()
@@ -319,7 +320,7 @@ func messageID(id uuid.UUID, domain string) string { return "<" + id.String() + 
 // notification kind carries the one-click unsubscribe of RFC 8058
 // (List-Unsubscribe + List-Unsubscribe-Post) and the same link in its
 // footer.
-func (m *mailer) build(o outgoing) ([]byte, error) {
+func (m *mailer) build(o Outgoing) ([]byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	hdr := func(k, v string) { buf.WriteString(k + ": " + v + "\r\n") }

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

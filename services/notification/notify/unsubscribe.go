@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -84,13 +84,13 @@ func parseUnsubscribeToken(key []byte, tok string) (uuid.UUID, string, error) {
 }
 
 // unsubscribeURL is the link of an email to user about kind.
-func (c *core) unsubscribeURL(user uuid.UUID, kind string) string {
+func (c *Core) unsubscribeURL(user uuid.UUID, kind string) string {
 	return strings.TrimRight(c.cfg.ShopURL, "/") + "/api/v1/notifications/unsubscribe?token=" +
 		url.QueryEscape(unsubscribeToken(c.unsubKey, user, kind))
 }
 
-// unsubscribe turns email off for the kind a verified token names.
-func (c *core) unsubscribe(ctx context.Context, u unsubscribeRequest) (contracts.Unsubscribed, error) {
+// Unsubscribe turns email off for the kind a verified token names.
+func (c *Core) Unsubscribe(ctx context.Context, u UnsubscribeRequest) (contracts.Unsubscribed, error) {
 	if err := c.store.DisableEmail(ctx, u.UserID, u.Kind, defaultPreferences(u.Kind).InApp); err != nil {
 		return contracts.Unsubscribed{}, fmt.Errorf("unsubscribe: %w", err)
 	}

@@ -1,4 +1,9 @@
-package notification
+// Package postgres implements notify.Store on PostgreSQL, the notification
+// service's own database (oc_notification), with its migrations embedded.
+// Applying an event is idempotent through the inbox (pg.HandleOnce); the
+// push and email outboxes are claimed with FOR UPDATE SKIP LOCKED, so
+// instances share them without taking a row twice.
+package postgres
 
 import (
 	"context"
@@ -15,12 +20,8 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
+	"github.com/opencommerce/opencommerce/services/notification/notify"
 )
-
-// The PostgreSQL adapter of Store, on the service's own database. It is
-// the only file of the package that speaks SQL (with the embedded
-// migrations); it stays in the package rather than a postgres subpackage
-// only because the domain types it stores are still unexported here.
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -30,18 +31,25 @@ func Migrations() fs.FS {
 	return pg.Dir(migrationFiles, "migrations")
 }
 
-// pgStore implements Store on a migrated pool.
-type pgStore struct {
+// consumer names the inbox of applied events (the service's name).
+const consumer = "notification"
+
+// Store is the PostgreSQL notify.Store; its methods keep the contracts
+// documented on that interface. Safe for concurrent use.
+type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ Store = pgStore{}
+var _ notify.Store = Store{}
 
-func (s pgStore) ApplyOnce(ctx context.Context, ev contracts.Event, fn func(EventTx) error) error {
-	return pg.HandleOnce(ctx, s.pool, Name, ev, func(tx pgx.Tx) error { return fn(pgEventTx{tx}) })
+// New returns a store over a pool migrated with Migrations.
+func New(pool *pgxpool.Pool) Store { return Store{pool: pool} }
+
+func (s Store) ApplyOnce(ctx context.Context, ev contracts.Event, fn func(notify.EventTx) error) error {
+	return pg.HandleOnce(ctx, s.pool, consumer, ev, func(tx pgx.Tx) error { return fn(eventTx{tx}) })
 }
 
-func (s pgStore) List(ctx context.Context, f listFilter) ([]contracts.Notification, error) {
+func (s Store) List(ctx context.Context, f notify.ListFilter) ([]contracts.Notification, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, kind, title, body, data, read_at IS NOT NULL, created_at FROM notifications
 		WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) AND (NOT $3 OR read_at IS NULL)
 		ORDER BY id DESC LIMIT $4`, f.UserID, f.After, f.Unread, f.Limit+1)
@@ -58,14 +66,14 @@ func (s pgStore) List(ctx context.Context, f listFilter) ([]contracts.Notificati
 	})
 }
 
-func (s pgStore) MarkRead(ctx context.Context, user, id uuid.UUID) (bool, error) {
+func (s Store) MarkRead(ctx context.Context, user, id uuid.UUID) (bool, error) {
 	var found bool
 	err := s.pool.QueryRow(ctx, `WITH u AS (UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = $1 AND user_id = $2 RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM u)`, id, user).Scan(&found)
 	return found, err
 }
 
-func (s pgStore) MarkAllRead(ctx context.Context, user uuid.UUID) error {
+func (s Store) MarkAllRead(ctx context.Context, user uuid.UUID) error {
 	_, err := s.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL`, user)
 	return err
 }
@@ -92,11 +100,11 @@ func storedPreferences(ctx context.Context, q querier, user uuid.UUID) (map[stri
 	return out, rows.Err()
 }
 
-func (s pgStore) Preferences(ctx context.Context, user uuid.UUID) (map[string]contracts.ChannelPreferences, error) {
+func (s Store) Preferences(ctx context.Context, user uuid.UUID) (map[string]contracts.ChannelPreferences, error) {
 	return storedPreferences(ctx, s.pool, user)
 }
 
-func (s pgStore) UpdatePreferences(ctx context.Context, user uuid.UUID, fn func(map[string]contracts.ChannelPreferences) (map[string]contracts.ChannelPreferences, error)) error {
+func (s Store) UpdatePreferences(ctx context.Context, user uuid.UUID, fn func(map[string]contracts.ChannelPreferences) (map[string]contracts.ChannelPreferences, error)) error {
 	return pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialise concurrent updates of one user's preferences.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`, user); err != nil {
@@ -120,13 +128,13 @@ func (s pgStore) UpdatePreferences(ctx context.Context, user uuid.UUID, fn func(
 	})
 }
 
-func (s pgStore) DisableEmail(ctx context.Context, user uuid.UUID, kind string, inApp bool) error {
+func (s Store) DisableEmail(ctx context.Context, user uuid.UUID, kind string, inApp bool) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO preferences (user_id, kind, in_app, email) VALUES ($1, $2, $3, false)
 		ON CONFLICT (user_id, kind) DO UPDATE SET email = false`, user, kind, inApp)
 	return err
 }
 
-func (s pgStore) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
+func (s Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
 	if _, err := s.pool.Exec(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, name, fresh); err != nil {
 		return nil, fmt.Errorf("store secret %s: %w", name, err)
 	}
@@ -137,7 +145,7 @@ func (s pgStore) Secret(ctx context.Context, name string, fresh []byte) ([]byte,
 	return v, nil
 }
 
-func (s pgStore) PublishPushes(ctx context.Context, max int, publish func(Push) error) (int, error) {
+func (s Store) PublishPushes(ctx context.Context, max int, publish func(notify.Push) error) (int, error) {
 	n := 0
 	var pubErr error
 	err := pg.InTx(ctx, s.pool, func(tx pgx.Tx) error {
@@ -147,8 +155,8 @@ func (s pgStore) PublishPushes(ctx context.Context, max int, publish func(Push) 
 		if err != nil {
 			return err
 		}
-		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Push, error) {
-			var p Push
+		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (notify.Push, error) {
+			var p notify.Push
 			err := r.Scan(&p.NotificationID, &p.UserID, &p.Payload)
 			return p, err
 		})
@@ -175,8 +183,8 @@ func (s pgStore) PublishPushes(ctx context.Context, max int, publish func(Push) 
 	return n, pubErr
 }
 
-func (s pgStore) ClaimEmail(ctx context.Context, lease time.Duration) (outgoing, bool, error) {
-	var o outgoing
+func (s Store) ClaimEmail(ctx context.Context, lease time.Duration) (notify.Outgoing, bool, error) {
+	var o notify.Outgoing
 	err := s.pool.QueryRow(ctx, `UPDATE emails SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
 		WHERE id = (SELECT id FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
 		            ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -188,23 +196,23 @@ func (s pgStore) ClaimEmail(ctx context.Context, lease time.Duration) (outgoing,
 	return o, err == nil, err
 }
 
-func (s pgStore) EmailSent(ctx context.Context, id uuid.UUID) error {
+func (s Store) EmailSent(ctx context.Context, id uuid.UUID) error {
 	_, err := s.pool.Exec(ctx, `UPDATE emails SET status = 'sent', sent_at = now(), last_error = '' WHERE id = $1`, id)
 	return err
 }
 
-func (s pgStore) EmailFailed(ctx context.Context, id uuid.UUID, why string) error {
+func (s Store) EmailFailed(ctx context.Context, id uuid.UUID, why string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE emails SET status = 'failed', last_error = $2 WHERE id = $1`, id, why)
 	return err
 }
 
-func (s pgStore) EmailRetry(ctx context.Context, id uuid.UUID, delay time.Duration, why string) error {
+func (s Store) EmailRetry(ctx context.Context, id uuid.UUID, delay time.Duration, why string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE emails SET next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE id = $1`,
 		id, delay.Milliseconds(), why)
 	return err
 }
 
-func (s pgStore) DeleteNotifications(ctx context.Context, floor uuid.UUID, batch int) (int64, error) {
+func (s Store) DeleteNotifications(ctx context.Context, floor uuid.UUID, batch int) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM notifications WHERE id IN (
 		SELECT id FROM notifications WHERE id < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, floor, batch)
 	return tag.RowsAffected(), err
@@ -213,17 +221,17 @@ func (s pgStore) DeleteNotifications(ctx context.Context, floor uuid.UUID, batch
 // DeleteEmails counts an email's age from when it finished: sent_at, or
 // the last attempt (next_attempt_at) for failed and skipped ones; the id
 // range (created before the cut-off) keeps the scan on the index.
-func (s pgStore) DeleteEmails(ctx context.Context, floor uuid.UUID, cut time.Time, batch int) (int64, error) {
+func (s Store) DeleteEmails(ctx context.Context, floor uuid.UUID, cut time.Time, batch int) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM emails WHERE id IN (
 		SELECT id FROM emails WHERE id < $1 AND status <> 'pending' AND coalesce(sent_at, next_attempt_at) < $3
 		ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, floor, batch, cut)
 	return tag.RowsAffected(), err
 }
 
-// pgEventTx is EventTx in the transaction of pg.HandleOnce.
-type pgEventTx struct{ tx pgx.Tx }
+// eventTx is notify.EventTx in the transaction of pg.HandleOnce.
+type eventTx struct{ tx pgx.Tx }
 
-func (t pgEventTx) UpsertUser(ctx context.Context, u contracts.UserUpdated, at time.Time) error {
+func (t eventTx) UpsertUser(ctx context.Context, u contracts.UserUpdated, at time.Time) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO users (id, email, name, disabled, updated_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, disabled = excluded.disabled, updated_at = excluded.updated_at
 		WHERE users.updated_at <= excluded.updated_at`,
@@ -231,7 +239,7 @@ func (t pgEventTx) UpsertUser(ctx context.Context, u contracts.UserUpdated, at t
 	return err
 }
 
-func (t pgEventTx) KindPreferences(ctx context.Context, user, kind string) (contracts.ChannelPreferences, bool, error) {
+func (t eventTx) KindPreferences(ctx context.Context, user, kind string) (contracts.ChannelPreferences, bool, error) {
 	var p contracts.ChannelPreferences
 	err := t.tx.QueryRow(ctx, `SELECT in_app, email FROM preferences WHERE user_id = $1 AND kind = $2`, user, kind).Scan(&p.InApp, &p.Email)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -240,7 +248,7 @@ func (t pgEventTx) KindPreferences(ctx context.Context, user, kind string) (cont
 	return p, err == nil, err
 }
 
-func (t pgEventTx) Address(ctx context.Context, user string) (string, bool, bool, error) {
+func (t eventTx) Address(ctx context.Context, user string) (string, bool, bool, error) {
 	var to string
 	var disabled bool
 	err := t.tx.QueryRow(ctx, `SELECT email, disabled FROM users WHERE id = $1`, user).Scan(&to, &disabled)
@@ -250,7 +258,7 @@ func (t pgEventTx) Address(ctx context.Context, user string) (string, bool, bool
 	return to, disabled, err == nil, err
 }
 
-func (t pgEventTx) AddNotification(ctx context.Context, user string, n contracts.Notification, payload []byte) error {
+func (t eventTx) AddNotification(ctx context.Context, user string, n contracts.Notification, payload []byte) error {
 	if _, err := t.tx.Exec(ctx, `INSERT INTO notifications (id, user_id, kind, title, body, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		n.ID, user, n.Kind, n.Title, n.Body, n.Data, n.CreatedAt); err != nil {
 		return fmt.Errorf("insert notification: %w", err)
@@ -262,7 +270,7 @@ func (t pgEventTx) AddNotification(ctx context.Context, user string, n contracts
 	return nil
 }
 
-func (t pgEventTx) AddEmail(ctx context.Context, e Email) error {
+func (t eventTx) AddEmail(ctx context.Context, e notify.Email) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO emails (id, user_id, notification_id, kind, to_addr, subject, text_body, html_body, status, last_error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, e.UserID, e.NotificationID, e.Kind, e.To, e.Subject, e.Text, e.HTML, e.Status, e.LastError)

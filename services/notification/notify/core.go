@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"context"
@@ -8,22 +8,51 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
-// core is the service's logic; it reaches its data only through store.
-type core struct {
+// Core is the service's logic; it reaches its data only through store.
+type Core struct {
 	cfg   Config
 	store Store
-	log  *slog.Logger
-	m    *metrics
-	now  func() time.Time
+	log   *slog.Logger
+	m     *metrics
+	now   func() time.Time
 
 	wakePush chan struct{}
 	wakeMail chan struct{}
 
 	unsubKey []byte // signs one-click unsubscribe links (unsubscribe.go)
+	mailer   *mailer
+}
+
+// NewCore returns the domain on store: it checks the mail settings and
+// loads the unsubscribe key (made and stored by the first instance when
+// none is configured). reg may be nil.
+func NewCore(ctx context.Context, cfg Config, store Store, log *slog.Logger, reg prometheus.Registerer) (*Core, error) {
+	c := &Core{
+		cfg: cfg, store: store, log: log, m: newMetrics(reg), now: time.Now,
+		wakePush: make(chan struct{}, 1), wakeMail: make(chan struct{}, 1),
+	}
+	var err error
+	if c.unsubKey, err = loadUnsubscribeKey(ctx, store, cfg.UnsubscribeKey); err != nil {
+		return nil, err
+	}
+	if c.mailer, err = newMailer(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Workers are the background loops, each running until its ctx ends: the
+// push outbox to js, the email outbox over SMTP, the retention sweep.
+// Run each once.
+func (c *Core) Workers(js jetstream.JetStream) []func(ctx context.Context) {
+	p := &pusher{c: c, js: js}
+	return []func(context.Context){p.run, c.mailer.run, c.runSweeper}
 }
 
 func newID() uuid.UUID {
@@ -60,10 +89,10 @@ func knownKind(k string) bool {
 	return false
 }
 
-// handleEvent applies one event exactly once (Store.ApplyOnce): it keeps
+// HandleEvent applies one event exactly once (Store.ApplyOnce): it keeps
 // the user directory current and writes each recipient's notification, push
 // row and email row in one transaction, then wakes the workers.
-func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
+func (c *Core) HandleEvent(ctx context.Context, ev contracts.Event) error {
 	dels, err := c.deliveries(ev)
 	if err != nil {
 		return err
@@ -125,7 +154,7 @@ func userChange(ev contracts.Event) (*contracts.UserUpdated, error) {
 }
 
 // deliver writes one delivery on the channels the recipient chose.
-func (c *core) deliver(ctx context.Context, tx EventTx, d delivery) (pushed, mailed bool, err error) {
+func (c *Core) deliver(ctx context.Context, tx EventTx, d delivery) (pushed, mailed bool, err error) {
 	prefs, found, err := tx.KindPreferences(ctx, d.UserID, d.Kind)
 	if err != nil {
 		return false, false, fmt.Errorf("preferences: %w", err)
@@ -167,7 +196,7 @@ func (c *core) deliver(ctx context.Context, tx EventTx, d delivery) (pushed, mai
 // email renders d's email, pending, or skipped when it cannot be sent: the
 // user service has no method to look an address up for a service, so the
 // address is the one user.registered/updated brought, if any.
-func (c *core) email(ctx context.Context, tx EventTx, d delivery, nid *uuid.UUID) (Email, error) {
+func (c *Core) email(ctx context.Context, tx EventTx, d delivery, nid *uuid.UUID) (Email, error) {
 	to, disabled, found, err := tx.Address(ctx, d.UserID)
 	if err != nil {
 		return Email{}, fmt.Errorf("user address: %w", err)
@@ -198,8 +227,8 @@ func actorID(a contracts.Actor) (uuid.UUID, error) {
 	return id, nil
 }
 
-// list returns a page of the filter's notifications, newest first.
-func (c *core) list(ctx context.Context, f listFilter) (contracts.List[contracts.Notification], error) {
+// List returns a page of the filter's notifications, newest first.
+func (c *Core) List(ctx context.Context, f ListFilter) (contracts.List[contracts.Notification], error) {
 	var out contracts.List[contracts.Notification]
 	items, err := c.store.List(ctx, f)
 	if err != nil {
@@ -216,8 +245,8 @@ func (c *core) list(ctx context.Context, f listFilter) (contracts.List[contracts
 	return out, nil
 }
 
-// markRead marks one of the actor's notifications read (idempotent).
-func (c *core) markRead(ctx context.Context, a contracts.Actor, idStr string) error {
+// MarkRead marks one of the actor's notifications read (idempotent).
+func (c *Core) MarkRead(ctx context.Context, a contracts.Actor, idStr string) error {
 	uid, err := actorID(a)
 	if err != nil {
 		return err
@@ -236,8 +265,8 @@ func (c *core) markRead(ctx context.Context, a contracts.Actor, idStr string) er
 	return nil
 }
 
-// markAllRead marks every unread notification of the actor read.
-func (c *core) markAllRead(ctx context.Context, a contracts.Actor) error {
+// MarkAllRead marks every unread notification of the actor read.
+func (c *Core) MarkAllRead(ctx context.Context, a contracts.Actor) error {
 	uid, err := actorID(a)
 	if err != nil {
 		return err
@@ -261,8 +290,8 @@ func withDefaults(stored map[string]contracts.ChannelPreferences) contracts.Noti
 	return out
 }
 
-// getPreferences returns the actor's preferences with defaults filled in.
-func (c *core) getPreferences(ctx context.Context, a contracts.Actor) (contracts.NotificationPreferences, error) {
+// Preferences returns the actor's preferences with defaults filled in.
+func (c *Core) Preferences(ctx context.Context, a contracts.Actor) (contracts.NotificationPreferences, error) {
 	uid, err := actorID(a)
 	if err != nil {
 		return contracts.NotificationPreferences{}, err
@@ -274,8 +303,8 @@ func (c *core) getPreferences(ctx context.Context, a contracts.Actor) (contracts
 	return withDefaults(stored), nil
 }
 
-// updatePreferences applies a partial update and returns the result.
-func (c *core) updatePreferences(ctx context.Context, a contracts.Actor, in contracts.NotificationPreferencesUpdate) (contracts.NotificationPreferences, error) {
+// UpdatePreferences applies a partial update and returns the result.
+func (c *Core) UpdatePreferences(ctx context.Context, a contracts.Actor, in contracts.NotificationPreferencesUpdate) (contracts.NotificationPreferences, error) {
 	var out contracts.NotificationPreferences
 	uid, err := actorID(a)
 	if err != nil {
