@@ -14,7 +14,9 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
-// Core is the service's logic; it reaches its data only through store.
+// Core is the service's logic; it reaches its data only through its Store.
+// Its methods are safe for concurrent use (the RPC server and the event
+// consumer call them from many goroutines).
 type Core struct {
 	cfg   Config
 	store Store
