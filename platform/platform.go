@@ -1,6 +1,7 @@
 // Package platform wires the modules of the one binary: the configuration
 // of every component, the infrastructure modules (admin, bus, redis, nats,
-// discovery) and the service modules, in dependency order. cmd/opencommerce
+// discovery), the event mirror (mirror, pulled in by the gateway) and the
+// service modules, in dependency order. cmd/opencommerce
 // is a thin main over it, and tests start the whole platform in process
 // with it.
 package platform
