@@ -34,8 +34,9 @@ type Broker interface {
 //     while the broker is away, every token does: nothing could tell the
 //     instance of a revocation.
 //
-// The NATS event mirror is not used: it runs inside the notification
-// module, which a gateway must not depend on.
+// The NATS event mirror (internal/eventmirror) is not used: a revocation
+// takes the shortest path, RabbitMQ to this instance, with no second broker
+// and no other module in between.
 func (g *Gateway) runRevocations(ctx context.Context) {
 	defer g.verifier.RevocationsDown()
 	wait := 100 * time.Millisecond

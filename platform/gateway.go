@@ -94,8 +94,8 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 }
 
 // subscribePurges keeps the gateway's catalogue cache fresh: product and
-// inventory events, mirrored from RabbitMQ to NATS by the notification
-// service, reach every gateway instance (a plain subscription each, not a
+// inventory events, mirrored from RabbitMQ to NATS by the mirror module
+// (internal/eventmirror, which the gateway's module pulls in), reach every gateway instance (a plain subscription each, not a
 // shared queue) and purge the products they name.
 func (m *gatewayModule) subscribePurges() error {
 	scheme := m.p.cfg.NATS.Scheme()

@@ -1,6 +1,7 @@
 // Package platform wires the modules of the one binary: the configuration
 // of every component, the infrastructure modules (admin, bus, redis, nats,
-// discovery) and the service modules, in dependency order. cmd/opencommerce
+// discovery), the event mirror (mirror, pulled in by the gateway) and the
+// service modules, in dependency order. cmd/opencommerce
 // is a thin main over it, and tests start the whole platform in process
 // with it.
 package platform
@@ -149,6 +150,7 @@ func New(cfg Config, log *slog.Logger) *Platform {
 	// that talks to NATS.
 	cfg.Services.Notification.NATS = cfg.NATS.Scheme()
 	cfg.Services.Stream.Scheme = cfg.NATS.Scheme()
+	cfg.Services.Mirror.Scheme = cfg.NATS.Scheme()
 	health := svc.NewHealth()
 	p := &Platform{cfg: cfg, log: log, reg: reg, health: health}
 	p.manager = svc.NewManager(log, health)

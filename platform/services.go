@@ -10,6 +10,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/discovery"
+	"github.com/opencommerce/opencommerce/internal/eventmirror"
 	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/services/file"
 	"github.com/opencommerce/opencommerce/services/notification"
@@ -31,6 +32,7 @@ type ServicesConfig struct {
 	File         file.Config
 	Notification notification.Config
 	Stream       stream.Config
+	Mirror       eventmirror.Config
 }
 
 // RegisterFlags registers every service's flags.
@@ -42,11 +44,12 @@ func (c *ServicesConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.File.RegisterFlags(fs)
 	c.Notification.RegisterFlags(fs)
 	c.Stream.RegisterFlags(fs)
+	c.Mirror.RegisterFlags(fs)
 }
 
 // Validate checks every service's configuration.
 func (c ServicesConfig) Validate() error {
-	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate(), c.File.Validate(), c.Notification.Validate(), c.Stream.Validate())
+	return errors.Join(c.Gateway.Validate(), c.User.Validate(), c.Product.Validate(), c.Order.Validate(), c.File.Validate(), c.Notification.Validate(), c.Stream.Validate(), c.Mirror.Validate())
 }
 
 func (p *Platform) registerServices() {
@@ -62,7 +65,14 @@ func (p *Platform) registerServices() {
 		}})
 	}
 	service := func(name string, deps []string, build func() (svc.Service, error)) { svcOn(name, 0, nil, deps, build) }
-	p.manager.Register(svc.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul", "nats"}, After: publicTargets, Init: p.initGateway})
+	// The gateway pulls in the event mirror: its cache purges come from the
+	// mirrored product and inventory events, so a gateway's freshness
+	// depends only on its own process (and "all" runs it through the
+	// gateway). Every gateway instance runs one; they share the queue.
+	p.manager.Register(svc.Module{Name: "gateway", Public: true, Deps: []string{"bus", "redis", "consul", "nats", "mirror"}, After: publicTargets, Init: p.initGateway})
+	p.manager.Register(svc.Module{Name: "mirror", Deps: []string{"bus", "nats"}, Init: func(context.Context) (svc.Service, error) {
+		return eventmirror.New(p.cfg.Services.Mirror, p.deps.Bus, p.deps.Consumer, p.js, p.log, p.reg)
+	}})
 	service("user", []string{"bus", "redis"}, func() (svc.Service, error) {
 		return user.New(p.cfg.Services.User, p.deps)
 	})

@@ -203,15 +203,41 @@ func (h *harness) hub(js jetstream.JetStream) string {
 	return streamtest.Serve(h.t, stream.New(cfg, js, nil, nil))
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
+// consumed is how many deliveries of events of typ the service's consumer
+// has handled and acked (oc_events_consumed_total, result ok): a barrier
+// that says an event, and every redelivery of it, was processed.
+func (h *harness) consumed(typ string) float64 {
+	h.t.Helper()
+	mfs, err := h.env.Registry.Gather()
+	if err != nil {
+		h.t.Fatal(err)
 	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "oc_events_consumed_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["service"] == notification.Name && l["type"] == typ && l["result"] == "ok" {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// pendingEmails is how many email rows still wait to be sent.
+func (h *harness) pendingEmails() int {
+	h.t.Helper()
+	var n int
+	if err := h.svc.Pool().QueryRow(context.Background(), `SELECT count(*) FROM emails WHERE status = 'pending'`).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
 }
 
 // mailpit is a Mailpit process: an SMTP server with an HTTP API.
@@ -252,7 +278,7 @@ func startMailpit(t *testing.T, smtpAddr string, extra ...string) *mailpit {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	m := &mailpit{SMTP: smtpAddr, API: "http://" + api, cmd: cmd}
-	eventually(t, "mailpit to listen", func() bool {
+	testenv.Eventually(t, "mailpit to listen", func() bool {
 		c, err := net.DialTimeout("tcp", smtpAddr, time.Second)
 		if err != nil {
 			return false
@@ -331,4 +357,17 @@ func register(h *harness, role string) (id, email string) {
 	email = fmt.Sprintf("%s-%s@example.com", role, id[len(id)-8:])
 	h.emit(contracts.EventUserRegistered, contracts.UserRegistered{UserID: id, Email: email, Name: "Test " + role, Role: role})
 	return id, email
+}
+
+// v7At returns a UUIDv7 with the timestamp of at and random low bits: the
+// id a row made at that instant would have (as notify's V7At, which its
+// own tests use).
+func v7At(at time.Time) uuid.UUID {
+	u := uuid.New()
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 | u[6]&0x0f
+	return u
 }

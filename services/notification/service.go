@@ -1,57 +1,36 @@
-// Package notification is the notification service module. It consumes
-// order, product-social and user events (idempotently, pg.HandleOnce) and
-// turns them into notifications for the buyer, the seller or the user, on
-// the channels each chose per kind (notification.preferences.*):
+// Package notification is the notification service module: it wires the
+// domain (services/notification/notify: which events notify whom, on which
+// channels, the push and email outboxes, retention) to its PostgreSQL store
+// (services/notification/postgres), the RPC methods notification.* (rpc.go)
+// and the events it consumes, and runs the domain's workers.
 //
-//   - in-app: stored, listed newest first with keyset pages and an unread
-//     filter, marked read one by one or all at once (notification.*);
-//   - push: every in-app notification is also published to NATS
-//     notify.user.<id> (JetStream stream NOTIFY) through a push outbox, for
-//     the gateway's SSE and WebSocket streams (edge/stream);
-//   - email: rendered at event time (plain text and HTML) into an email
-//     outbox that a worker sends over SMTP; see mail.go for the delivery
-//     contract and its one at-least-once corner.
-//
-// It keeps its own copy of users' email addresses from user.registered and
-// user.updated: the user service has no service-to-service lookup, so an
-// email to a user whose address it never learned is recorded as skipped.
-//
-// Notifications older than notification.retention (90 days) and finished
-// emails older than notification.email-retention (30 days) are deleted by
-// an hourly sweep (retention.go); pending emails are kept until sent.
-//
-// It also mirrors every RabbitMQ event to NATS events.<type> (stream
-// EVENTS) for edge consumers, with its own queue events.notification-mirror
-// (mirror.go).
+// The RabbitMQ → NATS event mirror the gateway's cache purges read is not
+// here: it is its own module (internal/eventmirror), run with the gateway.
 package notification
 
 import (
 	"context"
-	"embed"
 	"errors"
-	"io/fs"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/svc"
+	"github.com/opencommerce/opencommerce/services/notification/notify"
+	"github.com/opencommerce/opencommerce/services/notification/postgres"
 )
+
+// Config configures the notification service (flags smtp.* and
+// notification.*, see notify.Config.RegisterFlags).
+type Config = notify.Config
+
+// DefaultConfig returns the defaults RegisterFlags sets.
+func DefaultConfig() Config { return notify.DefaultConfig() }
 
 // Name is the service name: RPC queue rpc.notification, database
 // <prefix>notification, events queue events.notification.
 const Name = "notification"
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Migrations returns the service's SQL migrations.
-func Migrations() fs.FS {
-	return pg.Dir(migrationFiles, "migrations")
-}
 
 // Service is the running notification service. Start and Stop are not safe
 // to call concurrently with each other.
@@ -61,9 +40,7 @@ type Service struct {
 	js   jetstream.JetStream
 
 	kit    *svc.Kit
-	core   *core
-	mirror *bus.Consumer
-	stopMi chan struct{}
+	core   *notify.Core
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -85,21 +62,13 @@ func New(cfg Config, deps svc.Deps, js jetstream.JetStream) (*Service, error) {
 }
 
 // Start opens and migrates the database, starts serving notification.*,
-// consuming events, the push and email workers and the event mirror.
+// consuming events, the push and email workers and the retention sweep.
 func (s *Service) Start(ctx context.Context) error {
-	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: Migrations(), Bindings: consumedEvents})
+	kit, err := svc.NewKit(ctx, s.deps, svc.KitConfig{Service: Name, Migrations: postgres.Migrations(), Bindings: notify.ConsumedEvents})
 	if err != nil {
 		return err
 	}
-	c := &core{
-		cfg: s.cfg, pool: kit.Pool, log: kit.Log, m: newMetrics(s.deps.Metrics), now: time.Now,
-		wakePush: make(chan struct{}, 1), wakeMail: make(chan struct{}, 1),
-	}
-	if c.unsubKey, err = loadUnsubscribeKey(ctx, kit.Pool, s.cfg.UnsubscribeKey); err != nil {
-		_ = kit.Stop(ctx)
-		return err
-	}
-	ml, err := newMailer(c)
+	c, err := notify.NewCore(ctx, s.cfg, postgres.New(kit.Pool), kit.Log, s.deps.Metrics)
 	if err != nil {
 		_ = kit.Stop(ctx)
 		return err
@@ -107,7 +76,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for method, h := range handlers(c) {
 		kit.Handle(method, h)
 	}
-	kit.OnEvent(c.handleEvent)
+	kit.OnEvent(c.HandleEvent)
 	if err := kit.Start(ctx); err != nil {
 		_ = kit.Stop(ctx)
 		return err
@@ -115,50 +84,26 @@ func (s *Service) Start(ctx context.Context) error {
 	s.kit, s.core = kit, c
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	p := &pusher{c: c, js: s.js}
-	s.wg.Go(func() { p.run(wctx) })
-	s.wg.Go(func() { ml.run(wctx) })
-	s.wg.Go(func() { c.runSweeper(wctx) })
-	if s.cfg.MirrorEvents {
-		s.stopMi = make(chan struct{})
-		mi := &mirror{js: s.js, scheme: s.cfg.NATS, log: kit.Log, stop: s.stopMi, m: c.m}
-		ccfg := s.deps.Consumer
-		ccfg.Service = MirrorService
-		ccfg.Bindings = []string{"#"}
-		s.mirror = bus.NewConsumer(s.deps.Bus, ccfg, mi.handle, kit.Log, s.deps.Metrics)
-		if err := s.mirror.Start(ctx); err != nil {
-			_ = s.Stop(ctx)
-			return err
-		}
+	for _, run := range c.Workers(s.js) {
+		s.wg.Go(func() { run(wctx) })
 	}
 	return nil
 }
 
-// Stop stops the mirror, the push and email workers, then the kit (RPC
-// server, consumer) after finishing work in flight, and closes the
-// database. Unsent emails and
-// pushes stay in their outboxes for the next start.
+// Stop stops the push and email workers, then the kit (RPC server,
+// consumer) after finishing work in flight, and closes the database. Unsent
+// emails and pushes stay in their outboxes for the next start.
 func (s *Service) Stop(ctx context.Context) error {
 	if s.kit == nil {
 		return nil
-	}
-	var errs []error
-	if s.mirror != nil {
-		close(s.stopMi)
-		if err := s.mirror.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		s.mirror = nil
 	}
 	// The kit's Stop closes the pool, so the workers stop first; rows that
 	// events still write meanwhile wait in the outboxes.
 	s.cancel()
 	s.wg.Wait()
-	if err := s.kit.Stop(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	err := s.kit.Stop(ctx)
 	s.kit = nil
-	return errors.Join(errs...)
+	return err
 }
 
 // Pool is the service's database pool (nil before Start); for tests.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/notification"
 )
 
@@ -69,7 +70,7 @@ func TestEmailOverTLS(t *testing.T) {
 			mp := startMailpit(t, "", "--smtp-tls-cert", cert, "--smtp-tls-key", key, tc.mailpitFlag)
 			h := startNATS(t, mp.SMTP, func(c *notification.Config) { c.SMTPTLS, c.SMTPCAFile = tc.mode, cert })
 			_, email := register(h, "customer")
-			eventually(t, "the welcome email over TLS", func() bool { return len(to(mp.messages(t), email)) == 1 })
+			testenv.Eventually(t, "the welcome email over TLS", func() bool { return len(to(mp.messages(t), email)) == 1 })
 		})
 	}
 }
@@ -94,7 +95,7 @@ func TestEmailTLSRefusals(t *testing.T) {
 			h := startNATS(t, mp.SMTP, func(c *notification.Config) { c.SMTPTLS = tc.mode }) // no CA file
 			_, email := register(h, "customer")
 			var lastErr string
-			eventually(t, "a failed attempt", func() bool {
+			testenv.Eventually(t, "a failed attempt", func() bool {
 				_ = h.svc.Pool().QueryRow(context.Background(),
 					`SELECT last_error FROM emails WHERE to_addr = $1 AND status = 'pending' AND attempts >= 1`, email).Scan(&lastErr)
 				return lastErr != ""
@@ -172,7 +173,7 @@ func TestSessionRefusalIsRetried(t *testing.T) {
 	h := startNATS(t, refusingSMTP(t), func(c *notification.Config) { c.SMTPTLS = "starttls" })
 	_, email := register(h, "customer")
 	var status, lastErr string
-	eventually(t, "two refused attempts", func() bool {
+	testenv.Eventually(t, "two refused attempts", func() bool {
 		var attempts int
 		_ = h.svc.Pool().QueryRow(context.Background(),
 			`SELECT status, attempts, last_error FROM emails WHERE to_addr = $1`, email).Scan(&status, &attempts, &lastErr)

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"crypto/x509"
@@ -59,9 +59,6 @@ type Config struct {
 	// RetentionInterval is how often the retention sweep runs
 	// (notification.retention-interval).
 	RetentionInterval time.Duration
-	// MirrorEvents mirrors every RabbitMQ event to NATS events.<type>
-	// (notification.mirror-events).
-	MirrorEvents bool
 	// NATS names the streams and subjects; set from natsx.Config.Scheme()
 	// (not a flag).
 	NATS natsx.Scheme
@@ -78,7 +75,6 @@ func DefaultConfig() Config {
 		RetryMax:     5 * time.Minute,
 		PollInterval: time.Second,
 		ShopURL:      "http://localhost:8080",
-		MirrorEvents: true,
 
 		Retention:         90 * 24 * time.Hour,
 		EmailRetention:    30 * 24 * time.Hour,
@@ -104,7 +100,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Retention, "notification.retention", d.Retention, "how long notifications are kept (0: for ever)")
 	fs.DurationVar(&c.EmailRetention, "notification.email-retention", d.EmailRetention, "how long sent, failed and skipped emails are kept (0: for ever; pending ones always are)")
 	fs.DurationVar(&c.RetentionInterval, "notification.retention-interval", d.RetentionInterval, "how often old notifications and emails are deleted")
-	fs.BoolVar(&c.MirrorEvents, "notification.mirror-events", d.MirrorEvents, "mirror every RabbitMQ event to NATS events.<type> for edge consumers")
 }
 
 // Validate reports a configuration that cannot work.

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ func TestBackoffBounds(t *testing.T) {
 // an HTML part that decode back to the bodies, a Message-ID from the row
 // id and an encoded UTF-8 subject.
 func TestBuildMessage(t *testing.T) {
-	c := &core{cfg: DefaultConfig()}
+	c := &Core{cfg: DefaultConfig()}
 	m, err := newMailer(c)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestBuildMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := m.build(outgoing{ID: id, To: "a@example.com", Subject: "Paiement confirmé", Text: text, HTML: html, Created: time.Now()})
+	raw, err := m.build(Outgoing{ID: id, To: "a@example.com", Subject: "Paiement confirmé", Text: text, HTML: html, Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestBuildMessage(t *testing.T) {
 }
 
 func TestMalformedEventsArePermanent(t *testing.T) {
-	c := &core{cfg: DefaultConfig()}
+	c := &Core{cfg: DefaultConfig()}
 	for _, ev := range []contracts.Event{
 		{ID: "1", Type: contracts.EventOrderPaid, Data: []byte(`{"order_id":"x","user_id":"y"}`)},
 		{ID: "2", Type: contracts.EventOrderPlaced, Data: []byte(`[1,2]`)},
@@ -200,13 +200,13 @@ func TestUnsubscribeToken(t *testing.T) {
 func TestBuildMessageUnsubscribe(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShopURL = "https://shop.example.com/"
-	c := &core{cfg: cfg, unsubKey: bytes.Repeat([]byte{7}, 32)}
+	c := &Core{cfg: cfg, unsubKey: bytes.Repeat([]byte{7}, 32)}
 	m, err := newMailer(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	user := uuid.New()
-	raw, err := m.build(outgoing{ID: uuid.New(), UserID: user, Kind: contracts.KindOrderPaid, To: "a@example.com",
+	raw, err := m.build(Outgoing{ID: uuid.New(), UserID: user, Kind: contracts.KindOrderPaid, To: "a@example.com",
 		Subject: "Paid", Text: "Thanks", HTML: "<html><body><p>Thanks</p></body></html>", Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestBuildMessageUnsubscribe(t *testing.T) {
 	if strings.Count(string(body), "unsubscribe?token=") < 2 {
 		t.Fatalf("the link is not in both bodies:\n%s", body)
 	}
-	raw, err = m.build(outgoing{ID: uuid.New(), To: "a@example.com", Subject: "x", Text: "x", HTML: "x", Created: time.Now()})
+	raw, err = m.build(Outgoing{ID: uuid.New(), To: "a@example.com", Subject: "x", Text: "x", HTML: "x", Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestBuildMessageUnsubscribe(t *testing.T) {
 // Shipments and returns: each shipment tells the buyer what is in that
 // parcel; a return request goes to its seller, the decision to the buyer.
 func TestShipmentAndReturnMessages(t *testing.T) {
-	c := &core{cfg: DefaultConfig()}
+	c := &Core{cfg: DefaultConfig()}
 	buyer, seller, other := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	order, ret := uuid.NewString(), uuid.NewString()
 	kettle := contracts.OrderEventItem{ProductID: uuid.NewString(), Quantity: 1, Name: "Kettle", UnitPrice: contracts.USD(2000), SellerID: seller}

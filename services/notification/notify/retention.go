@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"context"
@@ -29,50 +29,40 @@ func v7Floor(t time.Time) uuid.UUID {
 
 // sweepOnce deletes what has outlived its retention and returns how many
 // notifications and emails it deleted.
-func (c *core) sweepOnce(ctx context.Context) (notifications, emails int64, err error) {
+func (c *Core) sweepOnce(ctx context.Context) (notifications, emails int64, err error) {
 	now := c.now()
 	if c.cfg.Retention > 0 {
-		notifications, err = c.deleteBefore(ctx, `DELETE FROM notifications WHERE id IN (
-			SELECT id FROM notifications WHERE id < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-			v7Floor(now.Add(-c.cfg.Retention)))
+		floor := v7Floor(now.Add(-c.cfg.Retention))
+		notifications, err = inBatches(func() (int64, error) { return c.store.DeleteNotifications(ctx, floor, retentionBatch) })
 		c.m.swept.WithLabelValues("notifications").Add(float64(notifications))
 		if err != nil {
 			return notifications, 0, err
 		}
 	}
 	if c.cfg.EmailRetention > 0 {
-		// Counted from when the email finished: sent_at, or the last
-		// attempt (next_attempt_at) for failed and skipped ones; the id
-		// range (created before the cut-off) keeps the scan on the index.
+		// Counted from when the email finished (sent, or given up).
 		cut := now.Add(-c.cfg.EmailRetention)
-		emails, err = c.deleteBefore(ctx, `DELETE FROM emails WHERE id IN (
-			SELECT id FROM emails WHERE id < $1 AND status <> 'pending' AND coalesce(sent_at, next_attempt_at) < $3
-			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-			v7Floor(cut), cut)
+		emails, err = inBatches(func() (int64, error) { return c.store.DeleteEmails(ctx, v7Floor(cut), cut, retentionBatch) })
 		c.m.swept.WithLabelValues("emails").Add(float64(emails))
 	}
 	return notifications, emails, err
 }
 
-// deleteBefore runs the batched delete until a batch comes back short.
-func (c *core) deleteBefore(ctx context.Context, sql string, floor uuid.UUID, more ...any) (int64, error) {
+// inBatches runs a batched delete until a batch comes back short.
+func inBatches(del func() (int64, error)) (int64, error) {
 	var total int64
-	args := append([]any{floor, retentionBatch}, more...)
 	for {
-		tag, err := c.pool.Exec(ctx, sql, args...)
-		if err != nil {
+		n, err := del()
+		total += n
+		if err != nil || n < retentionBatch {
 			return total, err
-		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < retentionBatch {
-			return total, nil
 		}
 	}
 }
 
 // runSweeper sweeps at start and then every RetentionInterval until ctx
 // ends.
-func (c *core) runSweeper(ctx context.Context) {
+func (c *Core) runSweeper(ctx context.Context) {
 	if c.cfg.Retention <= 0 && c.cfg.EmailRetention <= 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // The mailer sends the emails table's pending rows over SMTP.
@@ -47,7 +46,7 @@ import (
 // (<row id@sender domain>), which lets mail systems and clients recognise
 // the duplicate.
 type mailer struct {
-	c      *core
+	c      *Core
 	domain string
 	from   string // bare address for MAIL FROM
 	lease  time.Duration
@@ -63,7 +62,7 @@ type mailer struct {
 	down bool
 }
 
-func newMailer(c *core) (*mailer, error) {
+func newMailer(c *Core) (*mailer, error) {
 	addr, err := mail.ParseAddress(c.cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("smtp.from: %w", err)
@@ -134,7 +133,8 @@ func (m *mailer) dial() (*smtp.Client, net.Conn, error) {
 	return cl, conn, nil
 }
 
-type outgoing struct {
+// Outgoing is an email claimed for sending (Store.ClaimEmail).
+type Outgoing struct {
 	ID       uuid.UUID
 	UserID   uuid.UUID
 	Kind     string
@@ -177,17 +177,12 @@ func (m *mailer) run(ctx context.Context) {
 // sendOne claims one due email and tries it; it reports whether there was
 // one.
 func (m *mailer) sendOne(ctx context.Context) (bool, error) {
-	var o outgoing
-	err := m.c.pool.QueryRow(ctx, `UPDATE emails SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
-		WHERE id = (SELECT id FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
-		            ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, user_id, kind, to_addr, subject, text_body, html_body, attempts, created_at`, m.lease.Milliseconds()).
-		Scan(&o.ID, &o.UserID, &o.Kind, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Attempts, &o.Created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
+	o, ok, err := m.c.store.ClaimEmail(ctx, m.lease)
 	if err != nil {
 		return false, fmt.Errorf("claim email: %w", err)
+	}
+	if !ok {
+		return false, nil
 	}
 	sendErr := m.send(o)
 	if sendErr == nil {
@@ -200,14 +195,13 @@ func (m *mailer) sendOne(ctx context.Context) (bool, error) {
 	}
 	var tp *textproto.Error
 	if errors.As(sendErr, &tp) && tp.Code >= 500 {
-		_, err = m.c.pool.Exec(ctx, `UPDATE emails SET status = 'failed', last_error = $2 WHERE id = $1`, o.ID, truncate(sendErr.Error()))
+		err = m.c.store.EmailFailed(ctx, o.ID, truncate(sendErr.Error()))
 		m.c.m.emails.WithLabelValues("failed").Inc()
 		m.c.log.Error("email refused by the SMTP server", "id", o.ID, "err", sendErr)
 		return true, err
 	}
 	delay := backoff(m.c.cfg.RetryMin, m.c.cfg.RetryMax, o.Attempts)
-	_, err = m.c.pool.Exec(ctx, `UPDATE emails SET next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE id = $1`,
-		o.ID, delay.Milliseconds(), truncate(sendErr.Error()))
+	err = m.c.store.EmailRetry(ctx, o.ID, delay, truncate(sendErr.Error()))
 	m.c.m.emails.WithLabelValues("retry").Inc()
 	if !m.down {
 		m.down = true
@@ -229,7 +223,7 @@ func (m *mailer) markSent(ctx context.Context, id uuid.UUID) {
 	wait := 50 * time.Millisecond
 	for {
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, err := m.c.pool.Exec(mctx, `UPDATE emails SET status = 'sent', sent_at = now(), last_error = '' WHERE id = $1`, id)
+		err := m.c.store.EmailSent(mctx, id)
 		cancel()
 		if err == nil {
 			m.c.m.emails.WithLabelValues("sent").Inc()
@@ -273,7 +267,7 @@ func (m *mailer) closeClient() {
 
 // send delivers o over the (reused) SMTP session. nil means the server
 // accepted the message.
-func (m *mailer) send(o outgoing) (err error) {
+func (m *mailer) send(o Outgoing) (err error) {
 	cfg := m.c.cfg
 	if m.client == nil {
 		cl, conn, err := m.dial()
@@ -326,7 +320,7 @@ func messageID(id uuid.UUID, domain string) string { return "<" + id.String() + 
 // notification kind carries the one-click unsubscribe of RFC 8058
 // (List-Unsubscribe + List-Unsubscribe-Post) and the same link in its
 // footer.
-func (m *mailer) build(o outgoing) ([]byte, error) {
+func (m *mailer) build(o Outgoing) ([]byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	hdr := func(k, v string) { buf.WriteString(k + ": " + v + "\r\n") }

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -7,11 +7,10 @@ import (
 )
 
 type metrics struct {
-	created  *prometheus.CounterVec
-	emails   *prometheus.CounterVec
-	pushed   prometheus.Counter
-	swept    *prometheus.CounterVec
-	mirrored prometheus.Counter
+	created *prometheus.CounterVec
+	emails  *prometheus.CounterVec
+	pushed  prometheus.Counter
+	swept   *prometheus.CounterVec
 
 	unsubscribed *prometheus.CounterVec
 }
@@ -30,9 +29,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		swept: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_notification_retention_deleted_total", Help: "Rows deleted by the retention sweep, by table (notifications, emails).",
 		}, []string{"table"})),
-		mirrored: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "oc_events_mirrored_total", Help: "Events mirrored from RabbitMQ to NATS JetStream.",
-		})),
 		unsubscribed: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oc_notification_unsubscribed_total", Help: "One-click unsubscribes from email, by notification kind.",
 		}, []string{"kind"})),

@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -32,8 +31,8 @@ import (
 const unsubscribeKeyName = "unsubscribe-hmac"
 
 // loadUnsubscribeKey returns the configured key, or the one kept in the
-// database (made by the first instance that needed it).
-func loadUnsubscribeKey(ctx context.Context, pool *pgxpool.Pool, configured string) ([]byte, error) {
+// store (made by the first instance that needed it).
+func loadUnsubscribeKey(ctx context.Context, store Store, configured string) ([]byte, error) {
 	if configured != "" {
 		return decodeUnsubscribeKey(configured)
 	}
@@ -41,14 +40,7 @@ func loadUnsubscribeKey(ctx context.Context, pool *pgxpool.Pool, configured stri
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, unsubscribeKeyName, fresh); err != nil {
-		return nil, fmt.Errorf("store the unsubscribe key: %w", err)
-	}
-	var key []byte
-	if err := pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, unsubscribeKeyName).Scan(&key); err != nil {
-		return nil, fmt.Errorf("read the unsubscribe key: %w", err)
-	}
-	return key, nil
+	return store.Secret(ctx, unsubscribeKeyName, fresh)
 }
 
 func decodeUnsubscribeKey(s string) ([]byte, error) {
@@ -92,29 +84,19 @@ func parseUnsubscribeToken(key []byte, tok string) (uuid.UUID, string, error) {
 }
 
 // unsubscribeURL is the link of an email to user about kind.
-func (c *core) unsubscribeURL(user uuid.UUID, kind string) string {
+func (c *Core) unsubscribeURL(user uuid.UUID, kind string) string {
 	return strings.TrimRight(c.cfg.ShopURL, "/") + "/api/v1/notifications/unsubscribe?token=" +
 		url.QueryEscape(unsubscribeToken(c.unsubKey, user, kind))
 }
 
-// unsubscribe turns email off for the kind the token names.
-func (c *core) unsubscribe(ctx context.Context, p contracts.Params) (contracts.Unsubscribed, error) {
-	tok := p.Get("token")
-	if tok == "" {
-		return contracts.Unsubscribed{}, contracts.InvalidArgument("token", "token is required")
-	}
-	uid, kind, err := parseUnsubscribeToken(c.unsubKey, tok)
-	if err != nil {
-		return contracts.Unsubscribed{}, err
-	}
-	_, err = c.pool.Exec(ctx, `INSERT INTO preferences (user_id, kind, in_app, email) VALUES ($1, $2, $3, false)
-		ON CONFLICT (user_id, kind) DO UPDATE SET email = false`, uid, kind, defaultPreferences(kind).InApp)
-	if err != nil {
+// Unsubscribe turns email off for the kind a verified token names.
+func (c *Core) Unsubscribe(ctx context.Context, u UnsubscribeRequest) (contracts.Unsubscribed, error) {
+	if err := c.store.DisableEmail(ctx, u.UserID, u.Kind, defaultPreferences(u.Kind).InApp); err != nil {
 		return contracts.Unsubscribed{}, fmt.Errorf("unsubscribe: %w", err)
 	}
-	c.m.unsubscribed.WithLabelValues(kind).Inc()
-	return contracts.Unsubscribed{Kind: kind, Email: false,
-		Message: "You will no longer get emails about " + kindLabel(kind) + ". You can turn them back on in your notification preferences."}, nil
+	c.m.unsubscribed.WithLabelValues(u.Kind).Inc()
+	return contracts.Unsubscribed{Kind: u.Kind, Email: false,
+		Message: "You will no longer get emails about " + kindLabel(u.Kind) + ". You can turn them back on in your notification preferences."}, nil
 }
 
 // kindLabel names a kind for people ("order_shipped" → "order shipped").

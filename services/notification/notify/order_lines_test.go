@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 // without), lines name the variant and SKU, and a declined payment tells
 // the buyer until when they may pay again.
 func TestOrderMessagesNameTheNumberAndTheVariant(t *testing.T) {
-	c := &core{cfg: DefaultConfig()}
+	c := &Core{cfg: DefaultConfig()}
 	orderID, buyer, seller := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	items := []contracts.OrderEventItem{{ProductID: uuid.NewString(), Quantity: 2, Name: "Organic Cotton T-Shirt",
 		VariantName: "Size: M, Colour: Blue", SKU: "TS-M-BLU", UnitPrice: contracts.USD(2500), SellerID: seller}}
