@@ -2,7 +2,7 @@ package contracts
 
 import "time"
 
-// The order service's RPC methods (see notes/ROUTES.md). Every one is
+// The order service's RPC methods (routed by edge/routes.go, see docs/API.md). Every one is
 // routed by the gateway and takes an Envelope: path/query params, the
 // client's body (the type named in the comment) and meta.
 const (

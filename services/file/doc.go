@@ -6,7 +6,7 @@
 //
 // Metadata goes by RPC (queue rpc.file): file.stat (services: typed
 // {"id"}), file.list, file.delete, file.copy, file.move (gateway envelopes;
-// see contracts/file.go and notes/ROUTES.md). Bytes never travel through
+// see contracts/file.go and edge/routes.go). Bytes never travel through
 // RabbitMQ: the gateway streams them to and from the HTTP data port
 // (file.data-addr, default :8090), using package dataclient.
 //

@@ -8,7 +8,7 @@ import (
 	"github.com/opencommerce/opencommerce/services/user/account"
 )
 
-// handlers returns the RPC handlers of every user.* method (ROUTES.md),
+// handlers returns the RPC handlers of every user.* method (edge/routes.go),
 // keyed by method name. Routed methods decode the gateway's Envelope
 // strictly (bus.DecodeEnvelope, then bus.DecodeJSON of its body): unknown
 // fields, wrong types and malformed JSON are invalid_argument. The actor

@@ -1,6 +1,6 @@
 // Package user is the user service module: it wires the account domain
 // (services/user/account) to its PostgreSQL store (services/user/postgres),
-// the RPC methods user.* (rpc.go, see notes/ROUTES.md), the outbox relay of
+// the RPC methods user.* (rpc.go, routed by edge/routes.go), the outbox relay of
 // its events (user.registered, user.updated) and the product service (for
 // wishlist details, by product.lookup).
 //
