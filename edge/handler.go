@@ -88,7 +88,8 @@ type reqState struct {
 	pairs    []kv
 	actor    contracts.Actor
 	authed   bool
-	queried  bool // pairs hold the query arguments
+	route    *route // the route being served (nil: none, or 405)
+	queried  bool   // pairs hold the query arguments
 }
 
 type kv struct{ k, v []byte }
@@ -213,7 +214,7 @@ var statePool = sync.Pool{New: func() any { return &reqState{key: make([]byte, 0
 func (st *reqState) reset() {
 	st.nparams, st.ridLen = 0, 0
 	st.key, st.env, st.pairs, st.body = st.key[:0], st.env[:0], st.pairs[:0], st.body[:0]
-	st.actor, st.authed, st.queried, st.bodyDone = contracts.Actor{}, false, false, false
+	st.actor, st.authed, st.queried, st.bodyDone, st.route = contracts.Actor{}, false, false, false, nil
 	if cap(st.env) > 1<<20 { // do not pin huge buffers in the pool
 		st.env = make([]byte, 0, 1024)
 	}
@@ -229,8 +230,8 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 	st.reset()
 	start := time.Now()
 	g.m.inflight.Inc()
-	var rt *route
 	defer func() {
+		rt := st.route
 		if p := recover(); p != nil {
 			g.log.Error("panic serving request", "panic", p, "path", string(ctx.Path()), "request_id", string(st.rid[:st.ridLen]))
 			ctx.Response.Reset()
@@ -247,37 +248,21 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 			g.m.observeUnmatched(code, time.Since(start))
 		}
 		g.m.inflight.Dec()
+		ctx.RemoveUserValue(stateKey)
 		statePool.Put(st)
 	}()
 	g.requestID(ctx, st)
 	g.baseHeaders(ctx, st)
 
-	p, n := g.match.match(ctx.Path(), &st.params)
-	if p == nil {
+	h := g.lookup(ctx)
+	if h == nil {
 		if !g.serveSite(ctx) {
 			writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
 		}
 		return
 	}
-	st.nparams = n
-	method := ctx.Method()
-	if string(method) == fasthttp.MethodOptions {
-		g.preflight(ctx, p)
-		return
-	}
-	rt = p.byMethod[string(method)]
-	if rt == nil && string(method) == fasthttp.MethodHead {
-		// File bytes answer HEAD like GET, without the body.
-		if get := p.byMethod[fasthttp.MethodGet]; get != nil && (get.Custom == CustomDownload || get.Custom == CustomThumbnail) {
-			rt = get
-		}
-	}
-	if rt == nil {
-		ctx.Response.Header.SetCanonical(hAllow, []byte(p.allow))
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed")
-		return
-	}
-	g.serveRoute(ctx, rt, st)
+	ctx.SetUserValue(stateKey, st)
+	h(ctx) // servePath
 }
 
 // baseHeaders writes the headers of every response: request id, security
