@@ -3,6 +3,7 @@ module github.com/opencommerce/opencommerce
 go 1.26.7
 
 require (
+	github.com/fasthttp/router v1.5.4
 	github.com/fasthttp/websocket v1.5.12
 	github.com/google/uuid v1.6.0
 	github.com/hashicorp/consul/api v1.34.5

@@ -108,7 +108,10 @@ func (e *Error) WithDetail(key string, value any) *Error {
 }
 
 // ErrorCode returns the code of err: the code of an *Error in its chain,
-// CodeDeadlineExceeded for context deadline errors, else CodeInternal.
+// else CodeInternal ("" for nil). A bare context.DeadlineExceeded is
+// internal too, as AsError makes it: the RPC and file data-port clients
+// report their own timeouts as *Error with CodeDeadlineExceeded, so a bare
+// one is a deadline the code did not expect.
 func ErrorCode(err error) Code {
 	if err == nil {
 		return ""

@@ -2,7 +2,7 @@ package contracts
 
 import "time"
 
-// The file service's RPC methods (see notes/ROUTES.md). The bytes of a file
+// The file service's RPC methods (routed by edge/routes.go, see docs/API.md). The bytes of a file
 // never travel by RPC: uploads and downloads go through the file service's
 // HTTP data port (services/file, internal/filedata).
 //

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The notification service's RPC methods (see notes/ROUTES.md). Each is
+// The notification service's RPC methods (routed by edge/routes.go, see docs/API.md). Each is
 // routed by the gateway, takes an Envelope and acts for the signed-in user
 // (an anonymous actor gets unauthenticated).
 const (

@@ -2,7 +2,7 @@ package contracts
 
 import "time"
 
-// The order service's RPC methods (see notes/ROUTES.md). Every one is
+// The order service's RPC methods (routed by edge/routes.go, see docs/API.md). Every one is
 // routed by the gateway and takes an Envelope: path/query params, the
 // client's body (the type named in the comment) and meta.
 const (
@@ -27,8 +27,37 @@ const (
 	MethodOrderSellerReturns = "order.seller.returns" // params limit, cursor, status?, seller? (admin) → List[ReturnRequest]
 )
 
-// MetaIdempotencyKey is the Envelope.Meta key of the Idempotency-Key header.
-const MetaIdempotencyKey = "idempotency_key"
+// The Idempotency-Key rule, written once for the gateway and the order
+// service. A client sends the key in the HTTP header HeaderIdempotencyKey;
+// the gateway checks it (CheckIdempotencyKey, 400 when malformed or when
+// the route requires one and it is missing) and passes it on in
+// Envelope.Meta under MetaIdempotencyKey; the order service checks it again
+// with the same function before using it. A valid key is 1 to
+// MaxIdempotencyKey visible ASCII characters (0x21..0x7e: no space, no
+// control character).
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	MetaIdempotencyKey   = "idempotency_key"
+)
+
+// CheckIdempotencyKey returns nil when key is a valid Idempotency-Key, else
+// an invalid_argument *Error naming the header (an empty key is a missing
+// one). It does not allocate when the key is valid, so the gateway can
+// call it on the request path with the header's bytes.
+func CheckIdempotencyKey[K string | []byte](key K) error {
+	if len(key) == 0 {
+		return InvalidArgument(HeaderIdempotencyKey, "the Idempotency-Key header is required")
+	}
+	if len(key) > MaxIdempotencyKey {
+		return InvalidArgument(HeaderIdempotencyKey, "the Idempotency-Key must be at most %d characters", MaxIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return InvalidArgument(HeaderIdempotencyKey, "the Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
 
 // The order service's events. Each payload carries what the notification
 // service needs to write a message without asking anyone: the buyer, the

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The product service's RPC methods (see notes/ROUTES.md). Methods routed by
+// The product service's RPC methods (routed by edge/routes.go, see docs/API.md). Methods routed by
 // the gateway take an Envelope (params + the client's body, the type named in
 // the comment); product.lookup is service-to-service and takes
 // LookupRequest directly.

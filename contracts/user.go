@@ -2,7 +2,7 @@ package contracts
 
 import "time"
 
-// The user service's RPC methods (see notes/ROUTES.md). Methods routed by
+// The user service's RPC methods (routed by edge/routes.go, see docs/API.md). Methods routed by
 // the gateway take an Envelope whose Body is the request type named in the
 // comment; user.jwks is service-to-service and takes no body.
 const (

@@ -59,7 +59,9 @@ func TestUncachedReadAllocations(t *testing.T) {
 	}
 }
 
-const uncachedAllocBudget = 6
+// 6 measured without -race (one of them the router's copy of the path
+// parameter, match.go); under the race detector there is one more.
+const uncachedAllocBudget = 7
 
 // BenchmarkUncachedRead: go test ./edge -run '^$' -bench UncachedRead
 func BenchmarkUncachedRead(b *testing.B) {
@@ -107,5 +109,6 @@ func TestSignedInReadAllocations(t *testing.T) {
 	}
 }
 
-// 10 measured without -race; under the race detector there is one more.
-const signedInAllocBudget = 11
+// 11 measured without -race (one of them the router's copy of the path
+// parameter, match.go); under the race detector there is one more.
+const signedInAllocBudget = 12

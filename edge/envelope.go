@@ -78,40 +78,7 @@ func (g *Gateway) envelope(ctx *fasthttp.RequestCtx, st *reqState, body, idem []
 	b = append(b, '{')
 	if st.nparams > 0 || len(st.pairs) > 0 {
 		b = append(b, `"params":{`...)
-		n := 0
-		for i := 0; i < st.nparams; i++ {
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, st.params[i].name)
-			b = append(b, ":["...)
-			b = appendJSONBytes(b, st.params[i].val)
-			b = append(b, ']')
-			n++
-		}
-		for i := 0; i < len(st.pairs); {
-			k := st.pairs[i].k
-			j := i
-			for j < len(st.pairs) && bytes.Equal(st.pairs[j].k, k) {
-				j++
-			}
-			if !st.isPathParam(k) && len(k) > 0 {
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONBytes(b, k)
-				b = append(b, ":["...)
-				for x := i; x < j; x++ {
-					if x > i {
-						b = append(b, ',')
-					}
-					b = appendJSONBytes(b, st.pairs[x].v)
-				}
-				b = append(b, ']')
-				n++
-			}
-			i = j
-		}
+		b = st.appendParams(b)
 		b = append(b, "},"...)
 	}
 	if len(body) > 0 {
@@ -134,6 +101,48 @@ func (g *Gateway) envelope(ctx *fasthttp.RequestCtx, st *reqState, body, idem []
 	}
 	b = append(b, "}}"...)
 	return b, nil
+}
+
+// appendParams appends the members of the envelope's params: each path
+// parameter, then each query parameter with all its values in order (a
+// query parameter named like a path parameter, or without a name, is
+// left out).
+func (st *reqState) appendParams(b []byte) []byte {
+	n := 0
+	for i := 0; i < st.nparams; i++ {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, st.params[i].name)
+		b = append(b, ":["...)
+		b = appendJSONBytes(b, st.params[i].val)
+		b = append(b, ']')
+		n++
+	}
+	for i := 0; i < len(st.pairs); {
+		k := st.pairs[i].k
+		j := i
+		for j < len(st.pairs) && bytes.Equal(st.pairs[j].k, k) {
+			j++
+		}
+		if !st.isPathParam(k) && len(k) > 0 {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONBytes(b, k)
+			b = append(b, ":["...)
+			for x := i; x < j; x++ {
+				if x > i {
+					b = append(b, ',')
+				}
+				b = appendJSONBytes(b, st.pairs[x].v)
+			}
+			b = append(b, ']')
+			n++
+		}
+		i = j
+	}
+	return b
 }
 
 func (st *reqState) isPathParam(k []byte) bool {

@@ -537,3 +537,51 @@ func TestRouteTableIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutingPathFirst: the router finds the path first, then the method:
+// a static segment beats a parameter even when only the parameter's path
+// has the method asked (405 with that path's Allow, not the other route),
+// a method no route uses is 405 too, and nothing is redirected (a
+// trailing slash or another case is 404).
+func TestRoutingPathFirst(t *testing.T) {
+	t.Parallel()
+	_, base, rpc, _ := setup(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		rpc          string // the method the service saw, for a 200
+		param        [2]string
+		allow        string // for a 405
+	}{
+		{method: "GET", path: "/products/featured", status: 200, rpc: contracts.MethodProductFeaturedList},
+		{method: "GET", path: "/products/" + productID, status: 200, rpc: contracts.MethodProductGet, param: [2]string{"id", productID}},
+		{method: "GET", path: "/products/by-slug/blue-mug", status: 200, rpc: contracts.MethodProductGetBySlug, param: [2]string{"slug", "blue-mug"}},
+		{method: "GET", path: "/products/" + productID + "/reviews", status: 200, rpc: contracts.MethodProductReviewsList, param: [2]string{"id", productID}},
+		{method: "PATCH", path: "/products/featured", status: 405, allow: "GET, OPTIONS"},
+		{method: "PROPFIND", path: "/categories", status: 405, allow: "GET, OPTIONS, POST"},
+		{method: "GET", path: "/categories/", status: 404},
+		{method: "GET", path: "/Categories", status: 404},
+		{method: "GET", path: "/products/by-slug/", status: 404},
+	} {
+		r := do(t, tc.method, base+"/api/v1"+tc.path, "")
+		if r.Status != tc.status {
+			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, r.Status, tc.status, r.Body)
+			continue
+		}
+		switch tc.status {
+		case 200:
+			c := rpc.last(t)
+			if c.Method != tc.rpc || (tc.param[0] != "" && c.Env.Params.Get(tc.param[0]) != tc.param[1]) {
+				t.Errorf("%s %s reached %s with %v, want %s with %s=%s", tc.method, tc.path, c.Method, c.Env.Params, tc.rpc, tc.param[0], tc.param[1])
+			}
+		case 405:
+			if got := r.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+			}
+		case 404:
+			if r.errorCode(t) != contracts.CodeNotFound || r.Header.Get("Location") != "" {
+				t.Errorf("%s %s: code %q, Location %q; want a JSON 404, no redirect", tc.method, tc.path, r.errorCode(t), r.Header.Get("Location"))
+			}
+		}
+	}
+}

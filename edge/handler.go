@@ -57,7 +57,7 @@ var (
 	hRLReset        = []byte("RateLimit-Reset")
 	hAuthorization  = []byte("Authorization")
 	hOriginReq      = []byte("Origin")
-	hIdempotencyKey = []byte("Idempotency-Key")
+	hIdempotencyKey = []byte(contracts.HeaderIdempotencyKey)
 	hXFF            = []byte("X-Forwarded-For")
 	bearerPrefix    = []byte("bearer ")
 	emptyObject     = []byte("{}")
@@ -88,7 +88,8 @@ type reqState struct {
 	pairs    []kv
 	actor    contracts.Actor
 	authed   bool
-	queried  bool // pairs hold the query arguments
+	route    *route // the route being served (nil: none, or 405)
+	queried  bool   // pairs hold the query arguments
 }
 
 type kv struct{ k, v []byte }
@@ -213,7 +214,7 @@ var statePool = sync.Pool{New: func() any { return &reqState{key: make([]byte, 0
 func (st *reqState) reset() {
 	st.nparams, st.ridLen = 0, 0
 	st.key, st.env, st.pairs, st.body = st.key[:0], st.env[:0], st.pairs[:0], st.body[:0]
-	st.actor, st.authed, st.queried, st.bodyDone = contracts.Actor{}, false, false, false
+	st.actor, st.authed, st.queried, st.bodyDone, st.route = contracts.Actor{}, false, false, false, nil
 	if cap(st.env) > 1<<20 { // do not pin huge buffers in the pool
 		st.env = make([]byte, 0, 1024)
 	}
@@ -229,8 +230,8 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 	st.reset()
 	start := time.Now()
 	g.m.inflight.Inc()
-	var rt *route
 	defer func() {
+		rt := st.route
 		if p := recover(); p != nil {
 			g.log.Error("panic serving request", "panic", p, "path", string(ctx.Path()), "request_id", string(st.rid[:st.ridLen]))
 			ctx.Response.Reset()
@@ -247,37 +248,21 @@ func (g *Gateway) Handler(ctx *fasthttp.RequestCtx) {
 			g.m.observeUnmatched(code, time.Since(start))
 		}
 		g.m.inflight.Dec()
+		ctx.RemoveUserValue(stateKey)
 		statePool.Put(st)
 	}()
 	g.requestID(ctx, st)
 	g.baseHeaders(ctx, st)
 
-	p, n := g.match.match(ctx.Path(), &st.params)
-	if p == nil {
+	h := g.lookup(ctx)
+	if h == nil {
 		if !g.serveSite(ctx) {
 			writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
 		}
 		return
 	}
-	st.nparams = n
-	method := ctx.Method()
-	if string(method) == fasthttp.MethodOptions {
-		g.preflight(ctx, p)
-		return
-	}
-	rt = p.byMethod[string(method)]
-	if rt == nil && string(method) == fasthttp.MethodHead {
-		// File bytes answer HEAD like GET, without the body.
-		if get := p.byMethod[fasthttp.MethodGet]; get != nil && (get.Custom == CustomDownload || get.Custom == CustomThumbnail) {
-			rt = get
-		}
-	}
-	if rt == nil {
-		ctx.Response.Header.SetCanonical(hAllow, []byte(p.allow))
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed")
-		return
-	}
-	g.serveRoute(ctx, rt, st)
+	ctx.SetUserValue(stateKey, st)
+	h(ctx) // servePath
 }
 
 // baseHeaders writes the headers of every response: request id, security
@@ -372,15 +357,11 @@ func (g *Gateway) preflight(ctx *fasthttp.RequestCtx, p *pattern) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-// serveRoute runs the checks and the RPC of one matched route.
+// serveRoute runs the steps of one matched route in the order the package
+// doc lists them. Each step either lets the request go on (true) or has
+// written the answer (false).
 func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) {
-	if name := rt.undeclaredQuery(ctx); name != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument,
-			"unknown query parameter "+strconv.Quote(string(name[:min(len(name), 64)]))+"; "+rt.queryHelp)
-		return
-	}
-	if msg := st.badInput(ctx); msg != "" {
-		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, msg)
+	if !checkParams(ctx, rt, st) {
 		return
 	}
 	if rt.Custom == CustomHealth {
@@ -393,7 +374,64 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "down for maintenance")
 		return
 	}
-	// Identity.
+	if !g.authenticate(ctx, rt, st) || !authorize(ctx, rt, st) {
+		return
+	}
+	served, fill := g.serveFromCache(ctx, rt, st)
+	if served {
+		return
+	}
+	for _, h := range identityHeaders {
+		ctx.Request.Header.Del(h)
+	}
+	if !g.serviceUp(ctx, rt) || (limited(rt.Route) && !g.rateLimit(ctx, rt, live, st)) {
+		return
+	}
+	if rt.Custom != "" {
+		g.serveCustom(ctx, rt, st)
+		return
+	}
+	body, idem, ok := g.readRequest(ctx, rt, st)
+	if !ok {
+		return
+	}
+	var tok cache.Token
+	if fill {
+		tok = g.cache.Snapshot(rt.index)
+	}
+	reply, ok := g.call(ctx, rt, st, body, idem)
+	if !ok {
+		return
+	}
+	if out, ok := g.writeReply(ctx, rt, reply); ok && fill {
+		tag := ""
+		if rt.Cache.TagParam != "" {
+			tag = st.param(rt.Cache.TagParam)
+		}
+		g.cache.Set(rt.index, st.key, bytes.Clone(out), tag, rt.cacheTTL, tok)
+	}
+}
+
+// checkParams refuses (400) a query parameter the route does not declare
+// and a path parameter or query value that is not clean text (badInput).
+func checkParams(ctx *fasthttp.RequestCtx, rt *route, st *reqState) bool {
+	if name := rt.undeclaredQuery(ctx); name != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument,
+			"unknown query parameter "+strconv.Quote(string(name[:min(len(name), 64)]))+"; "+rt.queryHelp)
+		return false
+	}
+	if msg := st.badInput(ctx); msg != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, msg)
+		return false
+	}
+	return true
+}
+
+// authenticate verifies the caller's bearer token, when there is one, and
+// puts the actor in st (401 for a malformed header or a token that does
+// not verify; the verifier's own 503 when it cannot tell). A signed-in
+// answer is never stored by a shared cache (Cache-Control: no-store).
+func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx, rt *route, st *reqState) bool {
 	authz := ctx.Request.Header.PeekBytes(hAuthorization)
 	var queryToken []byte
 	if len(authz) == 0 && (rt.Custom == CustomStream || rt.Custom == CustomWebSocket) {
@@ -401,127 +439,139 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		// streaming routes also take the access token as ?access_token=.
 		queryToken = ctx.QueryArgs().PeekBytes(argAccessToken)
 	}
-	if len(authz) > 0 || len(queryToken) > 0 {
-		var tok string
-		if len(authz) > 0 {
-			if len(authz) <= len(bearerPrefix) || !bytes.EqualFold(authz[:len(bearerPrefix)], bearerPrefix) {
-				ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
-				writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "Authorization must be a Bearer token")
-				return
-			}
-			tok = string(bytes.TrimSpace(authz[len(bearerPrefix):]))
+	if len(authz) == 0 && len(queryToken) == 0 {
+		return true // anonymous
+	}
+	var tok string
+	if len(authz) > 0 {
+		if len(authz) <= len(bearerPrefix) || !bytes.EqualFold(authz[:len(bearerPrefix)], bearerPrefix) {
+			ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
+			writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "Authorization must be a Bearer token")
+			return false
+		}
+		tok = string(bytes.TrimSpace(authz[len(bearerPrefix):]))
+	} else {
+		tok = string(queryToken)
+	}
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	actor, err := g.verifier.Verify(actx, tok)
+	cancel()
+	if err != nil {
+		e := contracts.AsError(err)
+		if e.Code == contracts.CodeUnauthenticated {
+			ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
 		} else {
-			tok = string(queryToken)
+			ctx.Response.Header.SetCanonical(hRetryAfter, g.retryAfter(e))
 		}
-		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		actor, err := g.verifier.Verify(actx, tok)
-		cancel()
-		if err != nil {
-			e := contracts.AsError(err)
-			if e.Code == contracts.CodeUnauthenticated {
-				ctx.Response.Header.SetCanonical(hWWWAuth, vBearerInvalid)
-			} else {
-				ctx.Response.Header.SetCanonical(hRetryAfter, g.retryAfter(e))
-			}
-			writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
-			return
-		}
-		st.actor, st.authed = actor, true
+		writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+		return false
 	}
-	if st.authed {
-		ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	}
-	if rt.Auth == User {
-		if !st.authed {
-			ctx.Response.Header.SetCanonical(hWWWAuth, vBearer)
-			writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "sign in required")
-			return
-		}
-		if len(rt.Roles) > 0 && !slices.Contains(rt.Roles, st.actor.Role) {
-			writeError(ctx, fasthttp.StatusForbidden, contracts.CodePermissionDenied, "your role may not do this")
-			return
-		}
-	}
+	st.actor, st.authed = actor, true
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	return true
+}
 
-	// Cache (anonymous public GETs).
-	cached := rt.cacheable && !st.authed
-	if cached {
-		st.key = g.cacheKey(ctx, rt, st)
-		if st.key != nil {
-			if body, ok := g.cache.Get(rt.index, st.key); ok {
-				g.m.cacheHit.Inc()
-				ctx.Response.Header.SetCanonical(hContentType, vJSON)
-				ctx.Response.SetBodyRaw(body)
-				return
-			}
-			g.m.cacheMiss.Inc()
-		} else {
-			cached = false
-		}
+// authorize applies the route's Auth and Roles to the actor
+// authenticate found: 401 without one on a User route, 403 for a role the
+// route does not allow.
+func authorize(ctx *fasthttp.RequestCtx, rt *route, st *reqState) bool {
+	if rt.Auth != User {
+		return true
 	}
+	if !st.authed {
+		ctx.Response.Header.SetCanonical(hWWWAuth, vBearer)
+		writeError(ctx, fasthttp.StatusUnauthorized, contracts.CodeUnauthenticated, "sign in required")
+		return false
+	}
+	if len(rt.Roles) > 0 && !slices.Contains(rt.Roles, st.actor.Role) {
+		writeError(ctx, fasthttp.StatusForbidden, contracts.CodePermissionDenied, "your role may not do this")
+		return false
+	}
+	return true
+}
 
-	for _, h := range identityHeaders {
-		ctx.Request.Header.Del(h)
+// serveFromCache answers an anonymous GET of a cached route from the
+// catalogue cache (served). On a miss, fill says the reply should be
+// stored under st.key once it comes; a request whose key cannot be built
+// (too many query arguments) neither reads nor fills the cache.
+func (g *Gateway) serveFromCache(ctx *fasthttp.RequestCtx, rt *route, st *reqState) (served, fill bool) {
+	if !rt.cacheable || st.authed {
+		return false, false
 	}
-	if rt.service != "" && g.disc != nil && !g.disc.HasHealthy(rt.service) {
-		ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
-		writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "service "+rt.service+" is unavailable")
+	if st.key = g.cacheKey(ctx, rt, st); st.key == nil {
+		return false, false
+	}
+	if body, ok := g.cache.Get(rt.index, st.key); ok {
+		g.m.cacheHit.Inc()
+		ctx.Response.Header.SetCanonical(hContentType, vJSON)
+		ctx.Response.SetBodyRaw(body)
+		return true, false
+	}
+	g.m.cacheMiss.Inc()
+	return false, true
+}
+
+// serviceUp answers 503 at once when discovery knows the route's service
+// has no healthy instance, instead of letting the RPC time out.
+func (g *Gateway) serviceUp(ctx *fasthttp.RequestCtx, rt *route) bool {
+	if rt.service == "" || g.disc == nil || g.disc.HasHealthy(rt.service) {
+		return true
+	}
+	ctx.Response.Header.SetCanonical(hRetryAfter, g.retry)
+	writeError(ctx, fasthttp.StatusServiceUnavailable, contracts.CodeUnavailable, "service "+rt.service+" is unavailable")
+	return false
+}
+
+// serveCustom hands a custom route to its handler (501 when this gateway
+// has none).
+func (g *Gateway) serveCustom(ctx *fasthttp.RequestCtx, rt *route, st *reqState) {
+	h := g.custom[rt.Custom]
+	if h == nil {
+		writeError(ctx, fasthttp.StatusNotImplemented, contracts.Code("not_implemented"), "not served by this gateway yet")
 		return
 	}
+	h(ctx, &Request{Route: &rt.Route, Actor: st.actor, RequestID: st.rid[:st.ridLen], st: st})
+}
 
-	if limited(rt.Route) {
-		if !g.rateLimit(ctx, rt, live, st) {
-			return
-		}
-	}
-
-	if rt.Custom != "" {
-		h := g.custom[rt.Custom]
-		if h == nil {
-			writeError(ctx, fasthttp.StatusNotImplemented, contracts.Code("not_implemented"), "not served by this gateway yet")
-			return
-		}
-		h(ctx, &Request{Route: &rt.Route, Actor: st.actor, RequestID: st.rid[:st.ridLen], st: st})
-		return
-	}
-
-	// Body.
-	var body []byte
+// readRequest reads and checks what the RPC carries besides the path and
+// query: the JSON body of a route that takes one (413, 415, 400) and the
+// Idempotency-Key header (contracts.CheckIdempotencyKey; 400).
+func (g *Gateway) readRequest(ctx *fasthttp.RequestCtx, rt *route, st *reqState) (body, idem []byte, ok bool) {
 	if rt.Body {
-		var ok bool
 		if body, ok = g.readBody(ctx, st, rt.maxBody); !ok {
-			return
+			return nil, nil, false
 		}
 		if len(body) > 0 && !isJSONContentType(ctx.Request.Header.ContentType()) {
 			writeError(ctx, fasthttp.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Content-Type must be application/json")
-			return
+			return nil, nil, false
 		}
 		if len(body) > 0 && !json.Valid(body) {
 			writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "body is not valid JSON")
-			return
+			return nil, nil, false
 		}
 	} else if !g.ignoreBody(ctx) {
-		return
+		return nil, nil, false
 	}
-	idem := ctx.Request.Header.PeekBytes(hIdempotencyKey)
-	if len(idem) > 0 && !validIdempotencyKey(idem) {
-		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "Idempotency-Key must be 1..255 visible ASCII characters")
-		return
+	idem = ctx.Request.Header.PeekBytes(hIdempotencyKey)
+	if len(idem) > 0 || rt.IdempotencyKey {
+		if err := contracts.CheckIdempotencyKey(idem); err != nil {
+			e := contracts.AsError(err)
+			writeError(ctx, fasthttp.StatusBadRequest, e.Code, e.Message)
+			return nil, nil, false
+		}
 	}
-	if rt.IdempotencyKey && len(idem) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "Idempotency-Key header required")
-		return
-	}
+	return body, idem, true
+}
 
-	var tok cache.Token
-	if cached {
-		tok = g.cache.Snapshot(rt.index)
-	}
+// call sends the route's RPC with the request's envelope and a deadline of
+// the route's timeout. On a transport failure it writes the error
+// (Retry-After on 503; an internal error is logged) and returns false.
+func (g *Gateway) call(ctx *fasthttp.RequestCtx, rt *route, st *reqState, body, idem []byte) (bus.Reply, bool) {
 	env, err := g.envelope(ctx, st, body, idem)
 	if err != nil {
 		e := contracts.AsError(err)
 		writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
-		return
+		return bus.Reply{}, false
 	}
 	st.env = env
 	rctx, cancel := context.WithTimeout(context.Background(), rt.timeout)
@@ -536,25 +586,33 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 			g.log.Error("rpc failed", "method", rt.RPC, "err", err, "request_id", string(st.rid[:st.ridLen]))
 		}
 		writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
-		return
+		return bus.Reply{}, false
 	}
+	return reply, true
+}
+
+// writeReply writes the service's reply: its status (the route's success
+// status for "ok"), its body untouched ({} for an empty success, the code
+// for an empty error), and Retry-After on a service's own 429 or 503.
+// It returns the body and whether it is a plain 200 success (what the
+// cache may keep).
+func (g *Gateway) writeReply(ctx *fasthttp.RequestCtx, rt *route, reply bus.Reply) ([]byte, bool) {
 	status := rt.status
 	if reply.Status != contracts.StatusOK {
 		status = contracts.StatusForHeader(reply.Status)
 	}
 	if status == fasthttp.StatusNoContent {
 		ctx.SetStatusCode(status)
-		return
+		return nil, false
 	}
 	out := reply.Body
 	if len(out) == 0 {
-		if reply.Status == contracts.StatusOK {
-			out = emptyObject
-		} else {
+		if reply.Status != contracts.StatusOK {
 			code := contracts.Code(reply.Status)
 			writeError(ctx, status, code, string(code))
-			return
+			return nil, false
 		}
+		out = emptyObject
 	}
 	ctx.SetStatusCode(status)
 	ctx.Response.Header.SetCanonical(hContentType, vJSON)
@@ -564,13 +622,7 @@ func (g *Gateway) serveRoute(ctx *fasthttp.RequestCtx, rt *route, st *reqState) 
 		// when to come back, like the gateway's limiter does.
 		ctx.Response.Header.SetCanonical(hRetryAfter, retryAfter(out))
 	}
-	if cached && status == fasthttp.StatusOK && reply.Status == contracts.StatusOK {
-		tag := ""
-		if rt.Cache.TagParam != "" {
-			tag = st.param(rt.Cache.TagParam)
-		}
-		g.cache.Set(rt.index, st.key, bytes.Clone(out), tag, rt.cacheTTL, tok)
-	}
+	return out, status == fasthttp.StatusOK && reply.Status == contracts.StatusOK
 }
 
 func (st *reqState) param(name string) string {
@@ -667,18 +719,6 @@ func isJSONContentType(ct []byte) bool {
 		ct = ct[:i]
 	}
 	return bytes.EqualFold(bytes.TrimSpace(ct), vJSON)
-}
-
-func validIdempotencyKey(b []byte) bool {
-	if len(b) == 0 || len(b) > contracts.MaxIdempotencyKey {
-		return false
-	}
-	for _, c := range b {
-		if c < 0x21 || c > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // writeError writes the JSON error body of every refusal.

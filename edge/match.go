@@ -4,18 +4,38 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opencommerce/opencommerce/contracts"
 )
 
-// The gateway matches paths itself instead of using fasthttp/router: the
-// router copies every path parameter into a new string, a new slice and an
-// interface value (three allocations per parameter), which alone would
-// exceed the allocation budget of a cached read. This matcher keeps
-// parameters as sub-slices of the request path in per-request state, and
-// gives the same answers as the router for this table: static segments win
-// over parameters, 405 with Allow when the path exists under another
-// method, no redirects.
+// Paths are matched by fasthttp/router's radix tree. Each path of the
+// table is registered once, under the router's wild method, and its
+// handler picks the route of the request's method: the path is found
+// first, then the method, so a path that exists under other methods is
+// 405 with Allow (PUT /products/featured is 405, not PUT
+// /products/{id}), OPTIONS is the CORS preflight, and HEAD of a file's
+// bytes is answered like GET. Static segments win over parameters; there
+// are no redirects (a trailing slash is 404, as an unknown path is).
+//
+// The gateway looks the handler up itself (Router.Lookup with no
+// RequestCtx) rather than running Router.Handler, for three reasons: the
+// router would store each path parameter as a user value (three
+// allocations per parameter; the lookup costs one, the router's own copy),
+// while the gateway keeps parameters as sub-slices of the request path in
+// per-request state; Router.Handler matches the raw path, the gateway the
+// decoded one (/orders/%23100042); and the gateway's 404 and 405 are JSON
+// and fall back to the site pages (site.go). BENCHMARKS.md compares the
+// router with the matcher the gateway had before.
 
 const maxParams = 4
+
+// stateKey is the RequestCtx user value holding the request's *reqState
+// while the router's handler runs.
+const stateKey = "oc.edge.state"
 
 type segment struct {
 	static string // "" for a parameter
@@ -26,14 +46,8 @@ type segment struct {
 type pattern struct {
 	path     string // full path, with prefix
 	segs     []segment
-	statics  int // number of static segments (more wins)
-	params   []string
 	byMethod map[string]*route
-	allow    string // "GET, POST" for 405 and preflight
-}
-
-type matcher struct {
-	bySegs map[int][]*pattern // by segment count, most specific first
+	allow    string // "GET, OPTIONS, POST" for 405 and preflight
 }
 
 type param struct {
@@ -41,51 +55,27 @@ type param struct {
 	val  []byte
 }
 
-func splitPattern(p string) ([]segment, error) {
-	if !strings.HasPrefix(p, "/") || (len(p) > 1 && strings.HasSuffix(p, "/")) {
-		return nil, fmt.Errorf("edge: bad route path %q", p)
-	}
-	var segs []segment
-	for s := range strings.SplitSeq(p[1:], "/") {
-		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && len(s) > 2 {
-			segs = append(segs, segment{param: s[1 : len(s)-1]})
-			continue
-		}
-		if s == "" || strings.ContainsAny(s, "{}") {
-			return nil, fmt.Errorf("edge: bad route path %q", p)
-		}
-		segs = append(segs, segment{static: s})
-	}
-	return segs, nil
-}
-
-func newMatcher(routes []*route) (*matcher, error) {
-	m := &matcher{bySegs: map[int][]*pattern{}}
-	byPath := map[string]*pattern{}
+// newRouter registers each path of the route table with a fasthttp/router,
+// with the handler serve makes for its pattern.
+func newRouter(routes []*route, serve func(*pattern) fasthttp.RequestHandler) (r *router.Router, err error) {
 	var order []*pattern
+	byShape := map[string]*pattern{}
 	for _, rt := range routes {
 		full := rt.FullPath()
 		segs, err := splitPattern(full)
 		if err != nil {
 			return nil, err
 		}
-		// Two spellings of one shape ("/x/{id}" and "/x/{key}") would make
-		// matching depend on order: refuse them.
+		// Two spellings of one shape ("/x/{id}" and "/x/{key}") would be
+		// one path to the router: refuse them with a clear message.
 		shape := shapeOf(segs)
-		p := byPath[shape]
+		p := byShape[shape]
 		if p == nil {
 			p = &pattern{path: full, segs: segs, byMethod: map[string]*route{}}
-			for _, s := range segs {
-				if s.param == "" {
-					p.statics++
-				} else {
-					p.params = append(p.params, s.param)
-				}
-			}
-			if len(p.params) > maxParams {
+			if n := strings.Count(full, "{"); n > maxParams {
 				return nil, fmt.Errorf("edge: route %s has more than %d parameters", full, maxParams)
 			}
-			byPath[shape] = p
+			byShape[shape] = p
 			order = append(order, p)
 		} else if p.path != full {
 			return nil, fmt.Errorf("edge: routes %s and %s differ only in parameter names", p.path, full)
@@ -95,33 +85,113 @@ func newMatcher(routes []*route) (*matcher, error) {
 		}
 		p.byMethod[rt.Method] = rt
 	}
+	defer func() { // the router panics on a conflict it cannot represent
+		if v := recover(); v != nil {
+			r, err = nil, fmt.Errorf("edge: route table: %v", v)
+		}
+	}()
+	r = router.New()
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	for _, p := range order {
 		methods := make([]string, 0, len(p.byMethod)+1)
 		for meth := range p.byMethod {
 			methods = append(methods, meth)
 		}
-		methods = append(methods, "OPTIONS")
+		methods = append(methods, fasthttp.MethodOptions)
 		slices.Sort(methods)
 		p.allow = strings.Join(methods, ", ")
-		m.bySegs[len(p.segs)] = append(m.bySegs[len(p.segs)], p)
+		r.ANY(p.path, serve(p))
 	}
-	for n, ps := range m.bySegs {
-		// Most specific first: more static segments, earlier static segments.
-		slices.SortStableFunc(ps, func(a, b *pattern) int {
-			for i := range a.segs {
-				as, bs := a.segs[i].param == "", b.segs[i].param == ""
-				if as != bs {
-					if as {
-						return -1
-					}
-					return 1
-				}
+	return r, nil
+}
+
+// lookup finds the handler of the request's path (nil: no route has the
+// path). It does not allocate for a path without parameters and allocates
+// once per parameter (the router's copy of its value).
+func (g *Gateway) lookup(ctx *fasthttp.RequestCtx) fasthttp.RequestHandler {
+	p := ctx.Path()
+	// The router reads the path during the lookup only (it copies what
+	// it keeps), so it may see the request's bytes.
+	h, _ := g.router.Lookup(router.MethodWild, unsafe.String(unsafe.SliceData(p), len(p)), nil)
+	return h
+}
+
+// servePath is the router's handler of pattern p: the route of the
+// request's method, the CORS preflight, HEAD of a file's bytes (answered
+// like GET, without the body), else 405 with Allow.
+func (g *Gateway) servePath(ctx *fasthttp.RequestCtx, p *pattern) {
+	st := ctx.UserValue(stateKey).(*reqState)
+	if !p.params(ctx.Path(), st) {
+		writeError(ctx, fasthttp.StatusNotFound, contracts.CodeNotFound, "no such route")
+		return
+	}
+	if ctx.IsOptions() {
+		g.preflight(ctx, p)
+		return
+	}
+	rt := p.byMethod[string(ctx.Method())]
+	if rt == nil && ctx.IsHead() {
+		if get := p.byMethod[fasthttp.MethodGet]; get != nil && (get.Custom == CustomDownload || get.Custom == CustomThumbnail) {
+			rt = get
+		}
+	}
+	if rt == nil {
+		ctx.Response.Header.SetCanonical(hAllow, []byte(p.allow))
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed, "method not allowed")
+		return
+	}
+	st.route = rt
+	g.serveRoute(ctx, rt, st)
+}
+
+// params fills st's path parameters from path, which the router matched
+// to p: each is a sub-slice of path. An empty one ("/products//reviews"
+// before normalising, "/products/" against "/products/{id}") is no match:
+// false.
+func (p *pattern) params(path []byte, st *reqState) bool {
+	st.nparams = 0
+	rest := path[1:]
+	for i, s := range p.segs {
+		end := len(rest)
+		for j, c := range rest {
+			if c == '/' {
+				end = j
+				break
 			}
-			return 0
-		})
-		m.bySegs[n] = ps
+		}
+		if s.param != "" {
+			if end == 0 {
+				return false
+			}
+			st.params[st.nparams] = param{name: s.param, val: rest[:end]}
+			st.nparams++
+		}
+		if i < len(p.segs)-1 {
+			if end == len(rest) {
+				return false
+			}
+			rest = rest[end+1:]
+		}
 	}
-	return m, nil
+	return true
+}
+
+func splitPattern(p string) ([]segment, error) {
+	if !strings.HasPrefix(p, "/") || (len(p) > 1 && strings.HasSuffix(p, "/")) {
+		return nil, fmt.Errorf("edge: bad route path %q", p)
+	}
+	var segs []segment
+	for s := range strings.SplitSeq(p[1:], "/") {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && len(s) > 2 && !strings.Contains(s, ":") {
+			segs = append(segs, segment{param: s[1 : len(s)-1]})
+			continue
+		}
+		if s == "" || strings.ContainsAny(s, "{}:*") {
+			return nil, fmt.Errorf("edge: bad route path %q", p)
+		}
+		segs = append(segs, segment{static: s})
+	}
+	return segs, nil
 }
 
 func shapeOf(segs []segment) string {
@@ -135,50 +205,4 @@ func shapeOf(segs []segment) string {
 		}
 	}
 	return b.String()
-}
-
-// match finds the pattern of path and fills params (values are sub-slices
-// of path). It does not allocate.
-func (m *matcher) match(path []byte, params *[maxParams]param) (*pattern, int) {
-	if len(path) == 0 || path[0] != '/' {
-		return nil, 0
-	}
-	n := 1
-	for _, c := range path[1:] {
-		if c == '/' {
-			n++
-		}
-	}
-	candidates := m.bySegs[n]
-next:
-	for _, p := range candidates {
-		rest := path[1:]
-		np := 0
-		for i, s := range p.segs {
-			end := len(rest)
-			for j, c := range rest {
-				if c == '/' {
-					end = j
-					break
-				}
-			}
-			seg := rest[:end]
-			if s.param == "" {
-				if string(seg) != s.static {
-					continue next
-				}
-			} else {
-				if len(seg) == 0 {
-					continue next
-				}
-				params[np] = param{name: s.param, val: seg}
-				np++
-			}
-			if i < len(p.segs)-1 {
-				rest = rest[end+1:]
-			}
-		}
-		return p, np
-	}
-	return nil, 0
 }

@@ -38,11 +38,11 @@ const (
 	CustomJWKS      = "jwks"
 	CustomHealth    = "health"
 	CustomOpenAPI   = "openapi"
-	CustomStream    = "notifications.stream" // SSE from NATS (later issue)
-	CustomWebSocket = "ws"                   // WebSocket from NATS (later issue)
-	CustomUpload    = "files.upload"         // streamed to the file service (later issue)
-	CustomDownload  = "files.download"       // streamed from the file service (later issue)
-	CustomThumbnail = "files.thumbnail"      // streamed from the file service (later issue)
+	CustomStream    = "notifications.stream" // SSE from NATS
+	CustomWebSocket = "ws"                   // WebSocket from NATS
+	CustomUpload    = "files.upload"         // streamed to the file service
+	CustomDownload  = "files.download"       // streamed from the file service
+	CustomThumbnail = "files.thumbnail"      // streamed from the file service
 	// CustomUnsubscribe is the one-click unsubscribe link of emails
 	// (RFC 8058): GET a confirmation page, POST calls
 	// notification.unsubscribe.
@@ -160,7 +160,7 @@ var unsubscribeQuery = []QueryParam{{Name: "token", Type: "string", Description:
 
 func withPage(q ...QueryParam) []QueryParam { return append(q, page...) }
 
-// Routes returns the public route table (notes/ROUTES.md). The slice is
+// Routes returns the public route table (docs/API.md is made from it). The slice is
 // fresh on every call; New compiles it once.
 func Routes() []Route {
 	return []Route{

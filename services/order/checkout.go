@@ -27,7 +27,7 @@ func (s *Service) Checkout(ctx context.Context, actor contracts.Actor, key strin
 	if actor.ID == "" {
 		return nil, contracts.Unauthenticated("sign in to place an order")
 	}
-	if err := validKey(key); err != nil {
+	if err := contracts.CheckIdempotencyKey(key); err != nil {
 		return nil, err
 	}
 	hash := requestHash(req)
@@ -184,21 +184,6 @@ func replay(rec *idemRecord, hash []byte) (json.RawMessage, error) {
 			WithDetail("order_id", rec.OrderID)
 	}
 	return json.RawMessage(rec.Reply), nil
-}
-
-func validKey(key string) error {
-	if key == "" {
-		return contracts.InvalidArgument("Idempotency-Key", "the Idempotency-Key header is required to place an order")
-	}
-	if len(key) > contracts.MaxIdempotencyKey {
-		return contracts.InvalidArgument("Idempotency-Key", "the Idempotency-Key must be at most %d characters", contracts.MaxIdempotencyKey)
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return contracts.InvalidArgument("Idempotency-Key", "the Idempotency-Key must be printable ASCII without spaces")
-		}
-	}
-	return nil
 }
 
 // requestHash fingerprints a checkout request for idempotency. The card

@@ -59,7 +59,7 @@ func (s *Service) Pay(ctx context.Context, actor contracts.Actor, id, key string
 	if actor.ID == "" {
 		return nil, contracts.Unauthenticated("sign in to pay for an order")
 	}
-	if err := validKey(key); err != nil {
+	if err := contracts.CheckIdempotencyKey(key); err != nil {
 		return nil, err
 	}
 	id, err := s.orderID(ctx, id)
