@@ -10,7 +10,7 @@ import (
 
 // File routes: the bytes never travel through RabbitMQ. The gateway
 // streams an upload's body to a healthy file service instance's data port
-// and the answer back (dataclient), and the same for downloads and
+// and the answer back (internal/filedata), and the same for downloads and
 // thumbnails. Access checks happen in the file service, which gets the
 // verified actor; a client's identity headers were dropped before.
 

@@ -296,7 +296,7 @@ type detachable struct {
 	off bool
 }
 
-var errDetached = errors.New("dataclient: upload body no longer available")
+var errDetached = errors.New("filedata: upload body no longer available")
 
 func (d *detachable) Read(p []byte) (int, error) {
 	d.mu.Lock()
