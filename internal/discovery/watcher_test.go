@@ -43,7 +43,11 @@ func watch(t *testing.T, h *harness, minInterval time.Duration, services ...stri
 	return w, ch, cnt, reg
 }
 
-func TestWatcherFollowsHealth(t *testing.T) {
+// TestWatcherFollowsSeveralInstances: with several instances of a service
+// (Consul only; static mode has one per service) Pick visits each, and the
+// healthy set follows each instance's check. What every mode does with one
+// instance is TestWatcherModes's.
+func TestWatcherFollowsSeveralInstances(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
 	client, _ := h.client(t)
@@ -89,20 +93,6 @@ func TestWatcherFollowsHealth(t *testing.T) {
 	})
 	if got := w.Healthy(svc)[0].Meta[discovery.MetaRPCQueue]; got != discovery.RPCQueue(svc) {
 		t.Errorf("meta rpc_queue = %q, want %q", got, discovery.RPCQueue(svc))
-	}
-}
-
-func TestWatcherFileDataURL(t *testing.T) {
-	t.Parallel()
-	h := consulServer(t)
-	client, _ := h.client(t)
-	svc := uniqueService(t)
-	h.startInstance(t, client, svc, map[string]string{discovery.MetaDataPort: "8090"})
-	w, ch, _, _ := watch(t, h, 10*time.Millisecond, svc)
-	ch.waitFor(t, h.settle, "instance healthy", func() bool { return w.HasHealthy(svc) })
-	in, _ := w.Pick(svc)
-	if in.DataURL != "http://127.0.0.1:8090" {
-		t.Errorf("DataURL = %q, want http://127.0.0.1:8090", in.DataURL)
 	}
 }
 
