@@ -150,11 +150,6 @@ type modeEnv struct {
 	settle  time.Duration
 }
 
-func (e *modeEnv) eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testenv.EventuallyWithin(t, e.settle, what, cond)
-}
-
 func (e *modeEnv) healthyGauge(t *testing.T, service string) float64 {
 	t.Helper()
 	return telemetrytest.Value(t, e.reg, "oc_discovery_healthy_instances", map[string]string{"service": service})
@@ -179,7 +174,7 @@ var modeCases = []struct {
 	}},
 	{"an instance is followed as its health changes", func(t *testing.T, e *modeEnv) {
 		setHealthy := e.b.start(t, "product")
-		e.eventually(t, "product healthy once its instance runs", func() bool { return e.w.HasHealthy("product") })
+		testenv.EventuallyWithin(t, e.settle, "product healthy once its instance runs", func() bool { return e.w.HasHealthy("product") })
 		in, ok := e.w.Pick("product")
 		if !ok || in.Service != "product" || in.ID == "" || in.Meta[discovery.MetaRPCQueue] != "rpc.product" || in.DataURL != "" {
 			t.Errorf("Pick(product) = %+v, %v; want an instance of product with meta rpc_queue and no data URL", in, ok)
@@ -192,7 +187,7 @@ var modeCases = []struct {
 		}
 
 		setHealthy(false)
-		e.eventually(t, "product unhealthy once its instance is", func() bool { return !e.w.HasHealthy("product") })
+		testenv.EventuallyWithin(t, e.settle, "product unhealthy once its instance is", func() bool { return !e.w.HasHealthy("product") })
 		if _, ok := e.w.Pick("product"); ok {
 			t.Error("Pick returned an instance of a service with none healthy")
 		}
@@ -201,11 +196,11 @@ var modeCases = []struct {
 		}
 
 		setHealthy(true)
-		e.eventually(t, "product healthy again once it recovers", func() bool { return e.w.HasHealthy("product") })
+		testenv.EventuallyWithin(t, e.settle, "product healthy again once it recovers", func() bool { return e.w.HasHealthy("product") })
 	}},
 	{"the file service's instance carries its data URL", func(t *testing.T, e *modeEnv) {
 		e.b.start(t, discovery.FileService)
-		e.eventually(t, "file healthy", func() bool { return e.w.HasHealthy(discovery.FileService) })
+		testenv.EventuallyWithin(t, e.settle, "file healthy", func() bool { return e.w.HasHealthy(discovery.FileService) })
 		if in, _ := e.w.Pick(discovery.FileService); in.DataURL != suiteDataURL {
 			t.Errorf("file DataURL = %q, want %s", in.DataURL, suiteDataURL)
 		}
@@ -215,12 +210,12 @@ var modeCases = []struct {
 			t.Errorf("after the first answer OnChange(product) was called %v with %v; want called with an empty set", called, insts)
 		}
 		setHealthy := e.b.start(t, "product")
-		e.eventually(t, "OnChange with product's instance", func() bool {
+		testenv.EventuallyWithin(t, e.settle, "OnChange with product's instance", func() bool {
 			insts, _ := e.changes.get("product")
 			return len(insts) == 1 && insts[0].Service == "product"
 		})
 		setHealthy(false)
-		e.eventually(t, "OnChange with product's empty set", func() bool {
+		testenv.EventuallyWithin(t, e.settle, "OnChange with product's empty set", func() bool {
 			insts, _ := e.changes.get("product")
 			return len(insts) == 0
 		})

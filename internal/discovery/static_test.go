@@ -57,17 +57,10 @@ func TestAMQPInspectorReconnects(t *testing.T) {
 	if _, err := ch.Consume("rpc.x", "", true, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testenv.Eventually(t, "the inspector to count the consumer after its connection was closed", func() bool {
 		n, err := insp.Consumers(ctx, "rpc.x")
-		if err == nil && n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the connection was closed: %d consumers, %v; want 1", n, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && n == 1
+	})
 }
 
 // A broker that stops answering must not hold an inspection beyond its
@@ -157,31 +150,29 @@ func TestStaticWatcherInspectionTimeout(t *testing.T) {
 	insp.stuck.Store("")
 	insp.consumers.Store("rpc.a", 1)
 	insp.consumers.Store("rpc.b", 1)
-	changes := newChanges()
 	reg := prometheus.NewRegistry()
 	const timeout = 100 * time.Millisecond
 	w := discovery.NewStaticWatcher(insp, []string{"a", "b"}, discovery.WatchOptions{
 		Metrics:              reg,
 		StaticPollInterval:   20 * time.Millisecond,
 		StaticInspectTimeout: timeout,
-		OnChange:             changes.hook,
 	})
 	runWatcher(t, w.Run)
-	changes.waitFor(t, 10*time.Second, "both healthy", func() bool { return w.HasHealthy("a") && w.HasHealthy("b") })
+	testenv.EventuallyWithin(t, 10*time.Second, "both healthy", func() bool { return w.HasHealthy("a") && w.HasHealthy("b") })
 
 	insp.stuck.Store("rpc.a")
-	changes.waitFor(t, 10*time.Second, "a timed-out inspection of a", func() bool {
+	testenv.EventuallyWithin(t, 10*time.Second, "a timed-out inspection of a", func() bool {
 		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": "a"}) >= 2
 	})
 	if !w.HasHealthy("a") {
 		t.Error("a turned unhealthy when its inspection timed out; want its last answer kept")
 	}
 	insp.consumers.Store("rpc.b", 0)
-	changes.waitFor(t, 10*time.Second, "b's change seen while a's inspection hangs", func() bool { return !w.HasHealthy("b") })
+	testenv.EventuallyWithin(t, 10*time.Second, "b's change seen while a's inspection hangs", func() bool { return !w.HasHealthy("b") })
 
 	insp.stuck.Store("")
 	insp.consumers.Store("rpc.a", 0)
-	changes.waitFor(t, 10*time.Second, "a followed again once it answers", func() bool { return !w.HasHealthy("a") })
+	testenv.EventuallyWithin(t, 10*time.Second, "a followed again once it answers", func() bool { return !w.HasHealthy("a") })
 	insp.mu.Lock()
 	defer insp.mu.Unlock()
 	if insp.maxTimeout > timeout {
