@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // TestAvatars: PATCH /users/me takes avatar_file_id, an image the caller
@@ -60,7 +61,7 @@ func TestAvatars(t *testing.T) {
 	// Deleting the avatar's file takes it off the profile (file.deleted).
 	alice.must(http.StatusOK, "PATCH", "/users/me", map[string]any{"avatar_file_id": pic})
 	alice.must(http.StatusNoContent, "DELETE", "/files/"+pic, nil)
-	eventually(t, sagaWait, "the deleted avatar leaves the profile", func() bool {
+	testenv.Eventually(t, "the deleted avatar leaves the profile", func() bool {
 		return decode[contracts.User](t, alice.must(http.StatusOK, "GET", "/users/me", nil)).Avatar == nil
 	})
 }

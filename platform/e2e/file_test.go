@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
 
@@ -340,7 +341,7 @@ func TestProductImageThroughGateway(t *testing.T) {
 		t.Fatalf("the product service does not show the image: %+v", got.Images)
 	}
 	var last product
-	eventually(t, 3*time.Second, "anonymous GET /products/{id} still serves the product without its image (the gateway cache was not purged on product.updated)", func() bool {
+	testenv.EventuallyWithin(t, 3*time.Second, "anonymous GET /products/{id} still serves the product without its image (the gateway cache was not purged on product.updated)", func() bool {
 		last = decode[product](t, anon.must(http.StatusOK, "GET", "/products/"+p.ID, nil))
 		return len(last.Images) == 1
 	})

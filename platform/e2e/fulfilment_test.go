@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // Fulfilment per seller through the gateway: an order of two sellers is
@@ -156,7 +157,7 @@ func TestFulfilmentPerSeller(t *testing.T) {
 			}
 			return n
 		}
-		eventually(t, notifyWait, "three shipped and three delivered notifications", func() bool {
+		testenv.Eventually(t, "three shipped and three delivered notifications", func() bool {
 			return countNotes(contracts.KindOrderShipped) == 3 && countNotes(contracts.KindOrderDelivered) == 3
 		})
 		parcel := 0

@@ -630,7 +630,7 @@ func openWS(c *client, env *platformtest.Env, want float64, lastID string) *wsSt
 		}
 	}()
 	c.t.Cleanup(w.Close)
-	eventually(c.t, notifyWait, "the WebSocket's stream consumer to exist", func() bool {
+	testenv.Eventually(c.t, "the WebSocket's stream consumer to exist", func() bool {
 		return metric(c.t, env, "oc_stream_clients", `kind="ws"`) >= want
 	})
 	return w

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // searchShop is a small catalogue for the search tests, made through the
@@ -271,7 +271,7 @@ func TestSearchRanksBestSellersFirst(t *testing.T) {
 	}
 	o := placeOrder(s.cust, newKey(), checkoutOf(cardOK, line(a.ID, 2)))
 	awaitOrder(s.cust, o.ID, contracts.OrderStatusPaid)
-	eventually(t, 10*time.Second, "the product that sold first", func() bool {
+	testenv.Eventually(t, "the product that sold first", func() bool {
 		return slices.Equal(ids(), []string{a.ID, b.ID})
 	})
 }
