@@ -256,10 +256,15 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 		defer cancel()
 		done <- g.Shutdown(ctx)
 	}()
-	time.Sleep(100 * time.Millisecond) // let Shutdown close the listener
-	if _, err := http.Get(base + "/api/v1/health"); err == nil {
-		t.Error("new connection accepted during shutdown")
-	}
+	// Shutdown closes the listener first: new connections are refused
+	// while the accepted requests are still in flight.
+	testenv.Eventually(t, "new connections refused during shutdown", func() bool {
+		resp, err := http.Get(base + "/api/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned (%v) with %d accepted requests still in flight", err, n)

@@ -120,10 +120,11 @@ func TestSSEOwnMessagesAndResume(t *testing.T) {
 		}
 		last = ev.ID
 	}
-	select {
-	case ev := <-a2.Events:
-		t.Fatalf("unexpected extra event %+v", ev)
-	case <-time.After(300 * time.Millisecond):
+	// A later message is the barrier: had 4-6 been replayed twice, a
+	// duplicate would arrive before it.
+	f.publish(t, alice, msg(7))
+	if ev := a2.Next(t, wait); ev.Data != msg(7) {
+		t.Fatalf("after the resumed events got %+v, want the next message %s (no duplicate)", ev, msg(7))
 	}
 }
 
@@ -325,7 +326,9 @@ func TestStreamOutlivesServerWriteTimeout(t *testing.T) {
 	base, _, _ := f.hub(t, func(c *stream.Config) { c.Heartbeat = 100 * time.Millisecond })
 	alice := uuid.NewString()
 	s := streamtest.Open(t, base+"/sse?user="+alice, "")
-	time.Sleep(2500 * time.Millisecond)
+	// 25 heartbeats 100ms apart: the stream has lived well past the
+	// server's 1s WriteTimeout.
+	testenv.Eventually(t, "25 heartbeats on an idle stream", func() bool { return s.Pings() >= 25 })
 	f.publish(t, alice, msg(1))
 	if ev := s.Next(t, wait); ev.Data != msg(1) {
 		t.Fatalf("got %+v", ev)
