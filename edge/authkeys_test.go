@@ -36,6 +36,7 @@ func (d *downJWKS) Call(ctx context.Context, service, method string, body []byte
 // (not 401: the token may be valid), the gateway does not ask the user
 // service once per request, and once the key set is back tokens verify.
 func TestKeySetUnavailable(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	rpc := &downJWKS{fakeRPC: &fakeRPC{keys: k}}
 	rpc.down.Store(true)

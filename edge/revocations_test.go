@@ -25,6 +25,7 @@ import (
 // by user.revocations when the connection is back, so the token is refused
 // anyway, and unrevoked tokens work again.
 func TestRevocationFeedSurvivesReconnect(t *testing.T) {
+	t.Parallel()
 	gwConn, url := bustest.Conn(t)
 	svcConn := bustest.Dial(t, url)
 	rpc := bustest.Client(t, gwConn, bus.ClientConfig{})
