@@ -167,25 +167,23 @@ func startPrometheus(t *testing.T, bin, root string, targets []targetGroup) *pro
 		}
 	})
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !testenv.Poll(20*time.Second, func() bool {
 		select {
 		case err := <-exited:
 			exited <- err
 			t.Fatalf("prometheus exited while starting: %v\n%s", err, p.log)
 		default:
 		}
-		if resp, err := p.http.Get(p.base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
+		resp, err := p.http.Get(p.base + "/-/ready")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 20s\n%s", p.log)
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("prometheus not ready within 20s\n%s", p.log)
 	}
+	return p
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -306,9 +304,8 @@ func fastRules(t *testing.T, path string) []byte {
 // awaitTargetsUp waits until Prometheus scraped n targets successfully.
 func (p *prometheus) awaitTargetsUp(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	var last []string
-	for {
+	if !testenv.Poll(20*time.Second, func() bool {
 		var r struct {
 			Data struct {
 				ActiveTargets []struct {
@@ -327,13 +324,9 @@ func (p *prometheus) awaitTargetsUp(t *testing.T, n int) {
 				up++
 			}
 		}
-		if up == n && len(r.Data.ActiveTargets) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want %d targets up within 20s, have:\n%s", n, strings.Join(last, "\n"))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return up == n && len(r.Data.ActiveTargets) == n
+	}) {
+		t.Fatalf("want %d targets up within 20s, have:\n%s", n, strings.Join(last, "\n"))
 	}
 }
 
