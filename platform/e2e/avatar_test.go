@@ -16,6 +16,7 @@ import (
 // document stays private. Another user's file, another purpose, an unknown
 // or malformed id are refused with a clear 4xx; "" removes the avatar.
 func TestAvatars(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	anon := newClient(t, env)

@@ -184,6 +184,7 @@ func (c *consulUnderTest) waitParked(t *testing.T, svc string) {
 // poll), and the live config in KV applies at once (an invalid value is
 // refused and the config in force kept).
 func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
+	t.Parallel()
 	consul := newConsulUnderTest(t)
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		consul.configure(c, true)
@@ -286,6 +287,7 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 // -consul.register stays off: the platform must register nothing (or every
 // instance appears twice) and still route through what Consul holds.
 func TestConsulWithoutSelfRegistration(t *testing.T) {
+	t.Parallel()
 	consul := newConsulUnderTest(t)
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		consul.configure(c, false)

@@ -158,6 +158,7 @@ func startFiles(t *testing.T) *platformtest.Env {
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func TestFilesThroughGateway(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	alice := c.as(signUp(c, "alice-files@example.com", "").Access)
@@ -315,6 +316,7 @@ func TestFilesThroughGateway(t *testing.T) {
 // to a product; the product page, cached by the gateway before the attach,
 // shows it, and the image is public.
 func TestProductImageThroughGateway(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -17,6 +17,7 @@ import (
 // the buyer sees every shipment and hears of each, and an admin acts for
 // any seller.
 func TestFulfilmentPerSeller(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

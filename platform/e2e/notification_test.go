@@ -19,6 +19,7 @@ import (
 // the refusals. The subtests share one platform and one Mailpit and run
 // one after the other; each has its own accounts and products.
 func TestNotification(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	env := startNotifyShop(t, mp.SMTP)
 	c := newClient(t, env)
@@ -459,6 +460,7 @@ func checkOnce(t *testing.T, evs []sseEvent, last uint64, before map[string]bool
 // what an action through the other caused, with the same ids, and a
 // stream resumes on the other instance after the last id it saw.
 func TestNotificationTwoGateways(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	a := startNotifyShop(t, mp.SMTP)
 	b := platformtest.Start(t, platformtest.Options{Targets: "gateway", AMQPURL: a.AMQPURL, WideRateLimits: true, Tweak: func(c *platform.Config) {

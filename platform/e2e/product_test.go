@@ -16,6 +16,7 @@ import (
 // must see fresh data are made signed in (the gateway caches anonymous
 // reads only); the cache itself is TestProductGatewayCache's subject.
 func TestProductCatalogue(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -402,6 +403,7 @@ func TestProductCatalogue(t *testing.T) {
 // Issue 5: the gateway caches anonymous catalogue reads and must drop them
 // when the catalogue changes (it purges on product events).
 func TestProductGatewayCache(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -16,6 +16,7 @@ import (
 // round nothing is reserved and the whole stock is available again (not
 // 30 minutes later when the sweeper would expire the reservation).
 func TestPlaceAndCancelAtOnceHoldsNothing(t *testing.T) {
+	t.Parallel()
 	const (
 		buyers = 15
 		rounds = 3

@@ -37,6 +37,7 @@ func providerRefunds(t testing.TB, env *platformtest.Env, key string) (n, sum in
 // lines once however many approvals race, and the order ends refunded when
 // everything is; everyone is told at each step.
 func TestReturns(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

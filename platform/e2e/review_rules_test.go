@@ -41,6 +41,7 @@ func buy(buyer, seller *client, productID string) contracts.Order {
 // uploads: private until attached, then anyone downloads them; the
 // author's documents stay private.
 func TestReviewsAreForCustomersWhoBought(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	anon := newClient(t, env)

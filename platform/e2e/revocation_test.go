@@ -69,6 +69,7 @@ func send2(method, path string, body any) func(c *client) response {
 // tokens issued after the revocation (in the same second, too) work at
 // once.
 func TestRevocationReachesEveryGateway(t *testing.T) {
+	t.Parallel()
 	a := startShop(t)
 	b := extraGateway(t, a)
 	ca, cb := newClient(t, a), newClient(t, b)

@@ -88,6 +88,7 @@ func demoCategory(t *testing.T, c *client, name string) *category {
 // notification over SSE and the email in Mailpit, and the email's order
 // link answers.
 func TestDemoWalkthrough(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	env := startNotifyShop(t, mp.SMTP)
 	res := seedDemo(t, env)
@@ -242,6 +243,7 @@ func snapshot(t *testing.T, anon *client, cust *client) demoSnapshot {
 // nothing and prints the same accounts; -remove deletes the products and
 // categories and disables the accounts; a run after that seeds again.
 func TestDemoRunsAgainAndRemoves(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	first := seedDemo(t, env)
 	anon := newClient(t, env)
@@ -308,6 +310,7 @@ func TestDemoRunsAgainAndRemoves(t *testing.T) {
 // (login and checkout: 5 in a burst) the demo still seeds everything,
 // waiting as Retry-After says.
 func TestDemoWaitsOutRateLimits(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{})
 	var progress strings.Builder
 	cfg := demoConfig(t, env)
