@@ -61,7 +61,9 @@ func TestPrometheusScrapesThePlatformAndEveryExpressionHasData(t *testing.T) {
 	start := time.Now()
 	shop := setUp(t, a, b)
 	shop.round(t)
-	time.Sleep(2500 * time.Millisecond) // > 2 scrape intervals
+	// Barrier: every target scraped after the first round, so the second
+	// round's increments are seen against a sample of the first.
+	prom.awaitScrapedAfter(t, time.Now())
 	shop.round(t)
 	t.Logf("traffic took %v", time.Since(start).Round(time.Millisecond))
 
@@ -327,6 +329,36 @@ func (p *prometheus) awaitTargetsUp(t *testing.T, n int) {
 		return up == n && len(r.Data.ActiveTargets) == n
 	}) {
 		t.Fatalf("want %d targets up within 20s, have:\n%s", n, strings.Join(last, "\n"))
+	}
+}
+
+// awaitScrapedAfter waits until Prometheus has scraped every active
+// target (successfully) after since.
+func (p *prometheus) awaitScrapedAfter(t *testing.T, since time.Time) {
+	t.Helper()
+	var last []string
+	if !testenv.Poll(30*time.Second, func() bool {
+		var r struct {
+			Data struct {
+				ActiveTargets []struct {
+					ScrapeURL  string    `json:"scrapeUrl"`
+					Health     string    `json:"health"`
+					LastScrape time.Time `json:"lastScrape"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		p.get(t, "/api/v1/targets?state=active", &r)
+		last = last[:0]
+		done := len(r.Data.ActiveTargets) > 0
+		for _, tg := range r.Data.ActiveTargets {
+			last = append(last, fmt.Sprintf("%s %s %s", tg.ScrapeURL, tg.Health, tg.LastScrape.Format(time.RFC3339Nano)))
+			if tg.Health != "up" || !tg.LastScrape.After(since) {
+				done = false
+			}
+		}
+		return done
+	}) {
+		t.Fatalf("targets not all scraped after %s within 30s:\n%s", since.Format(time.RFC3339Nano), strings.Join(last, "\n"))
 	}
 }
 
