@@ -15,7 +15,14 @@ import (
 // Purge removes the cached replies of one product (its GET /products/{id}
 // entries) and invalidates every catalogue route that lists products
 // (lists, featured, slugs, categories with counts). Safe for concurrent use.
-func (g *Gateway) Purge(productID string) { g.purgeProducts(productID) }
+// An empty productID invalidates the catalogue routes only.
+func (g *Gateway) Purge(productID string) {
+	if productID == "" {
+		g.purgeProducts()
+		return
+	}
+	g.purgeProducts(productID)
+}
 
 // purgeProducts removes the cached replies of every product of ids in one
 // scan of the cache, then invalidates each catalogue route group once,
