@@ -13,6 +13,7 @@ import (
 // TestAPIReferenceIsCurrent fails when docs/API.md is not what the route
 // table generates (run make docs), or when it leaves an operation out.
 func TestAPIReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
 	want, err := edge.APIReference(edge.Routes())
 	if err != nil {
 		t.Fatal(err)

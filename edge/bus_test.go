@@ -17,6 +17,7 @@ import (
 // broker: an echo service that reports what it received, a slow one, a
 // failing one, and a service nobody serves.
 func TestThroughRabbitMQ(t *testing.T) {
+	t.Parallel()
 	conn, _ := bustest.Conn(t)
 	rpc := bustest.Client(t, conn, bus.ClientConfig{})
 	k := tokentest.New(t)

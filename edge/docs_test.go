@@ -17,6 +17,7 @@ import (
 // TestDocsPage: the reference page and its script come from the gateway
 // (no other origin), with their types, caching and a self-only policy.
 func TestDocsPage(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := setup(t)
 	page := do(t, "GET", base+"/api/v1/docs", "")
 	if page.Status != 200 || page.Header.Get("Content-Type") != "text/html; charset=utf-8" {
@@ -98,6 +99,7 @@ func TestDocsPage(t *testing.T) {
 // health (HTML, or JSON when asked); /health and /readyz answer where an
 // operator looks, /readyz from the platform's readiness.
 func TestHomeAndHealthOnThePublicPort(t *testing.T) {
+	t.Parallel()
 	type state struct {
 		ready  bool
 		checks map[string]string
@@ -165,6 +167,7 @@ func TestHomeAndHealthOnThePublicPort(t *testing.T) {
 // the link and how to see it, and echoes nothing else; other paths under
 // them stay 404.
 func TestEmailLinkPages(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := setup(t)
 	const id = "0190b5a2-7c1e-7f00-8000-000000000000"
 	for path, want := range map[string][]string{

@@ -105,6 +105,7 @@ func realistic(t *testing.T, where string, v any, name string) {
 // and reads like real data (ids are UUIDs, times RFC 3339…); an error
 // example's code is one that answers its status.
 func TestOpenAPIExamples(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	doc := fetchDoc(t, base)

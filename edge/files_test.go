@@ -112,6 +112,7 @@ func fileSetup(t *testing.T, urls ...string) (string, *tokentest.Keys, *picker) 
 }
 
 func TestUploadStreamsToFileService(t *testing.T) {
+	t.Parallel()
 	ff := &fakeFiles{limit: 1 << 20}
 	srv := httptest.NewServer(ff)
 	defer srv.Close()
@@ -155,6 +156,7 @@ func TestUploadStreamsToFileService(t *testing.T) {
 // (declared) and one the file service refuses early (chunked) both end in a
 // 413 the client reads, though it keeps sending.
 func TestUploadTooLargeReallyReceived(t *testing.T) {
+	t.Parallel()
 	ff := &fakeFiles{limit: 256 << 10}
 	srv := httptest.NewServer(ff)
 	defer srv.Close()
@@ -201,6 +203,7 @@ func TestUploadTooLargeReallyReceived(t *testing.T) {
 }
 
 func TestFileServiceAway(t *testing.T) {
+	t.Parallel()
 	base, k, p := fileSetup(t)
 	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	for _, r := range []response{
@@ -223,6 +226,7 @@ func TestFileServiceAway(t *testing.T) {
 }
 
 func TestDownloadThroughGateway(t *testing.T) {
+	t.Parallel()
 	ff := &fakeFiles{limit: 1 << 20}
 	srv := httptest.NewServer(ff)
 	defer srv.Close()
@@ -276,6 +280,7 @@ func (h *fakeHub) serve(ctx *fasthttp.RequestCtx, kind, userID string) {
 }
 
 func TestStreamRoutesGetVerifiedUser(t *testing.T) {
+	t.Parallel()
 	hub := &fakeHub{}
 	_, base, _, k := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Stream = hub })
 	tok := k.Sign(t, "u5", contracts.RoleCustomer, time.Hour)
@@ -311,6 +316,7 @@ func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 // chunked), and a route without a body still refuses a huge one with a 413
 // the client reads.
 func TestStreamedJSONBodies(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t)
 	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	body := `{"note":"` + strings.Repeat("y", 40<<10) + `"}`

@@ -36,6 +36,7 @@ func setup(t *testing.T, mutate ...func(*edge.Config, *edge.Deps)) (*edge.Gatewa
 }
 
 func TestEnvelopeReachesService(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t)
 	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 
@@ -98,6 +99,7 @@ func declaredQuery(t *testing.T, method, path string) string {
 // what the route takes), before sign-in, the cache and the service. Declared
 // ones reach the service, repeated values in order.
 func TestQueryParametersMustBeDeclared(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t)
 	tok := k.Sign(t, "u1", contracts.RoleSeller, time.Hour)
 	for _, tc := range []struct{ method, path, query, want string }{
@@ -129,6 +131,7 @@ func TestQueryParametersMustBeDeclared(t *testing.T) {
 }
 
 func TestRequestIDGeneratedWhenMissingOrInvalid(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t)
 	for _, in := range []string{"", "has space", strings.Repeat("x", 65), "<script>"} {
 		r := do(t, "GET", base+"/api/v1/products/"+productID+"/reviews", "", "X-Request-ID", in)
@@ -143,6 +146,7 @@ func TestRequestIDGeneratedWhenMissingOrInvalid(t *testing.T) {
 }
 
 func TestSuccessStatusesAndErrorCodes(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t)
 	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	reply := map[string]bus.Reply{}
@@ -182,6 +186,7 @@ func TestSuccessStatusesAndErrorCodes(t *testing.T) {
 }
 
 func TestSlowServiceTimesOut(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.RouteTimeout = 150 * time.Millisecond })
 	rpc.reply = func(ctx context.Context, _ call) (bus.Reply, error) {
 		<-ctx.Done() // the bus client returns deadline_exceeded at the caller's deadline
@@ -194,6 +199,7 @@ func TestSlowServiceTimesOut(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.MaxBody = 256 << 10 })
 	good := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	expired := k.Sign(t, "u1", contracts.RoleCustomer, -time.Minute)
@@ -273,6 +279,7 @@ func TestBadInput(t *testing.T) {
 // a real client does (headers, then the body while not reading) and checks
 // the 413 is received rather than a connection reset.
 func TestOversizeBodyReally413(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.MaxBody = 64 << 10 })
 	addr := strings.TrimPrefix(base, "http://")
 	const size = 8 << 20
@@ -327,6 +334,7 @@ func TestOversizeBodyReally413(t *testing.T) {
 }
 
 func TestSpoofedIdentityHeadersIgnored(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t)
 	spoof := []string{"X-Actor-Id", "admin-1", "X-Actor-Role", "admin", "X-User-Id", "admin-1", "X-User-Role", "admin"}
 	r := do(t, "GET", base+"/api/v1/categories", "", spoof...)
@@ -352,6 +360,7 @@ func TestSpoofedIdentityHeadersIgnored(t *testing.T) {
 }
 
 func TestKeyRotationRefetchIsBounded(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.JWKSRefetch = time.Hour })
 	tok := k.Sign(t, "u1", contracts.RoleCustomer, time.Hour)
 	if r := do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+tok); r.Status != 200 {
@@ -387,6 +396,7 @@ func TestKeyRotationRefetchIsBounded(t *testing.T) {
 }
 
 func TestNoHealthyInstance(t *testing.T) {
+	t.Parallel()
 	disc := &fakeDiscovery{}
 	disc.down.Store("order", true)
 	_, base, rpc, k := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Discovery = disc })
@@ -404,6 +414,7 @@ func TestNoHealthyInstance(t *testing.T) {
 }
 
 func TestMaintenance(t *testing.T) {
+	t.Parallel()
 	g, base, _, _ := setup(t)
 	g.ApplyLive(edge.Live{Maintenance: true})
 	r := do(t, "GET", base+"/api/v1/products/"+productID, "")
@@ -422,6 +433,7 @@ func TestMaintenance(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	g, base, _, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.CORSOrigins = []string{"https://shop.example"} })
 	r := do(t, "OPTIONS", base+"/api/v1/products/"+productID, "", "Origin", "https://shop.example",
 		"Access-Control-Request-Method", "PATCH", "Access-Control-Request-Headers", "authorization, content-type")
@@ -450,6 +462,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestCatalogueCache(t *testing.T) {
+	t.Parallel()
 	g, base, rpc, k := setup(t)
 	rpc.reply = func(_ context.Context, c call) (bus.Reply, error) {
 		return bus.Reply{Status: "ok", Body: fmt.Appendf(nil, `{"id":%q,"n":%d}`, c.Env.Params.Get("id"), len(c.Raw))}, nil
@@ -522,6 +535,7 @@ func TestCatalogueCache(t *testing.T) {
 }
 
 func TestRouteTableIsConsistent(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, r := range edge.Routes() {
 		key := r.Method + " " + r.Path

@@ -20,6 +20,7 @@ import (
 // TestPanicBecomesJSON500: a panic while serving a request answers a JSON
 // 500 with the request id, and the gateway goes on serving.
 func TestPanicBecomesJSON500(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t)
 	rpc.reply = func(_ context.Context, c call) (bus.Reply, error) {
 		if c.Env.Params.Get("cursor") == "boom" {
@@ -47,6 +48,7 @@ func TestPanicBecomesJSON500(t *testing.T) {
 // JSON 408 at the read timeout; an idle keep-alive connection is closed at
 // the idle timeout.
 func TestConnectionTimeouts(t *testing.T) {
+	t.Parallel()
 	_, base := start(t, func() edge.Config {
 		c := edge.Defaults()
 		c.ReadTimeout, c.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
@@ -95,6 +97,7 @@ func TestConnectionTimeouts(t *testing.T) {
 // TestHSTS: the configured Strict-Transport-Security value is sent on
 // answers and errors alike; none is sent when it is not configured.
 func TestHSTS(t *testing.T) {
+	t.Parallel()
 	const v = "max-age=63072000; includeSubDomains"
 	_, base, _, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.HSTS = v })
 	for _, path := range []string{"/api/v1/health", "/api/v1/no-such-route"} {
@@ -111,6 +114,7 @@ func TestHSTS(t *testing.T) {
 // TestRouteTimeoutReachesTheCall: a route's own timeout (checkout: 15 s) is
 // the RPC deadline; other routes get the configured default.
 func TestRouteTimeoutReachesTheCall(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.RouteTimeout = 2 * time.Second })
 	left := make(chan time.Duration, 1)
 	rpc.reply = func(ctx context.Context, c call) (bus.Reply, error) {
@@ -134,6 +138,7 @@ func TestRouteTimeoutReachesTheCall(t *testing.T) {
 // gets its answer when the body is large or chunked, not a connection
 // reset.
 func TestUnreadBodiesDoNotResetTheAnswer(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := setup(t)
 	big := bytes.Repeat([]byte("x"), 900<<10)
 	for _, tc := range []struct {

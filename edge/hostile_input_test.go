@@ -11,6 +11,7 @@ import (
 // bidirectional override/isolate control in a path parameter or a query
 // value is a 400 naming the parameter, on every route, before the service.
 func TestHostileParametersRefused(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t)
 	for _, tc := range []struct{ path, want string }{
 		{"/products?q=a%00b", `query parameter "q" contains a NUL byte`},
@@ -44,6 +45,7 @@ func TestHostileParametersRefused(t *testing.T) {
 // control reaches the service as U+FFFD, so the services' decoder (which
 // refuses such text) never refuses a request for its User-Agent.
 func TestUserAgentIsCleanedForServices(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t)
 	r := do(t, "GET", base+"/api/v1/products", "", "User-Agent", "evil\u202eagent")
 	if r.Status != 200 {

@@ -29,6 +29,7 @@ func login(t *testing.T, base string) response {
 }
 
 func TestRateLimitSharedAcrossGateways(t *testing.T) {
+	t.Parallel()
 	addr, prefix := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -87,6 +88,7 @@ func TestRateLimitSharedAcrossGateways(t *testing.T) {
 }
 
 func TestRateLimitLocalWhenRedisDown(t *testing.T) {
+	t.Parallel()
 	dead := redis.NewClient(&redis.Options{Addr: testenv.FreeAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = dead.Close() })
 	_, base, _, _ := setup(t, func(c *edge.Config, d *edge.Deps) {
@@ -135,6 +137,7 @@ func assertRetryInBody(t *testing.T, r response) {
 }
 
 func TestRateLimitPerUser(t *testing.T) {
+	t.Parallel()
 	_, base, _, k := setup(t, func(c *edge.Config, _ *edge.Deps) { c.RateDefault = "2/1m" })
 	a := k.Sign(t, "alice", contracts.RoleCustomer, time.Hour)
 	b := k.Sign(t, "bob", contracts.RoleCustomer, time.Hour)
@@ -149,6 +152,7 @@ func TestRateLimitPerUser(t *testing.T) {
 }
 
 func TestTrustedProxyClientIP(t *testing.T) {
+	t.Parallel()
 	_, base, rpc, _ := setup(t, func(c *edge.Config, _ *edge.Deps) { c.TrustedProxies = []string{"127.0.0.1/32", "10.0.0.0/8"} })
 	do(t, "GET", base+"/api/v1/products/"+productID+"/reviews", "", "X-Forwarded-For", "6.6.6.6, 203.0.113.9, 10.1.2.3")
 	if ip := rpc.last(t).Env.Meta["client_ip"]; ip != "203.0.113.9" {
@@ -201,6 +205,7 @@ func TestCachedReadAllocations(t *testing.T) {
 // TestShutdownFinishesAcceptedRequests starts slow requests, shuts down,
 // and checks every one of them got its answer.
 func TestShutdownFinishesAcceptedRequests(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	started := make(chan struct{}, 16)
 	release := make(chan struct{})
@@ -257,10 +262,15 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 		defer cancel()
 		done <- g.Shutdown(ctx)
 	}()
-	time.Sleep(100 * time.Millisecond) // let Shutdown close the listener
-	if _, err := http.Get(base + "/api/v1/health"); err == nil {
-		t.Error("new connection accepted during shutdown")
-	}
+	// Shutdown closes the listener first: new connections are refused
+	// while the accepted requests are still in flight.
+	testenv.Eventually(t, "new connections refused during shutdown", func() bool {
+		resp, err := http.Get(base + "/api/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned (%v) with %d accepted requests still in flight", err, n)
@@ -282,10 +292,12 @@ func TestShutdownFinishesAcceptedRequests(t *testing.T) {
 // TestShutdownRightAfterStart: a gateway stopped before its server
 // goroutine got going still stops, and its port is released.
 func TestShutdownRightAfterStart(t *testing.T) {
+	t.Parallel()
+	keys := tokentest.New(t) // one key set: making one per gateway costs more than the test
 	for range 20 {
 		cfg := edge.Defaults()
 		cfg.Addr = "127.0.0.1:0"
-		g, err := edge.New(cfg, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
+		g, err := edge.New(cfg, edge.Deps{RPC: &fakeRPC{keys: keys}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,6 +319,7 @@ func TestShutdownRightAfterStart(t *testing.T) {
 }
 
 func TestStartReportsPortInUse(t *testing.T) {
+	t.Parallel()
 	g1, _ := start(t, edge.Config{Addr: "127.0.0.1:0"}, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
 	g2, err := edge.New(edge.Config{Addr: g1.Addr()}, edge.Deps{RPC: &fakeRPC{keys: tokentest.New(t)}})
 	if err != nil {
@@ -320,6 +333,7 @@ func TestStartReportsPortInUse(t *testing.T) {
 }
 
 func TestLiveFromDiscovery(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := setup(t)
 	cfg, err := discovery.ParseGatewayConfig([]byte(`{"rate_limits":{"login":{"rate":0.5,"burst":2}},"maintenance":false}`))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 // raw path; requests matching no route count as "unmatched"; cache hits
 // and misses, rate-limit rejections and requests in flight are counted.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	blocked, release := make(chan struct{}, 1), make(chan struct{})
 	_, base, rpc, _ := setup(t, func(_ *edge.Config, d *edge.Deps) { d.Metrics = reg })

@@ -167,6 +167,7 @@ func isFileBytes(rt edge.Route) bool {
 // disagree on paths, methods, parameters, bodies, security or contract
 // types, or when the document refers to something it does not define.
 func TestOpenAPIAgreesWithRoutes(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	checkAgreesWithRoutes(t, fetchDoc(t, base))
@@ -425,6 +426,7 @@ func contractsByMethod(t *testing.T) map[string]methodContract {
 // and parameters (each one the method reads is a path or a documented
 // query parameter, and no other query parameter is documented).
 func TestOpenAPIMatchesContracts(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	byMethod := contractsByMethod(t)
@@ -827,6 +829,7 @@ func multipartUpload() ([]byte, string) {
 // status (and content type) the gateway answers must be documented for the
 // operation, and a success must answer the documented success status.
 func TestOpenAPIDocumentsWhatTheGatewayAnswers(t *testing.T) {
+	t.Parallel()
 	d := driveGateway(t, t, nil, nil)
 	if testing.Verbose() {
 		keys := slices.Sorted(mapsKeys(d.produced))
@@ -1142,6 +1145,7 @@ func driveGateway(t *testing.T, tb oaTB, mutate func(*oaDoc), only func(edge.Rou
 // that disagrees with the gateway: the served document is changed one way
 // at a time and the checks, reporting to a recorder, must complain.
 func TestOpenAPIChecksCatchDisagreement(t *testing.T) {
+	t.Parallel()
 	k := tokentest.New(t)
 	_, base := start(t, oaConfig(), edge.Deps{RPC: &fakeRPC{keys: k}})
 	raw := fetchDoc(t, base).raw

@@ -25,6 +25,7 @@ import (
 // by user.revocations when the connection is back, so the token is refused
 // anyway, and unrevoked tokens work again.
 func TestRevocationFeedSurvivesReconnect(t *testing.T) {
+	t.Parallel()
 	gwConn, url := bustest.Conn(t)
 	svcConn := bustest.Dial(t, url)
 	rpc := bustest.Client(t, gwConn, bus.ClientConfig{})
@@ -59,19 +60,11 @@ func TestRevocationFeedSurvivesReconnect(t *testing.T) {
 	me := func(sub string) response {
 		return do(t, "GET", base+"/api/v1/users/me", "", "Authorization", "Bearer "+k.Sign(t, sub, contracts.RoleCustomer, time.Hour))
 	}
-	await := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 15s: %s", what)
-			}
-		}
-	}
 	ended := func(r response) bool {
 		return r.Status == 401 && strings.Contains(string(r.Body), "session has ended")
 	}
 	u1, u2, u3 := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	await("tokens accepted once the revocations are loaded", func() bool { return me(u1).Status == 200 })
+	testenv.Eventually(t, "tokens accepted once the revocations are loaded", func() bool { return me(u1).Status == 200 })
 
 	data, _ := json.Marshal(contracts.UserSessionsRevoked{
 		Revocation: contracts.Revocation{UserID: u1, RevokedBefore: time.Now()}, Reason: contracts.RevokeLogoutAll})
@@ -79,7 +72,7 @@ func TestRevocationFeedSurvivesReconnect(t *testing.T) {
 		OccurredAt: time.Now(), Data: data}); err != nil {
 		t.Fatal(err)
 	}
-	await("the event revokes u1", func() bool { return ended(me(u1)) })
+	testenv.Eventually(t, "the event revokes u1", func() bool { return ended(me(u1)) })
 	if r := me(u2); r.Status != 200 {
 		t.Fatalf("u2 after u1's revocation: %d %s", r.Status, r.Body)
 	}
@@ -93,11 +86,11 @@ func TestRevocationFeedSurvivesReconnect(t *testing.T) {
 	if n := testenv.CloseAMQPConnections(t, testenv.VHost(url)); n == 0 {
 		t.Fatal("no broker connection closed")
 	}
-	await("u2 refused after the reconnect", func() bool { return ended(me(u2)) })
+	testenv.Eventually(t, "u2 refused after the reconnect", func() bool { return ended(me(u2)) })
 	if loads.Load() <= before {
 		t.Fatal("revocations not loaded again after the reconnect")
 	}
-	await("u3 accepted after the reconnect", func() bool { return me(u3).Status == 200 })
+	testenv.Eventually(t, "u3 accepted after the reconnect", func() bool { return me(u3).Status == 200 })
 	if !ended(me(u1)) {
 		t.Fatal("u1's revocation forgotten over the reconnect")
 	}

@@ -2,13 +2,9 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/edge"
 	"github.com/opencommerce/opencommerce/edge/stream"
 	"github.com/opencommerce/opencommerce/internal/discovery"
@@ -24,7 +20,7 @@ type gatewayModule struct {
 	p      *Platform
 	gw     *edge.Gateway
 	hub    *stream.Hub
-	subs   []*nats.Subscription
+	purges *edge.PurgeSubscription
 	disc   *discovery.Discovery
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -93,42 +89,22 @@ func (m *gatewayModule) Start(ctx context.Context) error {
 	return nil
 }
 
-// subscribePurges keeps the gateway's catalogue cache fresh: product and
-// inventory events, mirrored from RabbitMQ to NATS by the mirror module
-// (internal/eventmirror, which the gateway's module pulls in), reach every gateway instance (a plain subscription each, not a
-// shared queue) and purge the products they name.
+// subscribePurges starts the edge's cache purge on the platform's NATS
+// connection (edge.Gateway.SubscribePurges): product and inventory events,
+// copied from RabbitMQ to NATS by the mirror module (internal/eventmirror,
+// which the gateway's module pulls in), reach every gateway instance.
 func (m *gatewayModule) subscribePurges() error {
-	scheme := m.p.cfg.NATS.Scheme()
-	for _, agg := range []string{"product", "inventory"} {
-		subj, err := scheme.EventSubject(agg)
-		if err != nil {
-			return err
-		}
-		sub, err := m.p.nats.Subscribe(subj+".>", func(msg *nats.Msg) {
-			var ev contracts.Event
-			if err := json.Unmarshal(msg.Data, &ev); err != nil {
-				m.gw.PurgeAll()
-				return
-			}
-			_ = m.gw.HandleProductEvent(context.Background(), ev)
-		})
-		if err != nil {
-			m.unsubscribe()
-			return fmt.Errorf("gateway: subscribe %s: %w", subj, err)
-		}
-		// A purge is cheap; a backlog means the cache serves stale data, so
-		// allow a large one rather than drop messages.
-		_ = sub.SetPendingLimits(1<<20, 256<<20)
-		m.subs = append(m.subs, sub)
+	ps, err := m.gw.SubscribePurges(m.p.nats, m.p.cfg.NATS.Scheme())
+	if err != nil {
+		return err
 	}
+	m.purges = ps
 	return nil
 }
 
 func (m *gatewayModule) unsubscribe() {
-	for _, s := range m.subs {
-		_ = s.Unsubscribe()
-	}
-	m.subs = nil
+	m.purges.Stop()
+	m.purges = nil
 }
 
 func (m *gatewayModule) stopWatches() {

@@ -150,7 +150,12 @@ func (c *Cache) Set(group int, key []byte, body []byte, tag string, ttl time.Dur
 // Purge removes every entry tagged tag and returns how many it removed.
 // It scans the shards (the cache is bounded and purges are rare next to
 // reads, so a tag index is not worth its cost on every Set).
-func (c *Cache) Purge(tag string) int {
+func (c *Cache) Purge(tag string) int { return c.PurgeTags(tag) }
+
+// PurgeTags removes every entry tagged with one of tags in one scan of the
+// shards (an event naming many products costs one scan, not one per
+// product) and returns how many it removed. Empty tags are ignored.
+func (c *Cache) PurgeTags(tags ...string) int {
 	c.purges.Add(1)
 	n := 0
 	for i := range c.shards {
@@ -158,7 +163,7 @@ func (c *Cache) Purge(tag string) int {
 		s.mu.Lock()
 		for e := s.head.next; e != &s.head; {
 			next := e.next
-			if e.tag == tag {
+			if e.tag != "" && hasTag(tags, e.tag) {
 				s.remove(e)
 				n++
 			}
@@ -169,8 +174,23 @@ func (c *Cache) Purge(tag string) int {
 	return n
 }
 
+// hasTag reports whether tag is in tags: a linear scan, as an event names
+// a handful of products.
+func hasTag(tags []string, tag string) bool {
+	for _, t := range tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
 // PurgeGroup invalidates every entry of group at once.
 func (c *Cache) PurgeGroup(group int) { c.groupGen[group].Add(1) }
+
+// Generation returns how many times group was invalidated (PurgeGroup), so
+// callers can observe purges without reading entries.
+func (c *Cache) Generation(group int) uint64 { return c.groupGen[group].Load() }
 
 // PurgeAll invalidates every entry at once.
 func (c *Cache) PurgeAll() { c.allGen.Add(1) }

@@ -48,6 +48,33 @@ func TestGetSetTTLAndPurge(t *testing.T) {
 	}
 }
 
+// TestPurgeTags: one purge naming several tags removes the entries of each
+// and leaves the others, untagged entries included; PurgeGroup bumps the
+// group's generation once per call.
+func TestPurgeTags(t *testing.T) {
+	c := cache.New(1000, 2)
+	for _, id := range []string{"a", "b", "c"} {
+		c.Set(0, []byte("p"+id), []byte(id), id, time.Minute, c.Snapshot(0))
+	}
+	c.Set(0, []byte("untagged"), []byte("u"), "", time.Minute, c.Snapshot(0))
+	if n := c.PurgeTags("a", "", "c", "missing"); n != 2 {
+		t.Fatalf("PurgeTags removed %d, want 2", n)
+	}
+	for key, want := range map[string]bool{"pa": false, "pb": true, "pc": false, "untagged": true} {
+		if _, ok := c.Get(0, []byte(key)); ok != want {
+			t.Errorf("after PurgeTags(a, c): %s present = %v, want %v", key, ok, want)
+		}
+	}
+	before := c.Generation(1)
+	c.PurgeGroup(1)
+	if got := c.Generation(1) - before; got != 1 {
+		t.Fatalf("PurgeGroup bumped the generation by %d, want 1", got)
+	}
+	if c.Generation(0) != 0 {
+		t.Fatal("PurgeGroup(1) bumped group 0")
+	}
+}
+
 // TestGroupsShareKeys: two groups storing the same key (two routes without
 // parameters) keep an entry each; neither evicts the other.
 func TestGroupsShareKeys(t *testing.T) {

@@ -16,33 +16,6 @@ import (
 
 var login = ratelimit.Class{Name: "login", Rate: 5, Period: time.Minute, Burst: 5}
 
-func TestLocalGCRA(t *testing.T) {
-	l := ratelimit.NewLocal(1000)
-	now := time.Unix(1000, 0).UnixNano()
-	l.SetClock(func() int64 { return now })
-	ctx := context.Background()
-	for i := range 5 {
-		r := l.Allow(ctx, login, "ip:1")
-		if !r.Allowed || r.Remaining != 4-i || r.Limit != 5 {
-			t.Fatalf("request %d: %+v", i, r)
-		}
-	}
-	r := l.Allow(ctx, login, "ip:1")
-	if r.Allowed || r.RetryAfter != 12*time.Second {
-		t.Fatalf("6th request: %+v, want rejected with retry after 12s", r)
-	}
-	if !l.Allow(ctx, login, "ip:2").Allowed {
-		t.Fatal("another key must have its own budget")
-	}
-	now += int64(12 * time.Second)
-	if r := l.Allow(ctx, login, "ip:1"); !r.Allowed || r.Remaining != 0 {
-		t.Fatalf("after one emission interval: %+v", r)
-	}
-	if !l.Allow(ctx, ratelimit.Class{Name: "none"}, "x").Allowed {
-		t.Fatal("unlimited class rejected")
-	}
-}
-
 func TestLocalBounded(t *testing.T) {
 	l := ratelimit.NewLocal(320)
 	for i := range 10_000 {
@@ -60,6 +33,8 @@ func redisClient(t *testing.T) (*redis.Client, string) {
 	return rdb, prefix
 }
 
+// TestSharedAcrossInstances: two gateway instances share one budget per
+// key (the step itself is TestGCRA's).
 func TestSharedAcrossInstances(t *testing.T) {
 	rdb, prefix := redisClient(t)
 	a := ratelimit.NewShared(rdb, ratelimit.SharedConfig{Prefix: prefix, Timeout: time.Second}, nil)
@@ -81,10 +56,6 @@ func TestSharedAcrossInstances(t *testing.T) {
 	}
 	if a.Fallbacks() != 0 || b.Fallbacks() != 0 {
 		t.Fatal("decisions fell back to local with Redis up")
-	}
-	r := a.Allow(ctx, login, "ip:9")
-	if r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > 12*time.Second {
-		t.Fatalf("rejection %+v", r)
 	}
 }
 
@@ -139,14 +110,15 @@ func TestSharedRedisLostAndBack(t *testing.T) {
 	}
 
 	proxy.Restore()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Degraded() {
-		if time.Now().After(deadline) {
-			t.Fatal("still limiting locally 10 s after Redis came back")
+	// Requests after the cool-down probe Redis; one that reaches it closes
+	// the breaker.
+	testenv.Eventually(t, "limiting through Redis again after it came back", func() bool {
+		if !s.Degraded() {
+			return true
 		}
-		time.Sleep(50 * time.Millisecond)
 		s.Allow(ctx, login, "ip:probe")
-	}
+		return !s.Degraded()
+	})
 	before := s.Fallbacks()
 	if got := count("ip:remembered", 3); got != 0 {
 		t.Fatalf("after Redis came back: %d of 3 allowed for a key Redis had exhausted, want 0", got)

@@ -22,6 +22,7 @@ import (
 	"github.com/opencommerce/opencommerce/edge/stream/streamtest"
 	"github.com/opencommerce/opencommerce/internal/natsx/natsxtest"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 const wait = 10 * time.Second
@@ -119,10 +120,11 @@ func TestSSEOwnMessagesAndResume(t *testing.T) {
 		}
 		last = ev.ID
 	}
-	select {
-	case ev := <-a2.Events:
-		t.Fatalf("unexpected extra event %+v", ev)
-	case <-time.After(300 * time.Millisecond):
+	// A later message is the barrier: had 4-6 been replayed twice, a
+	// duplicate would arrive before it.
+	f.publish(t, alice, msg(7))
+	if ev := a2.Next(t, wait); ev.Data != msg(7) {
+		t.Fatalf("after the resumed events got %+v, want the next message %s (no duplicate)", ev, msg(7))
 	}
 }
 
@@ -238,7 +240,7 @@ func TestWebSocketSameMessages(t *testing.T) {
 	sse := streamtest.Open(t, base+"/sse?user="+alice, "")
 	ws := dialWS(t, base, alice, "")
 	// The WebSocket's consumer is created after the upgrade: wait for it.
-	waitFor(t, func() bool { return hub.Clients() == 2 })
+	testenv.Eventually(t, "two clients connected", func() bool { return hub.Clients() == 2 })
 	if got := telemetrytest.Value(t, reg, "oc_stream_clients", map[string]string{"kind": "ws"}); got != 1 {
 		t.Fatalf("oc_stream_clients{kind=ws} = %v", got)
 	}
@@ -259,17 +261,6 @@ func TestWebSocketSameMessages(t *testing.T) {
 	ws2 := dialWS(t, base, alice, last)
 	if m := readWS(t, ws2); string(m.Data) != msg(3) {
 		t.Fatalf("resumed ws got %s, want %s", m.Data, msg(3))
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -323,8 +314,8 @@ func TestSlowClientCutOff(t *testing.T) {
 		}
 	}
 	<-done
-	waitFor(t, func() bool { return telemetrytest.Value(t, reg, "oc_nats_slow_consumers_total", nil) == 1 })
-	waitFor(t, func() bool { return hub.Clients() == 1 })
+	testenv.Eventually(t, "one slow consumer counted", func() bool { return telemetrytest.Value(t, reg, "oc_nats_slow_consumers_total", nil) == 1 })
+	testenv.Eventually(t, "the slow client dropped", func() bool { return hub.Clients() == 1 })
 }
 
 // Heartbeats flow and the stream outlives the server's WriteTimeout (1s in
@@ -335,7 +326,9 @@ func TestStreamOutlivesServerWriteTimeout(t *testing.T) {
 	base, _, _ := f.hub(t, func(c *stream.Config) { c.Heartbeat = 100 * time.Millisecond })
 	alice := uuid.NewString()
 	s := streamtest.Open(t, base+"/sse?user="+alice, "")
-	time.Sleep(2500 * time.Millisecond)
+	// 25 heartbeats 100ms apart: the stream has lived well past the
+	// server's 1s WriteTimeout.
+	testenv.Eventually(t, "25 heartbeats on an idle stream", func() bool { return s.Pings() >= 25 })
 	f.publish(t, alice, msg(1))
 	if ev := s.Next(t, wait); ev.Data != msg(1) {
 		t.Fatalf("got %+v", ev)

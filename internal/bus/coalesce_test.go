@@ -162,16 +162,10 @@ func TestCoalescingWriteErrorIsSticky(t *testing.T) {
 	cc := newCoalescingConn(client)
 	defer cc.Close()
 	server.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := cc.Write(make([]byte, 64<<10)); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("writes to a connection closed by the peer kept succeeding")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, "a write to a connection closed by the peer to fail", func() bool {
+		_, err := cc.Write(make([]byte, 64<<10))
+		return err != nil
+	})
 	if _, err := cc.Write([]byte("x")); err == nil {
 		t.Fatal("Write after a socket error succeeded")
 	}
@@ -258,11 +252,5 @@ func TestCoalescingFlusherEndsWithConnection(t *testing.T) {
 	if _, err := Dial(bctx, Config{URL: u.String(), Name: "test"}, nil, nil); err == nil {
 		t.Fatal("dial with a wrong password succeeded")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for flushers() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d flushers left after Close and a failed dial, %d before", flushers(), before)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, "no flusher left after Close and a failed dial", func() bool { return flushers() <= before })
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 func newEvent(typ string, n int) contracts.Event {
@@ -74,7 +75,7 @@ func TestEventsPublishedAreConsumed(t *testing.T) {
 	if err := pub.Publish(context.Background(), newEvent("user.registered", 0)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "all events consumed", func() bool {
+	testenv.Eventually(t, "all events consumed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == len(want)
@@ -115,7 +116,7 @@ func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "poison event dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 1 })
+	testenv.Eventually(t, "poison event dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 1 })
 	if got := attempts.Load(); got != 3 {
 		t.Fatalf("handler attempts = %d, want MaxAttempts 3", got)
 	}
@@ -127,7 +128,7 @@ func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("ReplayDeadLetters = %d, %v; want 1", n, err)
 	}
-	waitFor(t, "replayed event handled", func() bool { return handled.Load() == 3 })
+	testenv.Eventually(t, "replayed event handled", func() bool { return handled.Load() == 3 })
 	if n, err := bus.ReplayDeadLetters(context.Background(), c, "order", 0); err != nil || n != 0 {
 		t.Fatalf("second replay = %d, %v; want an empty DLQ", n, err)
 	}
@@ -150,7 +151,7 @@ func TestMalformedEventDeadLetteredAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "malformed events dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 2 })
+	testenv.Eventually(t, "malformed events dead-lettered", func() bool { return telemetrytest.Value(t, reg, "oc_events_dead_lettered_total", nil) == 2 })
 	if calls.Load() != 0 {
 		t.Fatalf("handler ran on a malformed event")
 	}

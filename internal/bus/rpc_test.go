@@ -344,14 +344,14 @@ func testConnectionKilled(t *testing.T, path bus.ReplyPath) {
 			}
 		})
 	}
-	waitFor(t, "traffic", func() bool { return okCalls.Load() > 100 })
+	testenv.Eventually(t, "traffic", func() bool { return okCalls.Load() > 100 })
 	if n := testenv.CloseAMQPConnections(t, testenv.VHost(url)); n < 1 {
 		t.Fatalf("closed %d connections", n)
 	}
-	waitFor(t, "reconnect", func() bool { return telemetrytest.Value(t, reg, "oc_bus_reconnects_total", nil) >= 1 })
-	waitFor(t, "ready", func() bool { return cliConn.Ready() == nil && srvConn.Ready() == nil })
+	testenv.Eventually(t, "reconnect", func() bool { return telemetrytest.Value(t, reg, "oc_bus_reconnects_total", nil) >= 1 })
+	testenv.Eventually(t, "ready", func() bool { return cliConn.Ready() == nil && srvConn.Ready() == nil })
 	before := okCalls.Load()
-	waitFor(t, "calls succeeding after recovery", func() bool { return okCalls.Load() > before+100 })
+	testenv.Eventually(t, "calls succeeding after recovery", func() bool { return okCalls.Load() > before+100 })
 	close(stop)
 	wg.Wait() // no caller hangs: the test would time out here
 	close(errs)
@@ -361,17 +361,6 @@ func testConnectionKilled(t *testing.T, path bus.ReplyPath) {
 	t.Logf("ok %d, failed around the outage %d", okCalls.Load(), failedCalls.Load())
 	if got := telemetrytest.Value(t, reg, "oc_bus_connected", nil); got != 1 {
 		t.Errorf("oc_bus_connected = %v after recovery", got)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -166,40 +166,6 @@ func (in *instance) setPassing(t *testing.T, ok bool) {
 	}
 }
 
-// changes records OnChange calls so tests can wait for a state.
-type changes struct {
-	ch chan struct{}
-}
-
-func newChanges() *changes { return &changes{ch: make(chan struct{}, 1)} }
-
-func (c *changes) hook(string, []discovery.Instance) {
-	select {
-	case c.ch <- struct{}{}:
-	default:
-	}
-}
-
-// waitFor waits, woken by OnChange notifications, until cond holds; it
-// fails the test after timeout. The timeout is generous: it bounds a hang,
-// it does not measure speed.
-func (c *changes) waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	// A slow tick covers conditions that do not come from the watcher.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-c.ch:
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-	}
-}
-
 // runWatcher runs w until the test ends.
 func runWatcher(t *testing.T, run func(context.Context) error) {
 	t.Helper()

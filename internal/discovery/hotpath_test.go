@@ -3,10 +3,10 @@ package discovery_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/discovery/consultest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // syncedWatcher returns a watcher over the fake with three healthy
@@ -31,13 +31,7 @@ func syncedWatcher(tb testing.TB) *discovery.Watcher {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(ctx) }()
 	tb.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for len(w.Healthy("product")) != 3 {
-		if time.Now().After(deadline) {
-			tb.Fatal("watcher never saw the instances")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(tb, "the watcher to see the three instances", func() bool { return len(w.Healthy("product")) == 3 })
 	return w
 }
 

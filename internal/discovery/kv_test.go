@@ -23,12 +23,11 @@ func putKV(t *testing.T, c *api.Client, key, value string) {
 	}
 }
 
-func watchGatewayConfig(t *testing.T, h *harness) (*discovery.KVWatcher[discovery.GatewayConfig], *api.Client, string, *changes, *prometheus.Registry, *atomic.Int64) {
+func watchGatewayConfig(t *testing.T, h *harness) (*discovery.KVWatcher[discovery.GatewayConfig], *api.Client, string, *prometheus.Registry, *atomic.Int64) {
 	t.Helper()
 	client, _ := h.client(t)
 	key := "opencommerce-test/" + testenv.Name("gw") + "/gateway/config"
 	t.Cleanup(func() { _, _ = client.KV().Delete(key, nil) })
-	ch := newChanges()
 	var applied atomic.Int64
 	reg := prometheus.NewRegistry()
 	w := discovery.NewGatewayConfigWatcher(client, key, discovery.KVOptions[discovery.GatewayConfig]{
@@ -37,7 +36,6 @@ func watchGatewayConfig(t *testing.T, h *harness) (*discovery.KVWatcher[discover
 		MinQueryInterval: 10 * time.Millisecond,
 		OnChange: func(discovery.GatewayConfig) {
 			applied.Add(1)
-			ch.hook("", nil)
 		},
 	})
 	runWatcher(t, w.Run)
@@ -46,20 +44,20 @@ func watchGatewayConfig(t *testing.T, h *harness) (*discovery.KVWatcher[discover
 	if err := w.WaitSynced(ctx); err != nil {
 		t.Fatalf("config watcher never synced: %v", err)
 	}
-	return w, client, key, ch, reg, &applied
+	return w, client, key, reg, &applied
 }
 
 func TestGatewayConfigLive(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
-	w, client, key, ch, reg, _ := watchGatewayConfig(t, h)
+	w, client, key, reg, _ := watchGatewayConfig(t, h)
 
 	if got, want := w.Get().Limit(discovery.ClassLogin), discovery.DefaultGatewayConfig().Limit(discovery.ClassLogin); got != want {
 		t.Fatalf("without the key login limit = %+v, want default %+v", got, want)
 	}
 
 	putKV(t, client, key, `{"rate_limits":{"login":{"rate":2,"burst":3}},"cors_origins":["https://Shop.Example.com"],"maintenance":true}`)
-	ch.waitFor(t, h.settle, "config to apply", func() bool { return w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "config to apply", func() bool { return w.Get().Maintenance })
 	g := w.Get()
 	if got := g.Limit(discovery.ClassLogin); got != (discovery.RateLimit{Rate: 2, Burst: 3}) {
 		t.Errorf("login limit = %+v, want {2 3}", got)
@@ -79,7 +77,7 @@ func TestGatewayConfigLive(t *testing.T) {
 	for _, v := range invalid {
 		before := telemetrytest.Value(t, reg, "oc_discovery_kv_updates_total", map[string]string{"result": "refused"})
 		putKV(t, client, key, v)
-		ch.waitFor(t, h.settle, "refusal of "+v, func() bool {
+		testenv.EventuallyWithin(t, h.settle, "refusal of "+v, func() bool {
 			return telemetrytest.Value(t, reg, "oc_discovery_kv_updates_total", map[string]string{"result": "refused"}) > before
 		})
 		if got := w.Get(); !got.Maintenance || got.Limit(discovery.ClassLogin).Rate != 2 {
@@ -88,17 +86,17 @@ func TestGatewayConfigLive(t *testing.T) {
 	}
 
 	putKV(t, client, key, `{"maintenance":false}`)
-	ch.waitFor(t, h.settle, "valid value after a refused one", func() bool { return !w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "valid value after a refused one", func() bool { return !w.Get().Maintenance })
 	if got := w.Get().Limit(discovery.ClassLogin); got == (discovery.RateLimit{Rate: 2, Burst: 3}) {
 		t.Errorf("login limit still %+v after a value without it; want the default", got)
 	}
 
 	putKV(t, client, key, `{"maintenance":true}`)
-	ch.waitFor(t, h.settle, "maintenance on", func() bool { return w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "maintenance on", func() bool { return w.Get().Maintenance })
 	if _, err := client.KV().Delete(key, nil); err != nil {
 		t.Fatal(err)
 	}
-	ch.waitFor(t, h.settle, "defaults after delete", func() bool { return !w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "defaults after delete", func() bool { return !w.Get().Maintenance })
 	if got := w.Get(); got.CORSOrigins != nil || got.RateLimits != nil {
 		t.Errorf("after delete %+v, want no overrides", got)
 	}
@@ -109,15 +107,15 @@ func TestGatewayConfigLive(t *testing.T) {
 func TestGatewayConfigUnchangedValueNotReapplied(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
-	w, client, key, ch, _, applied := watchGatewayConfig(t, h)
+	w, client, key, _, applied := watchGatewayConfig(t, h)
 	putKV(t, client, key, `{"maintenance":true}`)
-	ch.waitFor(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
 	n := applied.Load()
 	putKV(t, client, key, `{"maintenance":true}`) // same bytes, new ModifyIndex
 	putKV(t, client, key+"-other", `x`)
 	t.Cleanup(func() { _, _ = client.KV().Delete(key+"-other", nil) })
 	putKV(t, client, key, `{"maintenance":false}`)
-	ch.waitFor(t, h.settle, "apply", func() bool { return !w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "apply", func() bool { return !w.Get().Maintenance })
 	if got := applied.Load() - n; got != 1 {
 		t.Errorf("%d applies for one real change; an identical value must not re-apply", got)
 	}
@@ -127,12 +125,12 @@ func TestGatewayConfigErrorsKeepConfig(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
 	fake := h.requireFake(t)
-	w, client, key, ch, reg, _ := watchGatewayConfig(t, h)
+	w, client, key, reg, _ := watchGatewayConfig(t, h)
 	putKV(t, client, key, `{"maintenance":true}`)
-	ch.waitFor(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
 	fake.SetFailing(true)
 	t.Cleanup(func() { fake.SetFailing(false) })
-	ch.waitFor(t, h.settle, "failed queries", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "failed queries", func() bool {
 		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": key}) >= 1
 	})
 	if !w.Get().Maintenance {
@@ -140,7 +138,7 @@ func TestGatewayConfigErrorsKeepConfig(t *testing.T) {
 	}
 	fake.SetFailing(false)
 	fake.SetKV(key, []byte(`{"maintenance":false}`))
-	ch.waitFor(t, 45*time.Second, "recovery", func() bool { return !w.Get().Maintenance })
+	testenv.EventuallyWithin(t, 45*time.Second, "recovery", func() bool { return !w.Get().Maintenance })
 }
 
 func TestGatewayConfigStaticMode(t *testing.T) {
@@ -163,16 +161,16 @@ func TestGatewayConfigIndexGoesBackwards(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
 	fake := h.requireFake(t)
-	w, client, key, ch, _, _ := watchGatewayConfig(t, h)
+	w, client, key, _, _ := watchGatewayConfig(t, h)
 	for i := range 20 { // push the index up
 		putKV(t, client, key+"-pad", strconv.Itoa(i))
 	}
 	t.Cleanup(func() { _, _ = client.KV().Delete(key+"-pad", nil) })
 	putKV(t, client, key, `{"maintenance":true}`)
-	ch.waitFor(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
-	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
+	testenv.EventuallyWithin(t, h.settle, "apply", func() bool { return w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "watcher to block", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
 	fake.ResetIndex()
-	ch.waitFor(t, h.settle, "watcher to block again after the reset", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
+	testenv.EventuallyWithin(t, h.settle, "watcher to block again after the reset", func() bool { return fake.Blocked("/v1/kv/"+key) == 1 })
 	fake.SetKV(key, []byte(`{"maintenance":false}`))
-	ch.waitFor(t, h.settle, "change after the reset", func() bool { return !w.Get().Maintenance })
+	testenv.EventuallyWithin(t, h.settle, "change after the reset", func() bool { return !w.Get().Maintenance })
 }

@@ -256,19 +256,18 @@ func TestServicePrefix(t *testing.T) {
 		}
 	}
 
-	ch := newChanges()
-	d, err := discovery.Open(cfg, "amqp://unused", []string{svc}, discovery.WatchOptions{MinQueryInterval: 10 * time.Millisecond, OnChange: ch.hook})
+	d, err := discovery.Open(cfg, "amqp://unused", []string{svc}, discovery.WatchOptions{MinQueryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runWatcher(t, d.Run)
-	ch.waitFor(t, h.settle, "the prefixed instance to be healthy under the plain name", func() bool { return d.Instances.HasHealthy(svc) })
+	testenv.EventuallyWithin(t, h.settle, "the prefixed instance to be healthy under the plain name", func() bool { return d.Instances.HasHealthy(svc) })
 	if in, _ := d.Instances.Pick(svc); in.Service != svc || in.ID != reg.ID {
 		t.Errorf("instance %+v; want Service %q (the plain name), ID %q", in, svc, reg.ID)
 	}
 
 	// Without the prefix, another environment's watcher does not see it.
-	plain, _, _, _ := watch(t, h, 10*time.Millisecond, svc)
+	plain, _, _ := watch(t, h, 10*time.Millisecond, svc)
 	if plain.HasHealthy(svc) {
 		t.Error("a watcher without the prefix sees the prefixed instance")
 	}

@@ -31,59 +31,6 @@ func amqpChannel(t *testing.T, url string) *amqp.Channel {
 	return ch
 }
 
-func TestStaticModeFollowsConsumers(t *testing.T) {
-	t.Parallel()
-	url := testenv.AMQP(t)
-	ch := amqpChannel(t, url)
-	insp := discovery.NewAMQPInspector(url)
-	t.Cleanup(func() { _ = insp.Close() })
-	changes := newChanges()
-	w := discovery.NewStaticWatcher(insp, []string{"product", discovery.FileService}, discovery.WatchOptions{
-		StaticPollInterval: 50 * time.Millisecond,
-		FileDataURL:        "http://127.0.0.1:18090",
-		OnChange:           changes.hook,
-	})
-	runWatcher(t, w.Run)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := w.WaitSynced(ctx); err != nil {
-		t.Fatalf("static watcher never synced: %v", err)
-	}
-	// No queue yet (a 404 on the passive declare closes the channel): not
-	// healthy, and the inspector must recover for the next checks.
-	if w.HasHealthy("product") {
-		t.Fatal("product healthy without its queue")
-	}
-
-	if _, err := ch.QueueDeclare("rpc.product", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.Consume("rpc.product", "c1", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	changes.waitFor(t, 10*time.Second, "product healthy once it consumes", func() bool { return w.HasHealthy("product") })
-	in, _ := w.Pick("product")
-	if in.Meta[discovery.MetaRPCQueue] != "rpc.product" || in.DataURL != "" {
-		t.Errorf("static product instance %+v", in)
-	}
-
-	if err := ch.Cancel("c1", false); err != nil {
-		t.Fatal(err)
-	}
-	changes.waitFor(t, 10*time.Second, "product unhealthy after its consumer left", func() bool { return !w.HasHealthy("product") })
-
-	if _, err := ch.QueueDeclare("rpc.file", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.Consume("rpc.file", "f1", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	changes.waitFor(t, 10*time.Second, "file healthy", func() bool { return w.HasHealthy(discovery.FileService) })
-	if f, _ := w.Pick(discovery.FileService); f.DataURL != "http://127.0.0.1:18090" {
-		t.Errorf("file DataURL = %q, want the configured http://127.0.0.1:18090", f.DataURL)
-	}
-}
-
 // The inspector redials after the broker drops its connection; meanwhile
 // the last answer stands.
 func TestAMQPInspectorReconnects(t *testing.T) {
@@ -110,17 +57,10 @@ func TestAMQPInspectorReconnects(t *testing.T) {
 	if _, err := ch.Consume("rpc.x", "", true, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testenv.Eventually(t, "the inspector to count the consumer after its connection was closed", func() bool {
 		n, err := insp.Consumers(ctx, "rpc.x")
-		if err == nil && n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the connection was closed: %d consumers, %v; want 1", n, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && n == 1
+	})
 }
 
 // A broker that stops answering must not hold an inspection beyond its
@@ -210,31 +150,29 @@ func TestStaticWatcherInspectionTimeout(t *testing.T) {
 	insp.stuck.Store("")
 	insp.consumers.Store("rpc.a", 1)
 	insp.consumers.Store("rpc.b", 1)
-	changes := newChanges()
 	reg := prometheus.NewRegistry()
 	const timeout = 100 * time.Millisecond
 	w := discovery.NewStaticWatcher(insp, []string{"a", "b"}, discovery.WatchOptions{
 		Metrics:              reg,
 		StaticPollInterval:   20 * time.Millisecond,
 		StaticInspectTimeout: timeout,
-		OnChange:             changes.hook,
 	})
 	runWatcher(t, w.Run)
-	changes.waitFor(t, 10*time.Second, "both healthy", func() bool { return w.HasHealthy("a") && w.HasHealthy("b") })
+	testenv.EventuallyWithin(t, 10*time.Second, "both healthy", func() bool { return w.HasHealthy("a") && w.HasHealthy("b") })
 
 	insp.stuck.Store("rpc.a")
-	changes.waitFor(t, 10*time.Second, "a timed-out inspection of a", func() bool {
+	testenv.EventuallyWithin(t, 10*time.Second, "a timed-out inspection of a", func() bool {
 		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": "a"}) >= 2
 	})
 	if !w.HasHealthy("a") {
 		t.Error("a turned unhealthy when its inspection timed out; want its last answer kept")
 	}
 	insp.consumers.Store("rpc.b", 0)
-	changes.waitFor(t, 10*time.Second, "b's change seen while a's inspection hangs", func() bool { return !w.HasHealthy("b") })
+	testenv.EventuallyWithin(t, 10*time.Second, "b's change seen while a's inspection hangs", func() bool { return !w.HasHealthy("b") })
 
 	insp.stuck.Store("")
 	insp.consumers.Store("rpc.a", 0)
-	changes.waitFor(t, 10*time.Second, "a followed again once it answers", func() bool { return !w.HasHealthy("a") })
+	testenv.EventuallyWithin(t, 10*time.Second, "a followed again once it answers", func() bool { return !w.HasHealthy("a") })
 	insp.mu.Lock()
 	defer insp.mu.Unlock()
 	if insp.maxTimeout > timeout {

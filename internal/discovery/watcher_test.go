@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/internal/discovery"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 func ids(insts []discovery.Instance) []string {
@@ -23,16 +24,14 @@ func ids(insts []discovery.Instance) []string {
 }
 
 // watch starts a Consul watcher of services with test-sized tuning.
-func watch(t *testing.T, h *harness, minInterval time.Duration, services ...string) (*discovery.Watcher, *changes, *counter, *prometheus.Registry) {
+func watch(t *testing.T, h *harness, minInterval time.Duration, services ...string) (*discovery.Watcher, *counter, *prometheus.Registry) {
 	t.Helper()
 	client, cnt := h.client(t)
-	ch := newChanges()
 	reg := prometheus.NewRegistry()
 	w := discovery.NewConsulWatcher(client, services, discovery.WatchOptions{
 		Metrics:          reg,
 		WaitTime:         30 * time.Second,
 		MinQueryInterval: minInterval,
-		OnChange:         ch.hook,
 	})
 	runWatcher(t, w.Run)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -40,19 +39,23 @@ func watch(t *testing.T, h *harness, minInterval time.Duration, services ...stri
 	if err := w.WaitSynced(ctx); err != nil {
 		t.Fatalf("watcher never synced: %v", err)
 	}
-	return w, ch, cnt, reg
+	return w, cnt, reg
 }
 
-func TestWatcherFollowsHealth(t *testing.T) {
+// TestWatcherFollowsSeveralInstances: with several instances of a service
+// (Consul only; static mode has one per service) Pick visits each, and the
+// healthy set follows each instance's check. What every mode does with one
+// instance is TestWatcherModes's.
+func TestWatcherFollowsSeveralInstances(t *testing.T) {
 	t.Parallel()
 	h := consulServer(t)
 	client, _ := h.client(t)
 	svc := uniqueService(t)
 	a := h.startInstance(t, client, svc, map[string]string{discovery.MetaRPCQueue: discovery.RPCQueue(svc)})
 	b := h.startInstance(t, client, svc, nil)
-	w, ch, _, reg := watch(t, h, 10*time.Millisecond, svc, "absent-"+svc)
+	w, _, reg := watch(t, h, 10*time.Millisecond, svc, "absent-"+svc)
 
-	ch.waitFor(t, h.settle, "both instances healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+	testenv.EventuallyWithin(t, h.settle, "both instances healthy", func() bool { return len(w.Healthy(svc)) == 2 })
 	if got := telemetrytest.Value(t, reg, "oc_discovery_healthy_instances", map[string]string{"service": svc}); got != 2 {
 		t.Errorf("oc_discovery_healthy_instances{service=%q} = %v, want 2", svc, got)
 	}
@@ -75,34 +78,20 @@ func TestWatcherFollowsHealth(t *testing.T) {
 	}
 
 	a.setPassing(t, false)
-	ch.waitFor(t, h.settle, "critical instance to disappear", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "critical instance to disappear", func() bool {
 		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
 	})
 	b.setPassing(t, false)
-	ch.waitFor(t, h.settle, "service to have no healthy instance", func() bool { return !w.HasHealthy(svc) })
+	testenv.EventuallyWithin(t, h.settle, "service to have no healthy instance", func() bool { return !w.HasHealthy(svc) })
 	if _, ok := w.Pick(svc); ok {
 		t.Error("Pick returned an instance of a service with none healthy")
 	}
 	a.setPassing(t, true)
-	ch.waitFor(t, h.settle, "recovered instance to come back", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "recovered instance to come back", func() bool {
 		return slices.Equal(ids(w.Healthy(svc)), []string{a.id})
 	})
 	if got := w.Healthy(svc)[0].Meta[discovery.MetaRPCQueue]; got != discovery.RPCQueue(svc) {
 		t.Errorf("meta rpc_queue = %q, want %q", got, discovery.RPCQueue(svc))
-	}
-}
-
-func TestWatcherFileDataURL(t *testing.T) {
-	t.Parallel()
-	h := consulServer(t)
-	client, _ := h.client(t)
-	svc := uniqueService(t)
-	h.startInstance(t, client, svc, map[string]string{discovery.MetaDataPort: "8090"})
-	w, ch, _, _ := watch(t, h, 10*time.Millisecond, svc)
-	ch.waitFor(t, h.settle, "instance healthy", func() bool { return w.HasHealthy(svc) })
-	in, _ := w.Pick(svc)
-	if in.DataURL != "http://127.0.0.1:8090" {
-		t.Errorf("DataURL = %q, want http://127.0.0.1:8090", in.DataURL)
 	}
 }
 
@@ -124,21 +113,21 @@ func TestWatcherIndexGoesBackwards(t *testing.T) {
 		a.setPassing(t, true)
 	}
 	const interval = 50 * time.Millisecond
-	w, ch, cnt, _ := watch(t, h, interval, svc)
-	ch.waitFor(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+	w, cnt, _ := watch(t, h, interval, svc)
+	testenv.EventuallyWithin(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
 
 	// Consul abandons queries in flight on a restore; a query sent after
 	// it with the old index just blocks until wait ends (see
 	// agent/blockingquery). Act while the watcher is parked.
 	path := "/v1/health/service/" + svc
-	ch.waitFor(t, h.settle, "watcher to block", func() bool { return fake.Blocked(path) == 1 })
+	testenv.EventuallyWithin(t, h.settle, "watcher to block", func() bool { return fake.Blocked(path) == 1 })
 	parked := cnt.sentIndexes(path, 0)
 	if old, _ := strconv.ParseUint(parked[len(parked)-1], 10, 64); old <= 2 {
 		t.Fatalf("parked query index %d; the test needs one well above a restored index", old)
 	}
 	before := cnt.count(path) // the parked query is counted already
 	fake.ResetIndex()
-	ch.waitFor(t, h.settle, "watcher to block again after the reset", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "watcher to block again after the reset", func() bool {
 		return len(cnt.sentIndexes(path, before)) >= 1 && fake.Blocked(path) == 1
 	})
 	sent := cnt.sentIndexes(path, before)
@@ -158,7 +147,7 @@ func TestWatcherIndexGoesBackwards(t *testing.T) {
 		t.Errorf("%d health queries in 500ms after the index went backwards (sent indexes %v); the loop should block again", queries, cnt.sentIndexes(path, before))
 	}
 	a.setPassing(t, false)
-	ch.waitFor(t, h.settle, "change after the reset to be seen", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "change after the reset to be seen", func() bool {
 		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
 	})
 }
@@ -173,8 +162,8 @@ func TestWatcherRateLimitsBusyLoop(t *testing.T) {
 	svc := uniqueService(t)
 	a := h.startInstance(t, client, svc, nil)
 	const interval = 100 * time.Millisecond
-	w, ch, cnt, _ := watch(t, h, interval, svc)
-	ch.waitFor(t, h.settle, "healthy", func() bool { return w.HasHealthy(svc) })
+	w, cnt, _ := watch(t, h, interval, svc)
+	testenv.EventuallyWithin(t, h.settle, "healthy", func() bool { return w.HasHealthy(svc) })
 
 	fake.ReportZeroIndex(true)
 	a.setPassing(t, true) // a write, so the parked query answers with the bad index
@@ -190,7 +179,7 @@ func TestWatcherRateLimitsBusyLoop(t *testing.T) {
 		t.Errorf("only %d queries in %s: the loop stalled instead of polling", queries, window)
 	}
 	a.setPassing(t, false)
-	ch.waitFor(t, h.settle, "change seen while polling", func() bool { return !w.HasHealthy(svc) })
+	testenv.EventuallyWithin(t, h.settle, "change seen while polling", func() bool { return !w.HasHealthy(svc) })
 }
 
 func TestWatcherKeepsLastGoodAnswerOnErrors(t *testing.T) {
@@ -201,13 +190,13 @@ func TestWatcherKeepsLastGoodAnswerOnErrors(t *testing.T) {
 	svc := uniqueService(t)
 	a := h.startInstance(t, client, svc, nil)
 	b := h.startInstance(t, client, svc, nil)
-	w, ch, cnt, reg := watch(t, h, 10*time.Millisecond, svc)
-	ch.waitFor(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
+	w, cnt, reg := watch(t, h, 10*time.Millisecond, svc)
+	testenv.EventuallyWithin(t, h.settle, "both healthy", func() bool { return len(w.Healthy(svc)) == 2 })
 
 	fake.SetFailing(true)
 	t.Cleanup(func() { fake.SetFailing(false) }) // before the deregistrations
 	before := cnt.count("/v1/health/service/" + svc)
-	ch.waitFor(t, h.settle, "failed queries", func() bool {
+	testenv.EventuallyWithin(t, h.settle, "failed queries", func() bool {
 		return telemetrytest.Value(t, reg, "oc_discovery_errors_total", map[string]string{"watch": svc}) >= 2
 	})
 	want := []string{a.id, b.id}
@@ -221,7 +210,7 @@ func TestWatcherKeepsLastGoodAnswerOnErrors(t *testing.T) {
 	}
 	fake.SetFailing(false)
 	a.setPassing(t, false)
-	ch.waitFor(t, 2*h.settle+30*time.Second, "recovery after errors", func() bool {
+	testenv.EventuallyWithin(t, 2*h.settle+30*time.Second, "recovery after errors", func() bool {
 		return slices.Equal(ids(w.Healthy(svc)), []string{b.id})
 	})
 }

@@ -37,7 +37,7 @@ func TestExecModes(t *testing.T) {
 			}
 			rec := &recorder{}
 			startRelay(t, pool, rec, fastCfg(), nil)
-			eventually(t, "published", func() bool { return unpublished(t, pool) == 0 })
+			testenv.Eventually(t, "published", func() bool { return unpublished(t, pool) == 0 })
 			if got := rec.published(); len(got) != 1 || got[0].ID != ev.ID || string(got[0].Data) != `{"n":1}` {
 				t.Fatalf("published %+v, want %+v", got, ev)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // recorder is an EventPublisher that records what it published. fail, when
@@ -75,17 +76,6 @@ func (r *recorder) countByID() map[string]int {
 }
 
 var errBrokerDown = errors.New("broker down")
-
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // addEvents commits n events, one transaction each, and returns them.
 func addEvents(tb testing.TB, pool *pgxpool.Pool, n int) []contracts.Event {
@@ -215,7 +205,7 @@ func TestOutboxPublishesAfterRestart(t *testing.T) {
 	if err := r1.Start(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a failed publish attempt", func() bool { return down.callCount() >= 2 })
+	testenv.Eventually(t, "a failed publish attempt", func() bool { return down.callCount() >= 2 })
 	during := addEvents(t, pool, 2)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := r1.Shutdown(sctx); err != nil {
@@ -240,7 +230,7 @@ func TestOutboxPublishesAfterRestart(t *testing.T) {
 	if err := r2.Start(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "two confirmed publishes", func() bool { return len(hang.published()) >= 2 && hang.callCount() >= 3 })
+	testenv.Eventually(t, "two confirmed publishes", func() bool { return len(hang.published()) >= 2 && hang.callCount() >= 3 })
 	sctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 	_ = r2.Shutdown(sctx) // gives up: ctx too short for a flush
 	cancel()
@@ -250,7 +240,7 @@ func TestOutboxPublishesAfterRestart(t *testing.T) {
 	rec := &recorder{}
 	startRelay(t, pool, rec, fastCfg(), nil)
 	all := append(before, during...)
-	eventually(t, "every event published", func() bool { return unpublished(t, pool) == 0 })
+	testenv.Eventually(t, "every event published", func() bool { return unpublished(t, pool) == 0 })
 	got := rec.countByID()
 	for _, ev := range hang.published() {
 		got[ev.ID]++
@@ -289,7 +279,7 @@ func TestOutboxListenWakesRelay(t *testing.T) {
 	startRelay(t, pool, rec, fastCfg(), nil)
 
 	ev := addEvents(t, pool, 1)[0]
-	eventually(t, "delivery woken by NOTIFY", func() bool { return rec.countByID()[ev.ID] == 1 })
+	testenv.Eventually(t, "delivery woken by NOTIFY", func() bool { return rec.countByID()[ev.ID] == 1 })
 
 	// Kill the listener's connection; the relay reconnects and LISTENs
 	// again.
@@ -312,12 +302,12 @@ func TestOutboxListenWakesRelay(t *testing.T) {
 	if _, err := pool.Exec(ctx, "SELECT pg_terminate_backend($1)", old[0]); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a new listener session", func() bool {
+	testenv.Eventually(t, "a new listener session", func() bool {
 		pids := listeners()
 		return len(pids) == 1 && pids[0] != old[0]
 	})
 	ev2 := addEvents(t, pool, 1)[0]
-	eventually(t, "delivery after the listener reconnected", func() bool { return rec.countByID()[ev2.ID] == 1 })
+	testenv.Eventually(t, "delivery after the listener reconnected", func() bool { return rec.countByID()[ev2.ID] == 1 })
 }
 
 func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
@@ -332,10 +322,10 @@ func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
 	startRelay(t, pool, rec, cfg, reg)
 
 	events := addEvents(t, pool, 10)
-	eventually(t, "pending gauge", func() bool {
+	testenv.Eventually(t, "pending gauge", func() bool {
 		return telemetrytest.Value(t, reg, "oc_outbox_pending", map[string]string{"service": "ordersvc"}) == 10
 	})
-	eventually(t, "lag gauge", func() bool {
+	testenv.Eventually(t, "lag gauge", func() bool {
 		return telemetrytest.Value(t, reg, "oc_outbox_lag_seconds", map[string]string{"service": "ordersvc"}) > 0
 	})
 	if n := unpublished(t, pool); n != 10 {
@@ -352,7 +342,7 @@ func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "all published", func() bool { return unpublished(t, pool) == 0 })
+	testenv.Eventually(t, "all published", func() bool { return unpublished(t, pool) == 0 })
 	got := rec.published()
 	if len(got) != len(events) {
 		t.Fatalf("published %d events, want %d (each once)", len(got), len(events))
@@ -363,7 +353,7 @@ func TestOutboxPublisherFailureKeepsRowsAndRetriesInOrder(t *testing.T) {
 			t.Fatalf("publish order differs at %d: got %s, want %s", i, got[i].ID, events[i].ID)
 		}
 	}
-	eventually(t, "gauges back to zero", func() bool {
+	testenv.Eventually(t, "gauges back to zero", func() bool {
 		return telemetrytest.Value(t, reg, "oc_outbox_pending", map[string]string{"service": "ordersvc"}) == 0 && telemetrytest.Value(t, reg, "oc_outbox_lag_seconds", map[string]string{"service": "ordersvc"}) == 0
 	})
 	if n := telemetrytest.Value(t, reg, "oc_outbox_publish_errors_total", nil); n == 0 {
@@ -415,7 +405,7 @@ func TestOutboxConcurrentRelays(t *testing.T) {
 	}
 	wg.Wait()
 	close(ids)
-	eventually(t, "all published", func() bool { return unpublished(t, pool) == 0 })
+	testenv.Eventually(t, "all published", func() bool { return unpublished(t, pool) == 0 })
 
 	count := map[string]int{}
 	active := 0
@@ -456,7 +446,7 @@ func TestOutboxShutdownFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := addEvents(t, pool, 5)
-	eventually(t, "first publish started", func() bool { return rec.callCount() >= 1 })
+	testenv.Eventually(t, "first publish started", func() bool { return rec.callCount() >= 1 })
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

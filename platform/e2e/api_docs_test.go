@@ -17,6 +17,7 @@ import (
 // platform's readiness; and the document's own examples for registering
 // and signing in work as they are.
 func TestFirstRequestsFindTheDocs(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{})
 	root := &client{t: t, base: env.BaseURL, http: &http.Client{Timeout: 30 * time.Second}}
 

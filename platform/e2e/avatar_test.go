@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // TestAvatars: PATCH /users/me takes avatar_file_id, an image the caller
@@ -15,6 +16,7 @@ import (
 // document stays private. Another user's file, another purpose, an unknown
 // or malformed id are refused with a clear 4xx; "" removes the avatar.
 func TestAvatars(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	anon := newClient(t, env)
@@ -60,7 +62,7 @@ func TestAvatars(t *testing.T) {
 	// Deleting the avatar's file takes it off the profile (file.deleted).
 	alice.must(http.StatusOK, "PATCH", "/users/me", map[string]any{"avatar_file_id": pic})
 	alice.must(http.StatusNoContent, "DELETE", "/files/"+pic, nil)
-	eventually(t, sagaWait, "the deleted avatar leaves the profile", func() bool {
+	testenv.Eventually(t, "the deleted avatar leaves the profile", func() bool {
 		return decode[contracts.User](t, alice.must(http.StatusOK, "GET", "/users/me", nil)).Avatar == nil
 	})
 }

@@ -12,6 +12,7 @@ import (
 // by create, rename or move; concurrent creates of one name give exactly
 // one category; the same name under different parents is fine.
 func TestSiblingCategoryNamesAreUnique(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -72,6 +72,9 @@ func (c *consulUnderTest) configure(cfg *platform.Config, register bool) {
 	cfg.Consul.ServicePrefix = c.prefix
 	cfg.Consul.ConfigKey = c.key
 	cfg.Consul.MinQueryInterval = 10 * time.Millisecond
+	// A change reaches the gateway by ending its parked blocking query;
+	// the longest wait makes a gateway that waited it out fail the test.
+	cfg.Consul.WaitTime = discovery.MaxWaitTime
 	cfg.Consul.CheckInterval, cfg.Consul.CheckTimeout = time.Second, time.Second
 }
 
@@ -150,7 +153,7 @@ func (c *consulUnderTest) addSwitch(t *testing.T, serviceID string) string {
 
 // flip sets the TTL check id passing or critical and returns when the
 // agent (or the fake) holds the new state.
-func (c *consulUnderTest) flip(t *testing.T, id string, passing bool) time.Time {
+func (c *consulUnderTest) flip(t *testing.T, id string, passing bool) {
 	t.Helper()
 	status := api.HealthCritical
 	if passing {
@@ -159,17 +162,29 @@ func (c *consulUnderTest) flip(t *testing.T, id string, passing bool) time.Time 
 	if err := c.client.Agent().UpdateTTL(id, "set by the e2e test", status); err != nil {
 		t.Fatalf("set TTL check %s: %v", id, err)
 	}
-	return time.Now()
+}
+
+// waitParked waits until the gateway's watch of svc is parked in a
+// blocking query, so the next change must wake it. Only the fake can tell;
+// against a real agent the 10-minute wait alone makes the point.
+func (c *consulUnderTest) waitParked(t *testing.T, svc string) {
+	t.Helper()
+	if c.fake == nil {
+		return
+	}
+	path := "/v1/health/service/" + c.prefix + svc
+	testenv.EventuallyWithin(t, c.settle, "the gateway's watch of "+svc+" parked in a blocking query", func() bool { return c.fake.Blocked(path) >= 1 })
 }
 
 // Issue 3 through the whole platform in Consul mode: every module
 // registers itself (-consul.register) with an HTTP check on the admin
 // port, the gateway routes only to services whose checks pass, an instance
-// going critical turns its routes to 503 with Retry-After within a second
-// and coming back restores them within a second, and the live config in KV
-// applies at once (an invalid value is refused and the config in force
-// kept).
+// going critical turns its routes to 503 with Retry-After and coming back
+// restores them, both through the watcher's parked blocking query (not a
+// poll), and the live config in KV applies at once (an invalid value is
+// refused and the config in force kept).
 func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
+	t.Parallel()
 	consul := newConsulUnderTest(t)
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		consul.configure(c, true)
@@ -208,12 +223,13 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 		}
 	}
 	consul.letChecksPass(t, ids...)
-	waitUntil(t, consul.settle, "catalogue routed once product passes", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusOK })
+	testenv.EventuallyWithin(t, consul.settle, "catalogue routed once product passes", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusOK })
 
 	// An instance going critical: its routes answer 503 with Retry-After
-	// within a second, measured from the moment the agent holds the new
-	// state. The watcher is parked in a blocking query that the change
-	// ends, so this is the real path, not a poll interval.
+	// once the agent holds the new state. The gateway's watcher is parked
+	// in a blocking query that waits -consul.wait (10 minutes here) unless
+	// a change ends it: a change seen within settle came through that
+	// query, the real path, not a poll or the wait running out.
 	//
 	// Each probe searches for new text: the gateway caches anonymous
 	// searches for a few seconds and serves a cached answer before it asks
@@ -224,9 +240,10 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 		return c.do("GET", fmt.Sprintf("/products?q=probe%d", probes), nil)
 	}
 	product := consul.addSwitch(t, consul.instanceID(env, "product"))
-	waitUntil(t, consul.settle, "product routed with its switch passing", func() bool { return search().Status == http.StatusOK })
-	down := consul.flip(t, product, false)
-	within(t, down, time.Second, "product routes 503 with Retry-After once product is critical", func() bool {
+	testenv.EventuallyWithin(t, consul.settle, "product routed with its switch passing", func() bool { return search().Status == http.StatusOK })
+	consul.waitParked(t, "product")
+	consul.flip(t, product, false)
+	testenv.EventuallyWithin(t, consul.settle, "product routes 503 with Retry-After once product is critical (the parked query must wake)", func() bool {
 		r := search()
 		return r.Status == http.StatusServiceUnavailable && r.Header.Get("Retry-After") != ""
 	})
@@ -235,8 +252,9 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 	if r := c.do("POST", "/auth/login", map[string]string{"email": "nobody@opencommerce.test", "password": "Wrong-Passw0rd!"}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("login while product is critical: %s; want the user service's 401", r)
 	}
-	up := consul.flip(t, product, true)
-	within(t, up, time.Second, "product routes back once product passes", func() bool { return search().Status == http.StatusOK })
+	consul.waitParked(t, "product")
+	consul.flip(t, product, true)
+	testenv.EventuallyWithin(t, consul.settle, "product routes back once product passes (the parked query must wake)", func() bool { return search().Status == http.StatusOK })
 
 	// Live config from KV, written as an operator's `consul kv put`.
 	put := func(v string) {
@@ -246,16 +264,16 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 		}
 	}
 	put(`{"maintenance": true}`)
-	waitUntil(t, consul.settle, "maintenance on", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusServiceUnavailable })
+	testenv.EventuallyWithin(t, consul.settle, "maintenance on", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusServiceUnavailable })
 	put(`{"maintenance": false, "rate_limits": {"search": {"rate": 0, "burst": 1}}}`) // invalid: rate 0
-	waitUntil(t, consul.settle, "the invalid value seen and refused", func() bool {
+	testenv.EventuallyWithin(t, consul.settle, "the invalid value seen and refused", func() bool {
 		return telemetrytest.Value(t, env.Platform.Registry(), "oc_discovery_kv_updates_total", map[string]string{"key": consul.key, "result": "refused"}) >= 1
 	})
 	if r := c.do("GET", "/categories", nil); r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("an invalid KV value was applied: %s", r)
 	}
 	put(`{"maintenance": false, "rate_limits": {"search": {"rate": 0.01, "burst": 2}}}`)
-	waitUntil(t, consul.settle, "maintenance off", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusOK })
+	testenv.EventuallyWithin(t, consul.settle, "maintenance off", func() bool { return c.do("GET", "/categories", nil).Status == http.StatusOK })
 	limited := false
 	for i := 0; i < 5 && !limited; i++ {
 		limited = c.do("GET", fmt.Sprintf("/products?q=lamp%d", i), nil).Status == http.StatusTooManyRequests
@@ -269,6 +287,7 @@ func TestConsulDiscoveryAndLiveConfig(t *testing.T) {
 // -consul.register stays off: the platform must register nothing (or every
 // instance appears twice) and still route through what Consul holds.
 func TestConsulWithoutSelfRegistration(t *testing.T) {
+	t.Parallel()
 	consul := newConsulUnderTest(t)
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		consul.configure(c, false)
@@ -299,39 +318,9 @@ func TestConsulWithoutSelfRegistration(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = dereg(context.Background()) })
 	consul.letChecksPass(t, reg.ID)
-	waitUntil(t, consul.settle, "catalogue routed to the instance Nomad registered", func() bool {
+	testenv.EventuallyWithin(t, consul.settle, "catalogue routed to the instance Nomad registered", func() bool {
 		return c.do("GET", "/categories", nil).Status == http.StatusOK
 	})
-}
-
-// waitUntil polls ok until it holds, failing the test after timeout (which
-// bounds a hang; it measures nothing).
-func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// within polls ok every 20ms and fails the test unless a request sent at
-// most limit after since sees it hold.
-func within(t *testing.T, since time.Time, limit time.Duration, what string, ok func() bool) {
-	t.Helper()
-	for {
-		sent := time.Now()
-		if sent.Sub(since) > limit {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		if ok() {
-			t.Logf("%s: %s after the change", what, sent.Sub(since))
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func atoi(t *testing.T, s string) int {

@@ -12,6 +12,7 @@ import (
 // in carts and wishlists as unavailable under its last known name, and a
 // checkout of the cart names it.
 func TestDeletedProductInCartAndWishlist(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

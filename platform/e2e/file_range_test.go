@@ -14,6 +14,7 @@ import (
 // the server may or must ignore serve the whole file; a good range still
 // gets its slice, and a validator check still comes before the range.
 func TestFileRangesUnsatisfiable(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	alice := c.as(signUp(c, "alice-ranges@example.com", "").Access)

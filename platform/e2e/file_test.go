@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
 
@@ -157,6 +158,7 @@ func startFiles(t *testing.T) *platformtest.Env {
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func TestFilesThroughGateway(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	alice := c.as(signUp(c, "alice-files@example.com", "").Access)
@@ -314,6 +316,7 @@ func TestFilesThroughGateway(t *testing.T) {
 // to a product; the product page, cached by the gateway before the attach,
 // shows it, and the image is public.
 func TestProductImageThroughGateway(t *testing.T) {
+	t.Parallel()
 	env := startFiles(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -340,7 +343,7 @@ func TestProductImageThroughGateway(t *testing.T) {
 		t.Fatalf("the product service does not show the image: %+v", got.Images)
 	}
 	var last product
-	eventually(t, 3*time.Second, "anonymous GET /products/{id} still serves the product without its image (the gateway cache was not purged on product.updated)", func() bool {
+	testenv.EventuallyWithin(t, 3*time.Second, "anonymous GET /products/{id} still serves the product without its image (the gateway cache was not purged on product.updated)", func() bool {
 		last = decode[product](t, anon.must(http.StatusOK, "GET", "/products/"+p.ID, nil))
 		return len(last.Images) == 1
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // Fulfilment per seller through the gateway: an order of two sellers is
@@ -16,6 +17,7 @@ import (
 // the buyer sees every shipment and hears of each, and an admin acts for
 // any seller.
 func TestFulfilmentPerSeller(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -156,7 +158,7 @@ func TestFulfilmentPerSeller(t *testing.T) {
 			}
 			return n
 		}
-		eventually(t, notifyWait, "three shipped and three delivered notifications", func() bool {
+		testenv.Eventually(t, "three shipped and three delivered notifications", func() bool {
 			return countNotes(contracts.KindOrderShipped) == 3 && countNotes(contracts.KindOrderDelivered) == 3
 		})
 		parcel := 0

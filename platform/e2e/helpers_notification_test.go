@@ -93,16 +93,8 @@ func startMailpit(t testing.TB) *mailpit {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	m := &mailpit{SMTP: smtpAddr, API: "http://" + api}
-	deadline := time.Now().Add(notifyWait)
-	for {
-		if m.up() {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit not listening within %v", notifyWait)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	testenv.EventuallyWithin(t, notifyWait, "mailpit listening", m.up)
+	return m
 }
 
 func (m *mailpit) up() bool {
@@ -185,23 +177,25 @@ func (m *mailpit) get(t testing.TB, path string, v any) {
 // one of subjectParts, and returns it.
 func (m *mailpit) awaitMail(t testing.TB, addr string, subjectParts ...string) mail {
 	t.Helper()
-	deadline := time.Now().Add(notifyWait)
-	for {
-		box := m.inbox(t, addr)
+	var box []mail
+	var found mail
+	if !testenv.Poll(notifyWait, func() bool {
+		box = m.inbox(t, addr)
 		for _, ml := range box {
 			if containsAll(ml.Subject, subjectParts...) {
-				return ml
+				found = ml
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			subjects := make([]string, len(box))
-			for i, ml := range box {
-				subjects[i] = ml.Subject
-			}
-			t.Fatalf("no email to %s with subject containing %q within %v; inbox: %q", addr, subjectParts, notifyWait, subjects)
+		return false
+	}) {
+		subjects := make([]string, len(box))
+		for i, ml := range box {
+			subjects[i] = ml.Subject
 		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("no email to %s with subject containing %q within %v; inbox: %q", addr, subjectParts, notifyWait, subjects)
 	}
+	return found
 }
 
 // mailsAbout returns the messages to addr whose subject contains every one
@@ -301,17 +295,16 @@ func findNote(ns []note, kind, orderID string) *note {
 // awaitNote waits until c has a notification of kind about orderID.
 func awaitNote(c *client, kind, orderID string) note {
 	c.t.Helper()
-	deadline := time.Now().Add(notifyWait)
-	for {
-		ns := notes(c, "")
-		if n := findNote(ns, kind, orderID); n != nil {
-			return *n
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("no %s notification about order %s within %v; have %d: %v", kind, orderID, notifyWait, len(ns), kinds(ns))
-		}
-		time.Sleep(50 * time.Millisecond)
+	var ns []note
+	var found *note
+	if !testenv.Poll(notifyWait, func() bool {
+		ns = notes(c, "")
+		found = findNote(ns, kind, orderID)
+		return found != nil
+	}) {
+		c.t.Fatalf("no %s notification about order %s within %v; have %d: %v", kind, orderID, notifyWait, len(ns), kinds(ns))
 	}
+	return *found
 }
 
 func kinds(ns []note) []string {
@@ -630,7 +623,7 @@ func openWS(c *client, env *platformtest.Env, want float64, lastID string) *wsSt
 		}
 	}()
 	c.t.Cleanup(w.Close)
-	eventually(c.t, notifyWait, "the WebSocket's stream consumer to exist", func() bool {
+	testenv.Eventually(c.t, "the WebSocket's stream consumer to exist", func() bool {
 		return metric(c.t, env, "oc_stream_clients", `kind="ws"`) >= want
 	})
 	return w

@@ -23,12 +23,11 @@ import (
 
 // Test cards of the built-in payment provider (API.md).
 const (
-	cardOK        = "4242424242424242"
-	cardDeclined  = "4000000000000002"
-	cardNoFunds   = "4000000000009995"
-	cardBadLuhn   = "4242424242424241"
-	sagaWait      = 30 * time.Second // bound on every wait for the saga
-	sagaPollEvery = 25 * time.Millisecond
+	cardOK       = "4242424242424242"
+	cardDeclined = "4000000000000002"
+	cardNoFunds  = "4000000000009995"
+	cardBadLuhn  = "4242424242424241"
+	sagaWait     = 30 * time.Second // bound on every wait for the saga
 )
 
 // startShop starts a platform whose gateway rate classes are wide enough
@@ -110,36 +109,27 @@ func final(status string) bool {
 // with the last status seen.
 func awaitOrder(c *client, id, want string) contracts.Order {
 	c.t.Helper()
-	deadline := time.Now().Add(sagaWait)
-	for {
-		o := getOrder(c, id)
-		if o.Status == want {
-			return o
-		}
-		if final(o.Status) {
+	var o contracts.Order
+	if !testenv.Poll(sagaWait, func() bool {
+		o = getOrder(c, id)
+		if o.Status != want && final(o.Status) {
 			c.t.Fatalf("order %s ended %s (%s), want %s", id, o.Status, o.StatusReason, want)
 		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("order %s still %s after %v, want %s", id, o.Status, sagaWait, want)
-		}
-		time.Sleep(sagaPollEvery)
+		return o.Status == want
+	}) {
+		c.t.Fatalf("order %s still %s after %v, want %s", id, o.Status, sagaWait, want)
 	}
+	return o
 }
 
 // awaitPayment polls the order until its payment has status want.
 func awaitPayment(c *client, id, want string) contracts.Order {
 	c.t.Helper()
-	deadline := time.Now().Add(sagaWait)
-	for {
-		o := getOrder(c, id)
-		if o.Payment.Status == want {
-			return o
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("order %s payment still %s after %v, want %s (order %s)", id, o.Payment.Status, sagaWait, want, o.Status)
-		}
-		time.Sleep(sagaPollEvery)
+	var o contracts.Order
+	if !testenv.Poll(sagaWait, func() bool { o = getOrder(c, id); return o.Payment.Status == want }) {
+		c.t.Fatalf("order %s payment still %s after %v, want %s (order %s)", id, o.Payment.Status, sagaWait, want, o.Status)
 	}
+	return o
 }
 
 // inventoryOf reads a product's inventory as c (its seller or an admin).
@@ -153,18 +143,15 @@ func inventoryOf(c *client, productID string) contracts.Inventory {
 // asynchronously), failing after sagaWait with the last figures.
 func awaitStock(c *client, productID string, stock, reserved int64) contracts.Inventory {
 	c.t.Helper()
-	deadline := time.Now().Add(sagaWait)
-	for {
-		inv := inventoryOf(c, productID)
-		if inv.Stock == stock && inv.Reserved == reserved {
-			return inv
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("inventory of %s: stock %d reserved %d after %v, want %d and %d", productID, inv.Stock, inv.Reserved,
-				sagaWait, stock, reserved)
-		}
-		time.Sleep(sagaPollEvery)
+	var inv contracts.Inventory
+	if !testenv.Poll(sagaWait, func() bool {
+		inv = inventoryOf(c, productID)
+		return inv.Stock == stock && inv.Reserved == reserved
+	}) {
+		c.t.Fatalf("inventory of %s: stock %d reserved %d after %v, want %d and %d", productID, inv.Stock, inv.Reserved,
+			sagaWait, stock, reserved)
 	}
+	return inv
 }
 
 // ledgerFor returns the ledger entries of inv that name orderID.
@@ -299,15 +286,12 @@ func charges(t testing.TB, env *platformtest.Env) int64 {
 // ended (cancelled, refunded).
 func awaitSettled(c *client, id string) contracts.Order {
 	c.t.Helper()
-	deadline := time.Now().Add(sagaWait)
-	for {
-		o := getOrder(c, id)
-		if o.Status == contracts.OrderStatusPaid || final(o.Status) {
-			return o
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("order %s still %s after %v", id, o.Status, sagaWait)
-		}
-		time.Sleep(sagaPollEvery)
+	var o contracts.Order
+	if !testenv.Poll(sagaWait, func() bool {
+		o = getOrder(c, id)
+		return o.Status == contracts.OrderStatusPaid || final(o.Status)
+	}) {
+		c.t.Fatalf("order %s still %s after %v", id, o.Status, sagaWait)
 	}
+	return o
 }

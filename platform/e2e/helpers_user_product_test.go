@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
@@ -120,22 +119,6 @@ func wantError(t testing.TB, r response, status int, code string) string {
 		t.Errorf("want error %q with a message, got %s", code, r.Body)
 	}
 	return e.Error.Message
-}
-
-// eventually polls cond every 50ms until it is true or within elapses.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("not within %v: %s", within, what)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // money is the wire shape of contracts.Money.

@@ -15,6 +15,7 @@ import (
 // case-insensitively are a 400 invalid_argument through the gateway, the
 // same on every service, and nothing is stored.
 func TestHostileInputIsRefused(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	admin := c.as(adminSession(c).Access)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
@@ -18,6 +19,7 @@ import (
 // the refusals. The subtests share one platform and one Mailpit and run
 // one after the other; each has its own accounts and products.
 func TestNotification(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	env := startNotifyShop(t, mp.SMTP)
 	c := newClient(t, env)
@@ -67,7 +69,7 @@ func TestNotification(t *testing.T) {
 		if r, err := strconv.Atoi(s.Retry()); err != nil || r <= 0 {
 			t.Errorf("stream retry field %q, want a positive number of milliseconds", s.Retry())
 		}
-		eventually(t, notifyWait, "a heartbeat comment on an idle stream", func() bool { return s.Pings() >= 2 })
+		testenv.Eventually(t, "a heartbeat comment on an idle stream", func() bool { return s.Pings() >= 2 })
 		s.Close()
 		// An id past the stream's end (one from a stream since reset, up to
 		// the largest) is a valid resume point: new messages only.
@@ -76,7 +78,7 @@ func TestNotification(t *testing.T) {
 		}
 		// Closed streams are noticed (a failed write, bounded by the
 		// heartbeat) and released.
-		eventually(t, notifyWait, "closed streams released", func() bool {
+		testenv.Eventually(t, "closed streams released", func() bool {
 			return metric(t, env, "oc_stream_clients", `kind="sse"`) == 0
 		})
 	})
@@ -458,6 +460,7 @@ func checkOnce(t *testing.T, evs []sseEvent, last uint64, before map[string]bool
 // what an action through the other caused, with the same ids, and a
 // stream resumes on the other instance after the last id it saw.
 func TestNotificationTwoGateways(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	a := startNotifyShop(t, mp.SMTP)
 	b := platformtest.Start(t, platformtest.Options{Targets: "gateway", AMQPURL: a.AMQPURL, WideRateLimits: true, Tweak: func(c *platform.Config) {

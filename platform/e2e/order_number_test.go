@@ -13,6 +13,7 @@ import (
 // it, and GET /orders/{number} finds the order for its buyer, its seller
 // and an admin, and for no one else.
 func TestOrderNumber(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -19,6 +19,7 @@ import (
 // payment was voided without any call to the provider. The shelf ends
 // empty with nothing left reserved: never oversold, nothing leaked.
 func TestOrderRaceForTheLastUnits(t *testing.T) {
+	t.Parallel()
 	const (
 		racers = 100
 		units  = 10

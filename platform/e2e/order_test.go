@@ -16,6 +16,7 @@ import (
 // other (the metric and charge counts are deltas); each has its own
 // products and buyers, so its lists and stock figures are its own.
 func TestOrderSaga(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -22,6 +22,7 @@ func payAgain(c *client, id, key, card string) response {
 // pays it, every attempt shows, and the replies of cancel and refund carry
 // the attempts like GET does.
 func TestPaymentRetry(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -96,6 +97,7 @@ func TestPaymentRetry(t *testing.T) {
 // the sweeper (payment_timeout), its stock released, and can no longer be
 // paid.
 func TestUnpaidOrderIsCancelledAfterItsWindow(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true, Tweak: func(c *platform.Config) {
 		c.Services.Order.PendingTimeout = 3 * time.Second
 		c.Services.Order.SweepInterval = 200 * time.Millisecond

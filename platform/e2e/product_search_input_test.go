@@ -15,6 +15,7 @@ import (
 // clear 4xx naming the problem (never a 500). Lists are read signed in, so
 // the gateway's anonymous cache plays no part.
 func TestProductIssue5SearchAndInput(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // Issue 5 through the gateway: the catalogue routes against the real
@@ -14,6 +16,7 @@ import (
 // must see fresh data are made signed in (the gateway caches anonymous
 // reads only); the cache itself is TestProductGatewayCache's subject.
 func TestProductCatalogue(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -400,6 +403,7 @@ func TestProductCatalogue(t *testing.T) {
 // Issue 5: the gateway caches anonymous catalogue reads and must drop them
 // when the catalogue changes (it purges on product events).
 func TestProductGatewayCache(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -426,7 +430,7 @@ func TestProductGatewayCache(t *testing.T) {
 		}
 		// …and the anonymous read must show it soon.
 		var last string
-		eventually(t, within, "anonymous GET /products/{id} still serves the old name after PATCH (no cache purge)", func() bool {
+		testenv.EventuallyWithin(t, within, "anonymous GET /products/{id} still serves the old name after PATCH (no cache purge)", func() bool {
 			last = decode[product](t, anon.must(http.StatusOK, "GET", "/products/"+p.ID, nil)).Name
 			return last == "Fresh Teapot"
 		})
@@ -441,11 +445,11 @@ func TestProductGatewayCache(t *testing.T) {
 		anon.must(http.StatusOK, "GET", q, nil)
 		seller.must(http.StatusOK, "PATCH", "/products/"+p.ID, map[string]any{"price": money{1500, "USD"}})
 		// The list first: its own 5s TTL must not be what makes it pass.
-		eventually(t, within, "anonymous GET /products?q= still serves the old price", func() bool {
+		testenv.EventuallyWithin(t, within, "anonymous GET /products?q= still serves the old price", func() bool {
 			l := decode[productList](t, anon.must(http.StatusOK, "GET", q, nil))
 			return len(l.Items) == 1 && l.Items[0].Price.Amount == 1500
 		})
-		eventually(t, within, "anonymous GET /products/by-slug still serves the old price", func() bool {
+		testenv.EventuallyWithin(t, within, "anonymous GET /products/by-slug still serves the old price", func() bool {
 			return decode[product](t, anon.must(http.StatusOK, "GET", "/products/by-slug/"+p.Slug, nil)).Price.Amount == 1500
 		})
 	})
@@ -453,7 +457,7 @@ func TestProductGatewayCache(t *testing.T) {
 	t.Run("GET /categories shows a new category", func(t *testing.T) {
 		anon.must(http.StatusOK, "GET", "/categories", nil)
 		added := newCategory(adm, "Brand New Shelf", "")
-		eventually(t, within, "anonymous GET /categories still serves the tree without the new category", func() bool {
+		testenv.EventuallyWithin(t, within, "anonymous GET /categories still serves the tree without the new category", func() bool {
 			tree := decode[struct{ Items []*category }](t, anon.must(http.StatusOK, "GET", "/categories", nil))
 			return findCategory(tree.Items, added.ID) != nil
 		})

@@ -11,6 +11,7 @@ import (
 // on create and update with a clear 400 (a free product could never be
 // ordered: there is no zero-total order).
 func TestProductRequiredFieldsAndPrice(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)

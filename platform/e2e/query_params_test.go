@@ -12,6 +12,7 @@ import (
 // declare is a 400 naming it on every route (anonymous or signed in), not
 // silently ignored; the declared ones keep working.
 func TestUnknownQueryParameterIsRefused(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{})
 	c := newClient(t, env)
 	tok, _ := c.register("query@example.com", "")

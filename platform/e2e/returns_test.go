@@ -37,6 +37,7 @@ func providerRefunds(t testing.TB, env *platformtest.Env, key string) (n, sum in
 // lines once however many approvals race, and the order ends refunded when
 // everything is; everyone is told at each step.
 func TestReturns(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
@@ -125,7 +126,7 @@ func TestReturns(t *testing.T) {
 		parallel(t, 8, func(int) (response, error) {
 			return send(sellerA, "POST", "/returns/"+first.ID+"/approve", contracts.ReturnDecision{Note: "Sorry about that"})
 		}, http.StatusOK)
-		eventually(t, sagaWait, "the approved return refunded", func() bool {
+		testenv.Eventually(t, "the approved return refunded", func() bool {
 			g := decode[contracts.ReturnRequest](t, sellerA.must(http.StatusOK, "GET", "/returns/"+first.ID, nil))
 			return g.Status == contracts.ReturnRefunded && g.RefundedAt != nil
 		})
@@ -168,7 +169,7 @@ func TestReturns(t *testing.T) {
 		if n, _ := providerRefunds(t, env, "return:"+r.ID); n != 0 {
 			t.Errorf("a rejected return was refunded %d times", n)
 		}
-		eventually(t, notifyWait, "the buyer told of the rejection", func() bool {
+		testenv.Eventually(t, "the buyer told of the rejection", func() bool {
 			n := 0
 			for _, x := range notes(buyer, "") {
 				if x.Kind == contracts.KindReturnDecided && x.OrderID == o.ID {
@@ -228,7 +229,7 @@ func TestReturns(t *testing.T) {
 		r := decode[contracts.ReturnRequest](t, buyer.must(http.StatusCreated, "POST", "/orders/"+o.ID+"/returns", ask("dented", units(1, 1))))
 		sellerA.must(http.StatusOK, "POST", "/returns/"+r.ID+"/approve", nil)
 		awaitPayment(buyer, o.ID, contracts.PaymentStatusSucceeded)
-		eventually(t, sagaWait, "the return refunded", func() bool { return getOrder(buyer, o.ID).Refunded == contracts.USD(2000) })
+		testenv.Eventually(t, "the return refunded", func() bool { return getOrder(buyer, o.ID).Refunded == contracts.USD(2000) })
 		f := decode[contracts.Order](t, adm.must(http.StatusOK, "POST", "/orders/"+o.ID+"/refund", contracts.RefundRequest{Reason: "lost parcel"}))
 		if f.Status != contracts.OrderStatusRefunded {
 			t.Fatalf("refunded = %+v", f)

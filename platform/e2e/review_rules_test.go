@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // uploadAs uploads a small PNG with purpose as c and returns its file id.
@@ -27,13 +27,9 @@ func buy(buyer, seller *client, productID string) contracts.Order {
 	buyer.t.Helper()
 	o := placeOrder(buyer, newKey(), checkoutOf(cardOK, line(productID, 1)))
 	o = awaitOrder(buyer, o.ID, contracts.OrderStatusPaid)
-	deadline := time.Now().Add(sagaWait)
-	for ledgerFor(inventoryOf(seller, productID), o.ID)[contracts.LedgerOutgoing] == 0 {
-		if time.Now().After(deadline) {
-			buyer.t.Fatalf("the sale of order %s never reached the product's inventory", o.ID)
-		}
-		time.Sleep(sagaPollEvery)
-	}
+	testenv.Eventually(buyer.t, "the sale of order "+o.ID+" in the product's inventory", func() bool {
+		return ledgerFor(inventoryOf(seller, productID), o.ID)[contracts.LedgerOutgoing] > 0
+	})
 	return o
 }
 
@@ -45,6 +41,7 @@ func buy(buyer, seller *client, productID string) contracts.Order {
 // uploads: private until attached, then anyone downloads them; the
 // author's documents stay private.
 func TestReviewsAreForCustomersWhoBought(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	c := newClient(t, env)
 	anon := newClient(t, env)

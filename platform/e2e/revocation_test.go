@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
@@ -47,7 +48,7 @@ func awaitRevoked(t *testing.T, token string, gateways []*client, reqs ...func(c
 	for _, g := range gateways {
 		c := g.as(token)
 		for _, req := range reqs {
-			eventually(t, revokeWithin, "revoked token refused on "+c.base, func() bool { return sessionEnded(t, req(c)) })
+			testenv.EventuallyWithin(t, revokeWithin, "revoked token refused on "+c.base, func() bool { return sessionEnded(t, req(c)) })
 		}
 	}
 }
@@ -68,6 +69,7 @@ func send2(method, path string, body any) func(c *client) response {
 // tokens issued after the revocation (in the same second, too) work at
 // once.
 func TestRevocationReachesEveryGateway(t *testing.T) {
+	t.Parallel()
 	a := startShop(t)
 	b := extraGateway(t, a)
 	ca, cb := newClient(t, a), newClient(t, b)
@@ -93,7 +95,7 @@ func TestRevocationReachesEveryGateway(t *testing.T) {
 		// A gateway started after the revocation never saw its event: it
 		// loads the cut-offs on start.
 		cc := newClient(t, extraGateway(t, a)).as(s.Access)
-		eventually(t, revokeWithin, "revoked token refused by a gateway started later", func() bool { return sessionEnded(t, cc.do("GET", "/cart", nil)) })
+		testenv.EventuallyWithin(t, revokeWithin, "revoked token refused by a gateway started later", func() bool { return sessionEnded(t, cc.do("GET", "/cart", nil)) })
 	})
 
 	t.Run("demote seller", func(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // searchShop is a small catalogue for the search tests, made through the
@@ -67,6 +67,7 @@ func names(l contracts.ProductList) []string {
 // products and variants, a store's synonyms, and the ranking, through the
 // gateway.
 func TestSearchLikeAShopper(t *testing.T) {
+	t.Parallel()
 	s := newSearchShop(t)
 	for _, tc := range []struct {
 		what, q   string
@@ -134,6 +135,7 @@ func TestSearchLikeAShopper(t *testing.T) {
 // TestSearchFacets: facet counts over all the matches on request, and the
 // same keys as filters.
 func TestSearchFacets(t *testing.T) {
+	t.Parallel()
 	s := newSearchShop(t)
 	all := s.search(t, "facets", "category,price,rating,in_stock,properties", "limit", "1")
 	f := all.Facets
@@ -211,6 +213,7 @@ func TestSearchFacets(t *testing.T) {
 // TestSearchSuggest: suggestions for a search box, categories and product
 // names, with typos and accents.
 func TestSearchSuggest(t *testing.T) {
+	t.Parallel()
 	s := newSearchShop(t)
 	suggest := func(q string) []string {
 		t.Helper()
@@ -252,6 +255,7 @@ func TestSearchSuggest(t *testing.T) {
 // TestSearchRanksBestSellersFirst: among equally relevant products the one
 // that sold more units comes first (units sold follow paid orders).
 func TestSearchRanksBestSellersFirst(t *testing.T) {
+	t.Parallel()
 	s := newSearchShop(t)
 	var a, b product
 	s.seller.must(http.StatusCreated, "POST", "/products", map[string]any{"name": "Enamel Mug", "description": "Camp mug.",
@@ -271,7 +275,7 @@ func TestSearchRanksBestSellersFirst(t *testing.T) {
 	}
 	o := placeOrder(s.cust, newKey(), checkoutOf(cardOK, line(a.ID, 2)))
 	awaitOrder(s.cust, o.ID, contracts.OrderStatusPaid)
-	eventually(t, 10*time.Second, "the product that sold first", func() bool {
+	testenv.Eventually(t, "the product that sold first", func() bool {
 		return slices.Equal(ids(), []string{a.ID, b.ID})
 	})
 }

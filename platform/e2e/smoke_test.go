@@ -10,6 +10,7 @@ import (
 // The platform starts, the gateway routes to the user service, and a user
 // can register, sign in and read their profile.
 func TestAccountThroughGateway(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{})
 	c := newClient(t, env)
 	tok, id := c.register("ada@example.com", "")

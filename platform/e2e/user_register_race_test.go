@@ -13,6 +13,7 @@ import (
 // case) through the gateway: exactly one account is created, every other
 // attempt is a 409, and the one account can sign in.
 func TestUserConcurrentRegistrationSameEmail(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{WideRateLimits: true})
 	c := newClient(t, env)
 	const n = 20

@@ -14,6 +14,7 @@ import (
 // Issue 4 through the gateway: every account flow against the real
 // servers, and the security properties a storefront relies on.
 func TestUserFlows(t *testing.T) {
+	t.Parallel()
 	env := startRoomy(t)
 
 	t.Run("register, login, refresh rotation, reuse revokes the family, logout", func(t *testing.T) {
@@ -458,6 +459,7 @@ func TestUserFlows(t *testing.T) {
 // attempt can come from its own client IP (X-Forwarded-For): that shows
 // the user service's own limits behind the gateway's login rate class.
 func TestUserLoginRateLimits(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
 		c.Services.Gateway.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
 		c.Services.User.LoginIPFailures = 3 // below the gateway's per-IP burst of 5

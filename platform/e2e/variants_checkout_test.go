@@ -13,6 +13,7 @@ import (
 // choose), and the variant bought (name, options, SKU) shows on the cart,
 // the order, the seller's order list and the seller's email.
 func TestVariantsThroughCheckout(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	env := startNotifyShop(t, mp.SMTP)
 	c := newClient(t, env)

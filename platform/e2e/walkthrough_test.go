@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 	"github.com/opencommerce/opencommerce/tools/demo"
 )
@@ -87,6 +88,7 @@ func demoCategory(t *testing.T, c *client, name string) *category {
 // notification over SSE and the email in Mailpit, and the email's order
 // link answers.
 func TestDemoWalkthrough(t *testing.T) {
+	t.Parallel()
 	mp := startMailpit(t)
 	env := startNotifyShop(t, mp.SMTP)
 	res := seedDemo(t, env)
@@ -128,7 +130,7 @@ func TestDemoWalkthrough(t *testing.T) {
 		t.Fatal("no Lighting category under the demo category")
 	}
 	var lamp contracts.Product
-	eventually(t, notifyWait, "the demo lamp listed in its category", func() bool {
+	testenv.Eventually(t, "the demo lamp listed in its category", func() bool {
 		var page contracts.ProductList
 		anon.must(http.StatusOK, "GET", "/products"+query("category", lighting.ID), nil).JSON(t, &page)
 		for _, p := range page.Items {
@@ -241,6 +243,7 @@ func snapshot(t *testing.T, anon *client, cust *client) demoSnapshot {
 // nothing and prints the same accounts; -remove deletes the products and
 // categories and disables the accounts; a run after that seeds again.
 func TestDemoRunsAgainAndRemoves(t *testing.T) {
+	t.Parallel()
 	env := startShop(t)
 	first := seedDemo(t, env)
 	anon := newClient(t, env)
@@ -284,7 +287,7 @@ func TestDemoRunsAgainAndRemoves(t *testing.T) {
 	if rm.Products != 6 || rm.Categories != 8 || len(rm.Disabled) != 3 || rm.Files != 6 {
 		t.Errorf("removed %+v, want 6 products, 6 files, 8 categories, 3 accounts disabled", rm)
 	}
-	eventually(t, notifyWait, "the demo category gone from the tree", func() bool { return demoCategory(t, anon, demo.Marker) == nil })
+	testenv.Eventually(t, "the demo category gone from the tree", func() bool { return demoCategory(t, anon, demo.Marker) == nil })
 	if r := anon.do("GET", "/products/"+lampID, nil); r.Status != http.StatusNotFound {
 		t.Errorf("removed demo product: %s, want 404", r)
 	}
@@ -307,6 +310,7 @@ func TestDemoRunsAgainAndRemoves(t *testing.T) {
 // (login and checkout: 5 in a burst) the demo still seeds everything,
 // waiting as Retry-After says.
 func TestDemoWaitsOutRateLimits(t *testing.T) {
+	t.Parallel()
 	env := platformtest.Start(t, platformtest.Options{})
 	var progress strings.Builder
 	cfg := demoConfig(t, env)

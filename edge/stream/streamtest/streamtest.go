@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,7 +63,11 @@ type SSE struct {
 	Events chan Event // closed when the stream ends
 	resp   *http.Response
 	cancel context.CancelFunc
+	pings  atomic.Int64
 }
+
+// Pings returns how many heartbeat comments (": ping") arrived so far.
+func (s *SSE) Pings() int { return int(s.pings.Load()) }
 
 // Open connects to url (with Last-Event-ID lastID unless empty) and waits
 // until the server reports the stream ready (its ": connected" comment), so
@@ -113,6 +118,9 @@ func (s *SSE) read(ready chan struct{}) {
 			}
 			ev, data = Event{}, nil
 		case strings.HasPrefix(line, ":"):
+			if line == ": ping" {
+				s.pings.Add(1)
+			}
 			if !signalled && strings.Contains(line, "connected") {
 				signalled = true
 				close(ready)

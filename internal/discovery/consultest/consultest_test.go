@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/opencommerce/opencommerce/internal/discovery/consultest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 func TestKVBlockingQuery(t *testing.T) {
@@ -32,9 +33,7 @@ func TestKVBlockingQuery(t *testing.T) {
 		}
 		done <- p
 	}()
-	for s.Blocked("/v1/kv/a/b") == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the KV query to block", func() bool { return s.Blocked("/v1/kv/a/b") > 0 })
 	s.SetKV("a/b", []byte("hello"))
 	select {
 	case p := <-done:
@@ -153,9 +152,7 @@ func TestTTLCheckOfAService(t *testing.T) {
 		}
 		done <- len(entries)
 	}()
-	for s.Blocked("/v1/health/service/web") == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the health query to block", func() bool { return s.Blocked("/v1/health/service/web") > 0 })
 	if err := agent.FailTTL("w1-ttl", "down for a test"); err != nil {
 		t.Fatalf("fail TTL: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // tools are the binaries the deployment test runs. make test-deploy passes
@@ -186,23 +188,21 @@ func mustRun(t *testing.T, dir string, env []string, bin string, args ...string)
 	return out
 }
 
-// eventually polls cond until it is true or within has passed.
+// eventually polls cond (testenv.Poll) until it holds or within has
+// passed; cond also says why it does not hold yet, and the last reason it
+// gave names the failure.
 func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
 	last := ""
-	for {
+	held := testenv.Poll(within, func() bool {
 		ok, why := cond()
-		if ok {
-			return
-		}
 		if why != "" {
 			last = why
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v (last: %s)", what, within, last)
-		}
-		time.Sleep(500 * time.Millisecond)
+		return ok
+	})
+	if !held {
+		t.Fatalf("%s: not within %v (last: %s)", what, within, last)
 	}
 }
 

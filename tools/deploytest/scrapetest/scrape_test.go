@@ -61,7 +61,9 @@ func TestPrometheusScrapesThePlatformAndEveryExpressionHasData(t *testing.T) {
 	start := time.Now()
 	shop := setUp(t, a, b)
 	shop.round(t)
-	time.Sleep(2500 * time.Millisecond) // > 2 scrape intervals
+	// Barrier: every target scraped after the first round, so the second
+	// round's increments are seen against a sample of the first.
+	prom.awaitScrapedAfter(t, time.Now())
 	shop.round(t)
 	t.Logf("traffic took %v", time.Since(start).Round(time.Millisecond))
 
@@ -167,25 +169,23 @@ func startPrometheus(t *testing.T, bin, root string, targets []targetGroup) *pro
 		}
 	})
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !testenv.Poll(20*time.Second, func() bool {
 		select {
 		case err := <-exited:
 			exited <- err
 			t.Fatalf("prometheus exited while starting: %v\n%s", err, p.log)
 		default:
 		}
-		if resp, err := p.http.Get(p.base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
+		resp, err := p.http.Get(p.base + "/-/ready")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 20s\n%s", p.log)
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("prometheus not ready within 20s\n%s", p.log)
 	}
+	return p
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -306,9 +306,8 @@ func fastRules(t *testing.T, path string) []byte {
 // awaitTargetsUp waits until Prometheus scraped n targets successfully.
 func (p *prometheus) awaitTargetsUp(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	var last []string
-	for {
+	if !testenv.Poll(20*time.Second, func() bool {
 		var r struct {
 			Data struct {
 				ActiveTargets []struct {
@@ -327,13 +326,39 @@ func (p *prometheus) awaitTargetsUp(t *testing.T, n int) {
 				up++
 			}
 		}
-		if up == n && len(r.Data.ActiveTargets) == n {
-			return
+		return up == n && len(r.Data.ActiveTargets) == n
+	}) {
+		t.Fatalf("want %d targets up within 20s, have:\n%s", n, strings.Join(last, "\n"))
+	}
+}
+
+// awaitScrapedAfter waits until Prometheus has scraped every active
+// target (successfully) after since.
+func (p *prometheus) awaitScrapedAfter(t *testing.T, since time.Time) {
+	t.Helper()
+	var last []string
+	if !testenv.Poll(30*time.Second, func() bool {
+		var r struct {
+			Data struct {
+				ActiveTargets []struct {
+					ScrapeURL  string    `json:"scrapeUrl"`
+					Health     string    `json:"health"`
+					LastScrape time.Time `json:"lastScrape"`
+				} `json:"activeTargets"`
+			} `json:"data"`
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want %d targets up within 20s, have:\n%s", n, strings.Join(last, "\n"))
+		p.get(t, "/api/v1/targets?state=active", &r)
+		last = last[:0]
+		done := len(r.Data.ActiveTargets) > 0
+		for _, tg := range r.Data.ActiveTargets {
+			last = append(last, fmt.Sprintf("%s %s %s", tg.ScrapeURL, tg.Health, tg.LastScrape.Format(time.RFC3339Nano)))
+			if tg.Health != "up" || !tg.LastScrape.After(since) {
+				done = false
+			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		return done
+	}) {
+		t.Fatalf("targets not all scraped after %s within 30s:\n%s", since.Format(time.RFC3339Nano), strings.Join(last, "\n"))
 	}
 }
 

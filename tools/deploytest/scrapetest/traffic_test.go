@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/platform/platformtest"
 )
 
@@ -159,14 +160,15 @@ func (c *client) checkout(productID, card, want string) string {
 	var o contracts.Order
 	c.must(http.StatusAccepted, "POST", "/orders", req, &o, "Idempotency-Key", uuid.NewString())
 	id := o.ID
-	deadline := time.Now().Add(30 * time.Second)
-	for o.Status != want {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("order %s: status %s after 30s, want %s", id, o.Status, want)
+	if !testenv.Poll(30*time.Second, func() bool {
+		if o.Status == want {
+			return true
 		}
-		time.Sleep(25 * time.Millisecond)
 		o = contracts.Order{}
 		c.must(http.StatusOK, "GET", "/orders/"+id, nil, &o)
+		return o.Status == want
+	}) {
+		c.t.Fatalf("order %s: status %s after 30s, want %s", id, o.Status, want)
 	}
 	return id
 }
