@@ -18,11 +18,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/opencommerce/opencommerce/internal/bus/amqpadmin"
 	"github.com/opencommerce/opencommerce/internal/pg"
@@ -193,7 +196,39 @@ func NATS(tb testing.TB) (natsURL, prefix string) {
 		Unavailable(tb, "NATS", err)
 	}
 	_ = c.Close()
+	anchorOnce.Do(anchorJetStream)
 	return NATSURL, Name("oct")
+}
+
+// AnchorStream is a JetStream stream the tests create on the machine's NATS
+// server and never delete. nats-server removes an account's stream
+// directory when its last stream is deleted; a stream created by a
+// parallel test at that moment fails ("could not create storage directory").
+// With the anchor the account always holds a stream.
+const AnchorStream = "OC_TESTENV_ANCHOR"
+
+var anchorOnce sync.Once
+
+// anchorJetStream creates AnchorStream if it is missing. A failure is left
+// to the test's own use of NATS to report.
+func anchorJetStream() {
+	nc, err := nats.Connect(NATSURL, nats.Timeout(5*time.Second))
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:     AnchorStream,
+		Subjects: []string{"oc_testenv.anchor"},
+		Storage:  jetstream.FileStorage,
+		MaxMsgs:  1,
+	})
 }
 
 // FreeAddr returns a free loopback TCP address.
