@@ -50,7 +50,11 @@ func (s *Searcher) List(ctx context.Context, params contracts.Params) ([]byte, e
 
 // Suggest answers product.suggest with params, as the reply JSON.
 func (s *Searcher) Suggest(ctx context.Context, params contracts.Params) ([]byte, error) {
-	r, err := s.c.suggest(ctx, params)
+	q, err := parseSuggest(contracts.Actor{}, params)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.c.suggest(ctx, q)
 	if err != nil {
 		return nil, err
 	}
