@@ -45,7 +45,7 @@ func benchCore(b *testing.B) *core {
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return &core{pool: benchPool, cfg: DefaultConfig()}
+	return &core{pool: benchPool, catalog: pgCatalog{pool: benchPool}, cfg: DefaultConfig()}
 }
 
 // BenchmarkList measures product.list's page query (and count) on the
