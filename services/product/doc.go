@@ -4,17 +4,32 @@
 //
 // # Layout
 //
-// rpc.go decodes the gateway's envelope and calls the domain (core, in
-// categories.go, products.go, search.go with searchq.go, facets.go,
-// suggest.go, synonyms.go and searchcache.go, inventory.go, social.go,
-// lookup.go); searcher.go exposes the search to benchmarks; events.go applies consumed events through pg.HandleOnce;
-// cache.go is the Redis read-through cache (a change purges before and
-// after commit and fences the purged keys for a second, so a read that
-// loaded the old rows cannot cache them back); migrations/ is the schema. The
-// domain speaks SQL directly: the invariants that matter (no oversell,
-// exact ratings, unique slugs/SKUs/reviews) are single statements and
-// constraints, and splitting them behind a repository interface would only
-// hide them.
+// rpc.go maps each product.* method to the domain through bus.Routed and
+// bus.Query: the transport decodes the body into its contract type or
+// parses the list filters (parseList, parseSuggest, parsePage), and the
+// handlers receive typed values. The domain is core: categories.go,
+// products.go (documents, read through the cache) and productwrite.go
+// (product writes), search.go with searchq.go, facets.go, suggest.go,
+// synonyms.go and searchcache.go, inventory.go, social.go, lookup.go;
+// searcher.go exposes the search to benchmarks; events.go applies
+// consumed events through pg.HandleOnce; cache.go is the Redis
+// read-through cache (a change purges before and after commit and fences
+// the purged keys for a second, so a read that loaded the old rows cannot
+// cache them back); migrations/ is the schema.
+//
+// The service is moving to the anatomy of the user service (a domain that
+// depends only on the Store interface it declares, and an adapter
+// implementing it). Products and categories are there: store.go declares
+// catalogStore and catalogTx (one write transaction), pgcatalog.go is
+// their PostgreSQL adapter, and categories.go and productwrite.go hold no
+// SQL. Every product write has one shape: authorize and validate the input,
+// check images with the file service after an unlocked ownership
+// pre-check, then one transaction that re-checks ownership under the row
+// lock, answering with the document's cached JSON. Inventory, the social
+// features and search still speak SQL in the domain files (through
+// core.pool); the invariants that matter there (no oversell, exact
+// ratings, unique reviews) are single statements and constraints, which
+// their adapter methods must keep as such.
 //
 // # Decisions
 //
