@@ -50,16 +50,6 @@ func scanProduct(row pgx.Row) (productRow, error) {
 	return p, err
 }
 
-// lockProduct loads a product FOR UPDATE and checks that actor may change
-// it, for the writes still speaking SQL (inventory).
-func lockProduct(ctx context.Context, tx pgx.Tx, actor contracts.Actor, id uuid.UUID) (productRow, error) {
-	p, err := pgCatalogTx{tx: tx}.LockProduct(ctx, id)
-	if err != nil {
-		return p, err
-	}
-	return p, mayChange(actor, p.SellerID)
-}
-
 // ProductOwner implements catalogStore.
 func (s pgCatalog) ProductOwner(ctx context.Context, id uuid.UUID) (string, int64, error) {
 	var owner string
@@ -178,6 +168,80 @@ func (s pgCatalog) Categories(ctx context.Context) ([]categoryRow, map[uuid.UUID
 		return nil, nil, fmt.Errorf("count products: %w", err)
 	}
 	return cats, counts, nil
+}
+
+// Inventory implements catalogStore.
+func (s pgCatalog) Inventory(ctx context.Context, id uuid.UUID, before int64, limit int) (string, *contracts.Inventory, []int64, error) {
+	inv := &contracts.Inventory{ProductID: id.String(), Variants: []contracts.VariantStock{}, Ledger: []contracts.LedgerEntry{}}
+	var seller string
+	err := s.pool.QueryRow(ctx, `SELECT seller_id, stock, reserved FROM products WHERE id = $1`, id).Scan(&seller, &inv.Stock, &inv.Reserved)
+	if isNoRows(err) {
+		return "", nil, nil, contracts.NotFound("product")
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, sku, stock, reserved FROM product_variants WHERE product_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	inv.Variants, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (contracts.VariantStock, error) {
+		var v contracts.VariantStock
+		var vid uuid.UUID
+		var sku *string
+		err := row.Scan(&vid, &sku, &v.Stock, &v.Reserved)
+		v.VariantID, v.SKU = vid.String(), strOrEmpty(sku)
+		return v, err
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT id, variant_id, kind, quantity, reason, actor_id, order_id, at FROM inventory_ledger
+		WHERE product_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, before, limit)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	defer rows.Close()
+	var seq []int64
+	for rows.Next() {
+		var e contracts.LedgerEntry
+		var n int64
+		var vid, oid *uuid.UUID
+		if err := rows.Scan(&n, &vid, &e.Kind, &e.Quantity, &e.Reason, &e.ActorID, &oid, &e.At); err != nil {
+			return "", nil, nil, err
+		}
+		if vid != nil {
+			e.VariantID = vid.String()
+		}
+		if oid != nil {
+			e.OrderID = oid.String()
+		}
+		inv.Ledger = append(inv.Ledger, e)
+		seq = append(seq, n)
+	}
+	return seller, inv, seq, rows.Err()
+}
+
+// AddStock implements catalogTx.
+func (t pgCatalogTx) AddStock(ctx context.Context, id uuid.UUID, variantID *uuid.UUID, delta int64) (bool, error) {
+	var stock int64
+	var err error
+	if variantID == nil {
+		err = t.tx.QueryRow(ctx, `UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1 AND stock + $2 >= 0 RETURNING stock`, id, delta).Scan(&stock)
+	} else {
+		err = t.tx.QueryRow(ctx, `UPDATE product_variants SET stock = stock + $3 WHERE id = $2 AND product_id = $1 AND stock + $3 >= 0 RETURNING stock`, id, *variantID, delta).Scan(&stock)
+	}
+	if isNoRows(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HasVariant implements catalogTx.
+func (t pgCatalogTx) HasVariant(ctx context.Context, id, variantID uuid.UUID) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product_variants WHERE id = $1 AND product_id = $2)`, variantID, id).Scan(&ok)
+	return ok, err
 }
 
 // LockProduct implements catalogTx.

@@ -96,6 +96,10 @@ type catalogStore interface {
 	// Categories returns every category ordered by name then id, and the
 	// number of active products directly in each.
 	Categories(ctx context.Context) ([]categoryRow, map[uuid.UUID]int64, error)
+	// Inventory returns product id's seller and stock (its variants' too)
+	// and up to limit ledger entries older than the entry numbered before,
+	// newest first, with their numbers (seq).
+	Inventory(ctx context.Context, id uuid.UUID, before int64, limit int) (sellerID string, inv *contracts.Inventory, seq []int64, err error)
 }
 
 // catalogTx is what one write transaction does to products and
@@ -122,6 +126,12 @@ type catalogTx interface {
 	// DeleteProduct deletes p and keeps its tombstone (for order
 	// histories that name it).
 	DeleteProduct(ctx context.Context, p productRow) error
+	// AddStock moves the available stock of product id, or of its variant
+	// variantID, by delta in one statement unless it would fall below
+	// zero; ok is false then, and when the variant is not the product's.
+	AddStock(ctx context.Context, id uuid.UUID, variantID *uuid.UUID, delta int64) (ok bool, err error)
+	// HasVariant reports whether variantID is a variant of product id.
+	HasVariant(ctx context.Context, id, variantID uuid.UUID) (bool, error)
 	// Ledger appends a movement to the inventory ledger.
 	Ledger(ctx context.Context, productID uuid.UUID, variantID *uuid.UUID, kind string, qty int64, reason, actorID string) error
 	// InsertVariant inserts a variant of productID at pos and returns its
