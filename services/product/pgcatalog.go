@@ -222,6 +222,53 @@ func (s pgCatalog) Inventory(ctx context.Context, id uuid.UUID, before int64, li
 	return seller, inv, seq, rows.Err()
 }
 
+// DeletedProducts implements catalogStore.
+func (s pgCatalog) DeletedProducts(ctx context.Context, ids []string) (map[string]contracts.LookupItem, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text, seller_id, name, slug FROM deleted_products WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load deleted products: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]contracts.LookupItem)
+	for rows.Next() {
+		it := contracts.LookupItem{Deleted: true}
+		if err := rows.Scan(&it.ID, &it.SellerID, &it.Name, &it.Slug); err != nil {
+			return nil, fmt.Errorf("load deleted products: %w", err)
+		}
+		out[it.ID] = it
+	}
+	return out, rows.Err()
+}
+
+// Synonyms implements catalogStore.
+func (s pgCatalog) Synonyms(ctx context.Context) ([]contracts.Synonym, error) {
+	rows, err := s.pool.Query(ctx, `SELECT term, synonyms FROM search_synonyms ORDER BY term`)
+	if err != nil {
+		return nil, fmt.Errorf("synonyms: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (contracts.Synonym, error) {
+		var s contracts.Synonym
+		err := row.Scan(&s.Term, &s.Synonyms)
+		return s, err
+	})
+}
+
+// SetSynonyms implements catalogStore.
+func (s pgCatalog) SetSynonyms(ctx context.Context, items []contracts.Synonym) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM search_synonyms`); err != nil {
+			return err
+		}
+		for _, s := range items {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_synonyms (term, synonyms) VALUES (oc_fold($1), $2)
+				ON CONFLICT (term) DO UPDATE SET synonyms = search_synonyms.synonyms || EXCLUDED.synonyms`, s.Term, s.Synonyms); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // AddStock implements catalogTx.
 func (t pgCatalogTx) AddStock(ctx context.Context, id uuid.UUID, variantID *uuid.UUID, delta int64) (bool, error) {
 	var stock int64

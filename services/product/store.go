@@ -100,6 +100,14 @@ type catalogStore interface {
 	// and up to limit ledger entries older than the entry numbered before,
 	// newest first, with their numbers (seq).
 	Inventory(ctx context.Context, id uuid.UUID, before int64, limit int) (sellerID string, inv *contracts.Inventory, seq []int64, err error)
+	// DeletedProducts returns the tombstones (seller, last name and slug)
+	// of those ids that name deleted products, by id.
+	DeletedProducts(ctx context.Context, ids []string) (map[string]contracts.LookupItem, error)
+	// Synonyms returns the search synonyms by term.
+	Synonyms(ctx context.Context) ([]contracts.Synonym, error)
+	// SetSynonyms replaces the search synonyms in one transaction (terms
+	// stored folded; synonyms of terms that fold alike are merged).
+	SetSynonyms(ctx context.Context, items []contracts.Synonym) error
 }
 
 // catalogTx is what one write transaction does to products and
