@@ -70,6 +70,8 @@ var (
 	errSiblingName = errors.New("sibling category name taken")
 	// errInUse: a row still references what was to be deleted.
 	errInUse = errors.New("in use")
+	// errAlreadyReviewed: the user has reviewed the product already.
+	errAlreadyReviewed = errors.New("already reviewed")
 )
 
 // catalogStore is the persistence of products and categories the domain
@@ -108,6 +110,52 @@ type catalogStore interface {
 	// SetSynonyms replaces the search synonyms in one transaction (terms
 	// stored folded; synonyms of terms that fold alike are merged).
 	SetSynonyms(ctx context.Context, items []contracts.Synonym) error
+
+	reviewReads
+}
+
+// reviewReads are the reads of reviews and of what a review needs.
+type reviewReads interface {
+	// Product loads product id, unlocked.
+	Product(ctx context.Context, id uuid.UUID) (productRow, error)
+	// Bought reports whether userID has a paid order holding product id
+	// (a committed reservation: an order cancelled or refunded before
+	// shipping does not count).
+	Bought(ctx context.Context, userID string, id uuid.UUID) (bool, error)
+	// HasReviewed reports whether userID has reviewed product id.
+	HasReviewed(ctx context.Context, id uuid.UUID, userID string) (bool, error)
+	// Reviews returns up to limit reviews of product id, newest first,
+	// older than after (nil: from the newest).
+	Reviews(ctx context.Context, id uuid.UUID, after *timeCursor, limit int) ([]contracts.Review, error)
+	// Review loads review id, unlocked.
+	Review(ctx context.Context, id uuid.UUID) (contracts.Review, error)
+}
+
+// reviewTx is what one write transaction does to reviews and the
+// product ratings they move.
+type reviewTx interface {
+	// Product and Bought are as reviewReads', inside the transaction.
+	Product(ctx context.Context, id uuid.UUID) (productRow, error)
+	Bought(ctx context.Context, userID string, id uuid.UUID) (bool, error)
+	// InsertReview inserts a verified-purchase review (id, product, user,
+	// rating, title, body and images taken from r) and returns it as
+	// stored; a second review of the product by the user is
+	// errAlreadyReviewed.
+	InsertReview(ctx context.Context, r contracts.Review, images []uuid.UUID) (contracts.Review, error)
+	// LockReview loads review id FOR UPDATE.
+	LockReview(ctx context.Context, id uuid.UUID) (contracts.Review, error)
+	// SetReviewImages replaces review id's images.
+	SetReviewImages(ctx context.Context, id uuid.UUID, images []uuid.UUID) error
+	// SaveReview writes r's rating, title and body, moves updated_at and
+	// returns the review as stored.
+	SaveReview(ctx context.Context, r contracts.Review) (contracts.Review, error)
+	// DeleteReview deletes review id.
+	DeleteReview(ctx context.Context, id uuid.UUID) error
+	// AddRating moves product id's rating sum and count (one atomic
+	// increment, so concurrent reviews keep the average exact) and
+	// returns the product's identifying fields (id, seller, slug,
+	// category, status, name).
+	AddRating(ctx context.Context, id uuid.UUID, sum, count int64) (productRow, error)
 }
 
 // catalogTx is what one write transaction does to products and
@@ -189,6 +237,8 @@ type catalogTx interface {
 	// DeleteCategory deletes category id (errInUse if something was
 	// attached to it meanwhile).
 	DeleteCategory(ctx context.Context, id uuid.UUID) error
+
+	reviewTx
 
 	// Event writes an event to the outbox.
 	Event(ctx context.Context, typ string, data any) error
