@@ -112,6 +112,39 @@ type catalogStore interface {
 	SetSynonyms(ctx context.Context, items []contracts.Synonym) error
 
 	reviewReads
+	commentReads
+}
+
+// commentReads are the reads of comments.
+type commentReads interface {
+	// Comments returns up to limit top-level comments of product id,
+	// newest first, older than after (nil: from the newest).
+	Comments(ctx context.Context, id uuid.UUID, after *timeCursor, limit int) ([]contracts.Comment, error)
+	// Replies returns the first max replies (oldest first) to each of
+	// roots.
+	Replies(ctx context.Context, roots []uuid.UUID, max int) ([]contracts.Comment, error)
+}
+
+// socialTx is what one write transaction does to comments and reactions.
+type socialTx interface {
+	// Comment loads comment id's product, parent (nil for a top-level
+	// comment) and author, unlocked.
+	Comment(ctx context.Context, id uuid.UUID) (productID uuid.UUID, parent *uuid.UUID, userID string, err error)
+	// InsertComment inserts cm (its ID, ProductID, ParentID, UserID, Body,
+	// IsQuestion and BySeller) and returns it as stored.
+	InsertComment(ctx context.Context, cm contracts.Comment) (contracts.Comment, error)
+	// LockComment locks comment id and returns its author.
+	LockComment(ctx context.Context, id uuid.UUID) (userID string, err error)
+	// DeleteComment deletes comment id and its replies.
+	DeleteComment(ctx context.Context, id uuid.UUID) error
+	// AddReaction records userID's reaction typ to product id (again is
+	// a no-op).
+	AddReaction(ctx context.Context, id uuid.UUID, userID, typ string) error
+	// RemoveReactions removes userID's reaction typ to product id, or all
+	// of theirs when typ is empty.
+	RemoveReactions(ctx context.Context, id uuid.UUID, userID, typ string) error
+	// ReactionCounts counts product id's reactions by type.
+	ReactionCounts(ctx context.Context, id uuid.UUID) (map[string]int64, error)
 }
 
 // reviewReads are the reads of reviews and of what a review needs.
@@ -239,6 +272,7 @@ type catalogTx interface {
 	DeleteCategory(ctx context.Context, id uuid.UUID) error
 
 	reviewTx
+	socialTx
 
 	// Event writes an event to the outbox.
 	Event(ctx context.Context, typ string, data any) error
