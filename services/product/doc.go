@@ -19,17 +19,20 @@
 //
 // The service is moving to the anatomy of the user service (a domain that
 // depends only on the Store interface it declares, and an adapter
-// implementing it). Products and categories are there: store.go declares
-// catalogStore and catalogTx (one write transaction), pgcatalog.go is
-// their PostgreSQL adapter, and categories.go and productwrite.go hold no
-// SQL. Every product write has one shape: authorize and validate the input,
-// check images with the file service after an unlocked ownership
+// implementing it), inside this package for now. store.go declares
+// catalogStore (the reads) and catalogTx (what one write transaction
+// does); pgcatalog.go, pgreviews.go and pgsocial.go are their PostgreSQL
+// adapter. Categories, product writes, the inventory RPCs, reviews,
+// comments, reactions, synonyms and lookup's tombstones go through them and
+// hold no SQL. Every write has one shape: authorize and validate the
+// input, ask the file service (images) after an unlocked ownership
 // pre-check, then one transaction that re-checks ownership under the row
-// lock, answering with the document's cached JSON. Inventory, the social
-// features and search still speak SQL in the domain files (through
-// core.pool); the invariants that matter there (no oversell, exact
-// ratings, unique reviews) are single statements and constraints, which
-// their adapter methods must keep as such.
+// lock; product writes answer with the document's cached JSON. Still
+// speaking SQL in the domain files (through core.pool): the reservations
+// driven by order events (inventory.go, events.go) and search (search.go,
+// searchq.go, facets.go, suggest.go), whose invariants (no oversell) and
+// query plans are single statements that an adapter method must keep as
+// such.
 //
 // # Decisions
 //
