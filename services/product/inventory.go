@@ -279,21 +279,41 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 	if len(lines) == 0 && len(short) == 0 {
 		short = append(short, contracts.InventoryShortfall{}) // an order without items cannot be reserved
 	}
-	sp, err := tx.Begin(ctx)
+	got, short, err := takeAll(ctx, tx, lines, short)
 	if err != nil {
 		return err
 	}
-	type taken struct {
-		l       stockLine
-		p       productRow
-		crossed bool
+	if len(short) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+	}
+	return holdLines(ctx, tx, oid, o.UserID, got, ch)
+}
+
+// taken is a line whose units were taken from stock: the product as it
+// is now, and whether its stock status crossed (a document change).
+type taken struct {
+	l       stockLine
+	p       productRow
+	crossed bool
+}
+
+// takeAll takes every line's units in a savepoint, all or none: with any
+// shortfall (short on entry counts too) the savepoint is rolled back and
+// the shortfalls, with what is available, are returned.
+func takeAll(ctx context.Context, tx pgx.Tx, lines []stockLine, short []contracts.InventoryShortfall) ([]taken, []contracts.InventoryShortfall, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	var got []taken
 	for _, l := range lines {
 		ok, p, crossed, err := take(ctx, sp, l)
 		if err != nil {
 			_ = sp.Rollback(ctx)
-			return err
+			return nil, nil, err
 		}
 		if ok {
 			got = append(got, taken{l, p, crossed})
@@ -302,7 +322,7 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 		n, err := available(ctx, sp, l)
 		if err != nil {
 			_ = sp.Rollback(ctx)
-			return err
+			return nil, nil, err
 		}
 		s := contracts.InventoryShortfall{ProductID: l.product.String(), Requested: l.qty, Available: n}
 		if l.variant != nil {
@@ -311,24 +331,22 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 		short = append(short, s)
 	}
 	if len(short) > 0 {
-		if err := sp.Rollback(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+		return nil, short, sp.Rollback(ctx)
 	}
-	if err := sp.Commit(ctx); err != nil {
-		return err
-	}
+	return got, nil, sp.Commit(ctx)
+}
+
+// holdLines records a reservation's lines and their ledger entries,
+// announces the documents whose stock status changed, and
+// inventory.reserved.
+func holdLines(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, got []taken, ch *change) error {
 	items := make([]contracts.InventoryItem, 0, len(got))
 	for i, t := range got {
 		if _, err := tx.Exec(ctx, `INSERT INTO reservation_lines (order_id, line, product_id, variant_id, quantity) VALUES ($1, $2, $3, $4, $5)`,
 			oid, i, t.l.product, t.l.variant, t.l.qty); err != nil {
 			return err
 		}
-		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), o.UserID, &oid); err != nil {
+		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), userID, &oid); err != nil {
 			return err
 		}
 		ch.product(t.l.product.String(), t.p.Slug)
