@@ -74,9 +74,11 @@ var (
 	errAlreadyReviewed = errors.New("already reviewed")
 )
 
-// catalogStore is the persistence of products and categories the domain
-// needs; the SQL is in the PostgreSQL adapter (pgcatalog.go), and the
-// domain's product and category code sees only this interface.
+// catalogStore is the persistence the domain's catalogue code needs
+// (products, categories, the inventory RPCs, reviews, comments, reactions,
+// synonyms, tombstones); the SQL is in the PostgreSQL adapter
+// (pgcatalog.go, pgreviews.go, pgsocial.go), and that code sees only this
+// interface (and catalogTx inside a write).
 // Not-found conditions are *contracts.Error not_found unless a method says
 // otherwise. Implementations are safe for concurrent use.
 type catalogStore interface {
