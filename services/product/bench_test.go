@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/pg"
@@ -18,18 +19,40 @@ import (
 
 var (
 	benchOnce sync.Once
+	benchDB   string // the run's benchmark database, dropped by TestMain
 	benchPool *pgxpool.Pool
 	benchErr  error
 )
+
+// TestMain drops the benchmarks' database after the run: it is shared by
+// every benchmark, so it cannot belong to the first one (testenv.PG drops
+// its database when its test ends).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchPool != nil {
+		benchPool.Close()
+		testenv.DropDatabases(benchDB)
+	}
+	os.Exit(code)
+}
 
 // benchCore seeds one database with OC_BENCH_PRODUCTS (default 100,000)
 // products, shared by every benchmark of the run.
 func benchCore(b *testing.B) *core {
 	b.Helper()
 	benchOnce.Do(func() {
-		url := testenv.PG(b) // dropped when the first benchmark ends; the pool outlives it only within the run
 		ctx := context.Background()
-		benchPool, benchErr = pgxpool.New(ctx, url)
+		conn, err := pgx.Connect(ctx, testenv.PGURL)
+		if err != nil {
+			testenv.Unavailable(b, "PostgreSQL", err)
+		}
+		benchDB = testenv.Name("octbench")
+		_, benchErr = conn.Exec(ctx, "CREATE DATABASE "+benchDB)
+		_ = conn.Close(ctx)
+		if benchErr != nil {
+			return
+		}
+		benchPool, benchErr = pgxpool.New(ctx, testenv.WithDatabase(testenv.PGURL, benchDB))
 		if benchErr != nil {
 			return
 		}
@@ -45,7 +68,7 @@ func benchCore(b *testing.B) *core {
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return &core{pool: benchPool, cfg: DefaultConfig()}
+	return &core{pool: benchPool, catalog: pgCatalog{pool: benchPool}, cfg: DefaultConfig()}
 }
 
 // BenchmarkList measures product.list's page query (and count) on the

@@ -3,12 +3,12 @@ package product
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
+
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
@@ -33,46 +33,27 @@ func (c *core) categoryTree(ctx context.Context) ([]*contracts.Category, error) 
 	return roots, nil
 }
 
+// buildTree assembles the tree from the store's categories and adds the
+// active products of each category to it and each of its ancestors.
 func (c *core) buildTree(ctx context.Context) ([]*contracts.Category, error) {
-	rows, err := c.pool.Query(ctx, `SELECT id, parent_id, name, slug, created_at, updated_at FROM categories ORDER BY name, id`)
+	rows, counts, err := c.catalog.Categories(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load categories: %w", err)
-	}
-	nodes := map[uuid.UUID]*contracts.Category{}
-	parents := map[uuid.UUID]*uuid.UUID{}
-	var order []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		var parent *uuid.UUID
-		cat := &contracts.Category{Children: []*contracts.Category{}}
-		if err := rows.Scan(&id, &parent, &cat.Name, &cat.Slug, &cat.CreatedAt, &cat.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		cat.ID = id.String()
-		if parent != nil {
-			s := parent.String()
-			cat.ParentID = &s
-		}
-		nodes[id], parents[id] = cat, parent
-		order = append(order, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	counts, err := c.pool.Query(ctx, `SELECT category_id, count(*) FROM products WHERE status = 'active' GROUP BY category_id`)
-	if err != nil {
-		return nil, fmt.Errorf("count products: %w", err)
-	}
-	for counts.Next() {
-		var id uuid.UUID
-		var n int64
-		if err := counts.Scan(&id, &n); err != nil {
-			counts.Close()
-			return nil, err
+	nodes := make(map[uuid.UUID]*contracts.Category, len(rows))
+	parents := make(map[uuid.UUID]*uuid.UUID, len(rows))
+	for _, r := range rows {
+		cat := &contracts.Category{ID: r.ID.String(), Name: r.Name, Slug: r.Slug, Children: []*contracts.Category{},
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		if r.ParentID != nil {
+			s := r.ParentID.String()
+			cat.ParentID = &s
 		}
-		// Add n to the category and each ancestor. Depth is small; a cycle
-		// cannot exist (moves are checked), but bound the walk anyway.
+		nodes[r.ID], parents[r.ID] = cat, r.ParentID
+	}
+	for id, n := range counts {
+		// Depth is small; a cycle cannot exist (moves are checked), but
+		// bound the walk anyway.
 		for cur, hops := &id, 0; cur != nil && hops < 1000; hops++ {
 			node := nodes[*cur]
 			if node == nil {
@@ -82,13 +63,10 @@ func (c *core) buildTree(ctx context.Context) ([]*contracts.Category, error) {
 			cur = parents[*cur]
 		}
 	}
-	if err := counts.Err(); err != nil {
-		return nil, err
-	}
 	roots := []*contracts.Category{}
-	for _, id := range order { // ordered by name: children come out sorted
-		node := nodes[id]
-		if p := parents[id]; p != nil && nodes[*p] != nil {
+	for _, r := range rows { // ordered by name: children come out sorted
+		node := nodes[r.ID]
+		if p := parents[r.ID]; p != nil && nodes[*p] != nil {
 			nodes[*p].Children = append(nodes[*p].Children, node)
 		} else {
 			roots = append(roots, node)
@@ -124,23 +102,17 @@ func (c *core) category(ctx context.Context, id string) (*contracts.Category, er
 	return nil, contracts.NotFound("category")
 }
 
-// uniqueSlug returns base or the first free base-N among slugs in table.
-func uniqueSlug(ctx context.Context, tx pgx.Tx, table, base string) (string, error) {
-	rows, err := tx.Query(ctx, `SELECT slug FROM `+table+` WHERE slug = $1 OR slug ~ ('^' || $1 || '-[0-9]+$')`, base)
-	if err != nil {
-		return "", err
+// requireAdmin is the rule of every category write.
+func requireAdmin(actor contracts.Actor) error {
+	if !actor.IsAdmin() {
+		return contracts.PermissionDenied("only an admin manages categories")
 	}
-	taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", err
-	}
-	return nextSlug(base, taken), nil
+	return nil
 }
 
-func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in contracts.CategoryInput) (*contracts.Category, error) {
-	if !actor.IsAdmin() {
-		return nil, contracts.PermissionDenied("only an admin manages categories")
-	}
+// validCategory validates (and normalises) a new category; it returns its
+// parent, nil for a root.
+func validCategory(in *contracts.CategoryInput) (*uuid.UUID, error) {
 	in.Name = categoryName(in.Name)
 	if err := validText("name", in.Name, 1, maxNameLen); err != nil {
 		return nil, err
@@ -148,67 +120,90 @@ func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in con
 	if in.Slug != "" && !validSlug(in.Slug) {
 		return nil, contracts.InvalidArgument("slug", "slug must be lower-case letters, digits and single dashes")
 	}
-	var parent *uuid.UUID
-	if in.ParentID != nil && *in.ParentID != "" {
-		p, err := parseBodyID(*in.ParentID, "parent_id")
-		if err != nil {
-			return nil, err
-		}
-		parent = &p
+	return parentOf(in.ParentID)
+}
+
+// parentOf parses a parent_id: absent or empty is a root (nil).
+func parentOf(s *string) (*uuid.UUID, error) {
+	if s == nil || *s == "" {
+		return nil, nil
 	}
-	id := newID()
-	var out contracts.Category
-	err := c.write(ctx, func(tx pgx.Tx, ch *change) error {
+	p, err := parseBodyID(*s, "parent_id")
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// parentPath is the path of a new parent, locked against deletion.
+func parentPath(ctx context.Context, tx catalogTx, parent uuid.UUID) ([]uuid.UUID, error) {
+	path, ok, err := tx.CategoryPath(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, contracts.InvalidArgument("parent_id", "parent category not found")
+	}
+	return path, nil
+}
+
+// categoryConflictAnswer turns the store's conflicts into answers naming
+// the field.
+func categoryConflictAnswer(err error, name, slug string) error {
+	switch {
+	case errors.Is(err, errSlugTaken):
+		return contracts.Errorf(contracts.CodeConflict, "category slug %q is taken", slug).WithDetail("field", "slug")
+	case errors.Is(err, errSiblingName):
+		return contracts.Errorf(contracts.CodeConflict,
+			"a category named %q already exists there (sibling categories need different names, ignoring case)", name).
+			WithDetail("field", "name")
+	}
+	return err
+}
+
+// createCategory is product.categories.create (admins only).
+func (c *core) createCategory(ctx context.Context, actor contracts.Actor, in contracts.CategoryInput) (*contracts.Category, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	parent, err := validCategory(&in)
+	if err != nil {
+		return nil, err
+	}
+	row := categoryRow{ID: newID(), ParentID: parent, Name: in.Name, Slug: in.Slug}
+	err = c.writeCatalog(ctx, func(tx catalogTx, ch *change) error {
 		path := []uuid.UUID{}
 		if parent != nil {
-			if err := tx.QueryRow(ctx, `SELECT path FROM categories WHERE id = $1 FOR SHARE`, *parent).Scan(&path); err != nil {
-				if isNoRows(err) {
-					return contracts.InvalidArgument("parent_id", "parent category not found")
-				}
+			if path, err = parentPath(ctx, tx, *parent); err != nil {
 				return err
 			}
 		}
-		slug := in.Slug
-		if slug == "" {
-			var err error
-			if slug, err = uniqueSlug(ctx, tx, "categories", slugify(in.Name)); err != nil {
+		if in.Slug == "" {
+			if row.Slug, err = tx.FreeSlug(ctx, true, slugify(in.Name)); err != nil {
 				return err
 			}
 		}
-		var created time.Time
-		err := tx.QueryRow(ctx, `INSERT INTO categories (id, parent_id, name, slug, path) VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
-			id, parent, in.Name, slug, append(path, id)).Scan(&created)
-		if err != nil {
-			if code, cons := pgCode(err); code == "23505" && cons == "categories_slug_key" {
-				return contracts.Errorf(contracts.CodeConflict, "category slug %q is taken", slug).WithDetail("field", "slug")
-			}
-			return siblingConflict(err, in.Name)
+		if row.CreatedAt, err = tx.InsertCategory(ctx, row, append(path, row.ID)); err != nil {
+			return categoryConflictAnswer(err, row.Name, row.Slug)
 		}
 		ch.categories = true
-		if err := categoriesEvent(ctx, tx, id, "created"); err != nil {
-			return err
-		}
-		out = contracts.Category{ID: id.String(), Name: in.Name, Slug: slug, Children: []*contracts.Category{}, CreatedAt: created, UpdatedAt: created}
-		if parent != nil {
-			s := parent.String()
-			out.ParentID = &s
-		}
-		return nil
+		return categoriesEvent(ctx, tx, row.ID, "created")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	out := &contracts.Category{ID: row.ID.String(), Name: row.Name, Slug: row.Slug, Children: []*contracts.Category{},
+		CreatedAt: row.CreatedAt, UpdatedAt: row.CreatedAt}
+	if parent != nil {
+		s := parent.String()
+		out.ParentID = &s
+	}
+	return out, nil
 }
 
-func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr string, in contracts.CategoryPatch) (*contracts.Category, error) {
-	if !actor.IsAdmin() {
-		return nil, contracts.PermissionDenied("only an admin manages categories")
-	}
-	id, err := parseID(idStr, "category")
-	if err != nil {
-		return nil, err
-	}
+// validCategoryPatch validates (and normalises) a category patch; it
+// returns the new parent (nil for a root, or when unchanged).
+func validCategoryPatch(in *contracts.CategoryPatch) (*uuid.UUID, error) {
 	if in.Name != nil {
 		n := categoryName(*in.Name)
 		if err := validText("name", n, 1, maxNameLen); err != nil {
@@ -219,77 +214,31 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 	if in.Slug != nil && !validSlug(*in.Slug) {
 		return nil, contracts.InvalidArgument("slug", "slug must be lower-case letters, digits and single dashes")
 	}
-	var newParent *uuid.UUID
-	if in.ParentID != nil && *in.ParentID != "" {
-		p, err := parseBodyID(*in.ParentID, "parent_id")
-		if err != nil {
-			return nil, err
-		}
-		newParent = &p
+	return parentOf(in.ParentID)
+}
+
+// updateCategory is product.categories.update (admins only): rename,
+// change the slug, or move under another parent (never under itself or
+// its descendants); a move rewrites the paths of its subtree and their
+// products.
+func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr string, in contracts.CategoryPatch) (*contracts.Category, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
 	}
-	err = c.write(ctx, func(tx pgx.Tx, ch *change) error {
-		var path []uuid.UUID
-		var name string
-		if err := tx.QueryRow(ctx, `SELECT path, name FROM categories WHERE id = $1 FOR UPDATE`, id).Scan(&path, &name); err != nil {
-			if isNoRows(err) {
-				return contracts.NotFound("category")
-			}
+	id, err := parseID(idStr, "category")
+	if err != nil {
+		return nil, err
+	}
+	newParent, err := validCategoryPatch(&in)
+	if err != nil {
+		return nil, err
+	}
+	err = c.writeCatalog(ctx, func(tx catalogTx, ch *change) error {
+		if err := patchCategory(ctx, tx, id, newParent, in); err != nil {
 			return err
-		}
-		if in.Name != nil {
-			name = *in.Name
-		}
-		if in.Slug != nil {
-			if _, err := tx.Exec(ctx, `UPDATE categories SET slug = $2, updated_at = now() WHERE id = $1`, id, *in.Slug); err != nil {
-				if code, _ := pgCode(err); code == "23505" {
-					return contracts.Errorf(contracts.CodeConflict, "category slug %q is taken", *in.Slug).WithDetail("field", "slug")
-				}
-				return err
-			}
-		}
-		if in.ParentID != nil {
-			newPath := []uuid.UUID{}
-			if newParent != nil {
-				var ppath []uuid.UUID
-				if err := tx.QueryRow(ctx, `SELECT path FROM categories WHERE id = $1 FOR SHARE`, *newParent).Scan(&ppath); err != nil {
-					if isNoRows(err) {
-						return contracts.InvalidArgument("parent_id", "parent category not found")
-					}
-					return err
-				}
-				for _, a := range ppath {
-					if a == id {
-						return contracts.InvalidArgument("parent_id", "a category cannot move under itself or its descendants")
-					}
-				}
-				newPath = ppath
-			}
-			newPath = append(newPath, id)
-			depth := len(path) // position of id in every descendant's path (1-based)
-			// Name and parent change in one statement, so that the
-			// sibling-name index sees the category's final place.
-			if _, err := tx.Exec(ctx, `UPDATE categories SET parent_id = $2, name = coalesce($3, name), updated_at = now() WHERE id = $1`,
-				id, newParent, in.Name); err != nil {
-				return siblingConflict(err, name)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE categories SET path = $2::uuid[] || path[$3 + 1:] WHERE path @> ARRAY[$1::uuid]`, id, newPath, depth); err != nil {
-				return err
-			}
-			tag, err := tx.Exec(ctx, `UPDATE products p SET category_path = c.path FROM categories c WHERE p.category_id = c.id AND c.path @> ARRAY[$1::uuid]`, id)
-			if err != nil {
-				return err
-			}
-			_ = tag // documents cache category_id only, which did not change
-		} else if in.Name != nil {
-			if _, err := tx.Exec(ctx, `UPDATE categories SET name = $2, updated_at = now() WHERE id = $1`, id, *in.Name); err != nil {
-				return siblingConflict(err, *in.Name)
-			}
 		}
 		ch.categories = true
-		if err := categoriesEvent(ctx, tx, id, "updated"); err != nil {
-			return err
-		}
-		return nil
+		return categoriesEvent(ctx, tx, id, "updated")
 	})
 	if err != nil {
 		return nil, err
@@ -297,43 +246,70 @@ func (c *core) updateCategory(ctx context.Context, actor contracts.Actor, idStr 
 	return c.category(ctx, id.String())
 }
 
+// patchCategory is updateCategory's transaction.
+func patchCategory(ctx context.Context, tx catalogTx, id uuid.UUID, newParent *uuid.UUID, in contracts.CategoryPatch) error {
+	cur, err := tx.LockCategory(ctx, id)
+	if err != nil {
+		return err
+	}
+	name := cur.Name
+	if in.Name != nil {
+		name = *in.Name
+	}
+	if in.Slug != nil {
+		if err := tx.SetCategorySlug(ctx, id, *in.Slug); err != nil {
+			return categoryConflictAnswer(err, name, *in.Slug)
+		}
+	}
+	switch {
+	case in.ParentID != nil:
+		newPath := []uuid.UUID{}
+		if newParent != nil {
+			if newPath, err = parentPath(ctx, tx, *newParent); err != nil {
+				return err
+			}
+			if slices.Contains(newPath, id) {
+				return contracts.InvalidArgument("parent_id", "a category cannot move under itself or its descendants")
+			}
+		}
+		// cur.Path's length is the position of id in every descendant's
+		// path (1-based).
+		err = tx.MoveCategory(ctx, id, newParent, in.Name, append(newPath, id), len(cur.Path))
+	case in.Name != nil:
+		err = tx.RenameCategory(ctx, id, *in.Name)
+	}
+	return categoryConflictAnswer(err, name, "")
+}
+
+// deleteCategory is product.categories.delete (admins only): only an
+// empty category (no sub-categories, no products) goes.
 func (c *core) deleteCategory(ctx context.Context, actor contracts.Actor, idStr string) error {
-	if !actor.IsAdmin() {
-		return contracts.PermissionDenied("only an admin manages categories")
+	if err := requireAdmin(actor); err != nil {
+		return err
 	}
 	id, err := parseID(idStr, "category")
 	if err != nil {
 		return err
 	}
-	return c.write(ctx, func(tx pgx.Tx, ch *change) error {
-		var exists, children, products bool
-		err := tx.QueryRow(ctx, `SELECT true,
-			EXISTS (SELECT 1 FROM categories WHERE parent_id = $1),
-			EXISTS (SELECT 1 FROM products WHERE category_id = $1)
-			FROM categories WHERE id = $1 FOR UPDATE`, id).Scan(&exists, &children, &products)
-		if isNoRows(err) {
-			return contracts.NotFound("category")
-		}
+	return c.writeCatalog(ctx, func(tx catalogTx, ch *change) error {
+		cur, err := tx.LockCategory(ctx, id)
 		if err != nil {
 			return err
 		}
-		if children {
+		if cur.Children {
 			return contracts.Errorf(contracts.CodeFailedPrecondition, "the category has sub-categories; move or delete them first")
 		}
-		if products {
+		if cur.Products {
 			return contracts.Errorf(contracts.CodeFailedPrecondition, "products are attached to the category; move or delete them first")
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM categories WHERE id = $1`, id); err != nil {
-			if code, _ := pgCode(err); code == "23503" { // raced with a new product or child
+		if err := tx.DeleteCategory(ctx, id); err != nil {
+			if errors.Is(err, errInUse) {
 				return contracts.Errorf(contracts.CodeFailedPrecondition, "the category is in use")
 			}
 			return err
 		}
 		ch.categories = true
-		if err := categoriesEvent(ctx, tx, id, "deleted"); err != nil {
-			return err
-		}
-		return nil
+		return categoriesEvent(ctx, tx, id, "deleted")
 	})
 }
 
@@ -342,19 +318,8 @@ func (c *core) deleteCategory(ctx context.Context, actor contracts.Actor, idStr 
 // sibling of "Clothing".
 func categoryName(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// siblingConflict turns a violation of the sibling-name index into a 409
-// naming the clash; other errors pass through.
-func siblingConflict(err error, name string) error {
-	if code, cons := pgCode(err); code == "23505" && cons == "categories_sibling_name" {
-		return contracts.Errorf(contracts.CodeConflict,
-			"a category named %q already exists there (sibling categories need different names, ignoring case)", name).
-			WithDetail("field", "name")
-	}
-	return err
-}
-
 // categoriesEvent writes product.categories_changed, which the gateway
 // turns into a purge of its cached category tree.
-func categoriesEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, change string) error {
-	return addEvent(ctx, tx, contracts.EventCategoriesChanged, contracts.CategoriesChanged{CategoryID: id.String(), Change: change})
+func categoriesEvent(ctx context.Context, tx catalogTx, id uuid.UUID, change string) error {
+	return tx.Event(ctx, contracts.EventCategoriesChanged, contracts.CategoriesChanged{CategoryID: id.String(), Change: change})
 }

@@ -38,12 +38,13 @@ type FileStater interface {
 // its cache and the file service. RPC handlers (rpc.go) decode the wire
 // and call it; event handlers (events.go) do the same for events.
 type core struct {
-	pool  *pgxpool.Pool
-	cache *docCache
-	files FileStater
-	log   *slog.Logger
-	cfg   Config
-	now   func() time.Time
+	pool    *pgxpool.Pool // for the parts still speaking SQL (inventory, social, search)
+	catalog catalogStore  // products and categories
+	cache   *docCache
+	files   FileStater
+	log     *slog.Logger
+	cfg     Config
+	now     func() time.Time
 
 	pages       ttlCache[*searchPage]              // recent search pages (searchcache.go)
 	facetSets   ttlCache[*contracts.ProductFacets] // recent facet counts, by what was matched
@@ -79,8 +80,13 @@ func (c *core) write(ctx context.Context, fn func(tx pgx.Tx, ch *change) error) 
 // read the old document from Redis; and after commit, for a reader that
 // refilled the cache from the old rows in between.
 func (c *core) applyChange(ctx context.Context, run func(func(pgx.Tx) error) error, fn func(tx pgx.Tx, ch *change) error) error {
+	return applyChangeOf(ctx, c, run, fn)
+}
+
+// applyChangeOf is applyChange for any transaction type (pgx.Tx, catalogTx).
+func applyChangeOf[T any](ctx context.Context, c *core, run func(func(T) error) error, fn func(tx T, ch *change) error) error {
 	var ch change
-	err := run(func(tx pgx.Tx) error {
+	err := run(func(tx T) error {
 		ch = change{}
 		if err := fn(tx, &ch); err != nil {
 			return err
@@ -116,10 +122,7 @@ func addEvent(ctx context.Context, tx pgx.Tx, typ string, data any) error {
 
 // productEvent writes product.created/updated/deleted.
 func productEvent(ctx context.Context, tx pgx.Tx, typ string, p productRow) error {
-	return addEvent(ctx, tx, typ, contracts.ProductChanged{
-		ProductID: p.ID.String(), SellerID: p.SellerID, Slug: p.Slug,
-		CategoryID: p.CategoryID.String(), Status: p.Status, Name: p.Name,
-	})
+	return addEvent(ctx, tx, typ, productEventOf(p))
 }
 
 // redisClient is the subset of go-redis the cache needs.

@@ -4,17 +4,35 @@
 //
 // # Layout
 //
-// rpc.go decodes the gateway's envelope and calls the domain (core, in
-// categories.go, products.go, search.go with searchq.go, facets.go,
-// suggest.go, synonyms.go and searchcache.go, inventory.go, social.go,
-// lookup.go); searcher.go exposes the search to benchmarks; events.go applies consumed events through pg.HandleOnce;
-// cache.go is the Redis read-through cache (a change purges before and
-// after commit and fences the purged keys for a second, so a read that
-// loaded the old rows cannot cache them back); migrations/ is the schema. The
-// domain speaks SQL directly: the invariants that matter (no oversell,
-// exact ratings, unique slugs/SKUs/reviews) are single statements and
-// constraints, and splitting them behind a repository interface would only
-// hide them.
+// rpc.go maps each product.* method to the domain through bus.Routed and
+// bus.Query: the transport decodes the body into its contract type or
+// parses the list filters (parseList, parseSuggest, parsePage), and the
+// handlers receive typed values. The domain is core: categories.go,
+// products.go (documents, read through the cache) and productwrite.go
+// (product writes), search.go with searchq.go, facets.go, suggest.go,
+// synonyms.go and searchcache.go, inventory.go, social.go, lookup.go;
+// searcher.go exposes the search to benchmarks; events.go applies
+// consumed events through pg.HandleOnce; cache.go is the Redis
+// read-through cache (a change purges before and after commit and fences
+// the purged keys for a second, so a read that loaded the old rows cannot
+// cache them back); migrations/ is the schema.
+//
+// The service is moving to the anatomy of the user service (a domain that
+// depends only on the Store interface it declares, and an adapter
+// implementing it), inside this package for now. store.go declares
+// catalogStore (the reads) and catalogTx (what one write transaction
+// does); pgcatalog.go, pgreviews.go and pgsocial.go are their PostgreSQL
+// adapter. Categories, product writes, the inventory RPCs, reviews,
+// comments, reactions, synonyms and lookup's tombstones go through them and
+// hold no SQL. Every write has one shape: authorize and validate the
+// input, ask the file service (images) after an unlocked ownership
+// pre-check, then one transaction that re-checks ownership under the row
+// lock; product writes answer with the document's cached JSON. Still
+// speaking SQL in the domain files (through core.pool): the reservations
+// driven by order events (inventory.go, events.go) and search (search.go,
+// searchq.go, facets.go, suggest.go), whose invariants (no oversell) and
+// query plans are single statements that an adapter method must keep as
+// such.
 //
 // # Decisions
 //

@@ -3,17 +3,21 @@ package product_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/internal/svc"
 	"github.com/opencommerce/opencommerce/internal/svc/svctest"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/product"
 )
 
@@ -39,6 +43,7 @@ type harness struct {
 	files     map[string]product.FileInfo
 	published map[string]bool // file.publish calls seen
 	spy       *bustest.Spy
+	sent      atomic.Int64 // events published to the service (republished ones too)
 }
 
 func start(t testing.TB, mod ...func(*product.Config)) *harness {
@@ -186,6 +191,46 @@ func (h *harness) republish(ev contracts.Event) {
 	if err := h.pub.Publish(ctx, ev); err != nil {
 		h.t.Fatalf("publish %s: %v", ev.Type, err)
 	}
+	h.sent.Add(1)
+}
+
+// handled is how many deliveries the service's event consumer has finished
+// with (acknowledged after its handler committed, or dead-lettered), from
+// its oc_events_consumed_total counter.
+func (h *harness) handled() int64 {
+	h.t.Helper()
+	mfs, err := h.deps.Metrics.(prometheus.Gatherer).Gather()
+	if err != nil {
+		h.t.Fatalf("gather metrics: %v", err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "oc_events_consumed_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && (l.GetValue() == "ok" || l.GetValue() == "dead_lettered") {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return int64(n)
+}
+
+// drain is the barrier before asserting that something did not happen:
+// it waits until the service has handled every delivery published so far
+// (redeliveries included), so their effects are committed. The events
+// those effects wrote reach the spy before the events of anything
+// published afterwards (the relay publishes the outbox in order), so a
+// marker published after drain, once seen, proves the spy has seen them.
+func (h *harness) drain() {
+	h.t.Helper()
+	sent := h.sent.Load()
+	testenv.Eventually(h.t, fmt.Sprintf("the service handled the %d events published", sent), func() bool {
+		return h.handled() >= sent
+	})
 }
 
 // waitEvents waits until match has selected n events, and returns them.
@@ -254,17 +299,13 @@ func (h *harness) buy(a contracts.Actor, productID string) {
 		return ev.Type == contracts.EventInventoryReserved && ev.Decode(&r) == nil && r.OrderID == oid
 	})
 	h.publish("order.paid", map[string]any{"order_id": oid, "user_id": a.ID})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(h.t, fmt.Sprintf("order %s of %s committed", oid, productID), func() bool {
 		inv := ok[contracts.Inventory](h, admin, contracts.MethodProductInventoryGet, contracts.Params{"id": {productID}, "limit": {"100"}}, nil)
 		for _, e := range inv.Ledger {
 			if e.OrderID == oid && e.Kind == contracts.LedgerOutgoing {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("order %s of %s was not committed", oid, productID)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }

@@ -20,6 +20,8 @@ func ledger(ctx context.Context, tx pgx.Tx, productID uuid.UUID, variantID *uuid
 	return err
 }
 
+// inventory is product.inventory.get: the stock of a product and its
+// variants, and its ledger newest first (its seller and admins only).
 func (c *core) inventory(ctx context.Context, actor contracts.Actor, idStr string, page contracts.Page) (*contracts.Inventory, error) {
 	id, err := parseID(idStr, "product")
 	if err != nil {
@@ -36,72 +38,23 @@ func (c *core) inventory(ctx context.Context, actor contracts.Actor, idStr strin
 			return nil, contracts.InvalidArgument("cursor", "malformed cursor")
 		}
 	}
-	inv := &contracts.Inventory{ProductID: id.String(), Variants: []contracts.VariantStock{}, Ledger: []contracts.LedgerEntry{}}
-	var seller string
-	err = c.pool.QueryRow(ctx, `SELECT seller_id, stock, reserved FROM products WHERE id = $1`, id).Scan(&seller, &inv.Stock, &inv.Reserved)
-	if isNoRows(err) {
-		return nil, contracts.NotFound("product")
-	}
+	seller, inv, seq, err := c.catalog.Inventory(ctx, id, before, page.Limit+1)
 	if err != nil {
 		return nil, err
 	}
 	if !actor.Can(seller) {
 		return nil, contracts.PermissionDenied("only the product's seller or an admin sees its inventory")
 	}
-	rows, err := c.pool.Query(ctx, `SELECT id, sku, stock, reserved FROM product_variants WHERE product_id = $1 ORDER BY position`, id)
-	if err != nil {
-		return nil, err
+	if len(inv.Ledger) > page.Limit {
+		inv.Ledger = inv.Ledger[:page.Limit]
+		inv.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq[page.Limit-1], 10)))
 	}
-	for rows.Next() {
-		var v contracts.VariantStock
-		var vid uuid.UUID
-		var sku *string
-		if err := rows.Scan(&vid, &sku, &v.Stock, &v.Reserved); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		v.VariantID, v.SKU = vid.String(), strOrEmpty(sku)
-		inv.Variants = append(inv.Variants, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = c.pool.Query(ctx, `SELECT id, variant_id, kind, quantity, reason, actor_id, order_id, at FROM inventory_ledger
-		WHERE product_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, before, page.Limit+1)
-	if err != nil {
-		return nil, err
-	}
-	var lastKept int64
-	for rows.Next() {
-		var e contracts.LedgerEntry
-		var rowID int64
-		var vid, oid *uuid.UUID
-		if err := rows.Scan(&rowID, &vid, &e.Kind, &e.Quantity, &e.Reason, &e.ActorID, &oid, &e.At); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if len(inv.Ledger) == page.Limit {
-			inv.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(lastKept, 10)))
-			break
-		}
-		if vid != nil {
-			e.VariantID = vid.String()
-		}
-		if oid != nil {
-			e.OrderID = oid.String()
-		}
-		inv.Ledger = append(inv.Ledger, e)
-		lastKept = rowID
-	}
-	rows.Close()
-	return inv, rows.Err()
+	return inv, nil
 }
 
-func (c *core) adjustInventory(ctx context.Context, actor contracts.Actor, idStr string, in contracts.InventoryAdjustRequest) (*contracts.Inventory, error) {
-	id, err := parseID(idStr, "product")
-	if err != nil {
-		return nil, err
-	}
+// validAdjustment validates a stock adjustment (kind adjustment by
+// default; incoming stock only comes in); it returns the variant, if any.
+func validAdjustment(in *contracts.InventoryAdjustRequest) (*uuid.UUID, error) {
 	if in.Adjust == 0 || in.Adjust > maxQuantity || in.Adjust < -maxQuantity {
 		return nil, contracts.InvalidArgument("adjust", "adjust must be a non-zero number of units between -%d and %d", maxQuantity, maxQuantity)
 	}
@@ -119,45 +72,53 @@ func (c *core) adjustInventory(ctx context.Context, actor contracts.Actor, idStr
 	default:
 		return nil, contracts.InvalidArgument("kind", "kind must be adjustment or incoming")
 	}
-	var vid *uuid.UUID
-	if in.VariantID != "" {
-		v, err := parseBodyID(in.VariantID, "variant_id")
-		if err != nil {
-			return nil, err
-		}
-		vid = &v
+	if in.VariantID == "" {
+		return nil, nil
 	}
-	err = c.write(ctx, func(tx pgx.Tx, ch *change) error {
-		p, err := lockProduct(ctx, tx, actor, id)
+	v, err := parseBodyID(in.VariantID, "variant_id")
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// adjustInventory is product.inventory.adjust: available stock moves
+// (never below zero) and the ledger says why; the answer is the inventory.
+func (c *core) adjustInventory(ctx context.Context, actor contracts.Actor, idStr string, in contracts.InventoryAdjustRequest) (*contracts.Inventory, error) {
+	id, err := parseID(idStr, "product")
+	if err != nil {
+		return nil, err
+	}
+	vid, err := validAdjustment(&in)
+	if err != nil {
+		return nil, err
+	}
+	err = c.writeCatalog(ctx, func(tx catalogTx, ch *change) error {
+		p, err := lockOwned(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
-		var tag int64
-		if vid == nil {
-			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1 AND stock + $2 >= 0 RETURNING stock`, id, in.Adjust).Scan(&tag)
-		} else {
-			err = tx.QueryRow(ctx, `UPDATE product_variants SET stock = stock + $3 WHERE id = $2 AND product_id = $1 AND stock + $3 >= 0 RETURNING stock`, id, *vid, in.Adjust).Scan(&tag)
+		ok, err := tx.AddStock(ctx, id, vid, in.Adjust)
+		if err != nil {
+			return err
 		}
-		if isNoRows(err) {
+		if !ok {
 			if vid != nil {
-				var exists bool
-				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product_variants WHERE id = $1 AND product_id = $2)`, *vid, id).Scan(&exists); err != nil {
+				has, err := tx.HasVariant(ctx, id, *vid)
+				if err != nil {
 					return err
 				}
-				if !exists {
+				if !has {
 					return contracts.InvalidArgument("variant_id", "variant not found on this product")
 				}
 			}
 			return contracts.Errorf(contracts.CodeFailedPrecondition, "not enough available stock to remove %d units", -in.Adjust)
 		}
-		if err != nil {
-			return err
-		}
-		if err := ledger(ctx, tx, id, vid, in.Kind, in.Adjust, in.Reason, actor.ID, nil); err != nil {
+		if err := tx.Ledger(ctx, id, vid, in.Kind, in.Adjust, in.Reason, actor.ID); err != nil {
 			return err
 		}
 		ch.product(id.String(), p.Slug)
-		return productEvent(ctx, tx, contracts.EventProductUpdated, p)
+		return tx.Event(ctx, contracts.EventProductUpdated, productEventOf(p))
 	})
 	if err != nil {
 		return nil, err
@@ -318,21 +279,41 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 	if len(lines) == 0 && len(short) == 0 {
 		short = append(short, contracts.InventoryShortfall{}) // an order without items cannot be reserved
 	}
-	sp, err := tx.Begin(ctx)
+	got, short, err := takeAll(ctx, tx, lines, short)
 	if err != nil {
 		return err
 	}
-	type taken struct {
-		l       stockLine
-		p       productRow
-		crossed bool
+	if len(short) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+	}
+	return holdLines(ctx, tx, oid, o.UserID, got, ch)
+}
+
+// taken is a line whose units were taken from stock: the product as it
+// is now, and whether its stock status crossed (a document change).
+type taken struct {
+	l       stockLine
+	p       productRow
+	crossed bool
+}
+
+// takeAll takes every line's units in a savepoint, all or none: with any
+// shortfall (short on entry counts too) the savepoint is rolled back and
+// the shortfalls, with what is available, are returned.
+func takeAll(ctx context.Context, tx pgx.Tx, lines []stockLine, short []contracts.InventoryShortfall) ([]taken, []contracts.InventoryShortfall, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	var got []taken
 	for _, l := range lines {
 		ok, p, crossed, err := take(ctx, sp, l)
 		if err != nil {
 			_ = sp.Rollback(ctx)
-			return err
+			return nil, nil, err
 		}
 		if ok {
 			got = append(got, taken{l, p, crossed})
@@ -341,7 +322,7 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 		n, err := available(ctx, sp, l)
 		if err != nil {
 			_ = sp.Rollback(ctx)
-			return err
+			return nil, nil, err
 		}
 		s := contracts.InventoryShortfall{ProductID: l.product.String(), Requested: l.qty, Available: n}
 		if l.variant != nil {
@@ -350,24 +331,22 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 		short = append(short, s)
 	}
 	if len(short) > 0 {
-		if err := sp.Rollback(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+		return nil, short, sp.Rollback(ctx)
 	}
-	if err := sp.Commit(ctx); err != nil {
-		return err
-	}
+	return got, nil, sp.Commit(ctx)
+}
+
+// holdLines records a reservation's lines and their ledger entries,
+// announces the documents whose stock status changed, and
+// inventory.reserved.
+func holdLines(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, got []taken, ch *change) error {
 	items := make([]contracts.InventoryItem, 0, len(got))
 	for i, t := range got {
 		if _, err := tx.Exec(ctx, `INSERT INTO reservation_lines (order_id, line, product_id, variant_id, quantity) VALUES ($1, $2, $3, $4, $5)`,
 			oid, i, t.l.product, t.l.variant, t.l.qty); err != nil {
 			return err
 		}
-		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), o.UserID, &oid); err != nil {
+		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), userID, &oid); err != nil {
 			return err
 		}
 		ch.product(t.l.product.String(), t.p.Slug)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/product"
 )
 
@@ -119,7 +120,7 @@ func TestReservationAllOrNothing(t *testing.T) {
 		t.Fatalf("a after reserve: %+v", inv)
 	}
 	h.publish("order.paid", map[string]any{"order_id": o2, "user_id": customer.ID, "total": contracts.USD(400)})
-	waitFor(t, func() bool {
+	testenv.Eventually(t, "order o2 paid: a's reservation sold", func() bool {
 		inv := inventoryOf(h, a.ID)
 		return inv.Reserved == 0 && inv.Stock == 3
 	})
@@ -149,9 +150,10 @@ func TestReservationAllOrNothing(t *testing.T) {
 	// reserves nothing.
 	o4 := uuid.NewString()
 	h.publish("order.cancelled", map[string]any{"order_id": o4, "user_id": customer.ID, "reason": "x"})
-	time.Sleep(200 * time.Millisecond)
+	h.drain() // the cancellation is handled before its placement arrives
 	h.publish("order.placed", placed(o4, line{"product_id": a.ID, "quantity": 1}))
-	o5 := uuid.NewString() // a marker that the consumer got past o4
+	h.drain()
+	o5 := uuid.NewString() // a marker whose reservation is announced after any of o4
 	h.publish("order.placed", placed(o5, line{"product_id": a.ID, "quantity": 1}))
 	h.waitEvents(1, forOrder(o5, contracts.EventInventoryReserved))
 	if inv := inventoryOf(h, a.ID); inv.Reserved != 1 {
@@ -159,15 +161,6 @@ func TestReservationAllOrNothing(t *testing.T) {
 	}
 	if n := len(h.waitEvents(0, forOrder(o4, contracts.EventInventoryReserved))); n != 0 {
 		t.Fatalf("o4 reserved")
-	}
-}
-
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
 	}
 }
 
@@ -186,10 +179,10 @@ func TestRedeliveredOrderPlacedIsIdempotent(t *testing.T) {
 	// The same order under a new event id (a republished outbox row) is
 	// recognised by its order id.
 	h.publish("order.placed", placed(o, line{"product_id": p.ID, "quantity": 4}))
+	h.drain() // every duplicate handled
 	marker := uuid.NewString()
 	h.publish("order.placed", placed(marker, line{"product_id": p.ID, "quantity": 1}))
 	h.waitEvents(1, forOrder(marker, contracts.EventInventoryReserved))
-	time.Sleep(300 * time.Millisecond) // let any stray duplicate finish
 	inv := inventoryOf(h, p.ID)
 	if inv.Stock != 5 || inv.Reserved != 5 {
 		t.Fatalf("stock %d reserved %d", inv.Stock, inv.Reserved)
@@ -209,10 +202,19 @@ func TestReservationExpiry(t *testing.T) {
 	o := uuid.NewString()
 	h.publish("order.placed", placed(o, line{"product_id": p.ID, "quantity": 3}))
 	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
-	time.Sleep(200 * time.Millisecond)
-	n, err := h.svc.SweepExpired(t.Context())
-	if err != nil || n != 1 {
-		t.Fatalf("swept %d, %v", n, err)
+	// The reservation expires 100ms after it was made: sweep until it is
+	// released, never more than it.
+	swept := 0
+	testenv.Eventually(t, "the expired reservation swept", func() bool {
+		n, err := h.svc.SweepExpired(t.Context())
+		if err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+		swept += n
+		return swept > 0
+	})
+	if swept != 1 {
+		t.Fatalf("swept %d reservations, want 1", swept)
 	}
 	ev := h.waitEvents(1, forOrder(o, contracts.EventInventoryReleased))[0]
 	var r contracts.InventoryReleased

@@ -2,7 +2,6 @@ package product
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -66,18 +65,5 @@ func (c *core) deletedProducts(ctx context.Context, ids []string) (map[string]co
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := c.pool.Query(ctx, `SELECT id::text, seller_id, name, slug FROM deleted_products WHERE id = ANY($1::uuid[])`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load deleted products: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string]contracts.LookupItem)
-	for rows.Next() {
-		it := contracts.LookupItem{Deleted: true}
-		if err := rows.Scan(&it.ID, &it.SellerID, &it.Name, &it.Slug); err != nil {
-			return nil, fmt.Errorf("load deleted products: %w", err)
-		}
-		out[it.ID] = it
-	}
-	return out, rows.Err()
+	return c.catalog.DeletedProducts(ctx, ids)
 }

@@ -25,7 +25,7 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 	addr, prefix := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	c := &core{pool: pool, cfg: DefaultConfig(),
+	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig(),
 		cache: newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)}
 	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 	old, _ := encodeDoc(&contracts.Product{Status: "active", SellerID: "s", Slug: "x"}, []byte(`{"name":"old"}`))

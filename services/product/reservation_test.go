@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // ledgerOf reads every page of a product's ledger, newest first.
@@ -146,7 +147,12 @@ func TestIssue5TwoHundredOrdersForFiftyUnits(t *testing.T) {
 		return mine[d.OrderID]
 	}
 	h.waitEvents(orders, isMine)
-	time.Sleep(300 * time.Millisecond) // a duplicate answer would arrive now
+	// Barrier for a duplicate answer: every delivery handled, then a
+	// marker (rejected: the stock is gone) announced after any of theirs.
+	h.drain()
+	first := uuid.NewString()
+	h.publish("order.placed", placed(first, line{"product_id": p.ID, "quantity": 1}))
+	h.waitEvents(1, forOrder(first, contracts.EventInventoryRejected))
 	answers := h.waitEvents(orders, isMine)
 	byOrder := oneEventPerOrder(t, answers)
 	if len(byOrder) != orders {
@@ -203,12 +209,13 @@ func TestIssue5TwoHundredOrdersForFiftyUnits(t *testing.T) {
 	}
 	paid = append(paid, paid[0]) // the same event again
 	publishAll(t, h, paid)
-	waitFor(t, func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
-	// A marker placement behind the payments, and time for strays.
+	testenv.Eventually(t, "every paid order sold", func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
+	// Every payment (the duplicate too) handled, and a marker placement
+	// behind them.
+	h.drain()
 	marker := uuid.NewString()
 	h.publish("order.placed", placed(marker, line{"product_id": p.ID, "quantity": 1}))
 	h.waitEvents(1, forOrder(marker, contracts.EventInventoryRejected))
-	time.Sleep(300 * time.Millisecond)
 
 	inv = inventoryOf(h, p.ID)
 	if inv.Stock != 0 || inv.Reserved != 0 {
@@ -261,10 +268,10 @@ func TestIssue5ConcurrentDuplicatePlacementsReserveOnce(t *testing.T) {
 		return mine[d.OrderID]
 	}
 	h.waitEvents(orders, isMine)
+	h.drain() // every duplicate handled
 	marker := uuid.NewString()
 	h.publish("order.placed", placed(marker, line{"product_id": p.ID, "quantity": 1}))
 	h.waitEvents(1, forOrder(marker, contracts.EventInventoryReserved))
-	time.Sleep(500 * time.Millisecond) // let any stray duplicate finish
 	byOrder := oneEventPerOrder(t, h.waitEvents(orders, isMine))
 	for o, typ := range byOrder {
 		if typ != contracts.EventInventoryReserved {

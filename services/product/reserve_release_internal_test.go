@@ -33,20 +33,15 @@ func stockFixture(t *testing.T) (*pgxpool.Pool, uuid.UUID) {
 // for a lock: the second transaction has reached the conflicting row.
 func waitBlocked(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, "the second transaction waits for the first", func() bool {
 		var n int
 		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("the second transaction never waited for the first")
+		return n > 0
+	})
 }
 
 func checkStock(t *testing.T, pool *pgxpool.Pool, prod, oid uuid.UUID, wantStatus string) {

@@ -3,10 +3,10 @@ package product_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // ledgerBalance checks the stock accounting of one product (or one of its
@@ -78,13 +78,13 @@ func ledgerBalance(t *testing.T, inv contracts.Inventory, variantID string) (sol
 // marker is cancelled so that it holds nothing.
 func settle(t *testing.T, h *harness, productID string) {
 	t.Helper()
+	h.drain()
 	m := uuid.NewString()
 	h.publish("order.placed", placed(m, line{"product_id": productID, "quantity": 1}))
 	if ev := h.waitEvents(1, forOrder(m, contracts.EventInventoryReserved, contracts.EventInventoryRejected))[0]; ev.Type == contracts.EventInventoryReserved {
 		h.publish("order.cancelled", map[string]any{"order_id": m, "user_id": customer.ID, "reason": "marker", "prev_status": "reserved"})
 		h.waitEvents(1, forOrder(m, contracts.EventInventoryReleased))
 	}
-	time.Sleep(300 * time.Millisecond) // let any stray concurrent delivery finish
 }
 
 func cancelledAfterPayment(orderID string) map[string]any {
@@ -111,7 +111,7 @@ func TestCancelAfterPaymentReturnsStockOnce(t *testing.T) {
 	h.publish("order.placed", placed(o, line{"product_id": a.ID, "quantity": 4}, line{"product_id": b.ID, "variant_id": vb, "quantity": 3}))
 	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
 	h.publish("order.paid", map[string]any{"order_id": o, "user_id": customer.ID, "total": contracts.USD(700)})
-	waitFor(t, func() bool { return inventoryOf(h, a.ID).Reserved == 0 })
+	testenv.Eventually(t, "the order paid: a's reservation sold", func() bool { return inventoryOf(h, a.ID).Reserved == 0 })
 	if inv := inventoryOf(h, a.ID); inv.Stock != 0 || ledgerBalance(t, inv, "") != 4 {
 		t.Fatalf("a after paid: %+v", inv)
 	}
@@ -207,7 +207,7 @@ func TestRefundOrUnpaidCancelOfSoldStockRestocksNothing(t *testing.T) {
 	h.publish("order.placed", placed(o, line{"product_id": p.ID, "quantity": 3}))
 	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
 	h.publish("order.paid", map[string]any{"order_id": o, "user_id": customer.ID, "total": contracts.USD(300)})
-	waitFor(t, func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
+	testenv.Eventually(t, "the order paid: its reservation sold", func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
 	// Refunded after it shipped: the goods are with the buyer.
 	h.publish("order.refunded", map[string]any{"order_id": o, "user_id": customer.ID, "amount": contracts.USD(300),
 		"reason": "admin", "status": contracts.OrderStatusRefunded, "shipped": true})
@@ -276,7 +276,7 @@ func TestRefundBeforeShippingReturnsStock(t *testing.T) {
 	h.publish("order.placed", placed(o, line{"product_id": p.ID, "quantity": 4}))
 	h.waitEvents(1, forOrder(o, contracts.EventInventoryReserved))
 	h.publish("order.paid", map[string]any{"order_id": o, "user_id": customer.ID, "total": contracts.USD(400)})
-	waitFor(t, func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
+	testenv.Eventually(t, "the order paid: its reservation sold", func() bool { return inventoryOf(h, p.ID).Reserved == 0 })
 	refund := map[string]any{"order_id": o, "user_id": customer.ID, "amount": contracts.USD(400),
 		"reason": "refunded_by_admin", "status": contracts.OrderStatusRefunded, "shipped": false}
 	h.publish("order.refunded", refund)

@@ -2,9 +2,9 @@ package product_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
 // TestReviewImages: a review carries up to a few of its author's
@@ -55,15 +55,8 @@ func TestReviewImages(t *testing.T) {
 	}
 	// A deleted file leaves the review.
 	h.publish("file.deleted", map[string]any{"file_id": mine2, "owner_id": customer.ID})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, "the deleted file leaves the review", func() bool {
 		l := ok[contracts.List[contracts.Review]](h, anonymous, contracts.MethodProductReviewsList, id(p.ID), nil)
-		if len(l.Items) == 1 && len(l.Items[0].Images) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the deleted file is still on the review: %+v", l.Items)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(l.Items) == 1 && len(l.Items[0].Images) == 0
+	})
 }

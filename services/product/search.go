@@ -82,15 +82,41 @@ func decodeCursor(s string) (*cursor, error) {
 	return &c, nil
 }
 
-// parseList validates product.list params.
+// parseList validates product.list params: the text and catalogue
+// filters, the sort and page, and whose products (and in which status)
+// actor may list.
 func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 	q := &listQuery{q: strings.TrimSpace(p.Get("q")), sort: p.Get("sort")}
 	if len(q.q) > 200 {
 		return nil, contracts.InvalidArgument("q", "q must be at most 200 characters")
 	}
+	err := q.parseCategories(p)
+	if err == nil {
+		err = q.parsePrices(p)
+	}
+	if err == nil {
+		err = q.parseFilters(p)
+	}
+	if err == nil {
+		err = q.parseSort()
+	}
+	if err == nil {
+		err = q.parsePage(p)
+	}
+	if err == nil {
+		err = q.parseSeller(actor, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// parseCategories reads category (repeated, or comma-separated).
+func (q *listQuery) parseCategories(p contracts.Params) error {
 	cats := p["category"]
 	if len(cats) > maxCategoryFilters {
-		return nil, contracts.InvalidArgument("category", "at most %d categories", maxCategoryFilters)
+		return contracts.InvalidArgument("category", "at most %d categories", maxCategoryFilters)
 	}
 	for _, cs := range cats {
 		for _, s := range strings.Split(cs, ",") { // category=a,b is accepted too
@@ -99,11 +125,16 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 			}
 			id, err := uuid.Parse(s)
 			if err != nil {
-				return nil, contracts.InvalidArgument("category", "category must be a category id")
+				return contracts.InvalidArgument("category", "category must be a category id")
 			}
 			q.categories = append(q.categories, id)
 		}
 	}
+	return nil
+}
+
+// parsePrices reads min_price and max_price.
+func (q *listQuery) parsePrices(p contracts.Params) error {
 	for _, f := range []struct {
 		name string
 		dst  **int64
@@ -111,17 +142,20 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 		if s := p.Get(f.name); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || n < 0 {
-				return nil, contracts.InvalidArgument(f.name, "%s must be a non-negative integer amount in minor units", f.name)
+				return contracts.InvalidArgument(f.name, "%s must be a non-negative integer amount in minor units", f.name)
 			}
 			*f.dst = &n
 		}
 	}
 	if q.minPrice != nil && q.maxPrice != nil && *q.minPrice > *q.maxPrice {
-		return nil, contracts.InvalidArgument("min_price", "min_price exceeds max_price")
+		return contracts.InvalidArgument("min_price", "min_price exceeds max_price")
 	}
-	if err := q.parseFilters(p); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// parseSort reads sort: relevance by default with a text, newest
+// without one (relevance without a text is newest).
+func (q *listQuery) parseSort() error {
 	switch q.sort {
 	case "":
 		q.sort = contracts.SortNewest
@@ -134,20 +168,25 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 		}
 	case contracts.SortNewest, contracts.SortPriceAsc, contracts.SortPriceDesc, contracts.SortRating:
 	default:
-		return nil, contracts.InvalidArgument("sort", "sort must be relevance, newest, price_asc, price_desc or rating")
+		return contracts.InvalidArgument("sort", "sort must be relevance, newest, price_asc, price_desc or rating")
 	}
+	return nil
+}
+
+// parsePage reads limit, cursor (which must belong to the sort) and total.
+func (q *listQuery) parsePage(p contracts.Params) error {
 	pg, err := contracts.PageOf(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	q.limit = pg.Limit
 	if s := p.Get("cursor"); s != "" {
 		c, err := decodeCursor(s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if c.Sort != q.sort {
-			return nil, contracts.InvalidArgument("cursor", "the cursor belongs to another sort")
+			return contracts.InvalidArgument("cursor", "the cursor belongs to another sort")
 		}
 		q.after = c
 	}
@@ -156,8 +195,15 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 	case "true", "1":
 		q.total = true
 	default:
-		return nil, contracts.InvalidArgument("total", "total must be true or false")
+		return contracts.InvalidArgument("total", "total must be true or false")
 	}
+	return nil
+}
+
+// parseSeller reads seller (or seller_id) and status. Drafts and archived
+// products are listed only to their seller (or an admin) and only when
+// listing that seller's products.
+func (q *listQuery) parseSeller(actor contracts.Actor, p contracts.Params) error {
 	q.sellerID = p.Get("seller")
 	if q.sellerID == "" {
 		q.sellerID = p.Get("seller_id")
@@ -165,20 +211,18 @@ func parseList(actor contracts.Actor, p contracts.Params) (*listQuery, error) {
 	status := p.Get("status")
 	if status != "" {
 		if err := validStatus("status", status); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	// Drafts and archived products are listed only to their seller (or an
-	// admin) and only when listing that seller's products.
 	if q.sellerID != "" && actor.Can(q.sellerID) {
 		q.status = "any"
 		if status != "" {
 			q.status = status
 		}
 	} else if status != "" && status != contracts.ProductActive {
-		return nil, contracts.PermissionDenied("only a seller sees their own %s products (filter by seller)", status)
+		return contracts.PermissionDenied("only a seller sees their own %s products (filter by seller)", status)
 	}
-	return q, nil
+	return nil
 }
 
 // parseFilters reads in_stock, min_rating, property and facets.

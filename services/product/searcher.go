@@ -26,7 +26,7 @@ type Searcher struct {
 // seconds, see searchcache.go).
 // rdb (nil: none) holds the document cache under redisPrefix.
 func NewSearcher(pool *pgxpool.Pool, rdb redis.UniversalClient, redisPrefix string, cache bool) *Searcher {
-	c := &core{pool: pool, cfg: DefaultConfig()}
+	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig()}
 	if rdb != nil {
 		c.cache = newDocCache(rdb, redisPrefix, c.cfg.CacheTTL, c.cfg.TreeCacheTTL, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	}
@@ -50,7 +50,11 @@ func (s *Searcher) List(ctx context.Context, params contracts.Params) ([]byte, e
 
 // Suggest answers product.suggest with params, as the reply JSON.
 func (s *Searcher) Suggest(ctx context.Context, params contracts.Params) ([]byte, error) {
-	r, err := s.c.suggest(ctx, params)
+	q, err := parseSuggest(contracts.Actor{}, params)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.c.suggest(ctx, q)
 	if err != nil {
 		return nil, err
 	}

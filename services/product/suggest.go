@@ -45,24 +45,37 @@ UNION ALL
 // suggestCandidates bounds the rows each product branch of suggestSQL reads.
 const suggestCandidates = "200"
 
-// suggest is product.suggest.
-func (c *core) suggest(ctx context.Context, p contracts.Params) (*contracts.SuggestReply, error) {
+// suggestQuery is product.suggest's parsed parameters: the words typed
+// (the last maxQueryWords) and how many suggestions to give.
+type suggestQuery struct {
+	words []string
+	limit int
+}
+
+// parseSuggest parses product.suggest's parameters q and limit.
+func parseSuggest(_ contracts.Actor, p contracts.Params) (suggestQuery, error) {
 	text := strings.TrimSpace(p.Get("q"))
 	if text == "" || len(text) > 100 {
-		return nil, contracts.InvalidArgument("q", "q must be 1 to 100 characters of what was typed")
+		return suggestQuery{}, contracts.InvalidArgument("q", "q must be 1 to 100 characters of what was typed")
 	}
-	limit := maxSuggestions
+	q := suggestQuery{limit: maxSuggestions}
 	if s := p.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxSuggestions {
-			return nil, contracts.InvalidArgument("limit", "limit must be 1 to %d", maxSuggestions)
+			return suggestQuery{}, contracts.InvalidArgument("limit", "limit must be 1 to %d", maxSuggestions)
 		}
-		limit = n
+		q.limit = n
 	}
-	words := splitWords(text)
-	if len(words) > maxQueryWords {
-		words = words[len(words)-maxQueryWords:]
+	q.words = splitWords(text)
+	if len(q.words) > maxQueryWords {
+		q.words = q.words[len(q.words)-maxQueryWords:]
 	}
+	return q, nil
+}
+
+// suggest is product.suggest.
+func (c *core) suggest(ctx context.Context, q suggestQuery) (*contracts.SuggestReply, error) {
+	words, limit := q.words, q.limit
 	out := &contracts.SuggestReply{Items: []contracts.Suggestion{}}
 	if len(words) == 0 {
 		return out, nil

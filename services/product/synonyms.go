@@ -25,21 +25,14 @@ func (c *core) synonyms(ctx context.Context, a contracts.Actor) (*contracts.Syno
 	if a.Role != contracts.RoleAdmin {
 		return nil, contracts.PermissionDenied("only an admin manages search synonyms")
 	}
-	rows, err := c.pool.Query(ctx, `SELECT term, synonyms FROM search_synonyms ORDER BY term`)
+	items, err := c.catalog.Synonyms(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("synonyms: %w", err)
+		return nil, err
 	}
-	out := &contracts.Synonyms{Items: []contracts.Synonym{}}
-	for rows.Next() {
-		var s contracts.Synonym
-		if err := rows.Scan(&s.Term, &s.Synonyms); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out.Items = append(out.Items, s)
+	if items == nil {
+		items = []contracts.Synonym{}
 	}
-	rows.Close()
-	return out, rows.Err()
+	return &contracts.Synonyms{Items: items}, nil
 }
 
 // setSynonyms is product.synonyms.set: it replaces the whole set. Terms
@@ -73,18 +66,7 @@ func (c *core) setSynonyms(ctx context.Context, a contracts.Actor, in contracts.
 		}
 		in.Items[i].Term = term
 	}
-	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM search_synonyms`); err != nil {
-			return err
-		}
-		for _, s := range in.Items {
-			if _, err := tx.Exec(ctx, `INSERT INTO search_synonyms (term, synonyms) VALUES (oc_fold($1), $2)
-				ON CONFLICT (term) DO UPDATE SET synonyms = search_synonyms.synonyms || EXCLUDED.synonyms`, s.Term, s.Synonyms); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := c.catalog.SetSynonyms(ctx, in.Items)
 	if err != nil {
 		return nil, fmt.Errorf("set synonyms: %w", err)
 	}
