@@ -157,19 +157,3 @@ func jsonKind(k string) string {
 	}
 	return "a " + k
 }
-
-// RawRouted hands over the envelope's params (never nil), the client's body
-// undecoded and the actor. Transitional: services move to Routed and Query,
-// and it goes.
-func RawRouted(fn func(ctx context.Context, a contracts.Actor, p contracts.Params, body []byte) (any, error)) Handler {
-	return func(ctx context.Context, req *Request) (any, error) {
-		env, err := DecodeEnvelope(req)
-		if err != nil {
-			return nil, err
-		}
-		if env.Params == nil {
-			env.Params = contracts.Params{}
-		}
-		return fn(ctx, req.Actor, env.Params, env.Body)
-	}
-}

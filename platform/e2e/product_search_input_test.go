@@ -14,13 +14,13 @@ import (
 // sorts, paging that yields every item once, and bad input answered with a
 // clear 4xx naming the problem (never a 500). Lists are read signed in, so
 // the gateway's anonymous cache plays no part.
-func TestProductIssue5SearchAndInput(t *testing.T) {
+func TestProductSearchAndInput(t *testing.T) {
 	t.Parallel()
 	env := startRoomy(t)
 	c := newClient(t, env)
 	adm := c.as(adminSession(c).Access)
-	seller := c.as(signUp(c, "seller@issue5.example.com", "seller").Access)
-	cust := c.as(signUp(c, "shopper@issue5.example.com", "").Access)
+	seller := c.as(signUp(c, "seller@search-input.example.com", "seller").Access)
+	cust := c.as(signUp(c, "shopper@search-input.example.com", "").Access)
 
 	list := func(t *testing.T, pairs ...string) productList {
 		t.Helper()

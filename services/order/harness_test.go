@@ -483,11 +483,3 @@ func fakeUsers(t testing.TB, deps svc.Deps, books map[string][]contracts.Address
 }
 
 func key() string { return fmt.Sprintf("k-%s", uuid.NewString()) }
-
-// waitFor is testenv.Eventually with the old argument order, kept only for
-// issue6_test.go and realproduct_test.go, which another change of issue 18
-// renames and moves; it goes when they call testenv.Eventually.
-func waitFor(t testing.TB, cond func() bool, what string) {
-	t.Helper()
-	testenv.Eventually(t, what, cond)
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/services/order/payment"
 )
 
@@ -53,11 +54,17 @@ func (e *env) outboxCount(typ, id string) int {
 }
 
 // settleOutbox waits until the relay published every row of the order
-// service's outbox and the spy had time to see them.
+// service's outbox and the spy saw them: once the outbox is drained, a
+// marker event published after it reaches the spy's queue behind them, and
+// the spy (one worker) consumes in order, so seeing the marker means every
+// earlier event was seen. The marker is a payment.* type the spy binds and
+// the order service does not.
 func (e *env) settleOutbox() {
 	e.t.Helper()
-	waitFor(e.t, func() bool { return e.count(`SELECT count(*) FROM oc_outbox WHERE published_at IS NULL`) == 0 }, "the outbox drained")
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(e.t, "the outbox drained", func() bool { return e.count(`SELECT count(*) FROM oc_outbox WHERE published_at IS NULL`) == 0 })
+	marker := uuid.NewString()
+	e.publishAll(inventoryEvent(e.t, "payment.test_barrier", map[string]string{"order_id": marker}))
+	e.waitEvent("payment.test_barrier", marker)
 }
 
 // inventoryEvent builds an inventory event about orderID.
@@ -156,10 +163,10 @@ func TestDuplicateInventoryEventsChangeNothing(t *testing.T) {
 			twin := reissued(ev)
 			base := e.consumed(tc.typ)
 			e.publishAll(ev, ev, twin) // racing each other in the consumer's workers
-			waitFor(t, func() bool { return e.consumed(tc.typ) >= base+3 }, "three deliveries handled")
+			testenv.Eventually(t, "three deliveries handled", func() bool { return e.consumed(tc.typ) >= base+3 })
 			got := e.waitStatus(buyer, o.ID, tc.status)
 			e.publishAll(ev, twin) // late: after the order settled
-			waitFor(t, func() bool { return e.consumed(tc.typ) >= base+5 }, "five deliveries handled")
+			testenv.Eventually(t, "five deliveries handled", func() bool { return e.consumed(tc.typ) >= base+5 })
 			e.settleOutbox()
 
 			if n := e.consumed(tc.typ) - base; n != 5 {
@@ -302,7 +309,7 @@ func TestRecoveryAfterDeathBetweenChargeAndRecord(t *testing.T) {
 	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
 	// The requeued inventory.reserved reaches the new instance too (the
 	// dead one never acked it) and is a duplicate there.
-	waitFor(t, func() bool { return e.consumed(contracts.EventInventoryReserved) >= 1 }, "the unacked inventory.reserved redelivered")
+	testenv.Eventually(t, "the unacked inventory.reserved redelivered", func() bool { return e.consumed(contracts.EventInventoryReserved) >= 1 })
 	e.settleOutbox()
 
 	calls := cp.snapshot()
@@ -380,7 +387,7 @@ func TestChargeOutlivingItsLeaseRecordsOneAttempt(t *testing.T) {
 	close(h.release)
 	// The slow call records its outcome (or not) in its own time: wait
 	// until the event handler that made it has returned.
-	waitFor(t, func() bool { return e.consumed(contracts.EventInventoryReserved) >= 1 }, "the slow charge returned")
+	testenv.Eventually(t, "the slow charge returned", func() bool { return e.consumed(contracts.EventInventoryReserved) >= 1 })
 	e.settleOutbox()
 
 	got := ok[contracts.Order](t, e.get(buyer, o.ID))
@@ -418,10 +425,10 @@ func TestPaidOrderWhoseReservationExpiredIsRefunded(t *testing.T) {
 	expired := inventoryEvent(t, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: o.ID, Reason: contracts.ReleaseExpired, Items: held})
 	e.publishAll(expired, reissued(expired))
 	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusCancelled)
-	waitFor(t, func() bool {
+	testenv.Eventually(t, "the payment refunded", func() bool {
 		got = ok[contracts.Order](t, e.get(buyer, o.ID))
 		return got.Payment.Status == contracts.PaymentStatusRefunded
-	}, "the payment refunded")
+	})
 	e.publishAll(expired) // late redelivery
 	e.settleOutbox()
 	got = ok[contracts.Order](t, e.get(buyer, o.ID))

@@ -121,7 +121,7 @@ func oneEventPerOrder(t *testing.T, evs []contracts.Event) map[string]string {
 // reserved orders. Paying the 50 (concurrently, one payment delivered
 // twice) sells them: nothing held, 50 units outgoing for those orders,
 // still nothing available.
-func TestIssue5TwoHundredOrdersForFiftyUnits(t *testing.T) {
+func TestTwoHundredOrdersForFiftyUnits(t *testing.T) {
 	t.Parallel()
 	h := start(t)
 	cat := h.category("Limited", nil)
@@ -241,7 +241,7 @@ func TestIssue5TwoHundredOrdersForFiftyUnits(t *testing.T) {
 // the same event id twice and the same order under a new event id — reserve
 // each order once (TestRedeliveredOrderPlacedIsIdempotent sends them one
 // after another).
-func TestIssue5ConcurrentDuplicatePlacementsReserveOnce(t *testing.T) {
+func TestConcurrentDuplicatePlacementsReserveOnce(t *testing.T) {
 	t.Parallel()
 	h := start(t)
 	cat := h.category("Dupes", nil)
