@@ -29,12 +29,23 @@ type Config struct {
 	// that password, or an existing account promoted; idempotent).
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
-	// LoginAccountFailures and LoginIPFailures are how many failed logins
-	// one account (email) or one client IP may have in LoginWindow before
-	// further attempts get resource_exhausted.
+	// Sign-in throttling (the package doc states the scheme). Failures are
+	// counted in windows of LoginWindow from a key's first failure.
+	// LoginFreeFailures failures of one (account, client IP) pair pass
+	// undelayed; each further one doubles the wait of that pair, from
+	// LoginDelay up to LoginMaxDelay. LoginIPFailures bounds the failures
+	// of one client IP over every account, and LoginAccountFailures the
+	// failures of one account from IPs not known to it; past either,
+	// attempts from unknown IPs wait for the window's end. A successful
+	// sign-in makes its IP known to the account for LoginKnownFor: a
+	// known IP is throttled only by its own failures on that account.
 	LoginAccountFailures int
 	LoginIPFailures      int
 	LoginWindow          time.Duration
+	LoginFreeFailures    int
+	LoginDelay           time.Duration
+	LoginMaxDelay        time.Duration
+	LoginKnownFor        time.Duration
 	// MaxAddresses and MaxWishlist bound a user's address book and wishlist.
 	MaxAddresses int
 	MaxWishlist  int
@@ -71,9 +82,13 @@ func DefaultConfig() Config {
 		RefreshTTL:           30 * 24 * time.Hour,
 		Argon2:               DefaultArgon2,
 		HashConcurrency:      2 * runtime.GOMAXPROCS(0),
-		LoginAccountFailures: 5,
+		LoginAccountFailures: 50,
 		LoginIPFailures:      100,
 		LoginWindow:          15 * time.Minute,
+		LoginFreeFailures:    3,
+		LoginDelay:           time.Second,
+		LoginMaxDelay:        5 * time.Minute,
+		LoginKnownFor:        30 * 24 * time.Hour,
 		MaxAddresses:         20,
 		MaxWishlist:          500,
 		KeyCacheTTL:          time.Minute,
@@ -90,9 +105,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.HashConcurrency, "user.hash-concurrency", d.HashConcurrency, "password hashes running at once")
 	fs.StringVar(&c.BootstrapAdminEmail, "user.bootstrap-admin-email", "", "email of the first admin, created or promoted at start")
 	fs.StringVar(&c.BootstrapAdminPassword, "user.bootstrap-admin-password", "", "password of the first admin when it is created")
-	fs.IntVar(&c.LoginAccountFailures, "user.login.account-failures", d.LoginAccountFailures, "failed logins per account per window")
-	fs.IntVar(&c.LoginIPFailures, "user.login.ip-failures", d.LoginIPFailures, "failed logins per client IP per window")
-	fs.DurationVar(&c.LoginWindow, "user.login.window", d.LoginWindow, "window of the failed-login limits")
+	fs.IntVar(&c.LoginAccountFailures, "user.login.account-failures", d.LoginAccountFailures, "failed sign-ins per account per window from client IPs not known to it; past it, unknown IPs wait for the window's end (known IPs are not affected)")
+	fs.IntVar(&c.LoginIPFailures, "user.login.ip-failures", d.LoginIPFailures, "failed sign-ins per client IP per window over every account; past it, the IP waits for the window's end (except on accounts it is known to)")
+	fs.DurationVar(&c.LoginWindow, "user.login.window", d.LoginWindow, "window of the failed sign-in counters, from a counter's first failure")
+	fs.IntVar(&c.LoginFreeFailures, "user.login.free-failures", d.LoginFreeFailures, "failed sign-ins of one (account, client IP) pair per window before that pair is slowed down")
+	fs.DurationVar(&c.LoginDelay, "user.login.delay", d.LoginDelay, "first wait of a slowed (account, client IP) pair; doubles with each further failure")
+	fs.DurationVar(&c.LoginMaxDelay, "user.login.max-delay", d.LoginMaxDelay, "longest wait of a slowed (account, client IP) pair")
+	fs.DurationVar(&c.LoginKnownFor, "user.login.known-for", d.LoginKnownFor, "how long a successful sign-in makes its client IP known to the account (throttled only by its own failures)")
 	fs.IntVar(&c.MaxAddresses, "user.max-addresses", d.MaxAddresses, "addresses per user")
 	fs.IntVar(&c.MaxWishlist, "user.max-wishlist", d.MaxWishlist, "wishlist entries per user")
 	fs.DurationVar(&c.KeyCacheTTL, "user.key-cache-ttl", d.KeyCacheTTL, "how long the signing key is cached")
@@ -131,6 +150,12 @@ func (c Config) Validate() error {
 	}
 	if c.LoginAccountFailures < 1 || c.LoginIPFailures < 1 || c.LoginWindow < time.Second {
 		errs = append(errs, errors.New("user.login limits must be positive and the window at least 1s"))
+	}
+	if c.LoginFreeFailures < 1 || c.LoginDelay < time.Millisecond || c.LoginMaxDelay < c.LoginDelay {
+		errs = append(errs, errors.New("user.login.free-failures must be positive, user.login.delay at least 1ms and user.login.max-delay at least user.login.delay"))
+	}
+	if c.LoginKnownFor < time.Minute {
+		errs = append(errs, errors.New("user.login.known-for must be at least 1m"))
 	}
 	if c.MaxAddresses < 1 || c.MaxWishlist < 1 {
 		errs = append(errs, errors.New("user.max-addresses and user.max-wishlist must be positive"))

@@ -129,16 +129,18 @@ func (c *Core) Register(ctx context.Context, req contracts.RegisterRequest) (Use
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Login checks email and password and starts a session. Unknown emails and
-// wrong passwords get the same answer after the same work. Failures are
-// counted per account and per client IP (ip may be empty); past the limits
-// the answer is resource_exhausted with details.retry_after in seconds.
+// wrong passwords get the same answer after the same work. ip is the
+// client's IP (may be empty). Failures are throttled by (account, IP) pair,
+// by IP and, for IPs not known to the account, by account (see the package
+// doc); a throttled attempt gets resource_exhausted with
+// details.retry_after in seconds, whatever the password.
 func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string) (contracts.Tokens, error) {
 	email, err := validLogin(req)
 	if err != nil {
 		return contracts.Tokens{}, err
 	}
 	now := c.now()
-	keys, err := c.loginLimits(ctx, email, ip, now)
+	att, err := c.loginThrottle(ctx, email, ip, now)
 	if err != nil {
 		return contracts.Tokens{}, err
 	}
@@ -147,7 +149,7 @@ func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string)
 		return contracts.Tokens{}, err
 	}
 	if !ok {
-		if err := c.store.AddLoginFailure(ctx, keys, c.cfg.LoginWindow, now); err != nil {
+		if err := c.store.AddLoginFailure(ctx, att.failureKeys(), c.cfg.LoginWindow, now); err != nil {
 			c.log.Warn("count login failure", "err", err)
 		}
 		return contracts.Tokens{}, cloneErr(errBadLogin)
@@ -155,9 +157,7 @@ func (c *Core) Login(ctx context.Context, req contracts.LoginRequest, ip string)
 	if cred.Disabled {
 		return contracts.Tokens{}, cloneErr(errDisabled)
 	}
-	if err := c.store.ClearLoginFailures(ctx, keys[0]); err != nil {
-		c.log.Warn("clear login failures", "err", err)
-	}
+	c.loginSucceeded(ctx, att, now)
 	// The token is dated before the credential was read: a revocation
 	// (disable, role change) committed after that read dates later, so it
 	// voids this token although the read still saw the old standing.
@@ -178,27 +178,6 @@ func validLogin(req contracts.LoginRequest) (string, error) {
 		return "", contracts.InvalidArgument("password", "password must be at most %d characters", maxPasswordLen)
 	}
 	return email, nil
-}
-
-// loginLimits refuses a login past the failure limits of the account and
-// of the client IP (ip may be empty), and returns the failure counter keys
-// of this attempt (the account's first).
-func (c *Core) loginLimits(ctx context.Context, email, ip string, now time.Time) ([]string, error) {
-	keys := []string{"acct:" + email}
-	if err := c.checkLimit(ctx, keys[0], c.cfg.LoginAccountFailures, now); err != nil {
-		return nil, err
-	}
-	if ip != "" {
-		ipKey := "ip:" + ip
-		if len(ipKey) > 80 {
-			ipKey = ipKey[:80]
-		}
-		if err := c.checkLimit(ctx, ipKey, c.cfg.LoginIPFailures, now); err != nil {
-			return nil, err
-		}
-		keys = append(keys, ipKey)
-	}
-	return keys, nil
 }
 
 // checkPassword loads the credential of email and verifies password
@@ -225,22 +204,6 @@ func (c *Core) checkPassword(ctx context.Context, email, password string) (cred 
 		}
 	}
 	return cred, ok, nil
-}
-
-func (c *Core) checkLimit(ctx context.Context, key string, limit int, now time.Time) error {
-	f, err := c.store.LoginFailures(ctx, key, c.cfg.LoginWindow, now)
-	if err != nil {
-		return err
-	}
-	if f.Count < limit {
-		return nil
-	}
-	retry := int64(f.Since.Add(c.cfg.LoginWindow).Sub(now)/time.Second) + 1
-	if retry < 1 {
-		retry = 1
-	}
-	return contracts.Errorf(contracts.CodeResourceExhausted, "too many failed sign-in attempts; try again in %d seconds", retry).
-		WithDetail("retry_after", retry)
 }
 
 // issue signs an access token for u, dated now, and stores a new refresh
@@ -539,8 +502,10 @@ func (c *Core) ChangePassword(ctx context.Context, a contracts.Actor, req contra
 		return contracts.InvalidArgument("new_password", "new password must differ from the current one")
 	}
 	now := c.now()
-	acct := "acct:" + cred.Email
-	if err := c.checkLimit(ctx, acct, c.cfg.LoginAccountFailures, now); err != nil {
+	// Counted apart from sign-ins: only the signed-in owner reaches here,
+	// so failed sign-ins by others never keep them from changing it.
+	acct := "pwchange:" + id
+	if err := c.checkLimit(ctx, acct, maxPasswordChangeFailures, now); err != nil {
 		return err
 	}
 	ok, _, err := c.hash.verify(ctx, cred.PasswordHash, req.CurrentPassword)

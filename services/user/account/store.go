@@ -67,6 +67,7 @@ type WishlistEntry struct {
 type Failures struct {
 	Count int
 	Since time.Time // start of the current window
+	Last  time.Time // the latest failure
 }
 
 // Store is the persistence the user service needs. Methods that change a
@@ -146,12 +147,21 @@ type Store interface {
 
 	// LoginFailures returns the failures of key in the window ending now.
 	LoginFailures(ctx context.Context, key string, window time.Duration, now time.Time) (Failures, error)
-	// AddLoginFailure counts one failure of each key.
+	// AddLoginFailure counts one failure of each key, dated now (a key's
+	// window starts again when the last one ended).
 	AddLoginFailure(ctx context.Context, keys []string, window time.Duration, now time.Time) error
 	// ClearLoginFailures forgets the failures of key.
 	ClearLoginFailures(ctx context.Context, key string) error
-	// Cleanup deletes expired refresh tokens, stale login counters, and
-	// keys retired and session cut-offs made before keysBefore.
+	// KnownLogin reports whether account acct (a normalized email) signed
+	// in successfully from client IP ip recently enough that the
+	// remembrance has not expired at now.
+	KnownLogin(ctx context.Context, acct, ip string, now time.Time) (bool, error)
+	// RememberLogin records a successful sign-in of acct from ip, known
+	// until the given time (a later remembrance is kept).
+	RememberLogin(ctx context.Context, acct, ip string, until time.Time) error
+	// Cleanup deletes expired refresh tokens, stale login counters, expired
+	// known sign-in places, and keys retired and session cut-offs made
+	// before keysBefore.
 	Cleanup(ctx context.Context, now, keysBefore time.Time) error
 }
 

@@ -742,8 +742,8 @@ func (s *Store) RemoveWishlist(ctx context.Context, userID, productID string) er
 // LoginFailures implements account.Store.
 func (s *Store) LoginFailures(ctx context.Context, key string, window time.Duration, now time.Time) (account.Failures, error) {
 	var f account.Failures
-	err := s.pool.QueryRow(ctx, `SELECT count, window_start FROM login_failures WHERE key = $1 AND window_start > $2`,
-		key, now.Add(-window)).Scan(&f.Count, &f.Since)
+	err := s.pool.QueryRow(ctx, `SELECT count, window_start, coalesce(last_at, window_start) FROM login_failures WHERE key = $1 AND window_start > $2`,
+		key, now.Add(-window)).Scan(&f.Count, &f.Since, &f.Last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.Failures{}, nil
 	}
@@ -754,10 +754,11 @@ func (s *Store) LoginFailures(ctx context.Context, key string, window time.Durat
 func (s *Store) AddLoginFailure(ctx context.Context, keys []string, window time.Duration, now time.Time) error {
 	keys = slices.Clone(keys)
 	slices.Sort(keys) // a stable lock order
-	_, err := s.pool.Exec(ctx, `INSERT INTO login_failures (key, window_start, count) SELECT k, $2, 1 FROM unnest($1::text[]) AS k
+	_, err := s.pool.Exec(ctx, `INSERT INTO login_failures (key, window_start, count, last_at) SELECT k, $2, 1, $2 FROM unnest($1::text[]) AS k
 		ON CONFLICT (key) DO UPDATE SET
 			count = CASE WHEN login_failures.window_start > $3 THEN login_failures.count + 1 ELSE 1 END,
-			window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END`,
+			window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END,
+			last_at = $2`,
 		keys, now, now.Add(-window))
 	return err
 }
@@ -765,6 +766,22 @@ func (s *Store) AddLoginFailure(ctx context.Context, keys []string, window time.
 // ClearLoginFailures implements account.Store.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE key = $1`, key)
+	return err
+}
+
+// KnownLogin implements account.Store.
+func (s *Store) KnownLogin(ctx context.Context, acct, ip string, now time.Time) (bool, error) {
+	var known bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM login_known WHERE account = $1 AND ip = $2 AND expires_at > $3)`,
+		acct, ip, now).Scan(&known)
+	return known, err
+}
+
+// RememberLogin implements account.Store.
+func (s *Store) RememberLogin(ctx context.Context, acct, ip string, until time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO login_known (account, ip, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account, ip) DO UPDATE SET expires_at = greatest(login_known.expires_at, excluded.expires_at)`,
+		acct, ip, until)
 	return err
 }
 
@@ -783,6 +800,9 @@ func (s *Store) Cleanup(ctx context.Context, now, keysBefore time.Time) error {
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, stale); err != nil {
 		return fmt.Errorf("clean up login failures: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_known WHERE expires_at < $1`, now); err != nil {
+		return fmt.Errorf("clean up known sign-in places: %w", err)
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, keysBefore); err != nil {
 		return fmt.Errorf("clean up signing keys: %w", err)
