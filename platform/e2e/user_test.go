@@ -463,6 +463,9 @@ func TestUserLoginRateLimits(t *testing.T) {
 	env := platformtest.Start(t, platformtest.Options{Tweak: func(c *platform.Config) {
 		c.Services.Gateway.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
 		c.Services.User.LoginIPFailures = 3 // below the gateway's per-IP burst of 5
+		// The account limit counts failures from IPs the account does not
+		// know (every attacker IP below); 5 keeps this test short.
+		c.Services.User.LoginAccountFailures = 5
 	}})
 	c := newClient(t, env)
 	ip := func(n int) []string { return []string{"X-Forwarded-For", "198.51.100." + strconv.Itoa(n)} }
@@ -516,7 +519,7 @@ func TestUserLoginRateLimits(t *testing.T) {
 			t.Errorf("account-limit answer lacks details.retry_after: %s", last)
 		}
 		retryAfter(t, last)
-		// Even the right password is refused while the account is locked…
+		// Even the right password is refused from an IP the account does not know…
 		wantError(t, c.do("POST", "/auth/login", map[string]string{"email": victim.Email, "password": testPassword}, ip(120)...),
 			http.StatusTooManyRequests, "resource_exhausted")
 		// …but other accounts sign in as usual.
