@@ -129,3 +129,24 @@ func TestThrottleAnswersAlikeForUnknownEmails(t *testing.T) {
 		t.Fatalf("throttled answers differ:\n%s\n%s", answers[0], answers[1])
 	}
 }
+
+// Others' failed sign-ins never keep the signed-in owner from changing
+// their password; the owner's own wrong current passwords are limited.
+func TestPasswordChangeCountsApartFromSignIns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, slowThrottle, func(c *user.Config) { c.LoginAccountFailures = 2 })
+	u := e.register("hal@example.com", "Hal", "")
+	me := actorOf(u)
+	for i := 0; i < 2; i++ {
+		e.fail(anon, contracts.MethodUserLogin, loginAs("hal@example.com", "Wrong-Passw0rd", fmt.Sprintf("203.0.113.%d", 40+i)), contracts.CodeUnauthenticated)
+	}
+	// The account limit holds for unknown IPs…
+	e.fail(anon, contracts.MethodUserLogin, loginAs("hal@example.com", goodPassword, "203.0.113.49"), contracts.CodeResourceExhausted)
+	// …not for the owner's password change.
+	e.ok(me, contracts.MethodUserPasswordChange, envl(contracts.ChangePasswordRequest{CurrentPassword: goodPassword, NewPassword: "Another-Pass-9"}), nil)
+	for i := 0; i < 5; i++ {
+		e.fail(me, contracts.MethodUserPasswordChange, envl(contracts.ChangePasswordRequest{CurrentPassword: fmt.Sprintf("Nope-nope-%d", i), NewPassword: "Third-Pass-77"}), contracts.CodeInvalidArgument)
+	}
+	lim := e.fail(me, contracts.MethodUserPasswordChange, envl(contracts.ChangePasswordRequest{CurrentPassword: "Another-Pass-9", NewPassword: "Third-Pass-77"}), contracts.CodeResourceExhausted)
+	retryAfter(t, lim, 15*time.Minute)
+}
