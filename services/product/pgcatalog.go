@@ -2,11 +2,13 @@ package product
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -573,3 +575,15 @@ func mapUnique(err error) error {
 	}
 	return err
 }
+
+// pgCode returns the SQLSTATE and constraint of a PostgreSQL error.
+func pgCode(err error) (code, constraint string) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.ConstraintName
+	}
+	return "", ""
+}
+
+// isNoRows reports whether err is a QueryRow that found no row.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
