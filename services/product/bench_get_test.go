@@ -79,7 +79,7 @@ func BenchmarkGet(b *testing.B) {
 func benchProduct(b *testing.B, c *core) string {
 	ctx := context.Background()
 	var id string
-	err := c.pool.QueryRow(ctx, `SELECT id::text FROM products p WHERE status = 'active'
+	err := benchPool.QueryRow(ctx, `SELECT id::text FROM products p WHERE status = 'active'
 		AND NOT EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = p.id) ORDER BY id LIMIT 1`).Scan(&id)
 	if err != nil {
 		b.Fatal(err)
@@ -94,7 +94,7 @@ func benchProduct(b *testing.B, c *core) string {
 		FROM generate_series(1, 9) i`,
 		`UPDATE products SET properties = '[{"key":"colour","value":"black"},{"key":"weight","value":"1.2 kg"}]' WHERE id = $1`,
 	} {
-		if _, err := c.pool.Exec(ctx, q, id); err != nil {
+		if _, err := benchPool.Exec(ctx, q, id); err != nil {
 			b.Fatal(err)
 		}
 	}

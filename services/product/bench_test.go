@@ -68,7 +68,7 @@ func benchCore(b *testing.B) *core {
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return &core{pool: benchPool, catalog: pgCatalog{pool: benchPool}, cfg: DefaultConfig()}
+	return (&core{cfg: DefaultConfig()}).onPostgres(benchPool)
 }
 
 // BenchmarkList measures product.list's page query (and count) on the
@@ -78,7 +78,7 @@ func BenchmarkList(b *testing.B) {
 	c := benchCore(b)
 	ctx := context.Background()
 	var leaf, root string
-	if err := c.pool.QueryRow(ctx, `SELECT (SELECT id::text FROM categories WHERE parent_id IS NULL ORDER BY name LIMIT 1),
+	if err := benchPool.QueryRow(ctx, `SELECT (SELECT id::text FROM categories WHERE parent_id IS NULL ORDER BY name LIMIT 1),
 		(SELECT id::text FROM categories WHERE cardinality(path) = 3 ORDER BY name LIMIT 1)`).Scan(&root, &leaf); err != nil {
 		b.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func logPlan(b *testing.B, c *core, q *listQuery) {
 	}
 	var plan []map[string]any
 	var raw []byte
-	if err := c.pool.QueryRow(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+sqlText, q.run(args)...).Scan(&raw); err != nil {
+	if err := benchPool.QueryRow(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+sqlText, q.run(args)...).Scan(&raw); err != nil {
 		b.Fatal(err)
 	}
 	_ = json.Unmarshal(raw, &plan)

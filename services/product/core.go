@@ -5,10 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,8 +35,9 @@ type FileStater interface {
 // its cache and the file service. RPC handlers (rpc.go) decode the wire
 // and call it; event handlers (events.go) do the same for events.
 type core struct {
-	pool    *pgxpool.Pool // for the parts still speaking SQL (inventory, social, search)
-	catalog catalogStore  // products and categories
+	catalog catalogStore   // products, categories, reviews, comments, reactions
+	stock   inventoryStore // reservations driven by order events, file deletions
+	search  searchStore    // product.list, facets, suggestions
 	cache   *docCache
 	files   FileStater
 	log     *slog.Logger
@@ -67,23 +65,13 @@ func (ch *change) product(id, slug string) {
 	}
 }
 
-// write runs fn in a transaction (retried on serialization failures and
-// deadlocks) and purges the caches of whatever it touched after commit.
-func (c *core) write(ctx context.Context, fn func(tx pgx.Tx, ch *change) error) error {
-	return c.applyChange(ctx, func(f func(pgx.Tx) error) error { return pg.InTx(ctx, c.pool, f) }, fn)
-}
-
-// applyChange runs fn inside run's transaction and purges the caches of
-// what it touched twice: just before commit, because the outbox relay may
-// publish the change's events the moment it commits, and a consumer
-// reacting to them (the gateway refilling its catalogue cache) must not
-// read the old document from Redis; and after commit, for a reader that
-// refilled the cache from the old rows in between.
-func (c *core) applyChange(ctx context.Context, run func(func(pgx.Tx) error) error, fn func(tx pgx.Tx, ch *change) error) error {
-	return applyChangeOf(ctx, c, run, fn)
-}
-
-// applyChangeOf is applyChange for any transaction type (pgx.Tx, catalogTx).
+// applyChangeOf runs fn inside run's transaction (a catalogTx or an
+// inventoryTx) and purges the caches of what it touched twice: just
+// before commit, because the outbox relay may publish the change's events
+// the moment it commits, and a consumer reacting to them (the gateway
+// refilling its catalogue cache) must not read the old document from
+// Redis; and after commit, for a reader that refilled the cache from the
+// old rows in between.
 func applyChangeOf[T any](ctx context.Context, c *core, run func(func(T) error) error, fn func(tx T, ch *change) error) error {
 	var ch change
 	err := run(func(tx T) error {
@@ -112,17 +100,6 @@ func (c *core) purge(ctx context.Context, ch *change) {
 	if c.cache != nil {
 		c.cache.purge(ctx, ch)
 	}
-}
-
-// addEvent writes an event to the outbox in tx.
-func addEvent(ctx context.Context, tx pgx.Tx, typ string, data any) error {
-	_, err := pg.AddEvent(ctx, tx, typ, data)
-	return err
-}
-
-// productEvent writes product.created/updated/deleted.
-func productEvent(ctx context.Context, tx pgx.Tx, typ string, p productRow) error {
-	return addEvent(ctx, tx, typ, productEventOf(p))
 }
 
 // redisClient is the subset of go-redis the cache needs.

@@ -10,29 +10,44 @@
 // handlers receive typed values. The domain is core: categories.go,
 // products.go (documents, read through the cache) and productwrite.go
 // (product writes), search.go with searchq.go, facets.go, suggest.go,
-// synonyms.go and searchcache.go, inventory.go, social.go, lookup.go;
-// searcher.go exposes the search to benchmarks; events.go applies
-// consumed events through pg.HandleOnce; cache.go is the Redis
-// read-through cache (a change purges before and after commit and fences
-// the purged keys for a second, so a read that loaded the old rows cannot
-// cache them back); migrations/ is the schema.
+// synonyms.go and searchcache.go, inventory.go, social.go, reviews.go,
+// lookup.go; events.go applies consumed events exactly once; cache.go is
+// the Redis read-through cache (a change purges before and after commit
+// and fences the purged keys for a second, so a read that loaded the old
+// rows cannot cache them back); migrations/ is the schema.
 //
-// The service is moving to the anatomy of the user service (a domain that
-// depends only on the Store interface it declares, and an adapter
-// implementing it), inside this package for now. store.go declares
-// catalogStore (the reads) and catalogTx (what one write transaction
-// does); pgcatalog.go, pgreviews.go and pgsocial.go are their PostgreSQL
-// adapter. Categories, product writes, the inventory RPCs, reviews,
-// comments, reactions, synonyms and lookup's tombstones go through them and
-// hold no SQL. Every write has one shape: authorize and validate the
+// # Anatomy
+//
+// The service has the anatomy of the user service (a domain that depends
+// only on the store interfaces it declares, and an adapter implementing
+// them), inside this package. store.go declares them: catalogStore (the
+// reads) and catalogTx (what one write transaction does) for products,
+// categories, the inventory RPCs, reviews, comments, reactions, synonyms,
+// lookup's tombstones and seeding; inventoryStore and inventoryTx for the
+// reservations driven by order events, the reservation sweeper and file
+// deletions (HandleOnce records the consumed event in the inbox in the
+// effect's transaction); searchStore for product.list, facets, the
+// analysis of a search text and product.suggest. Their PostgreSQL adapter
+// is the pg*.go files: pgcatalog.go, pgreviews.go, pgsocial.go,
+// pginventory.go, pgsearch.go and pgseed.go (Seed); only they and the
+// wiring that gives them a pool (service.go, searcher.go: the Searcher of
+// the benchmarks) import pgx or internal/pg, which TestOnlyTheAdapterSpeaksSQL
+// checks. Every catalogue write has one shape: authorize and validate the
 // input, ask the file service (images) after an unlocked ownership
 // pre-check, then one transaction that re-checks ownership under the row
-// lock; product writes answer with the document's cached JSON. Still
-// speaking SQL in the domain files (through core.pool): the reservations
-// driven by order events (inventory.go, events.go) and search (search.go,
-// searchq.go, facets.go, suggest.go), whose invariants (no oversell) and
-// query plans are single statements that an adapter method must keep as
-// such.
+// lock; product writes answer with the document's cached JSON.
+//
+// The invariants of stock (no oversell, reserve and release commute) and
+// the measured query plans of search rest on single statements, so each
+// inventoryTx and searchStore method is one statement and the domain
+// composes them: reserve takes each line with one UPDATE … WHERE stock >=
+// q inside a savepoint (inventoryTx.Savepoint) and rejects the order when
+// any line falls short; the domain decides the page strategy of a search
+// (the term table, then the ranking query for prefix-only matches) and
+// its caching, the adapter turns an analysed listQuery into its statement.
+// The analysed text keeps its tsquery texts (match.mq, eq, nq, pq): they
+// are the query's meaning in the search index's language, built from the
+// analysis, and compared by the facet cache key.
 //
 // # Decisions
 //
@@ -41,8 +56,9 @@
 //     category's path, so "in this subtree" is one GIN probe
 //     (category_path && $ids). Moving a category rewrites the paths of its
 //     subtree and its products in the same transaction.
-//   - Search (search.go, searchq.go; migrations 0003 and 0006): a generated
-//     tsvector (name weight A, description B) in the text search
+//   - Search (search.go, searchq.go, their statements in pgsearch.go;
+//     migrations 0003 and 0006): a generated tsvector (name weight A,
+//     description B) in the text search
 //     configuration oc_search, english with unaccent before the stemmer, so
 //     accents and case never matter; a GIN index. A query is analysed in
 //     one round trip (analyse): the products whose SKU or a variant's SKU
@@ -83,7 +99,7 @@
 //     and TestRelevance compare both paths page by page. The price is
 //     storage and write cost: ~860k rows for 100k seeded products, and a
 //     sale or review rewrites the product's rows' key columns.
-//   - Facets (facets.go) are counted in one statement over a materialised
+//   - Facets (facets.go, pgsearch.go) are counted in one statement over a materialised
 //     set of the matches: categories, fixed price buckets, rating
 //     thresholds, in stock (the product or a variant), property values of
 //     the product and its variants; each is also a filter (category,
@@ -100,7 +116,7 @@
 //     at once and other instances within the TTL (as the gateway's own 5 s
 //     cache of anonymous searches). A seller's own listing is never
 //     cached. Documents always come from the document cache.
-//   - Suggestions (suggest.go): up to 3 categories whose name has words
+//   - Suggestions (suggest.go, pgsearch.go): up to 3 categories whose name has words
 //     starting with the words typed, then distinct product names: those
 //     starting with the text typed (the folded-name index, in order), then
 //     those whose name matches every word (the last as a prefix, from 3

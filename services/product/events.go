@@ -6,10 +6,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
-	"github.com/opencommerce/opencommerce/internal/pg"
 )
 
 // Event types the product service consumes.
@@ -32,10 +30,10 @@ type fileDeleted struct {
 
 // effect is what a consumed event does, inside the transaction that
 // records the event as handled; nil when the event asks for nothing.
-type effect func(tx pgx.Tx, ch *change) error
+type effect func(tx inventoryTx, ch *change) error
 
-// handleEvent applies one consumed event exactly once (pg.HandleOnce
-// records its id with the effect). A malformed payload is dead-lettered at
+// handleEvent applies one consumed event exactly once (the store's
+// HandleOnce records its id with the effect). A malformed payload is dead-lettered at
 // once: retrying cannot fix it.
 func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 	var apply effect
@@ -58,7 +56,7 @@ func (c *core) handleEvent(ctx context.Context, ev contracts.Event) error {
 	if apply == nil {
 		return nil // not ours (a broader binding), or nothing to do; ack
 	}
-	err = c.applyChange(ctx, func(f func(pgx.Tx) error) error { return pg.HandleOnce(ctx, c.pool, Name, ev, f) }, apply)
+	err = applyChangeOf(ctx, c, func(f func(inventoryTx) error) error { return c.stock.HandleOnce(ctx, ev, f) }, apply)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 	}
@@ -83,7 +81,7 @@ func (c *core) onOrderPlaced(ctx context.Context, ev contracts.Event) (effect, e
 	if _, err := orderID(ev, o.OrderID); err != nil {
 		return nil, err
 	}
-	return func(tx pgx.Tx, ch *change) error { return reserve(ctx, tx, o, ch) }, nil
+	return func(tx inventoryTx, ch *change) error { return reserve(ctx, tx, o, ch) }, nil
 }
 
 // onOrderCancelled releases the order's held stock, or returns its sold
@@ -97,7 +95,7 @@ func (c *core) onOrderCancelled(ctx context.Context, ev contracts.Event) (effect
 	if err != nil {
 		return nil, err
 	}
-	return func(tx pgx.Tx, ch *change) error {
+	return func(tx inventoryTx, ch *change) error {
 		err := cancelOrder(ctx, tx, oid, o, ch)
 		if errors.Is(err, errSoldNotPaid) {
 			// The units were sold (order.paid) but the cancellation
@@ -121,7 +119,7 @@ func (c *core) onOrderPaid(ctx context.Context, ev contracts.Event) (effect, err
 	if err != nil {
 		return nil, err
 	}
-	return func(tx pgx.Tx, ch *change) error {
+	return func(tx inventoryTx, ch *change) error {
 		err := commit(ctx, tx, oid, o.UserID, ch)
 		if errors.Is(err, errLostReservation) {
 			// The payment arrived after the reservation was released
@@ -151,7 +149,7 @@ func (c *core) onOrderRefunded(ctx context.Context, ev contracts.Event) (effect,
 		// goods are with the buyer.
 		return nil, nil
 	}
-	return func(tx pgx.Tx, ch *change) error { return refundUnshipped(ctx, tx, oid, o.UserID, ch) }, nil
+	return func(tx inventoryTx, ch *change) error { return refundUnshipped(ctx, tx, oid, o.UserID, ch) }, nil
 }
 
 // onFileDeleted removes a deleted file from products and reviews.
@@ -164,10 +162,26 @@ func (c *core) onFileDeleted(ctx context.Context, ev contracts.Event) (effect, e
 	if err != nil {
 		return nil, contracts.InvalidArgument("file_id", "file.deleted: malformed file_id")
 	}
-	return func(tx pgx.Tx, ch *change) error {
+	return func(tx inventoryTx, ch *change) error {
 		if err := forgetFile(ctx, tx, fid, ch); err != nil {
 			return err
 		}
-		return forgetReviewImage(ctx, tx, fid)
+		return tx.ForgetReviewImage(ctx, fid)
 	}, nil
+}
+
+// forgetFile removes a deleted file from the images of products and their
+// variants, announcing each product changed.
+func forgetFile(ctx context.Context, tx inventoryTx, fileID uuid.UUID, ch *change) error {
+	affected, err := tx.ForgetFile(ctx, fileID)
+	if err != nil {
+		return err
+	}
+	for _, p := range affected {
+		ch.product(p.ID.String(), p.Slug)
+		if err := tx.Event(ctx, contracts.EventProductUpdated, productEventOf(p)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

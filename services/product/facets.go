@@ -44,9 +44,15 @@ func (c *core) facets(ctx context.Context, q *listQuery) (*contracts.ProductFace
 		return f, nil
 	}
 	gen := c.facetSets.generation()
-	f, err := c.countFacets(ctx, q)
+	raw, err := c.search.Facets(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("facets: %w", err)
+	}
+	f := &contracts.ProductFacets{}
+	for i, name := range q.facets {
+		if err := setFacet(f, name, raw[i]); err != nil {
+			return nil, fmt.Errorf("facets: %s: %w", name, err)
+		}
 	}
 	if cacheable {
 		c.facetSets.put(key, f, gen, now)
@@ -79,59 +85,6 @@ func (q *listQuery) facetKey() (string, bool) {
 	}
 	fmt.Fprintf(&b, "\x00%d\x00%q", q.minRating, q.props)
 	return b.String(), true
-}
-
-// countFacets runs the facet statement.
-func (c *core) countFacets(ctx context.Context, q *listQuery) (*contracts.ProductFacets, error) {
-	out := &contracts.ProductFacets{}
-	var args sqlArgs
-	where := q.filters(&args)
-	cols := make([]string, 0, len(q.facets))
-	for _, f := range q.facets {
-		switch f {
-		case contracts.FacetCategory:
-			cols = append(cols, fmt.Sprintf(`(SELECT coalesce(json_agg(json_build_object('id', c.id, 'name', c.name, 'count', x.n) ORDER BY x.n DESC, c.name, c.id), '[]')
-	FROM (SELECT category_id, count(*) AS n FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %d) x JOIN categories c ON c.id = x.category_id)`, maxFacetCategories))
-		case contracts.FacetPrice:
-			cols = append(cols, `(SELECT coalesce(json_object_agg(b, n), '{}') FROM (SELECT width_bucket(price, `+args.add(priceEdges)+`::bigint[]) AS b, count(*) AS n FROM m GROUP BY 1) x)`)
-		case contracts.FacetRating:
-			var parts []string
-			for _, r := range ratingMins {
-				parts = append(parts, fmt.Sprintf("count(*) FILTER (WHERE rating_avg >= %d)", r))
-			}
-			cols = append(cols, "(SELECT json_build_array("+strings.Join(parts, ", ")+") FROM m)")
-		case contracts.FacetInStock:
-			// One pass over the variants in stock (a hashed subplan), not a probe per match.
-			cols = append(cols, "(SELECT json_build_array(count(*) FILTER (WHERE s), count(*) FILTER (WHERE NOT s)) FROM "+
-				"(SELECT m.stock > 0 OR m.id IN (SELECT product_id FROM product_variants WHERE stock > 0) AS s FROM m) x)")
-		case contracts.FacetProperties:
-			cols = append(cols, fmt.Sprintf(`(SELECT coalesce(json_agg(json_build_object('key', k, 'value', v, 'count', n) ORDER BY kn DESC, k, n DESC, v), '[]') FROM (
-	SELECT k, v, n, kn, dense_rank() OVER (ORDER BY kn DESC, k) AS ki, row_number() OVER (PARTITION BY k ORDER BY n DESC, v) AS vi
-	FROM (SELECT k, v, n, sum(n) OVER (PARTITION BY k) AS kn FROM kv) a) b WHERE ki <= %d AND vi <= %d)`, maxFacetKeys, maxFacetValues))
-		}
-	}
-	// kv (property key, value, matches) is computed only when referenced:
-	// the (product, key, value) triples of the matches and of their
-	// variants (joined, not probed per match), deduplicated, then counted.
-	sqlText := "WITH m AS MATERIALIZED (SELECT id, category_id, price, rating_avg, stock, properties FROM products WHERE " +
-		strings.Join(where, " AND ") + `), kv AS (SELECT k, v, count(*) AS n FROM (
-		SELECT m.id, e->>'key' AS k, e->>'value' AS v FROM m, jsonb_array_elements(m.properties) e
-		UNION SELECT vr.product_id, e->>'key', e->>'value' FROM product_variants vr JOIN m ON m.id = vr.product_id, jsonb_array_elements(vr.properties) e
-	) t WHERE k IS NOT NULL AND v IS NOT NULL GROUP BY 1, 2) SELECT ` + strings.Join(cols, ", ")
-	raw := make([][]byte, len(cols))
-	dst := make([]any, len(cols))
-	for i := range raw {
-		dst[i] = &raw[i]
-	}
-	if err := c.pool.QueryRow(ctx, sqlText, q.run(args)...).Scan(dst...); err != nil {
-		return nil, fmt.Errorf("facets: %w", err)
-	}
-	for i, f := range q.facets {
-		if err := setFacet(out, f, raw[i]); err != nil {
-			return nil, fmt.Errorf("facets: %s: %w", f, err)
-		}
-	}
-	return out, nil
 }
 
 // setFacet decodes one facet column into out.

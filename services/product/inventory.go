@@ -9,16 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/opencommerce/opencommerce/contracts"
 )
-
-// ledger appends one movement to the inventory ledger.
-func ledger(ctx context.Context, tx pgx.Tx, productID uuid.UUID, variantID *uuid.UUID, kind string, qty int64, reason, actorID string, orderID *uuid.UUID) error {
-	_, err := tx.Exec(ctx, `INSERT INTO inventory_ledger (product_id, variant_id, kind, quantity, reason, actor_id, order_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, productID, variantID, kind, qty, reason, actorID, orderID)
-	return err
-}
 
 // inventory is product.inventory.get: the stock of a product and its
 // variants, and its ledger newest first (its seller and admins only).
@@ -217,44 +209,12 @@ func mergeLines(items []orderLine) ([]stockLine, []contracts.InventoryShortfall)
 // take moves qty units of a line from stock to reserved, atomically and
 // only if that many are available on an active product. It reports the
 // product (for events) and whether the line's stock status changed.
-func take(ctx context.Context, tx pgx.Tx, l stockLine) (ok bool, p productRow, crossed bool, err error) {
-	var after int64
-	if l.variant == nil {
-		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock - $2, reserved = reserved + $2
-			WHERE id = $1 AND status = 'active' AND stock >= $2
-			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, l.qty).
-			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
-	} else {
-		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock - $3, reserved = v.reserved + $3
-			FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id AND p.status = 'active' AND v.stock >= $3
-			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, l.qty).
-			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
-	}
-	if isNoRows(err) {
-		return false, p, false, nil
-	}
-	if err != nil {
+func take(ctx context.Context, tx inventoryTx, l stockLine) (ok bool, p productRow, crossed bool, err error) {
+	ok, p, after, err := tx.Take(ctx, l)
+	if err != nil || !ok {
 		return false, p, false, err
 	}
-	p.ID = l.product
 	return true, p, contracts.StockStatusOf(after) != contracts.StockStatusOf(after+l.qty), nil
-}
-
-// available returns the units of a line that could be reserved now (0 for
-// an unknown or inactive product or variant).
-func available(ctx context.Context, tx pgx.Tx, l stockLine) (int64, error) {
-	var n int64
-	var err error
-	if l.variant == nil {
-		err = tx.QueryRow(ctx, `SELECT stock FROM products WHERE id = $1 AND status = 'active'`, l.product).Scan(&n)
-	} else {
-		err = tx.QueryRow(ctx, `SELECT v.stock FROM product_variants v JOIN products p ON p.id = v.product_id
-			WHERE v.id = $2 AND v.product_id = $1 AND p.status = 'active'`, l.product, *l.variant).Scan(&n)
-	}
-	if isNoRows(err) {
-		return 0, nil
-	}
-	return n, err
 }
 
 // reserve holds stock for every line of an order, or for none: all lines
@@ -263,17 +223,14 @@ func available(ctx context.Context, tx pgx.Tx, l stockLine) (int64, error) {
 // inventory.reserved or inventory.rejected. An order seen before (a
 // redelivery under a new event id, or an order cancelled before it was
 // placed) reserves nothing again.
-func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
+func reserve(ctx context.Context, tx inventoryTx, o orderPlaced, ch *change) error {
 	oid, err := uuid.Parse(o.OrderID)
 	if err != nil {
 		return contracts.InvalidArgument("order_id", "order.placed: malformed order_id %q", o.OrderID)
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status) VALUES ($1, $2, 'held') ON CONFLICT DO NOTHING`, oid, o.UserID)
-	if err != nil {
+	fresh, err := tx.NewReservation(ctx, oid, o.UserID)
+	if err != nil || !fresh {
 		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return nil
 	}
 	lines, short := mergeLines(o.Items)
 	if len(lines) == 0 && len(short) == 0 {
@@ -284,10 +241,10 @@ func reserve(ctx context.Context, tx pgx.Tx, o orderPlaced, ch *change) error {
 		return err
 	}
 	if len(short) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'rejected', reason = $2, updated_at = now() WHERE order_id = $1`, oid, contracts.RejectOutOfStock); err != nil {
+		if err := tx.SetReservation(ctx, oid, "rejected", contracts.RejectOutOfStock); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
+		return tx.Event(ctx, contracts.EventInventoryRejected, contracts.InventoryRejected{OrderID: oid.String(), Reason: contracts.RejectOutOfStock, Items: short})
 	}
 	return holdLines(ctx, tx, oid, o.UserID, got, ch)
 }
@@ -303,84 +260,65 @@ type taken struct {
 // takeAll takes every line's units in a savepoint, all or none: with any
 // shortfall (short on entry counts too) the savepoint is rolled back and
 // the shortfalls, with what is available, are returned.
-func takeAll(ctx context.Context, tx pgx.Tx, lines []stockLine, short []contracts.InventoryShortfall) ([]taken, []contracts.InventoryShortfall, error) {
-	sp, err := tx.Begin(ctx)
+func takeAll(ctx context.Context, tx inventoryTx, lines []stockLine, short []contracts.InventoryShortfall) ([]taken, []contracts.InventoryShortfall, error) {
+	var got []taken
+	err := tx.Savepoint(ctx, func(sp inventoryTx) (bool, error) {
+		for _, l := range lines {
+			ok, p, crossed, err := take(ctx, sp, l)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				got = append(got, taken{l, p, crossed})
+				continue
+			}
+			n, err := sp.Available(ctx, l)
+			if err != nil {
+				return false, err
+			}
+			s := contracts.InventoryShortfall{ProductID: l.product.String(), Requested: l.qty, Available: n}
+			if l.variant != nil {
+				s.VariantID = l.variant.String()
+			}
+			short = append(short, s)
+		}
+		return len(short) == 0, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	var got []taken
-	for _, l := range lines {
-		ok, p, crossed, err := take(ctx, sp, l)
-		if err != nil {
-			_ = sp.Rollback(ctx)
-			return nil, nil, err
-		}
-		if ok {
-			got = append(got, taken{l, p, crossed})
-			continue
-		}
-		n, err := available(ctx, sp, l)
-		if err != nil {
-			_ = sp.Rollback(ctx)
-			return nil, nil, err
-		}
-		s := contracts.InventoryShortfall{ProductID: l.product.String(), Requested: l.qty, Available: n}
-		if l.variant != nil {
-			s.VariantID = l.variant.String()
-		}
-		short = append(short, s)
-	}
 	if len(short) > 0 {
-		return nil, short, sp.Rollback(ctx)
+		return nil, short, nil
 	}
-	return got, nil, sp.Commit(ctx)
+	return got, nil, nil
 }
 
 // holdLines records a reservation's lines and their ledger entries,
 // announces the documents whose stock status changed, and
 // inventory.reserved.
-func holdLines(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, got []taken, ch *change) error {
+func holdLines(ctx context.Context, tx inventoryTx, oid uuid.UUID, userID string, got []taken, ch *change) error {
 	items := make([]contracts.InventoryItem, 0, len(got))
 	for i, t := range got {
-		if _, err := tx.Exec(ctx, `INSERT INTO reservation_lines (order_id, line, product_id, variant_id, quantity) VALUES ($1, $2, $3, $4, $5)`,
-			oid, i, t.l.product, t.l.variant, t.l.qty); err != nil {
+		if err := tx.AddLine(ctx, oid, i, t.l); err != nil {
 			return err
 		}
-		if err := ledger(ctx, tx, t.l.product, t.l.variant, contracts.LedgerReservation, t.l.qty, "order "+oid.String(), userID, &oid); err != nil {
+		if err := tx.OrderLedger(ctx, t.l, contracts.LedgerReservation, "order "+oid.String(), userID, oid); err != nil {
 			return err
 		}
 		ch.product(t.l.product.String(), t.p.Slug)
 		if t.crossed {
-			if err := productEvent(ctx, tx, contracts.EventProductUpdated, t.p); err != nil {
+			if err := tx.Event(ctx, contracts.EventProductUpdated, productEventOf(t.p)); err != nil {
 				return err
 			}
 		}
 		items = append(items, t.l.item())
 	}
-	return addEvent(ctx, tx, contracts.EventInventoryReserved, contracts.InventoryReserved{OrderID: oid.String(), Items: items})
-}
-
-// heldLines loads the lines of a reservation.
-func heldLines(ctx context.Context, tx pgx.Tx, oid uuid.UUID) ([]stockLine, error) {
-	rows, err := tx.Query(ctx, `SELECT product_id, variant_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY line`, oid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []stockLine
-	for rows.Next() {
-		var l stockLine
-		if err := rows.Scan(&l.product, &l.variant, &l.qty); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return tx.Event(ctx, contracts.EventInventoryReserved, contracts.InventoryReserved{OrderID: oid.String(), Items: items})
 }
 
 // moveHeld applies a held line's return to stock (release) or its sale
 // (commit) and reports the product row for events.
-func moveHeld(ctx context.Context, tx pgx.Tx, l stockLine, release bool) (p productRow, crossed, found bool, err error) {
+func moveHeld(ctx context.Context, tx inventoryTx, l stockLine, release bool) (p productRow, crossed, found bool, err error) {
 	back := int64(0)
 	if release {
 		back = l.qty
@@ -391,23 +329,12 @@ func moveHeld(ctx context.Context, tx pgx.Tx, l stockLine, release bool) (p prod
 // moveUnits adds dStock units to a line's available stock and dReserved to
 // its reserved units, and reports the product row for events and whether
 // the available stock changed its stock status.
-func moveUnits(ctx context.Context, tx pgx.Tx, l stockLine, dStock, dReserved int64) (p productRow, crossed, found bool, err error) {
-	var after int64
-	if l.variant == nil {
-		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + $2, reserved = reserved + $3 WHERE id = $1
-			RETURNING stock, seller_id, slug, category_id, status, name`, l.product, dStock, dReserved).
-			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
-	} else {
-		err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock = v.stock + $3, reserved = v.reserved + $4
-			FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id
-			RETURNING v.stock, p.seller_id, p.slug, p.category_id, p.status, p.name`, l.product, *l.variant, dStock, dReserved).
-			Scan(&after, &p.SellerID, &p.Slug, &p.CategoryID, &p.Status, &p.Name)
+func moveUnits(ctx context.Context, tx inventoryTx, l stockLine, dStock, dReserved int64) (p productRow, crossed, found bool, err error) {
+	p, after, found, err := tx.MoveUnits(ctx, l, dStock, dReserved)
+	if err != nil || !found {
+		return p, false, found, err
 	}
-	if isNoRows(err) {
-		return p, false, false, nil
-	}
-	p.ID = l.product
-	return p, dStock != 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-dStock), err == nil, err
+	return p, dStock != 0 && contracts.StockStatusOf(after) != contracts.StockStatusOf(after-dStock), true, nil
 }
 
 // putBack returns an order's lines to stock with move, writing a ledger
@@ -415,7 +342,7 @@ func moveUnits(ctx context.Context, tx pgx.Tx, l stockLine, dStock, dReserved in
 // product.updated when its stock status crossed a threshold). Lines whose
 // product or variant was deleted since are skipped. It returns the items
 // of the inventory.released event.
-func putBack(ctx context.Context, tx pgx.Tx, oid uuid.UUID, lines []stockLine, move func(stockLine) (productRow, bool, bool, error),
+func putBack(ctx context.Context, tx inventoryTx, oid uuid.UUID, lines []stockLine, move func(stockLine) (productRow, bool, bool, error),
 	kind, note, actorID string, ch *change) ([]contracts.InventoryItem, error) {
 	items := make([]contracts.InventoryItem, 0, len(lines))
 	for _, l := range lines {
@@ -426,12 +353,12 @@ func putBack(ctx context.Context, tx pgx.Tx, oid uuid.UUID, lines []stockLine, m
 		if !found {
 			continue
 		}
-		if err := ledger(ctx, tx, l.product, l.variant, kind, l.qty, note, actorID, &oid); err != nil {
+		if err := tx.OrderLedger(ctx, l, kind, note, actorID, oid); err != nil {
 			return nil, err
 		}
 		ch.product(l.product.String(), p.Slug)
 		if crossed {
-			if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
+			if err := tx.Event(ctx, contracts.EventProductUpdated, productEventOf(p)); err != nil {
 				return nil, err
 			}
 		}
@@ -446,22 +373,24 @@ func putBack(ctx context.Context, tx pgx.Tx, oid uuid.UUID, lines []stockLine, m
 // tombstone so a late order.placed reserves nothing.
 //
 // Reserve and release commute, whichever order they arrive in and however
-// their transactions overlap (both run at READ COMMITTED):
-//   - release first: its tombstone is inserted; reserve's INSERT … ON
-//     CONFLICT DO NOTHING waits for it and then reserves nothing (or, if
-//     the release rolled back, reserves normally).
+// their transactions overlap (both run at READ COMMITTED; each
+// inventoryTx step is one statement):
+//   - release first: its tombstone is inserted; reserve's NewReservation
+//     (INSERT … ON CONFLICT DO NOTHING) waits for it and then reserves
+//     nothing (or, if the release rolled back, reserves normally).
 //   - reserve first, still uncommitted when release reads: release's
-//     SELECT … FOR UPDATE does not see the row, its tombstone INSERT waits
-//     on the reservation's key and then inserts nothing. That conflict
-//     means the reservation has committed meanwhile, so release reads it
-//     again (a new statement sees it) and releases the held units. Without
-//     the second read the units stayed held until the sweeper expired them.
-func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, actorID string, ch *change) error {
+//     LockReservation (SELECT … FOR UPDATE) does not see the row, its
+//     Tombstone waits on the reservation's key and then inserts nothing.
+//     That conflict means the reservation has committed meanwhile, so
+//     release reads it again (a new statement sees it) and releases the
+//     held units. Without the second read the units stayed held until the
+//     sweeper expired them.
+func release(ctx context.Context, tx inventoryTx, oid uuid.UUID, userID, reason, actorID string, ch *change) error {
 	status, err := lockOrTombstone(ctx, tx, oid, userID, reason)
 	if err != nil || status != "held" {
 		return err
 	}
-	lines, err := heldLines(ctx, tx, oid)
+	lines, err := tx.Lines(ctx, oid)
 	if err != nil {
 		return err
 	}
@@ -470,10 +399,10 @@ func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, acto
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'released', reason = $2, updated_at = now() WHERE order_id = $1`, oid, reason); err != nil {
+	if err := tx.SetReservation(ctx, oid, "released", reason); err != nil {
 		return err
 	}
-	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: reason, Items: items})
+	return tx.Event(ctx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: reason, Items: items})
 }
 
 // lockOrTombstone locks an order's reservation and returns its status, or,
@@ -481,21 +410,17 @@ func release(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason, acto
 // A tombstone that conflicts with a reservation committed concurrently
 // (invisible to the first read, visible to the next statement at READ
 // COMMITTED) is not inserted; the reservation is read and locked instead.
-func lockOrTombstone(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID, reason string) (string, error) {
+func lockOrTombstone(ctx context.Context, tx inventoryTx, oid uuid.UUID, userID, reason string) (string, error) {
 	for range 3 {
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
-		if err == nil {
-			return status, nil
+		status, found, err := tx.LockReservation(ctx, oid)
+		if err != nil || found {
+			return status, err
 		}
-		if !isNoRows(err) {
-			return "", err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, user_id, status, reason) VALUES ($1, $2, 'released', $3) ON CONFLICT DO NOTHING`, oid, userID, reason)
+		inserted, err := tx.Tombstone(ctx, oid, userID, reason)
 		if err != nil {
 			return "", err
 		}
-		if tag.RowsAffected() == 1 {
+		if inserted {
 			return "", nil
 		}
 	}
@@ -531,13 +456,12 @@ func (o orderCancelled) afterPayment() bool {
 // reservation becomes "returned" so that no later cancellation returns
 // them again. A committed reservation whose cancellation does not say it
 // was paid is left alone (errSoldNotPaid).
-func cancelOrder(ctx context.Context, tx pgx.Tx, oid uuid.UUID, o orderCancelled, ch *change) error {
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
-	if err != nil && !isNoRows(err) {
+func cancelOrder(ctx context.Context, tx inventoryTx, oid uuid.UUID, o orderCancelled, ch *change) error {
+	status, _, err := tx.LockReservation(ctx, oid)
+	if err != nil {
 		return err
 	}
-	if err == nil && status == "committed" {
+	if status == "committed" {
 		if !o.afterPayment() {
 			return errSoldNotPaid
 		}
@@ -549,13 +473,9 @@ func cancelOrder(ctx context.Context, tx pgx.Tx, oid uuid.UUID, o orderCancelled
 // refundUnshipped puts back the sold units of an order refunded before it
 // shipped (the goods never left). A reservation already returned (or never
 // committed) is left alone, so a redelivery changes nothing.
-func refundUnshipped(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID string, ch *change) error {
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
-	if isNoRows(err) || (err == nil && status != "committed") {
-		return nil
-	}
-	if err != nil {
+func refundUnshipped(ctx context.Context, tx inventoryTx, oid uuid.UUID, actorID string, ch *change) error {
+	status, _, err := tx.LockReservation(ctx, oid)
+	if err != nil || status != "committed" {
 		return err
 	}
 	return restock(ctx, tx, oid, actorID, "refunded before shipping", ch)
@@ -569,8 +489,8 @@ var errSoldNotPaid = fmt.Errorf("cancelled order's stock was sold but the cancel
 // (ledger kind incoming, with the order id), marks the reservation
 // returned and writes inventory.released with reason "returned". The
 // caller holds the reservation's row lock and has checked it is committed.
-func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID, why string, ch *change) error {
-	lines, err := heldLines(ctx, tx, oid)
+func restock(ctx context.Context, tx inventoryTx, oid uuid.UUID, actorID, why string, ch *change) error {
+	lines, err := tx.Lines(ctx, oid)
 	if err != nil {
 		return err
 	}
@@ -580,23 +500,22 @@ func restock(ctx context.Context, tx pgx.Tx, oid uuid.UUID, actorID, why string,
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = 'returned', reason = $2, updated_at = now() WHERE order_id = $1`, oid, releaseReturned); err != nil {
+	if err := tx.SetReservation(ctx, oid, "returned", releaseReturned); err != nil {
 		return err
 	}
-	return addEvent(ctx, tx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: releaseReturned, Items: items})
+	return tx.Event(ctx, contracts.EventInventoryReleased, contracts.InventoryReleased{OrderID: oid.String(), Reason: releaseReturned, Items: items})
 }
 
 // commit turns an order's held units into sold ones (outgoing). It returns
 // errLostReservation when the reservation had already been released (it
 // expired before the payment arrived); nothing is changed then.
-func commit(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, ch *change) error {
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE`, oid).Scan(&status)
-	if isNoRows(err) {
-		return errLostReservation
-	}
+func commit(ctx context.Context, tx inventoryTx, oid uuid.UUID, userID string, ch *change) error {
+	status, found, err := tx.LockReservation(ctx, oid)
 	if err != nil {
 		return err
+	}
+	if !found {
+		return errLostReservation
 	}
 	switch status {
 	case "committed", "returned":
@@ -605,7 +524,7 @@ func commit(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, ch *ch
 	default:
 		return errLostReservation
 	}
-	lines, err := heldLines(ctx, tx, oid)
+	lines, err := tx.Lines(ctx, oid)
 	if err != nil {
 		return err
 	}
@@ -617,51 +536,35 @@ func commit(ctx context.Context, tx pgx.Tx, oid uuid.UUID, userID string, ch *ch
 		if !found {
 			continue
 		}
-		if err := ledger(ctx, tx, l.product, l.variant, contracts.LedgerOutgoing, l.qty, "sold: order "+oid.String(), userID, &oid); err != nil {
+		if err := tx.OrderLedger(ctx, l, contracts.LedgerOutgoing, "sold: order "+oid.String(), userID, oid); err != nil {
 			return err
 		}
 		ch.product(l.product.String(), p.Slug)
 	}
-	_, err = tx.Exec(ctx, `UPDATE reservations SET status = 'committed', updated_at = now() WHERE order_id = $1`, oid)
-	return err
+	return tx.SetReservation(ctx, oid, "committed", "")
 }
 
 // errLostReservation: order.paid for an order whose stock is not held.
 var errLostReservation = fmt.Errorf("no held reservation")
 
+// sweepBatch is how many expired reservations one transaction releases.
+const sweepBatch = 100
+
 // sweepExpired releases reservations held longer than the TTL (reason
-// "expired"), in batches; several instances may sweep at once (SKIP
-// LOCKED). It returns how many it released.
+// "expired"), in batches; several instances may sweep at once (the store
+// skips the reservations another holds). It returns how many it released.
 func (c *core) sweepExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := c.write(ctx, func(tx pgx.Tx, ch *change) error {
+		err := applyChangeOf(ctx, c, func(f func(inventoryTx) error) error { return c.stock.Write(ctx, f) }, func(tx inventoryTx, ch *change) error {
 			n = 0
-			rows, err := tx.Query(ctx, `SELECT order_id, user_id FROM reservations
-				WHERE status = 'held' AND created_at < now() - make_interval(secs => $1)
-				ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`, c.cfg.ReservationTTL.Seconds())
+			due, err := tx.DueReservations(ctx, c.cfg.ReservationTTL, sweepBatch)
 			if err != nil {
 				return err
 			}
-			type res struct {
-				id   uuid.UUID
-				user string
-			}
-			var due []res
-			for rows.Next() {
-				var r res
-				if err := rows.Scan(&r.id, &r.user); err != nil {
-					rows.Close()
-					return err
-				}
-				due = append(due, r)
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
 			for _, r := range due {
-				if err := release(ctx, tx, r.id, r.user, contracts.ReleaseExpired, "system:reservation-sweeper", ch); err != nil {
+				if err := release(ctx, tx, r.orderID, r.userID, contracts.ReleaseExpired, "system:reservation-sweeper", ch); err != nil {
 					return err
 				}
 			}
@@ -669,7 +572,7 @@ func (c *core) sweepExpired(ctx context.Context) (int, error) {
 			return nil
 		})
 		total += n
-		if err != nil || n < 100 {
+		if err != nil || n < sweepBatch {
 			return total, err
 		}
 	}

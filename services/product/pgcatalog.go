@@ -2,11 +2,13 @@ package product
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opencommerce/opencommerce/contracts"
@@ -27,6 +29,12 @@ var (
 	_ catalogStore = pgCatalog{}
 	_ catalogTx    = pgCatalogTx{}
 )
+
+// onPostgres puts c on the PostgreSQL adapters of its stores, on pool.
+func (c *core) onPostgres(pool *pgxpool.Pool) *core {
+	c.catalog, c.stock, c.search = pgCatalog{pool: pool}, pgInventory{pool: pool}, pgSearch{pool: pool}
+	return c
+}
 
 // querier is what both a pool and a transaction offer.
 type querier interface {
@@ -548,7 +556,8 @@ func (t pgCatalogTx) DeleteCategory(ctx context.Context, id uuid.UUID) error {
 
 // Event implements catalogTx.
 func (t pgCatalogTx) Event(ctx context.Context, typ string, data any) error {
-	return addEvent(ctx, t.tx, typ, data)
+	_, err := pg.AddEvent(ctx, t.tx, typ, data)
+	return err
 }
 
 // mapUnique turns the violation of a SKU's unique constraint into a
@@ -567,41 +576,14 @@ func mapUnique(err error) error {
 	return err
 }
 
-// forgetFile removes a deleted file from every product (images and variant
-// images), in the event handler's transaction.
-func forgetFile(ctx context.Context, tx pgx.Tx, fileID uuid.UUID, ch *change) error {
-	rows, err := tx.Query(ctx, `SELECT `+productCols+` FROM products WHERE id IN (
-		SELECT product_id FROM product_images WHERE file_id = $1
-		UNION SELECT product_id FROM product_variants WHERE image_file_id = $1) ORDER BY id FOR UPDATE`, fileID)
-	if err != nil {
-		return err
+// pgCode returns the SQLSTATE and constraint of a PostgreSQL error.
+func pgCode(err error) (code, constraint string) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.ConstraintName
 	}
-	var affected []productRow
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		affected = append(affected, p)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, p := range affected {
-		if _, err := tx.Exec(ctx, `DELETE FROM product_images WHERE product_id = $1 AND file_id = $2`, p.ID, fileID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE product_variants SET image_file_id = NULL WHERE product_id = $1 AND image_file_id = $2`, p.ID, fileID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE products SET updated_at = now() WHERE id = $1`, p.ID); err != nil {
-			return err
-		}
-		ch.product(p.ID.String(), p.Slug)
-		if err := productEvent(ctx, tx, contracts.EventProductUpdated, p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return "", ""
 }
+
+// isNoRows reports whether err is a QueryRow that found no row.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -117,11 +117,3 @@ func (t pgCatalogTx) ReactionCounts(ctx context.Context, id uuid.UUID) (map[stri
 	}
 	return out, rows.Err()
 }
-
-// forgetReviewImage removes a deleted file from the reviews that show it
-// (reviews are read from the database, not cached: nothing to purge).
-func forgetReviewImage(ctx context.Context, tx pgx.Tx, fileID uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE reviews SET image_file_ids = array_remove(image_file_ids, $1::uuid)
-		WHERE image_file_ids @> ARRAY[$1::uuid]`, fileID)
-	return err
-}

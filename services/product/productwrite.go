@@ -20,7 +20,7 @@ import (
 // cached: no decode and re-encode).
 
 // writeCatalog runs fn in one catalog transaction and purges the caches of
-// what it touched (see applyChange).
+// what it touched (see applyChangeOf).
 func (c *core) writeCatalog(ctx context.Context, fn func(tx catalogTx, ch *change) error) error {
 	return applyChangeOf(ctx, c, func(f func(catalogTx) error) error { return c.catalog.Write(ctx, f) }, fn)
 }

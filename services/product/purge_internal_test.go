@@ -6,11 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/opencommerce/contracts"
-	"github.com/opencommerce/opencommerce/internal/pg"
 	"github.com/opencommerce/opencommerce/internal/testenv"
 )
 
@@ -25,8 +23,8 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 	addr, prefix := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig(),
-		cache: newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)}
+	c := (&core{cfg: DefaultConfig(),
+		cache: newDocCache(rdb, prefix, time.Minute, time.Minute, slog.New(slog.DiscardHandler), nil)}).onPostgres(pool)
 	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 	old, _ := encodeDoc(&contracts.Product{Status: "active", SellerID: "s", Slug: "x"}, []byte(`{"name":"old"}`))
 	c.cache.setDoc(ctx, id, old)
@@ -34,12 +32,12 @@ func TestCachePurgedBeforeCommit(t *testing.T) {
 		t.Fatal("the document was not cached to begin with")
 	}
 	hitAtCommit := true
-	err := c.applyChange(ctx, func(f func(pgx.Tx) error) error {
-		err := pg.InTx(ctx, pool, f)
+	err := applyChangeOf(ctx, c, func(f func(inventoryTx) error) error {
+		err := c.stock.Write(ctx, f)
 		// Committed: what a consumer of the change's events could see now.
 		_, hitAtCommit = c.cache.getDoc(ctx, id)
 		return err
-	}, func(_ pgx.Tx, ch *change) error {
+	}, func(_ inventoryTx, ch *change) error {
 		ch.product(id, "")
 		return nil
 	})

@@ -53,7 +53,7 @@ func loadRelevanceSet(t *testing.T) (*relevanceSet, *core, map[string]string) {
 	}
 	ctx := context.Background()
 	pool := testenv.PGPool(t, Migrations())
-	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig()}
+	c := (&core{cfg: DefaultConfig()}).onPostgres(pool)
 	cats := map[string]uuid.UUID{}
 	for _, cat := range set.Categories {
 		id := newID()

@@ -70,13 +70,13 @@ func TestReserveReleaseCommute(t *testing.T) {
 	const user = "customer-1"
 	reserveOp := func(oid, prod uuid.UUID) func(pgx.Tx) error {
 		return func(tx pgx.Tx) error {
-			return reserve(ctx, tx, orderPlaced{OrderID: oid.String(), UserID: user,
+			return reserve(ctx, pgInventoryTx{tx: tx}, orderPlaced{OrderID: oid.String(), UserID: user,
 				Items: []orderLine{{ProductID: prod.String(), Quantity: 3}}}, &change{})
 		}
 	}
 	releaseOp := func(oid, _ uuid.UUID) func(pgx.Tx) error {
 		return func(tx pgx.Tx) error {
-			return release(ctx, tx, oid, user, "cancelled", user, &change{})
+			return release(ctx, pgInventoryTx{tx: tx}, oid, user, "cancelled", user, &change{})
 		}
 	}
 	cases := []struct {

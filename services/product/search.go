@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/opencommerce/opencommerce/contracts"
 )
 
@@ -283,196 +282,6 @@ func (q *listQuery) parseFilters(p contracts.Params) error {
 	return nil
 }
 
-// sqlArgs collects the arguments of one statement.
-type sqlArgs []any
-
-func (a *sqlArgs) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
-
-// filters returns the WHERE conditions on products (unqualified columns)
-// of q's filters and match, not of its cursor.
-func (q *listQuery) filters(args *sqlArgs) []string {
-	var where []string
-	if q.m != nil {
-		where = append(where, q.m.where(args))
-	}
-	switch q.status {
-	case "":
-		where = append(where, "status = 'active'")
-	case "any":
-	default:
-		where = append(where, "status = "+args.add(q.status))
-	}
-	if q.sellerID != "" {
-		where = append(where, "seller_id = "+args.add(q.sellerID))
-	}
-	if q.featured {
-		where = append(where, "featured")
-	}
-	if len(q.categories) > 0 {
-		cats := make([]string, len(q.categories)) // text: QueryExecModeExec cannot encode []uuid.UUID
-		for i, id := range q.categories {
-			cats[i] = id.String()
-		}
-		where = append(where, "category_path && "+args.add(cats)+"::uuid[]")
-	}
-	where = append(where, q.priceFilters(args, "")...)
-	if q.inStock != nil {
-		cond := inStockSQL("products")
-		if !*q.inStock {
-			cond = "NOT " + cond
-		}
-		where = append(where, cond)
-	}
-	if q.minRating > 0 {
-		where = append(where, "rating_avg >= "+args.add(q.minRating))
-	}
-	for _, pf := range q.props {
-		objs := make([]string, len(pf.values))
-		for i, v := range pf.values {
-			b, _ := json.Marshal([]contracts.Property{{Key: pf.key, Value: v}})
-			objs[i] = string(b)
-		}
-		a := args.add(objs) + "::jsonb[]"
-		where = append(where, "(properties @> ANY("+a+") OR EXISTS (SELECT 1 FROM product_variants pv WHERE pv.product_id = products.id AND pv.properties @> ANY("+a+")))")
-	}
-	return where
-}
-
-// inStockSQL is the condition "has available units" of the product row
-// named t: on the product itself or on any variant (as StockStatus).
-func inStockSQL(t string) string {
-	return "(" + t + ".stock > 0 OR EXISTS (SELECT 1 FROM product_variants sv WHERE sv.product_id = " + t + ".id AND sv.stock > 0))"
-}
-
-func (q *listQuery) priceFilters(args *sqlArgs, prefix string) []string {
-	var prices []string
-	if q.minPrice != nil {
-		prices = append(prices, prefix+"price >= "+args.add(*q.minPrice))
-	}
-	if q.maxPrice != nil {
-		prices = append(prices, prefix+"price <= "+args.add(*q.maxPrice))
-	}
-	return prices
-}
-
-// countSQL is the count of q's matches.
-func (q *listQuery) countSQL() (string, sqlArgs) {
-	var args sqlArgs
-	return "SELECT count(*) FROM products WHERE " + strings.Join(q.filters(&args), " AND "), args
-}
-
-// rankOrder is the relevance order: a product whose SKU (or a variant's)
-// is the query first; then the tier (3: the words as a phrase in the name,
-// 2: every word in the name, 1: every word as typed, or a synonym,
-// anywhere, 0: only through a prefix or a typo correction); then ts_rank
-// (the name weighs 1, the description 0.4); then units sold, then the
-// average rating; then the id, so the order is total.
-const rankOrder = "k DESC, tier DESC, r DESC, units_sold DESC, rating_avg DESC, id DESC"
-
-// build returns the SQL of the page query and its arguments. Each sort
-// but relevance has its own index (see the migrations); the keyset
-// condition is a row comparison matching the index order. Relevance ranks
-// every match (rankedSQL) unless the term table serves it (termsSQL).
-//
-// Queries with q run with pgx.QueryExecModeExec (see run): planned for
-// their actual words on every execution, so the tsqueries fold to
-// constants and the planner sees how common the words are.
-func (q *listQuery) build() (string, sqlArgs) {
-	if q.sort == contracts.SortRelevance && q.m != nil {
-		return q.rankedSQL(false)
-	}
-	var args sqlArgs
-	where := q.filters(&args)
-	var order, sel string
-	switch q.sort {
-	case contracts.SortNewest:
-		sel, order = "created_at", "created_at DESC, id DESC"
-		if c := q.after; c != nil {
-			where = append(where, "(created_at, id) < ("+args.add(c.At)+", "+args.add(c.ID)+")")
-		}
-	case contracts.SortPriceAsc:
-		sel, order = "price", "price, id"
-		if c := q.after; c != nil {
-			where = append(where, "(price, id) > ("+args.add(c.Price)+", "+args.add(c.ID)+")")
-		}
-	case contracts.SortPriceDesc:
-		sel, order = "price", "price DESC, id DESC"
-		if c := q.after; c != nil {
-			where = append(where, "(price, id) < ("+args.add(c.Price)+", "+args.add(c.ID)+")")
-		}
-	case contracts.SortRating:
-		sel, order = "rating_avg", "rating_avg DESC, id DESC"
-		if c := q.after; c != nil {
-			where = append(where, "(rating_avg, id) < ("+args.add(c.Avg)+"::float8, "+args.add(c.ID)+")")
-		}
-	}
-	return fmt.Sprintf("SELECT id, %s FROM products WHERE %s ORDER BY %s LIMIT %d",
-		sel, strings.Join(where, " AND "), order, q.limit+1), args
-}
-
-// rankedSQL is the relevance page query that ranks every match; with
-// inexact it keeps only tier 0 (the term table served the rest).
-func (q *listQuery) rankedSQL(inexact bool) (string, sqlArgs) {
-	var args sqlArgs
-	where := q.filters(&args)
-	m := q.m
-	eq, mq := m.eqSQL(&args), m.mqSQL(&args)
-	if inexact {
-		where = append(where, "NOT (search @@ "+eq+")")
-	}
-	sku := "0"
-	if len(m.sku) > 0 {
-		sku = "(id = ANY(" + args.add(m.sku) + "::uuid[]))::int"
-	}
-	var cond string
-	if c := q.after; c != nil && !(inexact && c.Tier > 0) {
-		cond = fmt.Sprintf("WHERE (k, tier, r, units_sold, rating_avg, id) < (%s::int, %s::int, %s::real, %s::bigint, %s::float8, %s::uuid)",
-			args.add(c.SKU), args.add(c.Tier), args.add(c.Rank), args.add(c.Sold), args.add(c.Avg), args.add(c.ID))
-	}
-	return fmt.Sprintf(`SELECT id, k, tier, r, units_sold, rating_avg FROM (
-	SELECT id, k, tier, (CASE WHEN tier > 0 THEN ts_rank(search, %s) ELSE ts_rank(search, %s) END)::real AS r, units_sold, rating_avg
-	FROM (SELECT id, search, units_sold, rating_avg, %s AS k, %s AS tier FROM products WHERE %s) a
-) m %s ORDER BY %s LIMIT %d`, eq, mq, sku, m.tierSQL(&args, eq), strings.Join(where, " AND "), cond, rankOrder, q.limit+1), args
-}
-
-// termsSQL is the relevance page of the exact matches of a one-word query
-// from product_search_terms (migrations 0003 and 0006): its primary key
-// holds the same relevance key, so the page is one backward range scan
-// however common the word. It returns "" when q is not such a query.
-func (q *listQuery) termsSQL() (string, sqlArgs) {
-	m := q.m
-	if q.gin || m == nil || !m.single || q.sort != contracts.SortRelevance || q.status != "" || q.sellerID != "" ||
-		q.featured || len(q.categories) > 0 || q.inStock != nil || q.minRating > 0 || len(q.props) > 0 {
-		return "", nil
-	}
-	var args sqlArgs
-	from := "product_search_terms t"
-	where := []string{"t.term = plainto_tsquery('oc_search', " + args.add(m.words[0].word) + ")"}
-	if prices := q.priceFilters(&args, "p."); len(prices) > 0 {
-		from += " JOIN products p ON p.id = t.product_id"
-		where = append(where, prices...)
-	}
-	if c := q.after; c != nil {
-		where = append(where, fmt.Sprintf("(0, t.tier, t.rank, t.units_sold, t.rating_avg, t.product_id) < (%s::int, %s::int, %s::real, %s::bigint, %s::float8, %s::uuid)",
-			args.add(c.SKU), args.add(c.Tier), args.add(c.Rank), args.add(c.Sold), args.add(c.Avg), args.add(c.ID)))
-	}
-	return fmt.Sprintf(`SELECT t.product_id, 0, t.tier::int, t.rank, t.units_sold, t.rating_avg FROM %s WHERE %s
-ORDER BY t.tier DESC, t.rank DESC, t.units_sold DESC, t.rating_avg DESC, t.product_id DESC LIMIT %d`,
-		from, strings.Join(where, " AND "), q.limit+1), args
-}
-
-// run adds the execution mode to args (see build): queries with q are
-// planned for their actual words; the others use the cached statement.
-func (q *listQuery) run(args sqlArgs) []any {
-	if q.q == "" {
-		return args
-	}
-	return append([]any{pgx.QueryExecModeExec}, args...)
-}
-
 // prepare analyses q's search text once (see analyse).
 func (c *core) prepare(ctx context.Context, q *listQuery) error {
 	if q.q == "" || q.m != nil {
@@ -494,12 +303,20 @@ func (c *core) count(ctx context.Context, q *listQuery) (int64, error) {
 	if q.m != nil && q.m.none {
 		return 0, nil
 	}
-	sqlText, args := q.countSQL()
-	var n int64
-	if err := c.pool.QueryRow(ctx, sqlText, q.run(args)...).Scan(&n); err != nil {
+	n, err := c.search.Count(ctx, q)
+	if err != nil {
 		return 0, fmt.Errorf("count products: %w", err)
 	}
 	return n, nil
+}
+
+// termsServed says the term table (product_search_terms, migrations 0003
+// and 0006) serves q's exact matches: a one-word relevance query the
+// lexicon knows, over the public catalogue or a price range.
+func (q *listQuery) termsServed() bool {
+	m := q.m
+	return !q.gin && m != nil && m.single && q.sort == contracts.SortRelevance && q.status == "" && q.sellerID == "" &&
+		!q.featured && len(q.categories) == 0 && q.inStock == nil && q.minRating == 0 && len(q.props) == 0
 }
 
 // listIDs runs the page query: the ids of the page in order, and the
@@ -515,29 +332,24 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 		return []string{}, "", nil
 	}
 	var keys []cursor
-	if sqlText, args := q.termsSQL(); sqlText != "" {
+	if q.termsServed() {
 		if q.after == nil || q.after.Tier > 0 {
 			var err error
-			// A cached statement: its one index condition needs no plan
-			// per word, and planning cost more than the scan (1.8 ms vs
-			// 0.1 ms at 100k products).
-			if keys, err = c.pageKeys(ctx, q, sqlText, args, false); err != nil {
-				return nil, "", err
+			if keys, err = c.search.TermKeys(ctx, q); err != nil {
+				return nil, "", fmt.Errorf("list products: %w", err)
 			}
 		}
 		if len(keys) <= q.limit {
-			rest, args := q.rankedSQL(true)
-			more, err := c.pageKeys(ctx, q, rest, args, true)
+			more, err := c.search.InexactKeys(ctx, q)
 			if err != nil {
-				return nil, "", err
+				return nil, "", fmt.Errorf("list products: %w", err)
 			}
 			keys = append(keys, more...)
 		}
 	} else {
-		sqlText, args := q.build()
 		var err error
-		if keys, err = c.pageKeys(ctx, q, sqlText, args, true); err != nil {
-			return nil, "", err
+		if keys, err = c.search.Keys(ctx, q); err != nil {
+			return nil, "", fmt.Errorf("list products: %w", err)
 		}
 	}
 	ids := make([]string, 0, min(len(keys), q.limit))
@@ -550,40 +362,6 @@ func (c *core) listIDs(ctx context.Context, q *listQuery) ([]string, string, err
 		ids = append(ids, k.ID.String())
 	}
 	return ids, next, nil
-}
-
-// pageKeys runs one page query and scans its sort keys; perWord plans it
-// for its arguments (see run).
-func (c *core) pageKeys(ctx context.Context, q *listQuery, sqlText string, args sqlArgs, perWord bool) ([]cursor, error) {
-	all := []any(args)
-	if perWord {
-		all = q.run(args)
-	}
-	rows, err := c.pool.Query(ctx, sqlText, all...)
-	if err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
-	}
-	defer rows.Close()
-	keys := make([]cursor, 0, q.limit+1)
-	for rows.Next() {
-		cur := cursor{Sort: q.sort}
-		var err error
-		switch q.sort {
-		case contracts.SortRelevance:
-			err = rows.Scan(&cur.ID, &cur.SKU, &cur.Tier, &cur.Rank, &cur.Sold, &cur.Avg)
-		case contracts.SortNewest:
-			err = rows.Scan(&cur.ID, &cur.At)
-		case contracts.SortPriceAsc, contracts.SortPriceDesc:
-			err = rows.Scan(&cur.ID, &cur.Price)
-		case contracts.SortRating:
-			err = rows.Scan(&cur.ID, &cur.Avg)
-		}
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, cur)
-	}
-	return keys, rows.Err()
 }
 
 // productList is the reply of product.list (contracts.ProductList) with

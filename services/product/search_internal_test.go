@@ -24,7 +24,7 @@ func TestSearchTermsMatchGIN(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE products SET description = description || ' Wireless, truly wireless.' WHERE id::text < '4'`); err != nil {
 		t.Fatal(err)
 	}
-	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig()}
+	c := (&core{cfg: DefaultConfig()}).onPostgres(pool)
 	for _, params := range []contracts.Params{
 		{"q": {"wireless"}},
 		{"q": {"Headphones"}, "limit": {"7"}},

@@ -26,7 +26,7 @@ type Searcher struct {
 // seconds, see searchcache.go).
 // rdb (nil: none) holds the document cache under redisPrefix.
 func NewSearcher(pool *pgxpool.Pool, rdb redis.UniversalClient, redisPrefix string, cache bool) *Searcher {
-	c := &core{pool: pool, catalog: pgCatalog{pool: pool}, cfg: DefaultConfig()}
+	c := (&core{cfg: DefaultConfig()}).onPostgres(pool)
 	if rdb != nil {
 		c.cache = newDocCache(rdb, redisPrefix, c.cfg.CacheTTL, c.cfg.TreeCacheTTL, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	}

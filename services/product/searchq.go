@@ -69,30 +69,6 @@ func clean(s string) string {
 	}, s)
 }
 
-// analyseSQL answers, in one round trip, the products whose SKU is q and,
-// per word, its folded form, whether the lexicon knows it (or, for the last
-// word, knows a word it starts), its synonyms, and its nearest lexicon
-// words by trigram distance (only for a word the lexicon does not know;
-// a nearest-neighbour scan of the GiST index, filtered by edit distance in
-// Go: trigrams alone miss a swap in a short word, "chiar" → "chair").
-// The prefix test is a range on the "C"-collated primary key.
-const analyseSQL = `
-WITH w AS (
-	SELECT i, f.w, EXISTS (SELECT 1 FROM search_words s WHERE s.word = f.w) AS known,
-		i = $2 AND EXISTS (SELECT 1 FROM search_words s WHERE s.word >= f.w AND s.word < f.w || chr(1114111)) AS prefixes
-	FROM unnest($1::text[]) WITH ORDINALITY AS u(t, i), LATERAL (SELECT oc_fold(u.t) AS w) f
-)
-SELECT ARRAY(SELECT id::text FROM products WHERE $3 AND lower(sku) = lower($4) AND status = 'active'
-		UNION SELECT v.product_id::text FROM product_variants v JOIN products p ON p.id = v.product_id
-		WHERE $3 AND lower(v.sku) = lower($4) AND p.status = 'active'),
-	w.w, w.known, w.prefixes,
-	coalesce((SELECT y.synonyms FROM search_synonyms y WHERE y.term = w.w), '{}'),
-	CASE WHEN w.known OR w.prefixes THEN '{}'::text[] ELSE
-		ARRAY(SELECT s.word FROM search_words s ORDER BY s.word <-> w.w, s.word LIMIT 10) END,
-	length(to_tsvector('oc_search', w.w))
-FROM (SELECT 1) one LEFT JOIN w ON true
-ORDER BY w.i`
-
 // analyse looks q up: SKUs, lexicon, synonyms, corrections; and builds the
 // tsqueries.
 func (c *core) analyse(ctx context.Context, q string) (*match, error) {
@@ -105,35 +81,20 @@ func (c *core) analyse(ctx context.Context, q string) (*match, error) {
 		words = nil
 	}
 	maybeSKU := !strings.ContainsFunc(q, unicode.IsSpace) && len(q) <= 100
-	rows, err := c.pool.Query(ctx, analyseSQL, words, len(words), maybeSKU, q)
+	sku, found, err := c.search.Analyse(ctx, words, maybeSKU, q)
 	if err != nil {
 		return nil, fmt.Errorf("analyse search: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var w queryWord
-		var folded *string
-		var known, prefixes *bool
-		var lexemes *int
-		var synonyms, fixes []string
-		if err := rows.Scan(&m.sku, &folded, &known, &prefixes, &synonyms, &fixes, &lexemes); err != nil {
-			return nil, fmt.Errorf("analyse search: %w", err)
-		}
-		if folded == nil { // no words: the one row of the SKU lookup
-			continue
-		}
-		w.word, w.known, w.prefixes, w.lexemes = clean(*folded), *known || *lexemes == 0, *prefixes, *lexemes
-		w.synonyms = synonyms
+	m.sku = sku
+	for _, f := range found {
+		w := queryWord{word: clean(f.folded), known: f.known || f.lexemes == 0, prefixes: f.prefixes, lexemes: f.lexemes, synonyms: f.synonyms}
 		if w.word == "" {
 			continue
 		}
-		if !w.known && len(synonyms) == 0 {
-			w.fixes = corrections(w.word, fixes)
+		if !w.known && len(f.synonyms) == 0 {
+			w.fixes = corrections(w.word, f.near)
 		}
 		m.words = append(m.words, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("analyse search: %w", err)
 	}
 	m.correct()
 	m.build()
@@ -266,38 +227,4 @@ func phrase(s, suffix string) string {
 		return ""
 	}
 	return "(" + strings.Join(ws, " <-> ") + ")"
-}
-
-// mqSQL is the tsquery every match satisfies.
-func (m *match) mqSQL(args *sqlArgs) string {
-	if m.advanced || m.mq == "" {
-		return "websearch_to_tsquery('oc_search', " + args.add(m.q) + ")"
-	}
-	return "to_tsquery('oc_search', " + args.add(m.mq) + ")"
-}
-
-// eqSQL is the tsquery of the exact matches (tier 1 and above).
-func (m *match) eqSQL(args *sqlArgs) string {
-	if m.advanced || m.eq == "" {
-		return m.mqSQL(args)
-	}
-	return "to_tsquery('oc_search', " + args.add(m.eq) + ")"
-}
-
-// tierSQL is the tier of a product row (see rankOrder); eq is eqSQL's.
-func (m *match) tierSQL(args *sqlArgs, eq string) string {
-	if m.advanced || m.eq == "" {
-		return "(CASE WHEN search @@ " + eq + " THEN 1 ELSE 0 END)"
-	}
-	return fmt.Sprintf("(CASE WHEN search @@ to_tsquery('oc_search', %s) THEN 3 WHEN search @@ to_tsquery('oc_search', %s) THEN 2 WHEN search @@ %s THEN 1 ELSE 0 END)",
-		args.add(m.pq), args.add(m.nq), eq)
-}
-
-// where is the match condition: the tsquery, or the SKU.
-func (m *match) where(args *sqlArgs) string {
-	cond := "search @@ " + m.mqSQL(args)
-	if len(m.sku) > 0 {
-		cond = "(" + cond + " OR id = ANY(" + args.add(m.sku) + "::uuid[]))"
-	}
-	return cond
 }

@@ -2,7 +2,6 @@ package product
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
@@ -27,17 +26,8 @@ func seedHandler(c *core) bus.Handler {
 		if in.Stock < 0 {
 			return nil, contracts.Errorf(contracts.CodeInvalidArgument, "stock must not be negative")
 		}
-		if err := Seed(ctx, c.pool, in.Count); err != nil {
+		if err := c.catalog.Seed(ctx, in.Count, in.Stock); err != nil {
 			return nil, err
-		}
-		if in.Stock > 0 {
-			// Seed's slugs start with "seed-": only seeded products change.
-			if _, err := c.pool.Exec(ctx, `UPDATE products SET stock = $1 WHERE slug LIKE 'seed-%' AND stock <> $1`, in.Stock); err != nil {
-				return nil, fmt.Errorf("stock the seeded products: %w", err)
-			}
-			if _, err := c.pool.Exec(ctx, `VACUUM ANALYZE products`); err != nil {
-				return nil, err
-			}
 		}
 		// New categories and products: the tree, the product counts and
 		// the recent search pages of this instance start afresh.

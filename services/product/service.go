@@ -60,7 +60,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c := &core{pool: kit.Pool, catalog: pgCatalog{pool: kit.Pool}, files: RPCFiles{RPC: s.deps.RPC}, log: kit.Log, cfg: s.cfg, now: time.Now}
+	c := (&core{files: RPCFiles{RPC: s.deps.RPC}, log: kit.Log, cfg: s.cfg, now: time.Now}).onPostgres(kit.Pool)
 	if s.deps.Redis != nil {
 		c.cache = newDocCache(s.deps.Redis, s.deps.RedisPrefix, s.cfg.CacheTTL, s.cfg.TreeCacheTTL, kit.Log, s.deps.Metrics)
 	}

@@ -112,6 +112,10 @@ type catalogStore interface {
 	// SetSynonyms replaces the search synonyms in one transaction (terms
 	// stored folded; synonyms of terms that fold alike are merged).
 	SetSynonyms(ctx context.Context, items []contracts.Synonym) error
+	// Seed adds n synthetic products and their categories (for
+	// development and benchmarks; see pgseed.go's Seed), then sets the
+	// stock of every seeded product to stock when it is above 0.
+	Seed(ctx context.Context, n int, stock int64) error
 
 	reviewReads
 	commentReads
@@ -286,4 +290,124 @@ func productEventOf(p productRow) contracts.ProductChanged {
 		ProductID: p.ID.String(), SellerID: p.SellerID, Slug: p.Slug,
 		CategoryID: p.CategoryID.String(), Status: p.Status, Name: p.Name,
 	}
+}
+
+// inventoryStore is the persistence of the reservations driven by order
+// events (inventory.go, events.go); the SQL is in pginventory.go. Its
+// transactions run at READ COMMITTED, and the domain's concurrency
+// arguments (reserve and release commute, no oversell) rest on each
+// inventoryTx method being one statement, seeing what committed before it
+// started. Implementations are safe for concurrent use.
+type inventoryStore interface {
+	// Write runs fn in one transaction, retried whole on serialization
+	// failures and deadlocks (so fn must be repeatable).
+	Write(ctx context.Context, fn func(inventoryTx) error) error
+	// HandleOnce runs fn in one transaction that also records ev as
+	// handled by this service; an event handled before is skipped (fn is
+	// not called) and nil returned.
+	HandleOnce(ctx context.Context, ev contracts.Event, fn func(inventoryTx) error) error
+}
+
+// dueReservation is a held reservation past its time.
+type dueReservation struct {
+	orderID uuid.UUID
+	userID  string
+}
+
+// inventoryTx is what one transaction does to stock and reservations. Each
+// method is one statement unless it says otherwise.
+type inventoryTx interface {
+	// NewReservation inserts order oid's reservation as held; ok is false
+	// when the order has one already (or a tombstone), which it waits for
+	// if that one is uncommitted.
+	NewReservation(ctx context.Context, oid uuid.UUID, userID string) (ok bool, err error)
+	// Savepoint runs fn inside a savepoint of the transaction, on a
+	// inventoryTx of that savepoint: rolled back when fn returns keep
+	// false or an error, released otherwise.
+	Savepoint(ctx context.Context, fn func(inventoryTx) (keep bool, err error)) error
+	// Take moves l.qty units of a line from stock to reserved, only if
+	// that many are available on an active product (ok false otherwise,
+	// nothing changed). It returns the product's identifying fields (for
+	// events) and its available stock after the move.
+	Take(ctx context.Context, l stockLine) (ok bool, p productRow, after int64, err error)
+	// Available returns the units of a line available now (0 for an
+	// unknown or inactive product or variant).
+	Available(ctx context.Context, l stockLine) (int64, error)
+	// AddLine records line i of order oid's reservation.
+	AddLine(ctx context.Context, oid uuid.UUID, i int, l stockLine) error
+	// Lines loads the lines of order oid's reservation, in order.
+	Lines(ctx context.Context, oid uuid.UUID) ([]stockLine, error)
+	// MoveUnits adds dStock units to a line's available stock and
+	// dReserved to its reserved units, and returns the product's
+	// identifying fields and the available stock after; found is false
+	// when the product or variant no longer exists.
+	MoveUnits(ctx context.Context, l stockLine, dStock, dReserved int64) (p productRow, after int64, found bool, err error)
+	// OrderLedger appends a movement of an order's line to the inventory
+	// ledger.
+	OrderLedger(ctx context.Context, l stockLine, kind, reason, actorID string, oid uuid.UUID) error
+	// LockReservation locks order oid's reservation and returns its
+	// status; found is false when it has none (visible to this
+	// statement).
+	LockReservation(ctx context.Context, oid uuid.UUID) (status string, found bool, err error)
+	// Tombstone inserts a released reservation for order oid; ok is false
+	// when the order has one already (committed before this statement,
+	// or after it waited on it).
+	Tombstone(ctx context.Context, oid uuid.UUID, userID, reason string) (ok bool, err error)
+	// SetReservation moves order oid's reservation to status, with
+	// reason (an empty reason keeps the one it has), and moves its
+	// updated_at.
+	SetReservation(ctx context.Context, oid uuid.UUID, status, reason string) error
+	// DueReservations locks up to limit reservations held for longer than
+	// ttl, oldest first, skipping those another transaction holds.
+	DueReservations(ctx context.Context, ttl time.Duration, limit int) ([]dueReservation, error)
+	// ForgetFile removes file fileID from every product's images and
+	// variants and moves their updated_at; it returns those products
+	// (locked, in id order) as they were.
+	ForgetFile(ctx context.Context, fileID uuid.UUID) ([]productRow, error)
+	// ForgetReviewImage removes file fileID from every review's images.
+	ForgetReviewImage(ctx context.Context, fileID uuid.UUID) error
+	// Event writes an event to the outbox.
+	Event(ctx context.Context, typ string, data any) error
+}
+
+// wordLookup is what the store knows of one word of a search text.
+type wordLookup struct {
+	folded   string   // lower case, accents folded
+	known    bool     // in the lexicon (search_words)
+	prefixes bool     // the last word, and some lexicon word starts with it
+	synonyms []string // the store's synonyms of the word (phrases)
+	near     []string // for a word neither known nor a known prefix: nearest lexicon words by trigrams
+	lexemes  int      // lexemes of the word in oc_search: 0 for a stop word
+}
+
+// searchStore is the persistence of search (search.go, searchq.go,
+// facets.go, suggest.go); the SQL is in pgsearch.go. Each method is one
+// statement, so the query plans measured in the package doc hold. The
+// domain analyses the text, decides the page strategy (the term table,
+// then the ranking query) and the caching; the store turns an analysed
+// listQuery into its statement. Implementations are safe for concurrent
+// use.
+type searchStore interface {
+	// Analyse looks a search text up in one round trip: the active
+	// products whose SKU or a variant's SKU is text (when maybeSKU), and
+	// each of words (the last one also as a prefix) in order.
+	Analyse(ctx context.Context, words []string, maybeSKU bool, text string) (sku []string, found []wordLookup, err error)
+	// Count returns the number of products q matches.
+	Count(ctx context.Context, q *listQuery) (int64, error)
+	// Keys returns the sort keys of q's page after q.after, up to
+	// q.limit+1, in q's order (relevance ranks every match).
+	Keys(ctx context.Context, q *listQuery) ([]cursor, error)
+	// TermKeys is Keys for the exact matches (tiers above 0) of a query
+	// the term table serves (q.termsServed()).
+	TermKeys(ctx context.Context, q *listQuery) ([]cursor, error)
+	// InexactKeys is Keys for the prefix-only matches (tier 0) of a query
+	// the term table serves.
+	InexactKeys(ctx context.Context, q *listQuery) ([]cursor, error)
+	// Facets counts q's matches by each facet of q.facets, in one
+	// statement; one JSON value per facet, in that order (see setFacet).
+	Facets(ctx context.Context, q *listQuery) ([][]byte, error)
+	// Suggest returns up to limit suggestions for the words typed (the
+	// last a prefix): categories first, then product names (see
+	// suggestSQL); inside also matches words inside names.
+	Suggest(ctx context.Context, words []string, limit int, inside bool) ([]contracts.Suggestion, error)
 }

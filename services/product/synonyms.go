@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/opencommerce/opencommerce/contracts"
 )
-
-// pgxExec plans a statement for its actual arguments (see listQuery.build).
-var pgxExec = pgx.QueryExecModeExec
 
 // Bounds of the synonym set.
 const (

@@ -1,14 +1,11 @@
 package product
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/opencommerce/opencommerce/contracts"
 	"golang.org/x/text/unicode/norm"
 )
@@ -178,17 +175,6 @@ func validSKU(field, s string) error {
 	}
 	return nil
 }
-
-// pgCode returns the SQLSTATE and constraint of a PostgreSQL error.
-func pgCode(err error) (code, constraint string) {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code, pe.ConstraintName
-	}
-	return "", ""
-}
-
-func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
 func nullString(s string) *string {
 	if s == "" {

@@ -105,3 +105,19 @@ FROM w, generate_series(1, $1) AS i,
 	_, err = pool.Exec(ctx, `VACUUM ANALYZE products, product_search_terms, search_words`)
 	return err
 }
+
+// Seed implements catalogStore with Seed; stock above 0 then becomes the
+// stock of every seeded product (their slugs start with "seed-").
+func (s pgCatalog) Seed(ctx context.Context, n int, stock int64) error {
+	if err := Seed(ctx, s.pool, n); err != nil {
+		return err
+	}
+	if stock <= 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE products SET stock = $1 WHERE slug LIKE 'seed-%' AND stock <> $1`, stock); err != nil {
+		return fmt.Errorf("stock the seeded products: %w", err)
+	}
+	_, err := s.pool.Exec(ctx, `VACUUM ANALYZE products`)
+	return err
+}
