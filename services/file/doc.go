@@ -59,18 +59,6 @@
 // decoded; then a thumbnail (longest side 320, JPEG for JPEG, else PNG) is
 // stored as a blob too.
 //
-// # The decoding budget
-//
-// An image's cost is its pixels, not its bytes (a 140 KB PNG can declare
-// 6000×6000), so besides the pixel budget above: at most
-// file.decode-concurrency decodes run at once (default 2; memory stays near
-// concurrency × 16 Mpx × 4 bytes), an upload waits at most file.decode-wait
-// (5s) for a slot and is then refused 503 with Retry-After; and each user
-// may start file.uploads-per-minute uploads a minute on an instance
-// (default 60, counted before the body is read; 429 with Retry-After over
-// it). Metrics: oc_file_image_decodes_total, _in_flight, _in_flight_peak,
-// oc_file_image_decode_busy_total. See files/budget.go.
-//
 // Blobs live at <file.dir>/ab/cd/<sha256>: written to <file.dir>/tmp,
 // fsynced, renamed into place (then the directory fsynced), so no half
 // blob is ever visible. Identical bytes share one blob: the blobs table
@@ -85,6 +73,18 @@
 // '.' or '..', no leading '/', ≤ 200 bytes); names are validated metadata
 // (no '/', '\\' or control characters). No client string reaches the file
 // system: blob paths derive only from a hex digest.
+//
+// # The decoding budget
+//
+// An image's cost is its pixels, not its bytes (a 140 KB PNG can declare
+// 6000×6000), so besides the pixel budget above: at most
+// file.decode-concurrency decodes run at once (default 2; memory stays near
+// concurrency × 16 Mpx × 4 bytes), an upload waits at most file.decode-wait
+// (5s) for a slot and is then refused 503 with Retry-After; and each user
+// may start file.uploads-per-minute uploads a minute on an instance
+// (default 60, counted before the body is read; 429 with Retry-After over
+// it). Metrics: oc_file_image_decodes_total, _in_flight, _in_flight_peak,
+// oc_file_image_decode_busy_total. See files/budget.go.
 //
 // # Who may see what
 //
