@@ -244,6 +244,7 @@ func (c *Client) identify(req *http.Request, r Request) {
 var passHeaders = []string{
 	"Content-Type", "Content-Range", "Accept-Ranges", "Etag", "Last-Modified", "Cache-Control",
 	"Content-Disposition", "X-Content-Type-Options", "Content-Security-Policy", "Location",
+	"Retry-After", // the file service's 429 (upload rate) and 503 (busy decoding)
 }
 
 // relay writes resp to ctx; the body streams after the handler returns and

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/opencommerce/opencommerce/services/file"
 )
+
+// unlimited lifts the per-user upload rate: a benchmark uploads as one
+// user as fast as it can.
+func unlimited(c *file.Config) { c.UploadsPerMinute = 0 }
 
 // BenchmarkUpload measures one multipart upload of a 1 MiB text document
 // (stream to a temporary, fsync, rename, commit with its event).
 func BenchmarkUpload(b *testing.B) {
-	h := start(b)
+	h := start(b, unlimited)
 	u := user()
 	data := textOf(1 << 20)
 	b.SetBytes(int64(len(data)))
@@ -25,7 +31,7 @@ func BenchmarkUpload(b *testing.B) {
 // BenchmarkUploadImage measures an upload of a 2000×1500 JPEG: header
 // check, full decode, 320px thumbnail, two blobs.
 func BenchmarkUploadImage(b *testing.B) {
-	h := start(b)
+	h := start(b, unlimited)
 	u := user()
 	data := jpegOf(b, 2000, 1500)
 	b.SetBytes(int64(len(data)))

@@ -37,6 +37,15 @@ type Config struct {
 	MaxImagePixels int
 	// ThumbnailSize is the longest side of a generated thumbnail.
 	ThumbnailSize int
+	// DecodeConcurrency bounds the image decodes running at once in this
+	// process; an upload waits at most DecodeWait for a slot, then gets
+	// 503 with Retry-After. Decoding holds up to 4 bytes a pixel, so memory
+	// for decodes stays near DecodeConcurrency × MaxImagePixels × 4.
+	DecodeConcurrency int
+	DecodeWait        time.Duration
+	// UploadsPerMinute bounds each user's upload attempts per minute on
+	// this instance (0 = no limit); over it, 429 with Retry-After.
+	UploadsPerMinute int
 	// SweepInterval is how often orphan blobs and stale temporaries are
 	// removed (also once at start).
 	SweepInterval time.Duration
@@ -56,8 +65,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxAvatarSize, "file.max-avatar-size", 2<<20, "size limit of avatars, bytes")
 	fs.Int64Var(&c.MaxDocumentSize, "file.max-document-size", 20<<20, "size limit of documents, bytes")
 	fs.IntVar(&c.MaxImageSide, "file.max-image-side", 8000, "largest accepted image width or height, pixels")
-	fs.IntVar(&c.MaxImagePixels, "file.max-image-pixels", 40_000_000, "largest accepted image area, pixels")
+	fs.IntVar(&c.MaxImagePixels, "file.max-image-pixels", 16_000_000, "largest accepted image area, pixels (checked on the header, before decoding; a decode holds up to 4 bytes a pixel)")
 	fs.IntVar(&c.ThumbnailSize, "file.thumbnail-size", 320, "longest side of generated thumbnails, pixels")
+	fs.IntVar(&c.DecodeConcurrency, "file.decode-concurrency", 2, "image decodes running at once on this instance (uploads beyond wait for a slot)")
+	fs.DurationVar(&c.DecodeWait, "file.decode-wait", 5*time.Second, "longest wait of an upload for a decode slot, then 503 with Retry-After")
+	fs.IntVar(&c.UploadsPerMinute, "file.uploads-per-minute", 60, "upload attempts per user and minute on this instance (0 = no limit); over it, 429 with Retry-After")
 	fs.DurationVar(&c.SweepInterval, "file.sweep-interval", time.Hour, "how often orphan blobs and stale temporaries are removed (also at start)")
 	fs.DurationVar(&c.TempMaxAge, "file.temp-max-age", 15*time.Minute, "an upload temporary not written for this long is stale")
 	fs.DurationVar(&c.UploadTimeout, "file.upload-timeout", 10*time.Minute, "longest time one upload may take")
@@ -83,6 +95,12 @@ func (c Config) Validate() error {
 		return errors.New("file.max-*-size: must be positive")
 	case c.MaxImageSide <= 0 || c.MaxImagePixels <= 0:
 		return errors.New("file.max-image-side, file.max-image-pixels: must be positive")
+	case c.DecodeConcurrency < 1:
+		return errors.New("file.decode-concurrency: must be at least 1")
+	case c.DecodeWait <= 0:
+		return errors.New("file.decode-wait: must be positive")
+	case c.UploadsPerMinute < 0:
+		return errors.New("file.uploads-per-minute: must be 0 (no limit) or positive")
 	case c.ThumbnailSize < 16 || c.ThumbnailSize > 2048:
 		return fmt.Errorf("file.thumbnail-size: %d not in [16, 2048]", c.ThumbnailSize)
 	case c.SweepInterval <= 0:
@@ -113,5 +131,6 @@ func loopbackAddr(addr string) bool {
 // limits are the upload rules the domain enforces.
 func (c Config) limits() files.Limits {
 	return files.Limits{MaxImageSize: c.MaxImageSize, MaxAvatarSize: c.MaxAvatarSize, MaxDocumentSize: c.MaxDocumentSize,
-		MaxImageSide: c.MaxImageSide, MaxImagePixels: c.MaxImagePixels, ThumbnailSize: c.ThumbnailSize}
+		MaxImageSide: c.MaxImageSide, MaxImagePixels: c.MaxImagePixels, ThumbnailSize: c.ThumbnailSize,
+		DecodeConcurrency: c.DecodeConcurrency, DecodeWait: c.DecodeWait, UploadsPerMinute: c.UploadsPerMinute}
 }

@@ -130,12 +130,17 @@ func actorOf(r *http.Request) contracts.Actor {
 	return a
 }
 
-// writeError writes the platform's error body with the code's status.
+// writeError writes the platform's error body with the code's status,
+// and Retry-After when the error says when to retry (details.retry_after,
+// seconds: a busy decode gate's 503, the upload rate's 429).
 func writeError(w http.ResponseWriter, err error) {
 	e := contracts.AsError(err)
 	h := w.Header()
 	for _, k := range []string{"Content-Disposition", "Cache-Control", "Etag", "Last-Modified", "Content-Encoding"} {
 		h.Del(k)
+	}
+	if secs, ok := e.Details["retry_after"].(int64); ok && secs > 0 {
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -168,6 +173,11 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 	a := actorOf(r)
 	if a.ID == "" {
 		fail(contracts.Unauthenticated("uploads need a signed-in user"))
+		return
+	}
+	// Counted before the body is read, so a refused upload costs nothing.
+	if err := s.core.AdmitUpload(a.ID); err != nil {
+		fail(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UploadTimeout)

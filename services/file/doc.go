@@ -37,6 +37,8 @@
 //	    → 201 contracts.File, Location /api/v1/files/{id}
 //	    400 bad field, empty body, no "file" part, image too large in pixels
 //	    401 no actor / bad token; 413 over the purpose's limit; 415 type
+//	    429 over the user's upload rate, 503 no decode slot in time (both
+//	    with Retry-After and details.retry_after)
 //	GET|HEAD /files/{id}, /files/{id}/thumbnail
 //	    → 200/206/304/416 with ETag "<sha256>", Accept-Ranges, Content-Range,
 //	    Content-Disposition, Cache-Control, X-Content-Type-Options: nosniff
@@ -53,9 +55,9 @@
 // png, jpeg, text/plain. Limits (flags): images 10 MiB, avatars 2 MiB,
 // documents 20 MiB, enforced while streaming: reading stops at limit+1
 // bytes and nothing is kept. An image's header is read first (dimensions
-// ≤ 8000 a side, ≤ 40 Mpx, else 400) before any pixel is decoded; then a
-// thumbnail (longest side 320, JPEG for JPEG, else PNG) is stored as a blob
-// too. Decodes run at most GOMAXPROCS at once.
+// ≤ 8000 a side, ≤ 16 Mpx, else 400 naming both) before any pixel is
+// decoded; then a thumbnail (longest side 320, JPEG for JPEG, else PNG) is
+// stored as a blob too.
 //
 // Blobs live at <file.dir>/ab/cd/<sha256>: written to <file.dir>/tmp,
 // fsynced, renamed into place (then the directory fsynced), so no half
@@ -71,6 +73,18 @@
 // '.' or '..', no leading '/', ≤ 200 bytes); names are validated metadata
 // (no '/', '\\' or control characters). No client string reaches the file
 // system: blob paths derive only from a hex digest.
+//
+// # The decoding budget
+//
+// An image's cost is its pixels, not its bytes (a 140 KB PNG can declare
+// 6000×6000), so besides the pixel budget above: at most
+// file.decode-concurrency decodes run at once (default 2; memory stays near
+// concurrency × 16 Mpx × 4 bytes), an upload waits at most file.decode-wait
+// (5s) for a slot and is then refused 503 with Retry-After; and each user
+// may start file.uploads-per-minute uploads a minute on an instance
+// (default 60, counted before the body is read; 429 with Retry-After over
+// it). Metrics: oc_file_image_decodes_total, _in_flight, _in_flight_peak,
+// oc_file_image_decode_busy_total. See files/budget.go.
 //
 // # Who may see what
 //

@@ -178,3 +178,31 @@ func TestDataClientUnreachable(t *testing.T) {
 		t.Fatal("Download returned no error for an unreachable instance")
 	}
 }
+
+// A refusal that says when to retry (over the upload rate) keeps its
+// Retry-After through the gateway's data client.
+func TestUploadRateRetryAfterThroughDataClient(t *testing.T) {
+	t.Parallel()
+	h := start(t, func(c *file.Config) { c.UploadsPerMinute = 1 })
+	fr := startFront(t, h.base)
+	u := user()
+	upload := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, fr.base+"/api/v1/files?purpose=document", bytes.NewReader(textOf(100)))
+		req.Header.Set("X-Test-User", u.ID)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := upload(); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first upload: %d", resp.StatusCode)
+	}
+	resp := upload()
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 || secs > 60 {
+		t.Fatalf("second upload in a minute: %d Retry-After %q, want 429 with 1..60", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

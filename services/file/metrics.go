@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencommerce/opencommerce/internal/telemetry"
+	"github.com/opencommerce/opencommerce/services/file/files"
 )
 
 type metrics struct {
@@ -14,7 +15,9 @@ type metrics struct {
 	swept         *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics makes the service's metrics; decodes reads the decode gate's
+// counters at scrape time (see files.DecodeStats).
+func newMetrics(reg prometheus.Registerer, decodes func() files.DecodeStats) *metrics {
 	m := &metrics{
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "oc_file_uploads_total",
 			Help: "Uploads by purpose and result (ok or the error code)."}, []string{"purpose", "result"}),
@@ -34,6 +37,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.requests = telemetry.Register(reg, m.requests)
 		m.duration = telemetry.Register(reg, m.duration)
 		m.swept = telemetry.Register(reg, m.swept)
+		telemetry.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oc_file_image_decodes_in_flight",
+			Help: "Image decodes running now (at most file.decode-concurrency)."},
+			func() float64 { return float64(decodes().InFlight) }))
+		telemetry.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oc_file_image_decodes_in_flight_peak",
+			Help: "Highest number of image decodes running at once since the service started."},
+			func() float64 { return float64(decodes().Peak) }))
+		telemetry.Register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oc_file_image_decodes_total",
+			Help: "Image decodes started (an image refused on its header is never decoded)."},
+			func() float64 { return float64(decodes().Decodes) }))
+		telemetry.Register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oc_file_image_decode_busy_total",
+			Help: "Uploads refused with 503 because no decode slot freed within file.decode-wait."},
+			func() float64 { return float64(decodes().Busy) }))
 	}
 	return m
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,10 +40,13 @@ type Service struct {
 	kit   *svc.Kit
 	blobs *disk.Dir
 	core  *files.Core
-	ln    net.Listener
-	http  *http.Server
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	// live is core for the metrics, which a scrape may read while Start
+	// sets it.
+	live atomic.Pointer[files.Core]
+	ln   net.Listener
+	http *http.Server
+	quit chan struct{}
+	wg   sync.WaitGroup
 }
 
 // New validates cfg and deps; nothing is opened before Start.
@@ -53,10 +57,14 @@ func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if deps.Bus == nil || deps.Health == nil || deps.Log == nil {
 		return nil, errors.New("file: deps need Bus, Health and Log")
 	}
-	return &Service{
-		cfg: cfg, deps: deps, log: deps.Log.With("service", Name),
-		metrics: newMetrics(deps.Metrics),
-	}, nil
+	s := &Service{cfg: cfg, deps: deps, log: deps.Log.With("service", Name)}
+	s.metrics = newMetrics(deps.Metrics, func() files.DecodeStats {
+		if c := s.live.Load(); c != nil {
+			return c.DecodeStats()
+		}
+		return files.DecodeStats{}
+	})
+	return s, nil
 }
 
 // Start opens the blob directory, opens and migrates the database, listens
@@ -77,6 +85,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.blobs, s.core, s.kit, s.ln = blobs, files.New(s.cfg.limits(), postgres.New(kit.Pool), blobs), kit, ln
+	s.live.Store(s.core)
 	if _, err := s.Sweep(ctx); err != nil {
 		s.log.Warn("initial sweep failed", "err", err)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"runtime"
 	"strings"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 )
@@ -22,6 +22,14 @@ type Limits struct {
 	MaxImagePixels int
 	// ThumbnailSize is the longest side of a generated thumbnail.
 	ThumbnailSize int
+	// DecodeConcurrency bounds the image decodes running at once (0 =
+	// GOMAXPROCS); an upload waits at most DecodeWait for a slot (see
+	// the decoding budget in budget.go).
+	DecodeConcurrency int
+	DecodeWait        time.Duration
+	// UploadsPerMinute bounds each user's upload attempts per minute in
+	// this process (0 = no limit).
+	UploadsPerMinute int
 }
 
 // Limit is the size limit of purpose (0 for an unknown purpose).
@@ -46,16 +54,18 @@ func (l Limits) MaxLimit() int64 {
 // upload must be, the image pipeline, and the blobs' life. It depends only
 // on a Store (metadata) and Blobs (bytes). Safe for concurrent use.
 type Core struct {
-	limits    Limits
-	store     Store
-	blobs     Blobs
-	decodeSem chan struct{} // bounds concurrent image decodes (memory)
+	limits Limits
+	store  Store
+	blobs  Blobs
+	decode *decodeGate // bounds concurrent image decodes (memory, CPU)
+	rate   *uploadRate // bounds each user's uploads
 }
 
 // New returns the domain over store and blobs.
 func New(limits Limits, store Store, blobs Blobs) *Core {
 	return &Core{limits: limits, store: store, blobs: blobs,
-		decodeSem: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+		decode: newDecodeGate(limits.DecodeConcurrency, limits.DecodeWait),
+		rate:   newUploadRate(limits.UploadsPerMinute)}
 }
 
 // Limits returns the limits the core enforces.

@@ -59,8 +59,9 @@ func decodeImage(f io.Reader, ct string) (image.Image, error) {
 // inspectImage checks the image in tmp (sniffed as ct): its header must
 // decode and its dimensions stay within the limits, which is checked
 // before any pixel is decoded (a decompression bomb declares its size up
-// front). Then it decodes the image, at most GOMAXPROCS at once, and
-// renders a thumbnail.
+// front). Then it decodes the image through the decode gate (at most
+// Limits.DecodeConcurrency at once, waiting at most Limits.DecodeWait for
+// a slot) and renders a thumbnail.
 func (c *Core) inspectImage(ctx context.Context, tmp Temp, ct string) (imageInfo, error) {
 	f, err := tmp.Open()
 	if err != nil {
@@ -76,12 +77,11 @@ func (c *Core) inspectImage(ctx context.Context, tmp Temp, ct string) (imageInfo
 	}
 	info := imageInfo{width: cfg.Width, height: cfg.Height}
 
-	select {
-	case c.decodeSem <- struct{}{}:
-	case <-ctx.Done():
-		return imageInfo{}, ctx.Err()
+	release, err := c.decode.acquire(ctx)
+	if err != nil {
+		return imageInfo{}, err
 	}
-	defer func() { <-c.decodeSem }()
+	defer release()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return imageInfo{}, err
 	}
@@ -102,9 +102,13 @@ func (c *Core) checkDimensions(cfg image.Config) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return contracts.InvalidArgument("file", "the image has no pixels")
 	}
+	// Both sides fit in an int once each is within MaxImageSide, so the
+	// product is checked only then (no overflow on 32-bit).
 	if cfg.Width > l.MaxImageSide || cfg.Height > l.MaxImageSide || cfg.Width*cfg.Height > l.MaxImagePixels {
-		return contracts.InvalidArgument("file", "the image is %d×%d; the limit is %d pixels a side and %d pixels in all",
-			cfg.Width, cfg.Height, l.MaxImageSide, l.MaxImagePixels).WithDetail("width", cfg.Width).WithDetail("height", cfg.Height)
+		return contracts.InvalidArgument("file", "the image is %d×%d pixels (%d in all); the limit is %d pixels a side and %d pixels in all",
+			cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), l.MaxImageSide, l.MaxImagePixels).
+			WithDetail("width", cfg.Width).WithDetail("height", cfg.Height).
+			WithDetail("max_side", l.MaxImageSide).WithDetail("max_pixels", l.MaxImagePixels)
 	}
 	return nil
 }
