@@ -618,7 +618,7 @@ func (g *Gateway) writeReply(ctx *fasthttp.RequestCtx, rt *route, reply bus.Repl
 	ctx.Response.Header.SetCanonical(hContentType, vJSON)
 	ctx.Response.SetBody(out)
 	if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
-		// A service's own refusal (a login lockout, say) tells the client
+		// A service's own refusal (sign-in throttling, say) tells the client
 		// when to come back, like the gateway's limiter does.
 		ctx.Response.Header.SetCanonical(hRetryAfter, retryAfter(out))
 	}

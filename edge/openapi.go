@@ -138,7 +138,7 @@ var errorResponses = map[int]struct{ name, description string }{
 	http.StatusUnsupportedMediaType: {"UnsupportedMediaType",
 		"The body's Content-Type is not one the route takes (JSON routes: application/json; uploads: the purpose's types)."},
 	http.StatusTooManyRequests: {"TooManyRequests", "Rate limited (by the gateway's class of the route, or by the " +
-		"service, as a login lockout); retry after Retry-After seconds."},
+		"service, as sign-in throttling or the upload rate); retry after Retry-After seconds."},
 	http.StatusInternalServerError: {"InternalError", "An unexpected failure."},
 	http.StatusServiceUnavailable: {"ServiceUnavailable", "Maintenance mode, no healthy instance of the route's " +
 		"service, the key set unreachable while verifying a token, session revocations not yet loaded after the " +
