@@ -1,10 +1,10 @@
 // Package stream serves users' notifications in real time from NATS
 // JetStream: Server-Sent Events (Hub.SSE) and WebSocket (Hub.WS) on
 // fasthttp. The gateway mounts the two handlers after it verified the
-// caller's token and passes the user id:
+// caller's token and passes the user id and the client's address:
 //
-//	GET /api/v1/notifications/stream  → hub.SSE(ctx, actor.ID)
-//	GET /api/v1/ws                    → hub.WS(ctx, actor.ID)
+//	GET /api/v1/notifications/stream  → hub.SSE(ctx, actor.ID, clientIP)
+//	GET /api/v1/ws                    → hub.WS(ctx, actor.ID, clientIP)
 //
 // Each connection reads notify.user.<its user id> (and nothing else) through
 // its own ordered, ephemeral JetStream consumer on the NOTIFY stream, so a
@@ -18,11 +18,12 @@
 //
 // SSE: "retry:" on connect, a ": ping" comment every Heartbeat, event
 // "notification" per message, and a final event "close" with the reason
-// when the server ends the stream. A failed write or flush is the only sign
-// that a client left (fasthttp gives no other), which the heartbeat bounds.
-// Every write refreshes the connection's write deadline (WriteTimeout), so
-// a client that stops reading is cut off and the gateway's own
-// WriteTimeout does not end healthy streams.
+// when the server ends the stream. fasthttp gives no sign that a client
+// left but a failed write, which would come heartbeats later: the hub
+// reads the connection instead (see Slots below), and a failed write or
+// flush ends the stream too. Every write refreshes the connection's write
+// deadline (WriteTimeout), so a client that stops reading is cut off and
+// the gateway's own WriteTimeout does not end healthy streams.
 //
 // WebSocket: one JSON text frame per message, pings every Heartbeat, the
 // connection is closed when no pong or message arrives for two heartbeats.
@@ -37,10 +38,10 @@
 // so a refusal is an HTTP answer, not a close frame. A slot is freed as
 // soon as its client goes: the WebSocket read loop ends when the client
 // closes, and for SSE a goroutine reads the connection (an SSE client sends
-// nothing after its request, so the read ends only when the client closes
-// or resets it); the SSE answer says Connection: close, since that read
-// owns the connection. A client that reconnects is therefore not refused by
-// its own dead streams.
+// nothing after its request, so the read ends only when the client closes,
+// resets or shuts down its side of it); the SSE answer says
+// Connection: close, since that read owns the connection. A client that
+// reconnects is therefore not refused by its own dead streams.
 //
 // Slow clients are bounded: each connection has a buffer of Buffer
 // messages fed by its consumer's goroutine. When the buffer stays full for
