@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,17 +264,23 @@ func TestDownloadThroughGateway(t *testing.T) {
 	}
 }
 
-// fakeHub records who the gateway says is streaming.
+// fakeHub records who the gateway says is streaming, and from where.
 type fakeHub struct {
 	mu    sync.Mutex
 	users []string
+	ips   []string
 }
 
-func (h *fakeHub) SSE(ctx *fasthttp.RequestCtx, userID string) { h.serve(ctx, "sse", userID) }
-func (h *fakeHub) WS(ctx *fasthttp.RequestCtx, userID string)  { h.serve(ctx, "ws", userID) }
-func (h *fakeHub) serve(ctx *fasthttp.RequestCtx, kind, userID string) {
+func (h *fakeHub) SSE(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr) {
+	h.serve(ctx, "sse", userID, ip)
+}
+func (h *fakeHub) WS(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr) {
+	h.serve(ctx, "ws", userID, ip)
+}
+func (h *fakeHub) serve(ctx *fasthttp.RequestCtx, kind, userID string, ip netip.Addr) {
 	h.mu.Lock()
 	h.users = append(h.users, kind+":"+userID)
+	h.ips = append(h.ips, ip.String())
 	h.mu.Unlock()
 	ctx.SetContentType("text/event-stream")
 	ctx.SetBodyString("hello " + userID)
@@ -308,6 +315,27 @@ func TestStreamRoutesGetVerifiedUser(t *testing.T) {
 	defer hub.mu.Unlock()
 	if strings.Join(hub.users, ",") != "sse:u5,ws:u5,sse:u7" {
 		t.Fatalf("hub saw %v", hub.users)
+	}
+}
+
+// The hub's per-address cap counts the client's address as the rate limits
+// see it: behind a trusted proxy, the X-Forwarded-For client, not the proxy
+// (which would put every user behind it under one cap).
+func TestStreamRoutesGetClientAddress(t *testing.T) {
+	t.Parallel()
+	hub := &fakeHub{}
+	_, base, _, k := setup(t, func(c *edge.Config, d *edge.Deps) {
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+		d.Stream = hub
+	})
+	tok := k.Sign(t, "u5", contracts.RoleCustomer, time.Hour)
+	do(t, "GET", base+"/api/v1/notifications/stream", "", "Authorization", "Bearer "+tok, "X-Forwarded-For", "203.0.113.9")
+	do(t, "GET", base+"/api/v1/ws", "", "Authorization", "Bearer "+tok, "X-Forwarded-For", "198.51.100.7")
+	do(t, "GET", base+"/api/v1/ws", "", "Authorization", "Bearer "+tok)
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if got := strings.Join(hub.ips, ","); got != "203.0.113.9,198.51.100.7,127.0.0.1" {
+		t.Fatalf("hub saw addresses %s, want the forwarded clients, then the peer", got)
 	}
 }
 

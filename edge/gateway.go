@@ -123,10 +123,11 @@ type FileInstances interface {
 
 // StreamHub serves a verified user's notification stream (*stream.Hub):
 // SSE for GET /notifications/stream, WS for GET /ws. userID is the caller
-// the gateway verified.
+// the gateway verified, ip the client's address (trusted proxies applied)
+// that the hub's per-address cap counts.
 type StreamHub interface {
-	SSE(ctx *fasthttp.RequestCtx, userID string)
-	WS(ctx *fasthttp.RequestCtx, userID string)
+	SSE(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr)
+	WS(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr)
 }
 
 // Live is the part of the configuration that changes at run time (Consul

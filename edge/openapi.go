@@ -103,8 +103,9 @@ func serviceErrors(r Route) []contracts.Code {
 		return append([]contracts.Code{contracts.CodeUnavailable, contracts.CodeDeadlineExceeded, contracts.CodeNotFound},
 			serviceCodes["file"]...)
 	case r.Custom == CustomStream || r.Custom == CustomWebSocket:
-		// A bad Last-Event-ID or handshake; no hub, too many streams, NATS.
-		return []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeUnavailable}
+		// A bad Last-Event-ID or handshake; the caller's or their address's
+		// streams at the cap; no hub, the instance's streams at the cap, NATS.
+		return []contracts.Code{contracts.CodeInvalidArgument, contracts.CodeResourceExhausted, contracts.CodeUnavailable}
 	case r.Custom == CustomJWKS:
 		return []contracts.Code{contracts.CodeUnavailable}
 	case r.Custom == CustomUnsubscribe:

@@ -1,10 +1,10 @@
 // Package stream serves users' notifications in real time from NATS
 // JetStream: Server-Sent Events (Hub.SSE) and WebSocket (Hub.WS) on
 // fasthttp. The gateway mounts the two handlers after it verified the
-// caller's token and passes the user id:
+// caller's token and passes the user id and the client's address:
 //
-//	GET /api/v1/notifications/stream  → hub.SSE(ctx, actor.ID)
-//	GET /api/v1/ws                    → hub.WS(ctx, actor.ID)
+//	GET /api/v1/notifications/stream  → hub.SSE(ctx, actor.ID, clientIP)
+//	GET /api/v1/ws                    → hub.WS(ctx, actor.ID, clientIP)
 //
 // Each connection reads notify.user.<its user id> (and nothing else) through
 // its own ordered, ephemeral JetStream consumer on the NOTIFY stream, so a
@@ -18,14 +18,30 @@
 //
 // SSE: "retry:" on connect, a ": ping" comment every Heartbeat, event
 // "notification" per message, and a final event "close" with the reason
-// when the server ends the stream. A failed write or flush is the only sign
-// that a client left (fasthttp gives no other), which the heartbeat bounds.
-// Every write refreshes the connection's write deadline (WriteTimeout), so
-// a client that stops reading is cut off and the gateway's own
-// WriteTimeout does not end healthy streams.
+// when the server ends the stream. fasthttp gives no sign that a client
+// left but a failed write, which would come heartbeats later: the hub
+// reads the connection instead (see Slots below), and a failed write or
+// flush ends the stream too. Every write refreshes the connection's write
+// deadline (WriteTimeout), so a client that stops reading is cut off and
+// the gateway's own WriteTimeout does not end healthy streams.
 //
 // WebSocket: one JSON text frame per message, pings every Heartbeat, the
 // connection is closed when no pong or message arrives for two heartbeats.
+//
+// Slots: a Hub serves at most MaxClients streams, MaxPerUser of one user and
+// MaxPerIP of one client address (IPv6: one /64), counted per Hub (gateway
+// instance). A stream over a per-user or per-address cap is refused with 429
+// resource_exhausted, one over MaxClients with 503 unavailable, both with
+// Retry-After (stream.retry rounded up to seconds) and a JSON error that
+// says which cap was reached; oc_stream_refused_total{cap="user"|"ip"|
+// "instance"} counts them. A WebSocket's slot is taken before the upgrade,
+// so a refusal is an HTTP answer, not a close frame. A slot is freed as
+// soon as its client goes: the WebSocket read loop ends when the client
+// closes, and for SSE a goroutine reads the connection (an SSE client sends
+// nothing after its request, so the read ends only when the client closes,
+// resets or shuts down its side of it); the SSE answer says
+// Connection: close, since that read owns the connection. A client that
+// reconnects is therefore not refused by its own dead streams.
 //
 // Slow clients are bounded: each connection has a buffer of Buffer
 // messages fed by its consumer's goroutine. When the buffer stays full for
@@ -46,6 +62,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,6 +93,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxClients bounds open streams per Hub; more get 503.
 	MaxClients int
+	// MaxPerUser bounds one user's open streams per Hub (0: no bound);
+	// more get 429.
+	MaxPerUser int
+	// MaxPerIP bounds the open streams of one client address per Hub
+	// (IPv6: one /64; 0: no bound); more get 429.
+	MaxPerIP int
 	// Scheme names the NOTIFY stream and the user subjects; set from
 	// natsx.Config.Scheme() (not a flag).
 	Scheme natsx.Scheme
@@ -90,6 +113,8 @@ func DefaultConfig() Config {
 		SlowGrace:    2 * time.Second,
 		WriteTimeout: 10 * time.Second,
 		MaxClients:   20000,
+		MaxPerUser:   10,
+		MaxPerIP:     100,
 	}
 }
 
@@ -101,7 +126,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Buffer, "stream.client-buffer", d.Buffer, "messages buffered per streaming client")
 	fs.DurationVar(&c.SlowGrace, "stream.slow-grace", d.SlowGrace, "how long a client's buffer may stay full before it is dropped")
 	fs.DurationVar(&c.WriteTimeout, "stream.write-timeout", d.WriteTimeout, "bound of one write to a streaming client")
-	fs.IntVar(&c.MaxClients, "stream.max-clients", d.MaxClients, "open streams per gateway instance")
+	fs.IntVar(&c.MaxClients, "stream.max-clients", d.MaxClients, "open streams per gateway instance; more are refused with 503")
+	fs.IntVar(&c.MaxPerUser, "stream.max-per-user", d.MaxPerUser, "open streams of one user per gateway instance; more are refused with 429 (0: no cap)")
+	fs.IntVar(&c.MaxPerIP, "stream.max-per-ip", d.MaxPerIP, "open streams of one client IP (IPv6: one /64) per gateway instance; more are refused with 429 (0: no cap)")
 }
 
 // Validate reports a configuration that cannot work.
@@ -115,6 +142,8 @@ func (c Config) Validate() error {
 		return errors.New("stream.slow-grace must not be negative")
 	case c.MaxClients < 1:
 		return errors.New("stream.max-clients must be at least 1")
+	case c.MaxPerUser < 0 || c.MaxPerIP < 0:
+		return errors.New("stream.max-per-user and stream.max-per-ip must not be negative (0: no cap)")
 	}
 	return nil
 }
@@ -127,6 +156,8 @@ const (
 	// ReasonSessionEnded: the user's sessions were revoked (EndUser); a
 	// reconnection with the old token is refused, the user signs in again.
 	ReasonSessionEnded = "session_ended"
+	// reasonClientGone: the client closed its connection; nothing is sent.
+	reasonClientGone = "client_gone"
 )
 
 // Hub serves notification streams. It is safe for concurrent use; one Hub
@@ -138,11 +169,15 @@ type Hub struct {
 
 	clientsGauge *prometheus.GaugeVec
 	slow         prometheus.Counter
+	refused      *prometheus.CounterVec
 	upgrader     websocket.FastHTTPUpgrader
+	retryAfter   string // Retry-After of a refusal, in seconds
 
 	mu      sync.Mutex
-	clients map[*client]struct{}
-	opening int
+	clients map[*client]struct{} // streams whose consumer exists
+	slots   int                  // streams counted against the caps: clients and those opening
+	perUser map[string]int
+	perIP   map[netip.Addr]int
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -174,13 +209,19 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger, reg prometheus.Re
 	}
 	h := &Hub{
 		cfg: cfg, js: js, log: log.With("component", "stream"),
-		clients: map[*client]struct{}{},
+		clients:    map[*client]struct{}{},
+		perUser:    map[string]int{},
+		perIP:      map[netip.Addr]int{},
+		retryAfter: strconv.FormatInt(int64((cfg.Retry+time.Second-1)/time.Second), 10),
 		clientsGauge: telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "oc_stream_clients", Help: "Open notification streams by kind (sse, ws).",
 		}, []string{"kind"})),
 		slow: telemetry.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oc_nats_slow_consumers_total", Help: "Streaming clients dropped because they could not keep up.",
 		})),
+		refused: telemetry.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oc_stream_refused_total", Help: "Streams refused because a cap was reached, by cap (user, ip, instance).",
+		}, []string{"cap"})),
 	}
 	h.upgrader = websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -194,6 +235,9 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger, reg prometheus.Re
 	}
 	h.clientsGauge.WithLabelValues("sse")
 	h.clientsGauge.WithLabelValues("ws")
+	for _, c := range []string{capUser, capIP, capInstance} {
+		h.refused.WithLabelValues(c)
+	}
 	return h
 }
 
@@ -207,6 +251,7 @@ type frame struct {
 type client struct {
 	kind string
 	user string
+	ip   netip.Addr // the key of the per-address cap; invalid: not capped
 	ch   chan frame
 	done chan struct{}
 	once sync.Once
@@ -264,29 +309,91 @@ func (c *client) sessionEnded() {
 	c.mu.Unlock()
 }
 
-// errTooMany is returned when MaxClients streams are open.
-var errTooMany = contracts.Errorf(contracts.CodeUnavailable, "too many open streams on this instance; retry later")
+// Caps, as oc_stream_refused_total's label.
+const (
+	capUser     = "user"
+	capIP       = "ip"
+	capInstance = "instance"
+)
 
-// open starts a client reading userID's subject after sequence after
-// (0: only new messages).
-func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
-	subj, err := h.cfg.Scheme.UserSubject(userID)
-	if err != nil {
+// newClient makes a client of userID from ip, not yet counted. ip is
+// keyed as its /64 for IPv6, since one subscriber holds a whole /64.
+func (h *Hub) newClient(kind, userID string, ip netip.Addr) (*client, error) {
+	if _, err := h.cfg.Scheme.UserSubject(userID); err != nil {
 		return nil, contracts.InvalidArgument("user", "not a valid user id")
 	}
-	c := &client{kind: kind, user: userID, ch: make(chan frame, h.cfg.Buffer), done: make(chan struct{})}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, contracts.Errorf(contracts.CodeUnavailable, "shutting down")
+	ip = ip.Unmap()
+	if ip.Is6() {
+		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
 	}
-	if len(h.clients)+h.opening >= h.cfg.MaxClients {
-		h.mu.Unlock()
-		return nil, errTooMany
-	}
-	h.opening++ // a slot held while the consumer is created
-	h.mu.Unlock()
+	return &client{kind: kind, user: userID, ip: ip, ch: make(chan frame, h.cfg.Buffer), done: make(chan struct{})}, nil
+}
 
+// reserve counts c against the caps, or says which one it would break:
+// resource_exhausted for the user's or the address's (the caller can
+// close one of their own), unavailable for the instance's or a Hub that
+// is closing.
+func (h *Hub) reserve(c *client) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return contracts.Errorf(contracts.CodeUnavailable, "the notification stream is shutting down on this server; reconnect")
+	}
+	if m := h.cfg.MaxPerUser; m > 0 && h.perUser[c.user] >= m {
+		h.refused.WithLabelValues(capUser).Inc()
+		return contracts.Errorf(contracts.CodeResourceExhausted,
+			"you already have %d notification streams open, the most one account may have; close one (another tab, window or device) and retry", m)
+	}
+	if m := h.cfg.MaxPerIP; m > 0 && c.ip.IsValid() && h.perIP[c.ip] >= m {
+		h.refused.WithLabelValues(capIP).Inc()
+		return contracts.Errorf(contracts.CodeResourceExhausted,
+			"%d notification streams are already open from your network address, the most one address may have; close one and retry", m)
+	}
+	if h.slots >= h.cfg.MaxClients {
+		h.refused.WithLabelValues(capInstance).Inc()
+		return contracts.Errorf(contracts.CodeUnavailable,
+			"this server has as many notification streams open as it can serve; retry in a few seconds")
+	}
+	h.slots++
+	h.perUser[c.user]++
+	if c.ip.IsValid() {
+		h.perIP[c.ip]++
+	}
+	return nil
+}
+
+// unreserveLocked gives c's slot back; h.mu is held.
+func (h *Hub) unreserveLocked(c *client) {
+	h.slots--
+	if n := h.perUser[c.user] - 1; n > 0 {
+		h.perUser[c.user] = n
+	} else {
+		delete(h.perUser, c.user)
+	}
+	if c.ip.IsValid() {
+		if n := h.perIP[c.ip] - 1; n > 0 {
+			h.perIP[c.ip] = n
+		} else {
+			delete(h.perIP, c.ip)
+		}
+	}
+}
+
+func (h *Hub) unreserve(c *client) {
+	h.mu.Lock()
+	h.unreserveLocked(c)
+	h.mu.Unlock()
+}
+
+// connect starts c, which holds a slot (reserve), reading its user's
+// subject after sequence after (0: only new messages). On failure the slot
+// is given back.
+func (h *Hub) connect(c *client, after uint64) error {
+	subj, err := h.cfg.Scheme.UserSubject(c.user)
+	if err != nil {
+		h.unreserve(c)
+		return contracts.InvalidArgument("user", "not a valid user id")
+	}
 	occ := jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subj},
 		DeliverPolicy:     jetstream.DeliverNewPolicy,
@@ -307,13 +414,14 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 		c.it, err = cons.Messages(jetstream.PullMaxMessages(min(h.cfg.Buffer, 500)))
 	}
 	h.mu.Lock()
-	h.opening--
 	closed := h.closed
 	if err == nil && !closed {
 		// Counted once its consumer exists: Clients() and the gauge mean
 		// "streams that receive".
 		h.clients[c] = struct{}{}
 		h.wg.Add(1)
+	} else {
+		h.unreserveLocked(c)
 	}
 	h.mu.Unlock()
 	if err != nil || closed {
@@ -321,14 +429,14 @@ func (h *Hub) open(kind, userID string, after uint64) (*client, error) {
 			c.it.Stop()
 		}
 		if err == nil {
-			return nil, contracts.Errorf(contracts.CodeUnavailable, "shutting down")
+			return contracts.Errorf(contracts.CodeUnavailable, "the notification stream is shutting down on this server; reconnect")
 		}
 		h.log.Warn("open notification stream", "err", err)
-		return nil, contracts.Errorf(contracts.CodeUnavailable, "notification stream unavailable")
+		return contracts.Errorf(contracts.CodeUnavailable, "notification stream unavailable")
 	}
-	h.clientsGauge.WithLabelValues(kind).Inc()
+	h.clientsGauge.WithLabelValues(c.kind).Inc()
 	go h.pump(c)
-	return c, nil
+	return nil
 }
 
 // pump moves messages from the client's consumer to its buffer; it is the
@@ -390,12 +498,15 @@ func (h *Hub) pump(c *client) {
 	}
 }
 
-// release forgets a client; idempotent through end.
+// release forgets a client and frees its slot; idempotent through end.
 func (h *Hub) release(c *client) {
 	c.end("closed")
 	h.mu.Lock()
 	_, ok := h.clients[c]
-	delete(h.clients, c)
+	if ok {
+		delete(h.clients, c)
+		h.unreserveLocked(c)
+	}
 	h.mu.Unlock()
 	if !ok {
 		return
@@ -414,7 +525,8 @@ func (h *Hub) release(c *client) {
 	}
 }
 
-// Clients returns the number of open streams.
+// Clients returns the number of open streams. A stream's slot is free
+// again once Clients no longer counts it.
 func (h *Hub) Clients() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -491,35 +603,86 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code contracts.Code, msg s
 	ctx.SetBody(body)
 }
 
-func writeErr(ctx *fasthttp.RequestCtx, err error) {
+// writeErr answers err; a refusal to retry (429, 503) says when with
+// Retry-After.
+func (h *Hub) writeErr(ctx *fasthttp.RequestCtx, err error) {
 	e := contracts.AsError(err)
-	writeError(ctx, e.Code.HTTPStatus(), e.Code, e.Message)
+	status := e.Code.HTTPStatus()
+	writeError(ctx, status, e.Code, e.Message)
+	if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", h.retryAfter)
+	}
+}
+
+// clientAddr is ip, or the connection's peer address when ip is invalid.
+func clientAddr(ctx *fasthttp.RequestCtx, ip netip.Addr) netip.Addr {
+	if ip.IsValid() {
+		return ip
+	}
+	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		ip, _ = netip.AddrFromSlice(ta.IP)
+	}
+	return ip
 }
 
 // SSE serves userID's notifications as Server-Sent Events. userID must be
-// the verified caller; the gateway checks the token before.
-func (h *Hub) SSE(ctx *fasthttp.RequestCtx, userID string) {
+// the verified caller (the gateway checks the token before) and ip the
+// client's address as the gateway determined it (trusted proxies applied);
+// the zero Addr means the connection's peer address.
+func (h *Hub) SSE(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr) {
 	after, err := lastEventID(ctx)
 	if err != nil {
-		writeErr(ctx, err)
+		h.writeErr(ctx, err)
 		return
 	}
-	c, err := h.open("sse", userID, after)
+	c, err := h.newClient("sse", userID, clientAddr(ctx, ip))
+	if err == nil {
+		err = h.reserve(c)
+	}
+	if err == nil {
+		err = h.connect(c, after)
+	}
 	if err != nil {
-		writeErr(ctx, err)
+		h.writeErr(ctx, err)
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("text/event-stream; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	c.setConn(ctx.Conn())
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) { h.serveSSE(c, w) })
+	// watchGone reads the connection while the stream lasts, so fasthttp
+	// must not read a next request from it: the connection ends with the
+	// stream.
+	ctx.SetConnectionClose()
+	conn := ctx.Conn()
+	c.setConn(conn)
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) { h.serveSSE(c, conn, w) })
 }
 
-func (h *Hub) serveSSE(c *client, w *bufio.Writer) {
+// watchGone ends c as soon as its client closes or resets conn. An SSE
+// client sends nothing after its request, so a read returns only then
+// (or when the stream ends and fasthttp closes conn). Without it, a
+// client's leaving shows only as a failed write, heartbeats later, and its
+// slot stays taken meanwhile.
+func watchGone(c *client, conn net.Conn) {
+	// The read deadline of the request, if the server set one, must not
+	// end the watch.
+	_ = conn.SetReadDeadline(time.Time{})
+	var buf [512]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			c.end(reasonClientGone)
+			return
+		}
+	}
+}
+
+func (h *Hub) serveSSE(c *client, conn net.Conn, w *bufio.Writer) {
 	defer h.release(c)
 	defer c.sessionEnded()
+	if conn != nil {
+		go watchGone(c, conn)
+	}
 	var num []byte
 	flush := func() bool {
 		c.mu.Lock()
@@ -566,6 +729,9 @@ func (h *Hub) serveSSE(c *client, w *bufio.Writer) {
 				return
 			}
 		case <-c.done:
+			if c.reason() == reasonClientGone {
+				return
+			}
 			fmt.Fprintf(w, "event: close\ndata: {\"reason\":%q}\n\n", c.reason())
 			flush()
 			return
@@ -597,34 +763,59 @@ func trimCR(b []byte) []byte {
 }
 
 // WS serves userID's notifications over WebSocket (contracts.StreamMessage
-// text frames). userID must be the verified caller.
-func (h *Hub) WS(ctx *fasthttp.RequestCtx, userID string) {
+// text frames). userID must be the verified caller and ip the client's
+// address, as for SSE. The slot is taken before the upgrade, so a refused
+// stream gets an HTTP answer (429, 503) with Retry-After.
+func (h *Hub) WS(ctx *fasthttp.RequestCtx, userID string, ip netip.Addr) {
 	after, err := lastEventID(ctx)
 	if err != nil {
-		writeErr(ctx, err)
+		h.writeErr(ctx, err)
 		return
 	}
-	if _, err := h.cfg.Scheme.UserSubject(userID); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "not a valid user id")
+	c, err := h.newClient("ws", userID, clientAddr(ctx, ip))
+	if err != nil {
+		h.writeErr(ctx, err)
 		return
 	}
 	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
 		writeError(ctx, fasthttp.StatusBadRequest, contracts.CodeInvalidArgument, "a WebSocket upgrade request is required")
 		return
 	}
-	_ = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+	if err := h.reserve(c); err != nil {
+		h.writeErr(ctx, err)
+		return
+	}
+	// The slot passes to the upgraded connection, or comes back here when
+	// the handshake fails. fasthttp runs the upgraded connection's handler
+	// only once the 101 answer is written, and never when that write
+	// fails: the timer gives the slot back then.
+	var claimed atomic.Bool
+	giveBack := time.AfterFunc(h.upgrader.HandshakeTimeout+h.cfg.WriteTimeout, func() {
+		if claimed.CompareAndSwap(false, true) {
+			h.unreserve(c)
+		}
+	})
+	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		defer conn.Close()
-		c, err := h.open("ws", userID, after)
-		if err != nil {
-			code := websocket.CloseTryAgainLater
-			if contracts.ErrorCode(err) == contracts.CodeInvalidArgument {
-				code = websocket.ClosePolicyViolation
-			}
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, contracts.AsError(err).Message), time.Now().Add(time.Second))
+		if !claimed.CompareAndSwap(false, true) {
+			closeWS(conn, websocket.CloseTryAgainLater, "the handshake took too long; reconnect")
+			return
+		}
+		giveBack.Stop()
+		if err := h.connect(c, after); err != nil {
+			closeWS(conn, websocket.CloseTryAgainLater, contracts.AsError(err).Message)
 			return
 		}
 		h.serveWS(c, conn)
 	})
+	if err != nil && claimed.CompareAndSwap(false, true) {
+		giveBack.Stop()
+		h.unreserve(c)
+	}
+}
+
+func closeWS(conn *websocket.Conn, code int, text string) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }
 
 func (h *Hub) serveWS(c *client, conn *websocket.Conn) {
@@ -638,7 +829,7 @@ func (h *Hub) serveWS(c *client, conn *websocket.Conn) {
 	go func() {
 		for {
 			if _, _, err := conn.ReadMessage(); err != nil {
-				c.end("client_gone")
+				c.end(reasonClientGone)
 				return
 			}
 			_ = conn.SetReadDeadline(time.Now().Add(readWait))
@@ -677,7 +868,7 @@ func (h *Hub) serveWS(c *client, conn *websocket.Conn) {
 				code = websocket.CloseGoingAway
 			case ReasonSessionEnded:
 				code, text = websocket.ClosePolicyViolation, "session ended; sign in again"
-			case "client_gone":
+			case reasonClientGone:
 				return
 			}
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))

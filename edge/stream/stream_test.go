@@ -193,18 +193,27 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// The instance's cap refuses anyone's next stream with 503 and
+// Retry-After (SSE and WebSocket alike), saying the server is full.
 func TestMaxClients(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	base, _, _ := f.hub(t, func(c *stream.Config) { c.MaxClients = 1 })
+	base, _, reg := f.hub(t, func(c *stream.Config) { c.MaxClients = 1 })
 	streamtest.Open(t, base+"/sse?user="+uuid.NewString(), "")
-	resp, err := http.Get(base + "/sse?user=" + uuid.NewString())
-	if err != nil {
-		t.Fatal(err)
+	for what, r := range map[string]refusal{
+		"SSE":       openRefused(t, base+"/sse?user="+uuid.NewString()),
+		"WebSocket": dialRefused(t, base, "user="+uuid.NewString()),
+	} {
+		if r.status != http.StatusServiceUnavailable || r.err.Code != contracts.CodeUnavailable || r.retryAfter != "3" {
+			t.Fatalf("%s: status %d code %s Retry-After %q, want 503 unavailable with Retry-After 3 (stream.retry)",
+				what, r.status, r.err.Code, r.retryAfter)
+		}
+		if !strings.Contains(r.err.Message, "retry") {
+			t.Fatalf("%s: message %q does not say to retry", what, r.err.Message)
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503", resp.StatusCode)
+	if got := telemetrytest.Value(t, reg, "oc_stream_refused_total", map[string]string{"cap": "instance"}); got != 2 {
+		t.Fatalf("oc_stream_refused_total{cap=instance} = %v, want 2", got)
 	}
 }
 
@@ -318,16 +327,17 @@ func TestSlowClientCutOff(t *testing.T) {
 	testenv.Eventually(t, "the slow client dropped", func() bool { return hub.Clients() == 1 })
 }
 
-// Heartbeats flow and the stream outlives the server's WriteTimeout (1s in
-// streamtest).
-func TestStreamOutlivesServerWriteTimeout(t *testing.T) {
+// Heartbeats flow and the stream outlives the server's WriteTimeout and
+// ReadTimeout (1s in streamtest; the hub reads the connection to see the
+// client leave).
+func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	base, _, _ := f.hub(t, func(c *stream.Config) { c.Heartbeat = 100 * time.Millisecond })
 	alice := uuid.NewString()
 	s := streamtest.Open(t, base+"/sse?user="+alice, "")
 	// 25 heartbeats 100ms apart: the stream has lived well past the
-	// server's 1s WriteTimeout.
+	// server's 1s timeouts.
 	testenv.Eventually(t, "25 heartbeats on an idle stream", func() bool { return s.Pings() >= 25 })
 	f.publish(t, alice, msg(1))
 	if ev := s.Next(t, wait); ev.Data != msg(1) {

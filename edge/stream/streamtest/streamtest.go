@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,9 @@ import (
 )
 
 // Serve serves hub on a free loopback port: GET /sse?user=<id> and
-// /ws?user=<id> stand in for the gateway's authenticated routes. It
-// returns the base URL ("http://127.0.0.1:port").
+// /ws?user=<id> stand in for the gateway's authenticated routes; &ip=<addr>
+// stands in for the client address the gateway determines (default: the
+// peer, 127.0.0.1). It returns the base URL ("http://127.0.0.1:port").
 func Serve(tb testing.TB, hub *stream.Hub) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,16 +31,19 @@ func Serve(tb testing.TB, hub *stream.Hub) string {
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			user := string(ctx.QueryArgs().Peek("user"))
+			ip, _ := netip.ParseAddr(string(ctx.QueryArgs().Peek("ip")))
 			switch string(ctx.Path()) {
 			case "/sse":
-				hub.SSE(ctx, user)
+				hub.SSE(ctx, user, ip)
 			case "/ws":
-				hub.WS(ctx, user)
+				hub.WS(ctx, user, ip)
 			default:
 				ctx.SetStatusCode(fasthttp.StatusNotFound)
 			}
 		},
-		WriteTimeout: time.Second, // far shorter than a stream: the hub must outlive it
+		// Both far shorter than a stream: the hub must outlive them.
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
 	}
 	go func() { _ = srv.Serve(ln) }()
 	tb.Cleanup(func() {
