@@ -14,11 +14,9 @@ import (
 	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
 
-// startPlatform starts the whole platform in this process on an isolated
-// Env (fresh vhost, database and key prefixes, free ports), with cheap
-// password hashing; everything is removed when the test ends. extraEnv
-// (OC_* settings) overrides the bench's own.
-func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
+// testServers are the test servers, as the bench's Servers; it skips (or
+// fails under CI) when one is away.
+func testServers(t *testing.T) benchsuite.Servers {
 	t.Helper()
 	s := benchsuite.DefaultServers()
 	s.PGURL, s.AMQPURL, s.AMQPAdmin = testenv.PGURL, testenv.AMQPURL, testenv.AMQPAdmin
@@ -27,6 +25,16 @@ func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
 	_ = testenv.PG(t) // skips, or fails under CI, when PostgreSQL is away
 	_, _ = testenv.Redis(t)
 	_, _ = testenv.NATS(t)
+	return s
+}
+
+// startPlatform starts the whole platform in this process on an isolated
+// Env (fresh vhost, database and key prefixes, free ports), with cheap
+// password hashing; everything is removed when the test ends. extraEnv
+// (OC_* settings) overrides the bench's own.
+func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
+	t.Helper()
+	s := testServers(t)
 	ctx := context.Background()
 	env, err := benchsuite.NewEnv(ctx, s)
 	if err != nil {
