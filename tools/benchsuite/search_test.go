@@ -17,7 +17,7 @@ import (
 func TestRunSearchSmoke(t *testing.T) {
 	t.Parallel()
 	res, err := benchsuite.RunSearch(context.Background(), benchsuite.SearchOptions{
-		Servers:  testServers(t),
+		Servers:  benchsuite.LocalTestServers(t),
 		Products: 500, Duration: 300 * time.Millisecond, InFlight: 2,
 	})
 	if err != nil {

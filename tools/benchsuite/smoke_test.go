@@ -14,27 +14,13 @@ import (
 	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
 
-// testServers are the test servers, as the bench's Servers; it skips (or
-// fails under CI) when one is away.
-func testServers(t *testing.T) benchsuite.Servers {
-	t.Helper()
-	s := benchsuite.DefaultServers()
-	s.PGURL, s.AMQPURL, s.AMQPAdmin = testenv.PGURL, testenv.AMQPURL, testenv.AMQPAdmin
-	s.RedisURL = "redis://" + testenv.RedisAddr + "/0"
-	s.NATSURL = testenv.NATSURL
-	_ = testenv.PG(t) // skips, or fails under CI, when PostgreSQL is away
-	_, _ = testenv.Redis(t)
-	_, _ = testenv.NATS(t)
-	return s
-}
-
 // startPlatform starts the whole platform in this process on an isolated
 // Env (fresh vhost, database and key prefixes, free ports), with cheap
 // password hashing; everything is removed when the test ends. extraEnv
 // (OC_* settings) overrides the bench's own.
 func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
 	t.Helper()
-	s := testServers(t)
+	s := benchsuite.LocalTestServers(t)
 	ctx := context.Background()
 	env, err := benchsuite.NewEnv(ctx, s)
 	if err != nil {
