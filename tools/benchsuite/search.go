@@ -85,22 +85,19 @@ func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 			fmt.Fprintf(opt.Progress, format+"\n", args...)
 		}
 	}
-	dbPrefix := ""
-	if opt.Database != "" {
-		var ok bool
-		if dbPrefix, ok = strings.CutSuffix(opt.Database, "product"); !ok {
-			return nil, fmt.Errorf("bench-search: database %q: a product database is named <prefix>product", opt.Database)
-		}
+	database := opt.Database
+	if database != "" && !strings.HasSuffix(database, "product") {
+		return nil, fmt.Errorf("bench-search: database %q: a product database is named <prefix>product", database)
 	}
-	cached, err := startSearchService(ctx, opt, dbPrefix, true)
+	cached, err := startSearchService(ctx, opt, database, true)
 	if err != nil {
 		return nil, err
 	}
 	defer cached.close(note)
-	if dbPrefix == "" {
-		dbPrefix = cached.env.DBPrefix // the second service shares the first one's fresh database
+	if database == "" {
+		database = cached.env.DBPrefix + "product" // the second service shares the first one's fresh database
 	}
-	uncached, err := startSearchService(ctx, opt, dbPrefix, false)
+	uncached, err := startSearchService(ctx, opt, database, false)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +120,7 @@ func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 		}
 		res.SeedTime = time.Since(t0)
 	}
-	db, err := pg.Open(ctx, pg.Config{URL: opt.Servers.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)}, dbPrefix+"product", nil)
+	db, err := pg.Open(ctx, pg.Config{URL: opt.Servers.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)}, database, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -197,16 +194,17 @@ type searchService struct {
 }
 
 // startSearchService starts a product service with the search caches on
-// or off on a fresh Env; with dbPrefix set, on the product database of that
-// prefix instead of the Env's own.
-func startSearchService(ctx context.Context, opt SearchOptions, dbPrefix string, searchCache bool) (*searchService, error) {
+// or off on a fresh Env; with database set (<prefix>product), on that
+// product database instead of the Env's own.
+func startSearchService(ctx context.Context, opt SearchOptions, database string, searchCache bool) (*searchService, error) {
 	env, err := NewEnv(ctx, opt.Servers)
 	if err != nil {
 		return nil, err
 	}
 	s := &searchService{env: env}
-	if dbPrefix == "" {
-		dbPrefix = env.DBPrefix
+	dbPrefix := env.DBPrefix
+	if database != "" {
+		dbPrefix = strings.TrimSuffix(database, "product")
 	}
 	conns := strconv.Itoa(opt.InFlight)
 	s.p, err = Start(ctx, env, "", []string{

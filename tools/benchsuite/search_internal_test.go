@@ -26,7 +26,7 @@ func TestUncachedServiceComputesEverySearch(t *testing.T) {
 		testenv.Unavailable(t, "RabbitMQ management API", err)
 	}
 	t.Cleanup(func() { cached.close(t.Logf) })
-	uncached, err := startSearchService(ctx, opt, cached.env.DBPrefix, false)
+	uncached, err := startSearchService(ctx, opt, cached.env.DBPrefix+"product", false)
 	if err != nil {
 		t.Fatal(err)
 	}
