@@ -15,19 +15,18 @@ import (
 )
 
 func init() {
-	subcommands["bench-search"] = subcommand{"product search and suggestions in process on a seeded catalogue, beside bare indexed SELECTs (see BENCHMARKS.md)", benchSearchCmd}
+	subcommands["bench-search"] = subcommand{"product search and suggestions through product.list/product.suggest RPCs on product services in process (search caches on and off), beside bare indexed SELECTs (see BENCHMARKS.md)", benchSearchCmd}
 }
 
 func benchSearchCmd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-search", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var opt benchsuite.SearchOptions
-	fs.StringVar(&opt.PGURL, "pg.url", benchsuite.DefaultServers().PGURL, "PostgreSQL server URL (a fresh database is made and dropped)")
-	fs.StringVar(&opt.RedisURL, "redis.url", benchsuite.DefaultServers().RedisURL, "Redis URL (the document cache; keys under a fresh prefix, deleted after)")
-	fs.StringVar(&opt.Database, "database", "", "measure this product database, seeded before, instead of seeding a fresh one (it is kept)")
-	fs.IntVar(&opt.Products, "products", 100_000, "catalogue size, seeded in SQL")
+	opt.Servers.RegisterFlags(fs) // fresh vhosts, a fresh database and key prefixes on these, removed after
+	fs.StringVar(&opt.Database, "database", "", "measure this product database (<pg.database-prefix>product), seeded before, instead of seeding a fresh one (it is kept)")
+	fs.IntVar(&opt.Products, "products", 100_000, "catalogue size, seeded through product.seed")
 	fs.DurationVar(&opt.Duration, "duration", 6*time.Second, "measuring time of each figure (split into interleaved rounds)")
-	fs.IntVar(&opt.InFlight, "inflight", 16, "queries in flight")
+	fs.IntVar(&opt.InFlight, "inflight", 16, "calls in flight")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	if err := config.Load(fs, args, environ); err != nil {
 		return err

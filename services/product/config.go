@@ -21,6 +21,12 @@ type Config struct {
 	TreeCacheTTL time.Duration
 	// FileTimeout bounds the file.stat call made when attaching an image.
 	FileTimeout time.Duration
+	// SearchCache keeps recent search pages, facet counts and suggestion
+	// lists in process for a few seconds (searchcache.go). Off, every
+	// product.list search and product.suggest is computed: for measuring
+	// the search itself (opencommerce bench-search); the Redis document
+	// cache stays on either way.
+	SearchCache bool
 }
 
 // RegisterFlags registers the flags, prefixed "product.", with defaults.
@@ -30,6 +36,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CacheTTL, "product.cache-ttl", 10*time.Minute, "TTL of cached product documents in Redis")
 	fs.DurationVar(&c.TreeCacheTTL, "product.tree-cache-ttl", time.Minute, "TTL of the cached category tree in Redis")
 	fs.DurationVar(&c.FileTimeout, "product.file-timeout", 3*time.Second, "timeout of file.stat calls to the file service")
+	fs.BoolVar(&c.SearchCache, "product.search-cache", true, "keep recent search pages, facet counts and suggestions in process for a few seconds (false: compute every one, for benchmarks)")
 }
 
 // DefaultConfig returns the defaults RegisterFlags sets.

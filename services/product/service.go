@@ -64,6 +64,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.deps.Redis != nil {
 		c.cache = newDocCache(s.deps.Redis, s.deps.RedisPrefix, s.cfg.CacheTTL, s.cfg.TreeCacheTTL, kit.Log, s.deps.Metrics)
 	}
+	c.pages.off, c.facetSets.off, c.suggestions.off = !s.cfg.SearchCache, !s.cfg.SearchCache, !s.cfg.SearchCache
 	for method, h := range handlers(c) {
 		kit.Handle(method, h)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,24 +19,26 @@ import (
 	"github.com/opencommerce/opencommerce/platform"
 )
 
-// Platform is a running platform (every module) on an Env.
+// Platform is a running platform (every module, or the target's) on an Env.
 type Platform struct {
-	env  *Env
-	stop func(ctx context.Context) error
-	done chan error
-	logs *syncBuffer
+	env     *Env
+	gateway bool // the target runs the gateway
+	stop    func(ctx context.Context) error
+	done    chan error
+	logs    *syncBuffer
 }
 
 // Start runs the whole platform on env: as a subprocess of the binary bin
 // (the bench uses its own executable), or, with bin empty, in this process
-// (tests). extra are more OC_ variables (later ones win). Start returns once
-// /readyz answers 200 and the gateway serves, or fails with the platform's
-// log tail.
+// (tests). extra are more OC_ variables (later ones win; OC_TARGET=product
+// runs the product service alone). Start returns once /readyz answers 200
+// and, when the target runs it, the gateway serves, or fails with the
+// platform's log tail.
 func Start(ctx context.Context, env *Env, bin string, extra []string) (*Platform, error) {
 	environ := append(env.Environ(), extra...)
-	p := &Platform{env: env, done: make(chan error, 1), logs: &syncBuffer{}}
+	p := &Platform{env: env, gateway: runsGateway(environ), done: make(chan error, 1), logs: &syncBuffer{}}
 	if bin != "" {
-		cmd := exec.Command(bin, "-target=all")
+		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), environ...)
 		cmd.Stdout, cmd.Stderr = p.logs, p.logs
 		if err := cmd.Start(); err != nil {
@@ -88,7 +91,10 @@ func Start(ctx context.Context, env *Env, bin string, extra []string) (*Platform
 func (p *Platform) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	urls := []string{"http://" + p.env.AdminAddr + "/readyz", "http://" + p.env.GatewayAddr + "/api/v1/health"}
+	urls := []string{"http://" + p.env.AdminAddr + "/readyz"}
+	if p.gateway {
+		urls = append(urls, "http://"+p.env.GatewayAddr+"/api/v1/health")
+	}
 	for i := 0; i < len(urls); {
 		select {
 		case err := <-p.done:
@@ -107,6 +113,23 @@ func (p *Platform) waitReady(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// runsGateway reports whether the last OC_TARGET of environ runs the
+// gateway.
+func runsGateway(environ []string) bool {
+	target := "all"
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "OC_TARGET="); ok {
+			target = v
+		}
+	}
+	for m := range strings.SplitSeq(target, ",") {
+		if m = strings.TrimSpace(m); m == "all" || m == "gateway" {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop stops the platform (SIGTERM or context cancel: it drains) and waits.

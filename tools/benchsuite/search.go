@@ -2,36 +2,37 @@ package benchsuite
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/opencommerce/contracts"
+	"github.com/opencommerce/opencommerce/internal/bus"
 	"github.com/opencommerce/opencommerce/internal/pg"
-	"github.com/opencommerce/opencommerce/internal/redisx"
-	"github.com/opencommerce/opencommerce/services/product"
+	"github.com/opencommerce/opencommerce/tools/loadgen"
 )
 
 // SearchOptions configure RunSearch.
 type SearchOptions struct {
-	PGURL    string // the PostgreSQL server; a fresh database is made and dropped
-	RedisURL string // the document cache (keys under a fresh prefix, deleted after)
-	// Database, when set, names a product database seeded before (by a
-	// run of product.Seed) to measure instead; it is neither seeded nor
-	// dropped.
+	// Servers are the shared servers; the run isolates itself on them as
+	// the suite does (two Envs: fresh vhosts, a fresh database, Redis key
+	// prefixes), and removes what it made.
+	Servers Servers
+	// Database, when set, names a product database seeded before (its name
+	// is <pg.database-prefix>product, as the platform names it) to measure
+	// instead; it is neither seeded nor dropped.
 	Database string
-	Products int           // catalogue size (product.Seed, in SQL)
+	Products int           // catalogue size (seeded through product.seed)
 	Duration time.Duration // measuring time of each figure, in Rounds interleaved slices
-	InFlight int           // queries in flight (pool connections as many)
+	InFlight int           // calls in flight (each product service's pool has as many connections)
 	Progress io.Writer     // notes while running (nil: none)
 }
 
@@ -59,11 +60,13 @@ const (
 	SuggestUncached = "suggest, uncached"
 )
 
-// RunSearch measures product search in process on a seeded catalogue (the
-// product service's search code through product.Searcher: the analysis,
-// page and facet queries, the documents from the Redis document cache, the
-// reply JSON; no gateway or RPC), beside bare indexed SELECTs on the same
-// database in the same run, all in interleaved rounds.
+// RunSearch measures product search through the contract on a seeded
+// catalogue: product.list and product.suggest RPCs (over RabbitMQ, as the
+// gateway calls them, without the gateway and its cache) to two product
+// services started in this process on the same database, one with the
+// service's search caches on (-product.search-cache) and one with them
+// off, beside bare indexed SELECTs on that database in the same run, all
+// in interleaved rounds. The catalogue is seeded through product.seed.
 func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = 6 * time.Second
@@ -74,48 +77,58 @@ func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 	if opt.Products <= 0 {
 		opt.Products = 100_000
 	}
+	if opt.Servers == (Servers{}) {
+		opt.Servers = DefaultServers()
+	}
 	note := func(format string, args ...any) {
 		if opt.Progress != nil {
 			fmt.Fprintf(opt.Progress, format+"\n", args...)
 		}
 	}
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	prefix := "ocbench_search_" + hex.EncodeToString(b[:]) + "_"
-	name := prefix + "product"
-	if opt.Database != "" {
-		name = opt.Database
+	database := opt.Database
+	if database != "" && !strings.HasSuffix(database, "product") {
+		return nil, fmt.Errorf("bench-search: database %q: a product database is named <prefix>product", database)
 	}
-	db, err := pg.Open(ctx, pg.Config{URL: opt.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)}, name, nil)
+	cached, err := startSearchService(ctx, opt, database, true)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		db.Close()
-		if opt.Database != "" {
-			return
-		}
-		cctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if err := pg.DropDatabases(cctx, opt.PGURL, prefix); err != nil {
-			note("drop the bench database: %v", err)
-		}
-	}()
-	if err := pg.Migrate(ctx, db, product.Migrations()); err != nil {
+	defer cached.close(note)
+	if database == "" {
+		database = cached.env.DBPrefix + "product" // the second service shares the first one's fresh database
+	}
+	uncached, err := startSearchService(ctx, opt, database, false)
+	if err != nil {
 		return nil, err
 	}
+	defer uncached.close(note)
+
 	res := &SearchResults{Time: time.Now().UTC(), Products: opt.Products,
 		Machine: Machine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS, Arch: runtime.GOARCH,
 			Go: runtime.Version(), LoadAvg: loadAvg()}}
 	if opt.Database == "" {
-		note("seeding %d products (product.Seed: one INSERT … SELECT over generate_series)", opt.Products)
+		note("seeding %d products (product.seed: one INSERT … SELECT over generate_series in the product service)", opt.Products)
 		t0 := time.Now()
-		if err := product.Seed(ctx, db, opt.Products); err != nil {
+		seeder, err := loadgen.DialProductSeeder(ctx, bus.Config{URL: cached.env.AMQPURL, Name: "bench-search-seed"})
+		if err != nil {
+			return nil, err
+		}
+		err = seeder.Seed(ctx, opt.Products)
+		_ = seeder.Close()
+		if err != nil {
 			return nil, err
 		}
 		res.SeedTime = time.Since(t0)
-	} else if err := db.QueryRow(ctx, `SELECT count(*) FROM products`).Scan(&res.Products); err != nil {
+	}
+	db, err := pg.Open(ctx, pg.Config{URL: opt.Servers.PGURL, MaxConns: int32(opt.InFlight), MinConns: int32(opt.InFlight)}, database, nil)
+	if err != nil {
 		return nil, err
+	}
+	defer db.Close()
+	if opt.Database != "" {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM products`).Scan(&res.Products); err != nil {
+			return nil, err
+		}
 	}
 	var ids []string
 	rows, err := db.Query(ctx, `SELECT id::text FROM products WHERE status = 'active'`)
@@ -136,21 +149,12 @@ func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(ids) == 0 || len(words) == 0 {
+		return nil, fmt.Errorf("bench-search: %d active products, %d name words: nothing to search", len(ids), len(words))
+	}
 	note("seeded in %s: %d active products, %d distinct name words", res.SeedTime.Round(time.Second), len(ids), len(words))
 
-	ropt, err := redis.ParseURL(opt.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("redis.url: %w", err)
-	}
-	rdb := redis.NewClient(ropt)
-	defer rdb.Close()
-	rprefix := strings.TrimSuffix(prefix, "_") + ":"
-	defer func() {
-		if err := redisx.DeleteKeys(context.Background(), rdb, rprefix); err != nil {
-			note("delete the bench's Redis keys: %v", err)
-		}
-	}()
-	targets := searchTargets(db, rdb, rprefix, opt, ids, words)
+	targets := searchTargets(db, cached.rpc, uncached.rpc, opt, ids, words)
 	note("warming up")
 	for _, t := range targets {
 		t.measure(ctx, 300*time.Millisecond)
@@ -178,6 +182,74 @@ func RunSearch(ctx context.Context, opt SearchOptions) (*SearchResults, error) {
 		res.Figures = append(res.Figures, f)
 	}
 	return res, nil
+}
+
+// searchService is a product service started in process (the platform
+// with -target=product) on an Env of its own, and an RPC client to it.
+type searchService struct {
+	env  *Env
+	p    *Platform
+	conn *bus.Conn
+	rpc  *bus.Client
+}
+
+// startSearchService starts a product service with the search caches on
+// or off on a fresh Env; with database set (<prefix>product), on that
+// product database instead of the Env's own.
+func startSearchService(ctx context.Context, opt SearchOptions, database string, searchCache bool) (*searchService, error) {
+	env, err := NewEnv(ctx, opt.Servers)
+	if err != nil {
+		return nil, err
+	}
+	s := &searchService{env: env}
+	dbPrefix := env.DBPrefix
+	if database != "" {
+		dbPrefix = strings.TrimSuffix(database, "product")
+	}
+	conns := strconv.Itoa(opt.InFlight)
+	s.p, err = Start(ctx, env, "", []string{
+		"OC_TARGET=product",
+		"OC_PG_DATABASE_PREFIX=" + dbPrefix,
+		"OC_PG_MAX_CONNS=" + conns, "OC_PG_MIN_CONNS=" + conns,
+		"OC_PRODUCT_SEARCH_CACHE=" + strconv.FormatBool(searchCache),
+	})
+	if err != nil {
+		s.close(nil)
+		return nil, err
+	}
+	if s.conn, err = bus.Dial(ctx, bus.Config{URL: env.AMQPURL, Name: "bench-search"}, nil, nil); err != nil {
+		s.close(nil)
+		return nil, fmt.Errorf("bench-search: connect to the broker: %w", err)
+	}
+	if s.rpc, err = bus.NewClient(s.conn, bus.ClientConfig{}, nil, nil); err != nil {
+		s.close(nil)
+		return nil, err
+	}
+	return s, nil
+}
+
+// close stops what s started and removes its Env; note (nil: none) hears
+// of failures.
+func (s *searchService) close(note func(string, ...any)) {
+	if note == nil {
+		note = func(string, ...any) {}
+	}
+	if s.rpc != nil {
+		_ = s.rpc.Close()
+	}
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if s.p != nil {
+		if err := s.p.Stop(ctx); err != nil {
+			note("stop the product service: %v", err)
+		}
+	}
+	if err := s.env.Close(ctx); err != nil {
+		note("remove the bench's vhost, database and keys: %v", err)
+	}
 }
 
 // nameWords are the distinct lower-case words of the active products'
@@ -215,12 +287,11 @@ func typo(w string) string {
 	return string(b)
 }
 
-func searchTargets(db *pgxpool.Pool, rdb redis.UniversalClient, rprefix string, opt SearchOptions, ids, words []string) []*target {
+func searchTargets(db *pgxpool.Pool, cached, uncached *bus.Client, opt SearchOptions, ids, words []string) []*target {
 	withFacets := strings.Join([]string{contracts.FacetCategory, contracts.FacetPrice, contracts.FacetRating, contracts.FacetInStock, contracts.FacetProperties}, ",")
 	word := func() string { return words[mrand.IntN(len(words))] }
 	prefixOf := func(w string, lo, hi int) string { return w[:min(len(w), lo+mrand.IntN(hi-lo+1))] }
-	s := product.NewSearcher(db, rdb, rprefix, false)
-	sc := product.NewSearcher(db, rdb, rprefix, true)
+	s, sc := uncached, cached
 	mix := func() contracts.Params {
 		q := typo(word())
 		if mrand.IntN(2) == 0 {
@@ -228,24 +299,30 @@ func searchTargets(db *pgxpool.Pool, rdb redis.UniversalClient, rprefix string, 
 		}
 		return contracts.Params{"q": {q}, "facets": {withFacets}}
 	}
-	list := func(s *product.Searcher, params func() contracts.Params) func(context.Context, int) (time.Duration, bool) {
+	// call makes one RPC with params in the gateway's envelope, as an
+	// anonymous shopper; only an ok reply counts.
+	call := func(cl *bus.Client, method string, params func() contracts.Params) func(context.Context, int) (time.Duration, bool) {
 		return func(ctx context.Context, _ int) (time.Duration, bool) {
-			p := params()
+			body, err := json.Marshal(contracts.Envelope{Params: params()})
+			if err != nil {
+				return 0, false
+			}
 			t0 := time.Now()
-			_, err := s.List(ctx, p)
-			return time.Since(t0), err == nil
+			rep, err := cl.Call(ctx, "product", method, body, bus.CallOptions{})
+			return time.Since(t0), err == nil && rep.OK()
 		}
 	}
-	suggest := func(s *product.Searcher) func(context.Context, int) (time.Duration, bool) {
-		return func(ctx context.Context, _ int) (time.Duration, bool) {
+	list := func(cl *bus.Client, params func() contracts.Params) func(context.Context, int) (time.Duration, bool) {
+		return call(cl, contracts.MethodProductList, params)
+	}
+	suggest := func(cl *bus.Client) func(context.Context, int) (time.Duration, bool) {
+		return call(cl, contracts.MethodProductSuggest, func() contracts.Params {
 			q := prefixOf(word(), 1, 5)
 			if mrand.IntN(3) == 0 {
 				q = word() + " " + prefixOf(word(), 1, 3)
 			}
-			t0 := time.Now()
-			_, err := s.Suggest(ctx, contracts.Params{"q": {q}})
-			return time.Since(t0), err == nil
-		}
+			return contracts.Params{"q": {q}}
+		})
 	}
 	return []*target{
 		{name: SearchBarePK, inFlight: opt.InFlight,
@@ -272,22 +349,23 @@ func searchTargets(db *pgxpool.Pool, rdb redis.UniversalClient, rprefix string, 
 				rows.Close()
 				return time.Since(t0), rows.Err() == nil && n > 0
 			}},
-		{name: SearchWord, baseline: SearchBarePage, inFlight: opt.InFlight, what: "q=<a word of the names>, relevance, limit 20",
+		{name: SearchWord, baseline: SearchBarePage, inFlight: opt.InFlight, what: "product.list q=<a word of the names>, relevance, limit 20",
 			op: list(s, func() contracts.Params { return contracts.Params{"q": {word()}} })},
 		{name: SearchTypo, baseline: SearchBarePage, inFlight: opt.InFlight, what: "q=<a word of the names with one letter dropped, swapped or replaced>",
 			op: list(s, func() contracts.Params { return contracts.Params{"q": {typo(word())}} })},
 		{name: SearchPrefix, baseline: SearchBarePage, inFlight: opt.InFlight, what: "q=<word> <first 2–4 letters of another word>",
 			op: list(s, func() contracts.Params { return contracts.Params{"q": {word() + " " + prefixOf(word(), 2, 4)}} })},
 		{name: SearchMixFacets, baseline: SearchBarePage, inFlight: opt.InFlight,
-			what: "half q=<typo>, half q=<word> <prefix>, with facets=" + withFacets + "; every page and its facets computed",
-			op:   list(s, mix)},
+			what: "half q=<typo>, half q=<word> <prefix>, with facets=" + withFacets + "; every page and its facets computed " +
+				"(product.list to the product service with -product.search-cache=false, as are the three above)",
+			op: list(s, mix)},
 		{name: SearchMixCached, baseline: SearchBarePage, inFlight: opt.InFlight,
-			what: "the same queries with the service's 5 s page cache on (as a storefront repeats its queries; " +
+			what: "the same queries to the product service with -product.search-cache=true, its 5 s page cache on (as a storefront repeats its queries; " +
 				"the documents still come from the Redis document cache each time)",
 			op: list(sc, mix)},
 		{name: SuggestCached, baseline: SearchBarePK, inFlight: opt.InFlight,
-			what: "q=<first 1–5 letters of a word> (or a word and 1–3 letters of another), the service's 10 s in-process cache on", op: suggest(sc)},
-		{name: SuggestUncached, baseline: SearchBarePK, inFlight: opt.InFlight, what: "the same, every suggestion computed", op: suggest(s)},
+			what: "product.suggest q=<first 1–5 letters of a word> (or a word and 1–3 letters of another), the service's 10 s in-process cache on", op: suggest(sc)},
+		{name: SuggestUncached, baseline: SearchBarePK, inFlight: opt.InFlight, what: "the same, every suggestion computed (-product.search-cache=false)", op: suggest(s)},
 	}
 }
 

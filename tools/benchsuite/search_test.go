@@ -7,18 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencommerce/opencommerce/internal/testenv"
 	"github.com/opencommerce/opencommerce/tools/benchsuite"
 )
 
-// TestRunSearchSmoke: a short bench-search run on a small catalogue
-// measures every figure without errors and removes its database.
+// TestRunSearchSmoke: a short bench-search run on a small catalogue,
+// seeded through product.seed and searched through product.list and
+// product.suggest on two product services in process (search caches on
+// and off), measures every figure without errors.
 func TestRunSearchSmoke(t *testing.T) {
 	t.Parallel()
-	_ = testenv.PG(t)
-	_, _ = testenv.Redis(t)
 	res, err := benchsuite.RunSearch(context.Background(), benchsuite.SearchOptions{
-		PGURL: testenv.PGURL, RedisURL: "redis://" + testenv.RedisAddr + "/0",
+		Servers:  benchsuite.LocalTestServers(t),
 		Products: 500, Duration: 300 * time.Millisecond, InFlight: 2,
 	})
 	if err != nil {

@@ -20,13 +20,7 @@ import (
 // (OC_* settings) overrides the bench's own.
 func startPlatform(t *testing.T, extraEnv ...string) *benchsuite.Env {
 	t.Helper()
-	s := benchsuite.DefaultServers()
-	s.PGURL, s.AMQPURL, s.AMQPAdmin = testenv.PGURL, testenv.AMQPURL, testenv.AMQPAdmin
-	s.RedisURL = "redis://" + testenv.RedisAddr + "/0"
-	s.NATSURL = testenv.NATSURL
-	_ = testenv.PG(t) // skips, or fails under CI, when PostgreSQL is away
-	_, _ = testenv.Redis(t)
-	_, _ = testenv.NATS(t)
+	s := benchsuite.LocalTestServers(t)
 	ctx := context.Background()
 	env, err := benchsuite.NewEnv(ctx, s)
 	if err != nil {

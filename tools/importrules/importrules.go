@@ -18,9 +18,6 @@
 //   - cmd/...: the binary; imports platform, tools, edge, internal and
 //     contracts (never a service).
 //
-// Pending lists the imports that still break a rule, each with its reason
-// and its way out.
-//
 // Two imports are allowed in tests only (TestExceptions lists them with
 // their reasons): a service's tests may use the gateway's stream hub
 // (edge/stream, edge/stream/streamtest) to watch what a browser receives,
@@ -101,16 +98,6 @@ var TestExceptions = []Exception{
 		"(the demo seeder) against the whole platform"},
 }
 
-// Pending are imports that break the rules today and are to go: each is
-// reported by TestModuleImports once no package needs it (Unneeded), so the
-// list cannot outlive its reason.
-var Pending = []Exception{
-	{"tools/benchsuite", "services/product", "bench-search (tools/benchsuite/search.go) measures product.Searcher in process " +
-		"with the service's search caches on and off; over RPC only the cached path is reachable today. Its way out: " +
-		"a product setting that turns the search caches off, then the same figures through product.list/product.suggest " +
-		"on a platform started in process (or Go benchmarks in services/product), once the product rewrite of issue 18 has landed"},
-}
-
 // Allowed reports whether from may import to (module-relative paths) in
 // non-test code, and the rule that decides.
 func Allowed(from, to string) (bool, string) {
@@ -142,42 +129,21 @@ func excepted(list []Exception, from, to string) bool {
 	return false
 }
 
-// Check returns every forbidden import of pkgs, sorted (Pending ones
-// left out).
+// Check returns every forbidden import of pkgs, sorted.
 func Check(pkgs []Package) []Violation {
 	var out []Violation
 	for _, p := range pkgs {
 		for _, imp := range p.Imports {
-			if ok, rule := Allowed(p.Path, imp); !ok && !excepted(Pending, p.Path, imp) {
+			if ok, rule := Allowed(p.Path, imp); !ok {
 				out = append(out, Violation{From: p.Path, To: imp, Rule: rule})
 			}
 		}
 		for _, imp := range p.TestImports {
-			if ok, rule := Allowed(p.Path, imp); !ok && !excepted(TestExceptions, p.Path, imp) && !excepted(Pending, p.Path, imp) {
+			if ok, rule := Allowed(p.Path, imp); !ok && !excepted(TestExceptions, p.Path, imp) {
 				out = append(out, Violation{From: p.Path, To: imp, Test: true, Rule: rule})
 			}
 		}
 	}
 	slices.SortFunc(out, func(a, b Violation) int { return strings.Compare(a.String(), b.String()) })
 	return slices.Compact(out)
-}
-
-// Unneeded returns the Pending entries no package of pkgs needs any more.
-func Unneeded(pkgs []Package) []Exception {
-	var out []Exception
-	for _, e := range Pending {
-		used := false
-		for _, p := range pkgs {
-			if !under(p.Path, e.From) {
-				continue
-			}
-			for _, imp := range append(slices.Clip(p.Imports), p.TestImports...) {
-				used = used || under(imp, e.To)
-			}
-		}
-		if !used {
-			out = append(out, e)
-		}
-	}
-	return out
 }
