@@ -23,7 +23,6 @@ func TestOnlyTheAdapterSpeaksSQL(t *testing.T) {
 		"pgseed.go":      "adapter",
 		"pgsocial.go":    "adapter",
 		"service.go":     "wiring",
-		"searcher.go":    "wiring",
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

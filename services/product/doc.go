@@ -30,8 +30,7 @@
 // analysis of a search text and product.suggest. Their PostgreSQL adapter
 // is the pg*.go files: pgcatalog.go, pgreviews.go, pgsocial.go,
 // pginventory.go, pgsearch.go and pgseed.go (Seed); only they and the
-// wiring that gives them a pool (service.go, searcher.go: the Searcher of
-// the benchmarks) import pgx or internal/pg, which TestOnlyTheAdapterSpeaksSQL
+// wiring that gives them a pool (service.go) import pgx or internal/pg, which TestOnlyTheAdapterSpeaksSQL
 // checks. Every catalogue write has one shape: authorize and validate the
 // input, ask the file service (images) after an unlocked ownership
 // pre-check, then one transaction that re-checks ownership under the row
