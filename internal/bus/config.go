@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/opencommerce/opencommerce/contracts"
 )
 
 // Config configures the supervised connection (Dial). Register its flags
@@ -198,6 +200,12 @@ type ServerConfig struct {
 	// MaxBodyBytes bounds a request body; larger requests are answered
 	// invalid_argument without running the handler.
 	MaxBodyBytes int
+	// Classify, when set, maps a handler's error that is not a
+	// *contracts.Error to one (nil: it stays internal). Services set it to
+	// pg.Unavailable (through svc.Kit), so a dependency that is down is
+	// answered unavailable on every method rather than internal. It must
+	// be safe for concurrent use.
+	Classify func(error) *contracts.Error
 }
 
 // Server defaults.

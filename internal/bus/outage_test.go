@@ -2,6 +2,8 @@ package bus_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -52,4 +54,34 @@ func TestRPCAfterBrokerOutage(t *testing.T) {
 	}
 	proxy.Restore()
 	testenv.Eventually(t, "a call succeeding after the broker came back", func() bool { return call() == nil })
+}
+
+// TestServerClassifiesDependencyErrors: a handler's error that is not a
+// *contracts.Error is answered with what ServerConfig.Classify makes of it
+// (a dependency down: unavailable), and stays internal when Classify
+// declines it; a *contracts.Error is never reclassified.
+func TestServerClassifiesDependencyErrors(t *testing.T) {
+	t.Parallel()
+	conn, _ := bustest.Conn(t)
+	errDown := errors.New("dial tcp: connection refused")
+	classify := func(err error) *contracts.Error {
+		if errors.Is(err, errDown) {
+			return contracts.Errorf(contracts.CodeUnavailable, "down")
+		}
+		return nil
+	}
+	bustest.Serve(t, conn, bus.ServerConfig{Service: "dep", Classify: classify}, map[string]bus.Handler{
+		"dep.down":    func(context.Context, *bus.Request) (any, error) { return nil, fmt.Errorf("load: %w", errDown) },
+		"dep.bug":     func(context.Context, *bus.Request) (any, error) { return nil, errors.New("a bug") },
+		"dep.missing": func(context.Context, *bus.Request) (any, error) { return nil, contracts.NotFound("thing") },
+	})
+	cl := bustest.Client(t, conn, bus.ClientConfig{})
+	for method, want := range map[string]contracts.Code{
+		"dep.down": contracts.CodeUnavailable, "dep.bug": contracts.CodeInternal, "dep.missing": contracts.CodeNotFound,
+	} {
+		rep, err := cl.Call(context.Background(), "dep", method, nil, bus.CallOptions{})
+		if err != nil || rep.Status != string(want) {
+			t.Errorf("%s: got %+v, %v; want %s", method, rep, err, want)
+		}
+	}
 }

@@ -100,6 +100,11 @@ func NewKit(ctx context.Context, deps Deps, cfg KitConfig) (*Kit, error) {
 	}
 	scfg := deps.Server
 	scfg.Service = cfg.Service
+	if scfg.Classify == nil {
+		// One mapping for every service: a database (or Redis) that is
+		// down or hung is unavailable (503 + Retry-After), not internal.
+		scfg.Classify = pg.Unavailable
+	}
 	k := &Kit{
 		Pool:   pool,
 		Server: bus.NewServer(deps.Bus, scfg, log, deps.Metrics),
