@@ -79,7 +79,10 @@ type Kit struct {
 }
 
 // NewKit opens (creating if missing) and migrates the service's database and
-// builds its RPC server, event publisher and outbox relay.
+// builds its RPC server, event publisher and outbox relay. Unless
+// deps.Server.Classify is set, the RPC server classifies handler errors
+// with pg.Unavailable: a database or Redis that is down or hung is
+// answered unavailable (503 with Retry-After at the gateway), not internal.
 func NewKit(ctx context.Context, deps Deps, cfg KitConfig) (*Kit, error) {
 	if cfg.Service == "" {
 		return nil, errors.New("app: kit needs a service name")
