@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/opencommerce/opencommerce/contracts"
 )
 
 // Config configures the supervised connection (Dial). Register its flags
@@ -20,7 +22,10 @@ type Config struct {
 	// Heartbeat is the AMQP heartbeat interval (amqp.heartbeat).
 	Heartbeat time.Duration
 	// MinBackoff and MaxBackoff bound the exponential reconnect backoff
-	// (full jitter between MinBackoff and the current ceiling).
+	// (full jitter between MinBackoff and the current ceiling). MaxBackoff
+	// is how late, at worst, the connection comes back after the broker
+	// does, so it is kept low (DefaultMaxBackoff); MinBackoff is the floor
+	// that keeps a down broker from being hammered.
 	MinBackoff, MaxBackoff time.Duration
 	// SyncWrites makes every publish its own socket write, in the
 	// publishing goroutine, as amqp091-go does alone (amqp.sync-writes).
@@ -33,6 +38,15 @@ type Config struct {
 	Client ClientConfig
 }
 
+// The reconnect backoff's defaults: a broker back after an outage is
+// reconnected to within DefaultMaxBackoff (a 10 s cap took 8.7 s to
+// recover from a 30 s outage), and a down broker sees at most one attempt
+// per DefaultMinBackoff, about two a second once the backoff has grown.
+const (
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = time.Second
+)
+
 // DefaultURL is the developer machine's broker.
 const DefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -41,8 +55,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.URL, "amqp.url", DefaultURL, "AMQP URL of the RabbitMQ broker (vhost in the path)")
 	fs.StringVar(&c.Name, "amqp.connection-name", "opencommerce", "connection name shown by the broker and used as the metrics label conn")
 	fs.DurationVar(&c.Heartbeat, "amqp.heartbeat", 10*time.Second, "AMQP heartbeat interval")
-	fs.DurationVar(&c.MinBackoff, "amqp.reconnect-min-backoff", 100*time.Millisecond, "first reconnect delay (exponential with jitter)")
-	fs.DurationVar(&c.MaxBackoff, "amqp.reconnect-max-backoff", 10*time.Second, "longest reconnect delay")
+	fs.DurationVar(&c.MinBackoff, "amqp.reconnect-min-backoff", DefaultMinBackoff, "first and shortest reconnect delay (exponential with jitter)")
+	fs.DurationVar(&c.MaxBackoff, "amqp.reconnect-max-backoff", DefaultMaxBackoff, "longest reconnect delay: the connection is back at most this long after the broker")
 	fs.BoolVar(&c.SyncWrites, "amqp.sync-writes", false, "write each publish to the socket on its own instead of coalescing concurrent publishes into fewer writes")
 	c.Client.RegisterFlags(fs)
 }
@@ -56,10 +70,10 @@ func (c Config) withDefaults() Config {
 		c.Heartbeat = 10 * time.Second
 	}
 	if c.MinBackoff == 0 {
-		c.MinBackoff = 100 * time.Millisecond
+		c.MinBackoff = DefaultMinBackoff
 	}
 	if c.MaxBackoff == 0 {
-		c.MaxBackoff = 10 * time.Second
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
 	}
 	return c
 }
@@ -186,6 +200,12 @@ type ServerConfig struct {
 	// MaxBodyBytes bounds a request body; larger requests are answered
 	// invalid_argument without running the handler.
 	MaxBodyBytes int
+	// Classify, when set, maps a handler's error that is not a
+	// *contracts.Error to one (nil: it stays internal). Services set it to
+	// pg.Unavailable (through svc.Kit), so a dependency that is down is
+	// answered unavailable on every method rather than internal. It must
+	// be safe for concurrent use.
+	Classify func(error) *contracts.Error
 }
 
 // Server defaults.

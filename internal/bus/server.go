@@ -276,11 +276,7 @@ func (s *Server) invoke(h Handler, req *Request) (status string, body []byte) {
 		return errorReply(contracts.Errorf(contracts.CodeDeadlineExceeded, "deadline exceeded while %s ran", req.Method))
 	}
 	if err != nil {
-		ce := contracts.AsError(err)
-		if ce.Code == contracts.CodeInternal {
-			s.log.Error("rpc handler failed", "method", req.Method, "err", err, "request_id", req.RequestID)
-		}
-		return errorReply(ce)
+		return errorReply(s.wireError(req, err))
 	}
 	switch b := v.(type) {
 	case nil:
@@ -296,6 +292,27 @@ func (s *Server) invoke(h Handler, req *Request) (status string, body []byte) {
 		return errorReply(&contracts.Error{Code: contracts.CodeInternal, Message: "internal error"})
 	}
 	return contracts.StatusOK, b
+}
+
+// wireError is the *contracts.Error a handler's err is answered with:
+// err's own, else what ServerConfig.Classify makes of it (a dependency
+// that is down: unavailable), else internal, which is logged.
+func (s *Server) wireError(req *Request, err error) *contracts.Error {
+	var ce *contracts.Error
+	if errors.As(err, &ce) {
+		if ce.Code == contracts.CodeInternal {
+			s.log.Error("rpc handler failed", "method", req.Method, "err", err, "request_id", req.RequestID)
+		}
+		return ce
+	}
+	if s.cfg.Classify != nil {
+		if ce := s.cfg.Classify(err); ce != nil {
+			s.log.Debug("rpc handler failed on a dependency", "method", req.Method, "code", ce.Code, "err", err, "request_id", req.RequestID)
+			return ce
+		}
+	}
+	s.log.Error("rpc handler failed", "method", req.Method, "err", err, "request_id", req.RequestID)
+	return contracts.AsError(err)
 }
 
 // errorReply returns the status and body of an error reply.

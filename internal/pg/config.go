@@ -36,6 +36,11 @@ type Config struct {
 	HealthCheckPeriod time.Duration
 	// ConnectTimeout bounds establishing one connection.
 	ConnectTimeout time.Duration
+	// AcquireTimeout bounds the wait for a pooled connection (a free one,
+	// a new one, or the liveness ping of one long idle); past it the query
+	// fails with context.DeadlineExceeded, which Unavailable classifies as
+	// unavailable. 0 leaves only the caller's deadline.
+	AcquireTimeout time.Duration
 	// ExecMode is pgx's query execution mode: "cache_statement" (default:
 	// prepared statements cached per connection), "cache_describe",
 	// "describe_exec", "exec" or "simple_protocol" (for PgBouncer in
@@ -60,6 +65,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxConnIdleTime, "pg.max-conn-idle-time", 10*time.Minute, "close connections idle longer than this")
 	fs.DurationVar(&c.HealthCheckPeriod, "pg.health-check-period", 30*time.Second, "how often idle connections are checked")
 	fs.DurationVar(&c.ConnectTimeout, "pg.connect-timeout", 5*time.Second, "timeout to establish one connection")
+	fs.DurationVar(&c.AcquireTimeout, "pg.acquire-timeout", DefaultAcquireTimeout, "longest wait for a pooled connection before a query fails unavailable (503), well under the route timeout; 0: the request's deadline only")
 	fs.StringVar(&c.ExecMode, "pg.exec-mode", "cache_statement", "pgx query exec mode: cache_statement, cache_describe, describe_exec, exec, simple_protocol (PgBouncer transaction pooling)")
 	fs.IntVar(&c.StatementCacheCapacity, "pg.statement-cache", 512, "prepared statements cached per connection")
 	fs.StringVar(&c.ApplicationName, "pg.application-name", "opencommerce", "application_name reported to the server")
@@ -86,7 +92,7 @@ func (c Config) Validate() error {
 	if c.MinConns < 0 || c.MinConns > c.MaxConns {
 		return fmt.Errorf("pg.min-conns: must be between 0 and pg.max-conns (%d), got %d", c.MaxConns, c.MinConns)
 	}
-	if c.MaxConnLifetime < 0 || c.MaxConnIdleTime < 0 || c.HealthCheckPeriod < 0 || c.ConnectTimeout < 0 {
+	if c.MaxConnLifetime < 0 || c.MaxConnIdleTime < 0 || c.HealthCheckPeriod < 0 || c.ConnectTimeout < 0 || c.AcquireTimeout < 0 {
 		return errors.New("pg: durations must not be negative")
 	}
 	if _, err := parseExecMode(c.ExecMode); err != nil {
@@ -230,6 +236,9 @@ func poolConfig(cfg Config) (*pgxpool.Config, error) {
 		pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	}
 	pcfg.ConnConfig.DefaultQueryExecMode = mode
+	if cfg.AcquireTimeout > 0 && pcfg.ConnConfig.Tracer == nil {
+		pcfg.ConnConfig.Tracer = acquireTimeout{cfg.AcquireTimeout}
+	}
 	if cfg.StatementCacheCapacity > 0 {
 		pcfg.ConnConfig.StatementCacheCapacity = cfg.StatementCacheCapacity
 	}

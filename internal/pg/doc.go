@@ -11,6 +11,17 @@
 // The database in the URL (default "postgres") is only the maintenance
 // database used to create the others.
 //
+// # Outages
+//
+// A pool waits at most Config.AcquireTimeout (pg.acquire-timeout, 1 s) for
+// a connection — a free one, a new one, or the liveness ping pgxpool gives
+// one idle for over a second — so a saturated pool or a hung server fails
+// the query well before the request's deadline. Unavailable classifies
+// such failures, and a server that cannot be reached or broke the
+// connection, as contracts' unavailable: every service's RPC server uses
+// it (svc.Kit sets bus.ServerConfig.Classify), so the gateway answers 503
+// with Retry-After on every route instead of 500 or 504.
+//
 // # Migrations
 //
 // Migrate applies pg's own migrations (component "pg": the tables oc_outbox

@@ -79,7 +79,10 @@ type Kit struct {
 }
 
 // NewKit opens (creating if missing) and migrates the service's database and
-// builds its RPC server, event publisher and outbox relay.
+// builds its RPC server, event publisher and outbox relay. Unless
+// deps.Server.Classify is set, the RPC server classifies handler errors
+// with pg.Unavailable: a database or Redis that is down or hung is
+// answered unavailable (503 with Retry-After at the gateway), not internal.
 func NewKit(ctx context.Context, deps Deps, cfg KitConfig) (*Kit, error) {
 	if cfg.Service == "" {
 		return nil, errors.New("app: kit needs a service name")
@@ -100,6 +103,11 @@ func NewKit(ctx context.Context, deps Deps, cfg KitConfig) (*Kit, error) {
 	}
 	scfg := deps.Server
 	scfg.Service = cfg.Service
+	if scfg.Classify == nil {
+		// One mapping for every service: a database (or Redis) that is
+		// down or hung is unavailable (503 + Retry-After), not internal.
+		scfg.Classify = pg.Unavailable
+	}
 	k := &Kit{
 		Pool:   pool,
 		Server: bus.NewServer(deps.Bus, scfg, log, deps.Metrics),

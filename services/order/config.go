@@ -35,6 +35,16 @@ type Config struct {
 	// Provider names the payment provider; only "test" (the built-in test
 	// processor) exists so far.
 	Provider string
+	// Instance names this order process across restarts; "" means the
+	// host name. A charge attempt records it as the holder of the order's
+	// charge lease, and at Start the instance resumes at once the charges
+	// its previous run left in flight (a crash) rather than waiting for
+	// their leases to run out. Processes that share a name (several on one
+	// host with the default) resume each other's in-flight charges when
+	// one starts: harmless, since the provider call is idempotent per
+	// order and attempt and the outcome is recorded once, but a unique
+	// stable name per replica (a Nomad allocation's name) avoids it.
+	Instance string
 }
 
 // RegisterFlags registers the flags, prefixed "order.", with defaults.
@@ -47,6 +57,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdempotencyRetention, "order.idempotency-retention", 7*24*time.Hour, "how long checkout idempotency keys are remembered")
 	fs.DurationVar(&c.CallTimeout, "order.call-timeout", 5*time.Second, "timeout of calls to the product and user services")
 	fs.StringVar(&c.Provider, "order.payment-provider", "test", "payment provider (test)")
+	fs.StringVar(&c.Instance, "order.instance", "", "name of this order process across restarts (default: the host name); at start it resumes at once the charges its previous run left in flight")
 }
 
 // DefaultConfig returns the defaults RegisterFlags sets.

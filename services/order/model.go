@@ -27,7 +27,8 @@ type Order struct {
 	CardLast4      string
 	ChargeRef      string
 	ChargeLease    *time.Time
-	ChargeSeq      int // the charge attempt with the provider (see chargeKey)
+	ChargeHolder   string // the instance whose attempt holds ChargeLease; "" for none
+	ChargeSeq      int    // the charge attempt with the provider (see chargeKey)
 	Carrier        string
 	TrackingNumber string
 	ReservedAt     *time.Time

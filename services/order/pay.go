@@ -119,7 +119,7 @@ func (s *Service) pay(ctx context.Context, actor contracts.Actor, id, key string
 		}
 		lease := now.Add(s.cfg.ChargeLease)
 		o.ChargeSeq++
-		o.ChargeLease, o.PaymentStatus, o.StatusReason = &lease, contracts.PaymentStatusPending, ""
+		o.ChargeLease, o.ChargeHolder, o.PaymentStatus, o.StatusReason = &lease, s.instance, contracts.PaymentStatusPending, ""
 		o.PaymentToken, o.CardBrand, o.CardLast4 = tok.Token, tok.Brand, tok.Last4
 		var err error
 		if reply, err = json.Marshal(o.View("")); err != nil {

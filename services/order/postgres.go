@@ -38,18 +38,22 @@ var _ store = (*pgStore)(nil)
 func newPGStore(pool *pgxpool.Pool) *pgStore { return &pgStore{pool: pool} }
 
 const orderColumns = `id, number, charge_seq, user_id, status, status_reason, currency, subtotal, total, shipping_address,
-	payment_status, payment_method, payment_token, card_brand, card_last4, charge_ref, charge_lease,
+	payment_status, payment_method, payment_token, card_brand, card_last4, charge_ref, charge_lease, charge_holder,
 	carrier, tracking_number, reserved_at, paid_at, shipped_at, delivered_at, closed_at, created_at, updated_at`
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var o Order
 	var addr []byte
+	var holder *string
 	err := row.Scan(&o.ID, &o.Number, &o.ChargeSeq, &o.UserID, &o.Status, &o.StatusReason, &o.Currency, &o.Subtotal, &o.Total, &addr,
-		&o.PaymentStatus, &o.PaymentMethod, &o.PaymentToken, &o.CardBrand, &o.CardLast4, &o.ChargeRef, &o.ChargeLease,
+		&o.PaymentStatus, &o.PaymentMethod, &o.PaymentToken, &o.CardBrand, &o.CardLast4, &o.ChargeRef, &o.ChargeLease, &holder,
 		&o.Carrier, &o.TrackingNumber, &o.ReservedAt, &o.PaidAt, &o.ShippedAt, &o.DeliveredAt, &o.ClosedAt,
 		&o.CreatedAt, &o.UpdatedAt)
 	if err != nil {
 		return nil, err
+	}
+	if holder != nil {
+		o.ChargeHolder = *holder
 	}
 	if err := json.Unmarshal(addr, &o.Address); err != nil {
 		return nil, fmt.Errorf("order %s: address: %w", o.ID, err)
@@ -256,13 +260,17 @@ func updateIn(ctx context.Context, tx pgx.Tx, id string, fn updateFunc) (*Order,
 
 // saveOrder writes o and the change recorded on it (see change).
 func saveOrder(ctx context.Context, tx pgx.Tx, o *Order) error {
+	var holder *string // a lease released (nil) has no holder
+	if o.ChargeLease != nil && o.ChargeHolder != "" {
+		holder = &o.ChargeHolder
+	}
 	if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, status_reason = $3, payment_status = $4, charge_ref = $5,
 		charge_lease = $6, carrier = $7, tracking_number = $8, reserved_at = $9, paid_at = $10, shipped_at = $11,
 		delivered_at = $12, closed_at = $13, updated_at = $14, charge_seq = $15, payment_token = $16, card_brand = $17,
-		card_last4 = $18 WHERE id = $1`,
+		card_last4 = $18, charge_holder = $19 WHERE id = $1`,
 		o.ID, o.Status, o.StatusReason, o.PaymentStatus, o.ChargeRef, o.ChargeLease, o.Carrier, o.TrackingNumber,
 		o.ReservedAt, o.PaidAt, o.ShippedAt, o.DeliveredAt, o.ClosedAt, o.UpdatedAt, o.ChargeSeq, o.PaymentToken,
-		o.CardBrand, o.CardLast4); err != nil {
+		o.CardBrand, o.CardLast4, holder); err != nil {
 		return fmt.Errorf("save order %s: %w", o.ID, err)
 	}
 	c := &o.pending
@@ -318,16 +326,27 @@ func insertAttempt(ctx context.Context, tx pgx.Tx, orderID string, a attempt) er
 }
 
 // ClaimCharge takes the charge lease of a reserved order whose lease is
-// free or expired, for lease; it reports whether it got it. The lease keeps
-// two instances (or the sweeper and the event handler) from charging the
-// same order at once; the provider's idempotency is the backstop.
-func (s *pgStore) ClaimCharge(ctx context.Context, id string, lease time.Duration) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE orders SET charge_lease = now() + $2 * interval '1 microsecond'
-		WHERE id = $1 AND status = 'reserved' AND (charge_lease IS NULL OR charge_lease < now())`, id, lease.Microseconds())
+// free or expired, for lease, as holder; it reports whether it got it. The
+// lease keeps two instances (or the sweeper and the event handler) from
+// charging the same order at once; the provider's idempotency is the
+// backstop.
+func (s *pgStore) ClaimCharge(ctx context.Context, id string, lease time.Duration, holder string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE orders SET charge_lease = now() + $2 * interval '1 microsecond', charge_holder = NULLIF($3, '')
+		WHERE id = $1 AND status = 'reserved' AND (charge_lease IS NULL OR charge_lease < now())`, id, lease.Microseconds(), holder)
 	if err != nil {
 		return false, fmt.Errorf("claim charge %s: %w", id, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// ReclaimHeld renews, for lease, the running charge leases holder holds
+// on reserved orders and returns those orders, oldest first: at Start,
+// the charges a crash of holder's previous run left in flight.
+func (s *pgStore) ReclaimHeld(ctx context.Context, holder string, lease time.Duration, limit int) ([]string, error) {
+	return s.ids(ctx, `UPDATE orders SET charge_lease = now() + $2 * interval '1 microsecond'
+		WHERE id IN (SELECT id FROM orders WHERE status = 'reserved' AND charge_holder = $1 AND charge_lease >= now()
+			ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, holder, lease.Microseconds(), limit)
 }
 
 // StuckReserved returns reserved orders whose charge lease is free or

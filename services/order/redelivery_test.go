@@ -261,9 +261,11 @@ func (c *countingProvider) snapshot() []time.Time {
 
 // TestRecoveryAfterDeathBetweenChargeAndRecord: the instance dies after
 // the provider took the money and before it committed the outcome, holding
-// the charge lease and leaving inventory.reserved unacked. A new instance
-// waits out the dead one's lease, charges again with the same idempotency
-// key and gets the first outcome back: the order is paid, the buyer
+// the charge lease and leaving inventory.reserved unacked. Another
+// instance (another replica: a different order.instance, so not the dead
+// one's restart, which would resume at once) waits out the dead one's
+// lease, charges again with the same idempotency key and gets the first
+// outcome back: the order is paid, the buyer
 // charged once, one payment attempt (the one that knew the outcome), one
 // order.paid; the redelivered inventory.reserved changes nothing.
 func TestRecoveryAfterDeathBetweenChargeAndRecord(t *testing.T) {
@@ -271,6 +273,7 @@ func TestRecoveryAfterDeathBetweenChargeAndRecord(t *testing.T) {
 	e := newEnv(t)
 	e.prod.start()
 	v := &vanishingProvider{charged: make(chan string, 1)}
+	e.cfg.Instance = "replica-a"
 	e.start(func(p payment.Provider) payment.Provider { v.Provider = p; return v })
 	pid := e.prod.add("Desk", 15000, 3, sellerA, contracts.ProductActive)
 	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: pid, Quantity: 1})))
@@ -305,6 +308,7 @@ func TestRecoveryAfterDeathBetweenChargeAndRecord(t *testing.T) {
 	}
 
 	cp := &countingProvider{}
+	e.cfg.Instance = "replica-b"
 	e.start(func(p payment.Provider) payment.Provider { cp.Provider = p; return cp })
 	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
 	// The requeued inventory.reserved reaches the new instance too (the

@@ -74,7 +74,7 @@ func (s *Service) onReserved(ctx context.Context, ev contracts.Event, orderID st
 			return err
 		}
 		lease := now.Add(s.cfg.ChargeLease)
-		o.ChargeLease = &lease
+		o.ChargeLease, o.ChargeHolder = &lease, s.instance
 		claimed = true
 		return nil
 	})
@@ -232,8 +232,10 @@ func (s *Service) chargeUnknown(ctx context.Context, charged *Order, cause error
 			Error: truncate(cause.Error(), 500), Last4: charged.CardLast4,
 		})
 		if o.Status == contracts.OrderStatusReserved {
+			// The retry is any instance's sweeper's once the wait is
+			// over: no attempt holds the order meanwhile.
 			retry := s.now().Add(s.cfg.ChargeRetryAfter).UTC()
-			o.ChargeLease = &retry
+			o.ChargeLease, o.ChargeHolder = &retry, ""
 		}
 		return nil
 	})
@@ -365,7 +367,7 @@ func (s *Service) sweep(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		ok, err := s.store.ClaimCharge(ctx, id, s.cfg.ChargeLease)
+		ok, err := s.store.ClaimCharge(ctx, id, s.cfg.ChargeLease, s.instance)
 		if err != nil {
 			s.log.Error("sweep: claim charge", "order_id", id, "err", err)
 			continue
@@ -398,6 +400,33 @@ func (s *Service) sweep(ctx context.Context) {
 		s.log.Error("sweep: purge idempotency keys", "err", err)
 	} else if n > 0 {
 		s.log.Info("sweep: purged idempotency keys", "count", n)
+	}
+}
+
+// resumeHeld charges again, at once, the reserved orders whose running
+// charge lease this instance holds: at Start nothing of this run is in
+// flight yet, so those are attempts its previous run (a crash, a kill)
+// left unfinished. Without it they would wait for their lease to run out
+// before the sweeper retried them. The provider's idempotency per order
+// and attempt makes the retry return the first outcome.
+func (s *Service) resumeHeld(ctx context.Context) {
+	// One pass: an order left over (more than the batch, or a charge that
+	// could not even load its order) keeps its lease and is the sweeper's
+	// once it runs out.
+	const batch = 1000
+	ids, err := s.store.ReclaimHeld(ctx, s.instance, s.cfg.ChargeLease, batch)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("resume: charges left in flight", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Info("resuming a charge the previous run left in flight", "order_id", id, "instance", s.instance)
+		s.charge(ctx, id)
 	}
 }
 

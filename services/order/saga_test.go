@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/testenv"
@@ -311,6 +312,80 @@ func TestRecoveryAfterCrashDuringCharge(t *testing.T) {
 	}
 	// The buyer's cancellation is published after every order.paid of the
 	// charge and its retry: once the spy has it, they have all arrived.
+	ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
+	e.waitEvent(contracts.EventOrderCancelled, o.ID)
+	if evs := e.eventsOf(contracts.EventOrderPaid, o.ID); len(evs) != 1 {
+		t.Fatalf("order.paid emitted %d times, want once", len(evs))
+	}
+}
+
+// hangingProvider charges for real and then never answers until release
+// is closed, as a provider call cut short by the death of its process:
+// the money is taken, the order service never learns it.
+type hangingProvider struct {
+	payment.Provider
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *hangingProvider) Charge(ctx context.Context, key, token string, amount contracts.Money) (payment.Charge, error) {
+	ch, err := h.Provider.Charge(ctx, key, token, amount)
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	<-h.release
+	return ch, err
+}
+
+// TestRestartResumesItsInterruptedChargeAtOnce: an order service dies
+// while a charge is in flight (the provider took the money, the outcome
+// was never recorded) and the order stays reserved under that instance's
+// charge lease. Restarted with the same identity, the instance resumes the
+// charge at start, without waiting for the lease: with a lease of an hour
+// only that can make the order paid within the test. The retry returns the
+// first outcome: one charge, one succeeded attempt, one order.paid.
+func TestRestartResumesItsInterruptedChargeAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.ChargeLease = time.Hour
+	e.prod.start()
+	hung := &hangingProvider{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	first := e.start(func(p payment.Provider) payment.Provider { hung.Provider = p; return hung })
+	p := e.prod.add("Lamp", 5200, 3, sellerA, contracts.ProductActive)
+	o := ok[contracts.Order](t, e.checkout(buyer, key(), checkoutBody(cardOK, contracts.LineInput{ProductID: p, Quantity: 1})))
+	select {
+	case <-hung.entered:
+	case <-time.After(testenv.Wait):
+		t.Fatal("no charge reached the provider")
+	}
+	// The first run dies mid-charge: it stops taking requests and events,
+	// and its charge records nothing before the test ends.
+	stopped := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = first.Stop(ctx)
+		close(stopped)
+	}()
+	t.Cleanup(func() { close(hung.release); <-stopped })
+	if n := e.count(`SELECT count(*) FROM orders WHERE id = $1 AND status = 'reserved' AND charge_lease > now() + interval '50 minutes'`, o.ID); n != 1 {
+		t.Fatal("the order is not reserved under the crashed attempt's lease")
+	}
+
+	e.start(nil)
+	got := e.waitStatus(buyer, o.ID, contracts.OrderStatusPaid)
+	if got.Payment.Status != contracts.PaymentStatusSucceeded {
+		t.Fatalf("payment = %+v", got.Payment)
+	}
+	if n := e.count(`SELECT count(*) FROM test_provider_charges`); n != 1 {
+		t.Fatalf("charges = %d, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM payments WHERE order_id = $1 AND kind = 'charge' AND status = 'succeeded'`, o.ID); n != 1 {
+		t.Fatalf("succeeded attempts = %d, want 1", n)
+	}
+	// The buyer's cancellation is published after the order.paid: once
+	// the spy has it, every order.paid has arrived.
 	ok[contracts.Order](t, e.call(buyer, contracts.MethodOrderCancel, contracts.Params{"id": {o.ID}}, nil, nil))
 	e.waitEvent(contracts.EventOrderCancelled, o.ID)
 	if evs := e.eventsOf(contracts.EventOrderPaid, o.ID); len(evs) != 1 {

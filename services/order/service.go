@@ -29,7 +29,10 @@
 //   - "reserved" orders whose charge lease expired (the charging process
 //     died, or the provider's answer was unknown) are charged again; the
 //     provider's idempotency makes the retry return the first outcome, so
-//     nobody is charged twice;
+//     nobody is charged twice. A charge lease records the instance holding
+//     it (Config.Instance), and a restarted instance first resumes, at
+//     once, the charges its previous run left in flight, without waiting
+//     for their leases to run out;
 //   - "pending" orders older than PendingTimeout are cancelled
 //     (reservation_timeout), which releases any stock held late;
 //   - "awaiting_payment" orders placed longer than PendingTimeout ago are
@@ -78,7 +81,9 @@ package order
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -98,6 +103,9 @@ type Service struct {
 	log  *slog.Logger
 	m    *metrics
 	now  func() time.Time
+	// instance is cfg.Instance or the host name: the holder this process
+	// records on the charge leases it takes (see Config.Instance).
+	instance string
 
 	carts     *cartStore
 	catalog   Catalog
@@ -135,7 +143,16 @@ func New(cfg Config, deps svc.Deps) (*Service, error) {
 	if prefix == "" {
 		prefix = "oc:"
 	}
+	instance := cfg.Instance
+	if instance == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("order: order.instance is empty and the host name is unknown (%v): set order.instance", err)
+		}
+		instance = host
+	}
 	return &Service{
+		instance:  instance,
 		cfg:       cfg,
 		deps:      deps,
 		log:       log.With("service", serviceName),
@@ -201,7 +218,8 @@ func (s *Service) Stop(ctx context.Context) error {
 	return s.kit.Stop(ctx)
 }
 
-// sweeper runs sweep at once and then every SweepInterval until Stop.
+// sweeper resumes the charges this instance's previous run left in flight,
+// runs sweep at once and then every SweepInterval until Stop.
 func (s *Service) sweeper() {
 	defer s.sweepDone.Done()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,6 +228,7 @@ func (s *Service) sweeper() {
 		<-s.stopSweep
 		cancel()
 	}()
+	s.resumeHeld(ctx)
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
 	for {

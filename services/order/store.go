@@ -52,11 +52,15 @@ type store interface {
 	UpdateOnce(ctx context.Context, ev contracts.Event, id string, fn updateFunc) (*Order, error)
 
 	// ClaimCharge takes the charge lease of a reserved order whose lease
-	// is free or expired, for lease; it reports whether it got it. The
-	// lease keeps two instances (or the sweeper and the event handler)
-	// from charging the same order at once; the provider's idempotency is
-	// the backstop.
-	ClaimCharge(ctx context.Context, id string, lease time.Duration) (bool, error)
+	// is free or expired, for lease, as holder; it reports whether it got
+	// it. The lease keeps two instances (or the sweeper and the event
+	// handler) from charging the same order at once; the provider's
+	// idempotency is the backstop.
+	ClaimCharge(ctx context.Context, id string, lease time.Duration, holder string) (bool, error)
+	// ReclaimHeld renews, for lease, the running charge leases holder
+	// holds on reserved orders (its previous run's charges, at Start) and
+	// returns those orders, oldest first.
+	ReclaimHeld(ctx context.Context, holder string, lease time.Duration, limit int) ([]string, error)
 	// StuckReserved returns reserved orders whose charge lease is free or
 	// expired, oldest first.
 	StuckReserved(ctx context.Context, limit int) ([]string, error)
