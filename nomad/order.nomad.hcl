@@ -178,6 +178,9 @@ job "order" {
       env {
         OC_CONSUL_ADDR   = var.consul_addr
         OC_DEPS_EXPLICIT = "true"
+        # A name per replica that survives restarts and reschedules: a
+        # restarted order service resumes at once the charges it held.
+        OC_ORDER_INSTANCE = "${NOMAD_ALLOC_NAME}"
       }
 
       # Addresses of the infrastructure, looked up in Consul, and tunables
