@@ -267,6 +267,42 @@ type ConsumerConfig struct {
 	// (default 1s). It is the TTL of the retry queue, so changing it for an
 	// existing queue needs the queue deleted first.
 	RetryDelay time.Duration
+	// QueueType is the kind of queue events.<Service>, its .retry and its
+	// .dlq are declared as (amqp.queue-type; empty means QueueClassic).
+	// QueueQuorum replicates them across the cluster's nodes, so events
+	// survive the loss of one. An existing queue keeps its type: the
+	// broker refuses to redeclare it as the other kind (see
+	// DeclareEventQueues).
+	QueueType QueueType
+}
+
+// QueueType is the kind of durable queue the event consumer declares.
+type QueueType string
+
+// The queue types.
+const (
+	// QueueClassic is RabbitMQ's classic queue, on one node: declared with
+	// no x-queue-type, as before the setting existed, so queues already
+	// declared that way stay equivalent.
+	QueueClassic QueueType = "classic"
+	// QueueQuorum is a replicated quorum queue (x-queue-type=quorum);
+	// the retry queue dead-letters back at least once.
+	QueueQuorum QueueType = "quorum"
+)
+
+// DefaultQueueType is the queue type of amqp.queue-type.
+const DefaultQueueType = QueueClassic
+
+type queueTypeFlag QueueType
+
+func (f *queueTypeFlag) String() string { return string(*f) }
+func (f *queueTypeFlag) Set(s string) error {
+	switch QueueType(s) {
+	case QueueClassic, QueueQuorum:
+		*f = queueTypeFlag(s)
+		return nil
+	}
+	return fmt.Errorf("want classic or quorum, got %q", s)
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -282,6 +318,9 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	if c.RetryDelay == 0 {
 		c.RetryDelay = time.Second
 	}
+	if c.QueueType == "" {
+		c.QueueType = DefaultQueueType
+	}
 	return c
 }
 
@@ -291,6 +330,9 @@ func (c *ConsumerConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Workers, "amqp.events-workers", 8, "event handler goroutines per consumer")
 	fs.IntVar(&c.MaxAttempts, "amqp.events-max-attempts", 5, "attempts before an event goes to the dead-letter queue")
 	fs.DurationVar(&c.RetryDelay, "amqp.events-retry-delay", time.Second, "delay before a failed event is retried")
+	qt := (*queueTypeFlag)(&c.QueueType)
+	*qt = queueTypeFlag(DefaultQueueType)
+	fs.Var(qt, "amqp.queue-type", "type of the durable event queues (events.<service>, .retry, .dlq): classic, or quorum to replicate them across a cluster; an existing queue cannot change type (see the README)")
 }
 
 // Validate reports a configuration that cannot work.
@@ -304,6 +346,11 @@ func (c ConsumerConfig) Validate() error {
 		return errors.New("consumer: prefetch, workers and max attempts must be positive")
 	case c.RetryDelay < 0:
 		return errors.New("consumer: retry delay must be positive")
+	}
+	switch c.QueueType {
+	case "", QueueClassic, QueueQuorum:
+	default:
+		return fmt.Errorf("amqp.queue-type: want classic or quorum, got %q", c.QueueType)
 	}
 	return nil
 }

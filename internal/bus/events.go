@@ -257,28 +257,70 @@ func NewConsumer(c *Conn, cfg ConsumerConfig, h EventHandler, log *slog.Logger, 
 	}
 }
 
-// DeclareEventQueues declares events.<service> bound to bindings, its
-// retry queue (TTL retryDelay, dead-lettering back) and its dead-letter
-// queue. It is idempotent for the same retryDelay.
-func DeclareEventQueues(ch *amqp.Channel, service string, bindings []string, retryDelay time.Duration) error {
-	q := contracts.EventsQueue(service)
-	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+// DeclareEventQueues declares cfg's events.<Service> bound to
+// cfg.Bindings, its retry queue (TTL cfg.RetryDelay, dead-lettering back)
+// and its dead-letter queue, all as cfg.QueueType. It is idempotent for the
+// same RetryDelay and QueueType. A queue that exists with other arguments
+// (another type, another retry delay) cannot be redeclared: the broker
+// refuses (PRECONDITION_FAILED, and closes ch) and the error names the
+// queue and what an operator does about it.
+func DeclareEventQueues(ch *amqp.Channel, cfg ConsumerConfig) error {
+	cfg = cfg.withDefaults()
+	q := contracts.EventsQueue(cfg.Service)
+	declare := func(name string, args amqp.Table) error {
+		if cfg.QueueType == QueueQuorum {
+			if args == nil {
+				args = amqp.Table{}
+			}
+			args["x-queue-type"] = string(QueueQuorum)
+		}
+		if _, err := ch.QueueDeclare(name, true, false, false, false, args); err != nil {
+			return declareError(name, cfg, err)
+		}
+		return nil
+	}
+	if err := declare(q, nil); err != nil {
 		return err
 	}
-	for _, b := range bindings {
+	for _, b := range cfg.Bindings {
 		if err := ch.QueueBind(q, b, contracts.EventsExchange, false, nil); err != nil {
 			return err
 		}
 	}
-	if _, err := ch.QueueDeclare(RetryQueue(service), true, false, false, false, amqp.Table{
-		"x-message-ttl":             retryDelay.Milliseconds(),
+	retry := amqp.Table{
+		"x-message-ttl":             cfg.RetryDelay.Milliseconds(),
 		"x-dead-letter-exchange":    "",
 		"x-dead-letter-routing-key": q,
-	}); err != nil {
+	}
+	if cfg.QueueType == QueueQuorum {
+		// A quorum queue dead-letters at most once by default: an event
+		// whose retry delay ends while events.<service> has no leader (a
+		// node lost) would be dropped. At least once keeps it in the retry
+		// queue until the main queue confirms it, and needs reject-publish.
+		retry["x-dead-letter-strategy"] = "at-least-once"
+		retry["x-overflow"] = "reject-publish"
+	}
+	if err := declare(RetryQueue(cfg.Service), retry); err != nil {
 		return err
 	}
-	_, err := ch.QueueDeclare(DeadLetterQueue(service), true, false, false, false, nil)
-	return err
+	return declare(DeadLetterQueue(cfg.Service), nil)
+}
+
+// declareError explains a refused queue declaration: an existing queue
+// keeps its type and arguments, so the operator must remove it (drained)
+// or change the setting back.
+func declareError(queue string, cfg ConsumerConfig, err error) error {
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
+		return fmt.Errorf("declare queue %s: %w", queue, err)
+	}
+	main := contracts.EventsQueue(cfg.Service)
+	return fmt.Errorf("queue %s exists with other arguments than amqp.queue-type=%s amqp.events-retry-delay=%s ask for, "+
+		"and a queue cannot change its type or arguments: set those back to what it was declared with, "+
+		"or stop every consumer of %s, let it and %s drain, delete them and %s "+
+		"(rabbitmqctl delete_queue, the management UI) or use a fresh vhost, and start again: %w",
+		queue, cfg.QueueType, cfg.RetryDelay,
+		main, RetryQueue(cfg.Service), DeadLetterQueue(cfg.Service), err)
 }
 
 // Start declares the queues and begins consuming; the consumer resumes by
@@ -313,9 +355,9 @@ func (c *Consumer) consume(ctx context.Context) (*amqp.Channel, <-chan amqp.Deli
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := DeclareEventQueues(ch, c.cfg.Service, c.cfg.Bindings, c.cfg.RetryDelay); err != nil {
+	if err := DeclareEventQueues(ch, c.cfg); err != nil {
 		_ = ch.Close()
-		return nil, nil, fmt.Errorf("declare event queues of %s: %w", c.cfg.Service, err)
+		return nil, nil, fmt.Errorf("event consumer %s: %w", c.cfg.Service, err)
 	}
 	if err := ch.Qos(c.cfg.Prefetch, 0, false); err != nil {
 		_ = ch.Close()

@@ -332,7 +332,7 @@ func newFakeProduct(t testing.TB, deps svc.Deps) *fakeProduct {
 	// Declare the events queue now so nothing published before start is
 	// lost (like a product service that is merely down).
 	if err := deps.Bus.Declare(ctx, func(ch *amqp.Channel) error {
-		return bus.DeclareEventQueues(ch, "product", fakeBindings, fakeRetryDelay)
+		return bus.DeclareEventQueues(ch, bus.ConsumerConfig{Service: "product", Bindings: fakeBindings, RetryDelay: fakeRetryDelay})
 	}); err != nil {
 		t.Fatalf("declare product queues: %v", err)
 	}
