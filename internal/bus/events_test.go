@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/opencommerce/opencommerce/contracts"
 	"github.com/opencommerce/opencommerce/internal/bus"
+	"github.com/opencommerce/opencommerce/internal/bus/amqpadmin"
 	"github.com/opencommerce/opencommerce/internal/bus/bustest"
 	"github.com/opencommerce/opencommerce/internal/telemetry/telemetrytest"
 	"github.com/opencommerce/opencommerce/internal/testenv"
@@ -34,12 +36,48 @@ func startConsumer(t *testing.T, c *bus.Conn, cfg bus.ConsumerConfig, h bus.Even
 	t.Cleanup(func() { _ = cons.Shutdown(context.Background()) })
 }
 
+// queueTypes are the queue types every consumer test runs with.
+var queueTypes = []bus.QueueType{bus.QueueClassic, bus.QueueQuorum}
+
+// eachQueueType runs test as a parallel subtest per queue type.
+func eachQueueType(t *testing.T, test func(t *testing.T, qt bus.QueueType)) {
+	t.Helper()
+	for _, qt := range queueTypes {
+		t.Run(string(qt), func(t *testing.T) {
+			t.Parallel()
+			test(t, qt)
+		})
+	}
+}
+
+// wantQueueType fails unless the broker's management API reports each
+// queue of vhost as a queue of type qt.
+func wantQueueType(t *testing.T, vhost string, qt bus.QueueType, queues ...string) {
+	t.Helper()
+	for _, q := range queues {
+		var info struct {
+			Type    string `json:"type"`
+			Durable bool   `json:"durable"`
+		}
+		if err := (amqpadmin.Client{URL: testenv.AMQPAdmin}).GetJSON(context.Background(), "/api/queues/"+url.PathEscape(vhost)+"/"+url.PathEscape(q), &info); err != nil {
+			t.Fatalf("queue %s: %v", q, err)
+		}
+		if info.Type != string(qt) || !info.Durable {
+			t.Errorf("queue %s: type %q durable %v, want a durable %s queue", q, info.Type, info.Durable, qt)
+		}
+	}
+}
+
 func TestEventsPublishedAreConsumed(t *testing.T) {
 	t.Parallel()
-	c, _ := bustest.Conn(t)
+	eachQueueType(t, testEventsPublishedAreConsumed)
+}
+
+func testEventsPublishedAreConsumed(t *testing.T, qt bus.QueueType) {
+	c, vhostURL := bustest.Conn(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	startConsumer(t, c, bus.ConsumerConfig{Service: "notify", Bindings: []string{"order.*"}}, func(ctx context.Context, ev contracts.Event) error {
+	startConsumer(t, c, bus.ConsumerConfig{Service: "notify", Bindings: []string{"order.*"}, QueueType: qt}, func(ctx context.Context, ev contracts.Event) error {
 		mu.Lock()
 		seen[ev.ID]++
 		mu.Unlock()
@@ -80,6 +118,7 @@ func TestEventsPublishedAreConsumed(t *testing.T) {
 		defer mu.Unlock()
 		return len(seen) == len(want)
 	})
+	wantQueueType(t, testenv.VHost(vhostURL), qt, "events.notify", bus.RetryQueue("notify"), bus.DeadLetterQueue("notify"))
 	mu.Lock()
 	defer mu.Unlock()
 	for id := range seen {
@@ -94,13 +133,17 @@ func TestEventsPublishedAreConsumed(t *testing.T) {
 
 func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 	t.Parallel()
+	eachQueueType(t, testPoisonEventDeadLetteredAndReplayed)
+}
+
+func testPoisonEventDeadLetteredAndReplayed(t *testing.T, qt bus.QueueType) {
 	c, _ := bustest.Conn(t)
 	reg := prometheus.NewRegistry()
 	var fixed atomic.Bool
 	var attempts, handled atomic.Int32
 	poison := newEvent("order.placed", 666)
 	startConsumer(t, c, bus.ConsumerConfig{
-		Service: "order", Bindings: []string{"order.placed"}, MaxAttempts: 3, RetryDelay: 50 * time.Millisecond,
+		Service: "order", Bindings: []string{"order.placed"}, MaxAttempts: 3, RetryDelay: 50 * time.Millisecond, QueueType: qt,
 	}, func(ctx context.Context, ev contracts.Event) error {
 		if ev.ID == poison.ID && !fixed.Load() {
 			attempts.Add(1)
@@ -123,6 +166,7 @@ func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 	if got := handled.Load(); got != 2 {
 		t.Fatalf("good events handled = %d, want 2 (the poison one must not block them)", got)
 	}
+	wantRetriedThroughRetryQueue(t, c, "order", 2)
 	fixed.Store(true)
 	n, err := bus.ReplayDeadLetters(context.Background(), c, "order", 0)
 	if err != nil || n != 1 {
@@ -134,12 +178,46 @@ func TestPoisonEventDeadLetteredAndReplayed(t *testing.T) {
 	}
 }
 
+// wantRetriedThroughRetryQueue fails unless the dead letter at the head of
+// service's DLQ waited out the retry delay in the retry queue retries
+// times (the broker's x-death record of the retry queue's TTL), so failed
+// attempts were spaced by the backoff rather than run back to back. The
+// message stays in the DLQ.
+func wantRetriedThroughRetryQueue(t *testing.T, c *bus.Conn, service string, retries int64) {
+	t.Helper()
+	ch, err := c.Channel(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	d, ok, err := ch.Get(bus.DeadLetterQueue(service), false)
+	if err != nil || !ok {
+		t.Fatalf("get the dead letter: ok %v, %v", ok, err)
+	}
+	defer func() { _ = d.Nack(false, true) }()
+	deaths, _ := d.Headers["x-death"].([]any)
+	for _, x := range deaths {
+		death, _ := x.(amqp.Table)
+		if death["queue"] == bus.RetryQueue(service) && death["reason"] == "expired" {
+			if n, _ := death["count"].(int64); n != retries {
+				t.Errorf("the dead letter expired from %s %d times, want %d", bus.RetryQueue(service), n, retries)
+			}
+			return
+		}
+	}
+	t.Errorf("the dead letter never waited in %s: x-death %v", bus.RetryQueue(service), d.Headers["x-death"])
+}
+
 func TestMalformedEventDeadLetteredAtOnce(t *testing.T) {
 	t.Parallel()
+	eachQueueType(t, testMalformedEventDeadLetteredAtOnce)
+}
+
+func testMalformedEventDeadLetteredAtOnce(t *testing.T, qt bus.QueueType) {
 	c, _ := bustest.Conn(t)
 	reg := prometheus.NewRegistry()
 	var calls atomic.Int32
-	startConsumer(t, c, bus.ConsumerConfig{Service: "file", Bindings: []string{"file.*"}, MaxAttempts: 5},
+	startConsumer(t, c, bus.ConsumerConfig{Service: "file", Bindings: []string{"file.*"}, MaxAttempts: 5, QueueType: qt},
 		func(ctx context.Context, ev contracts.Event) error { calls.Add(1); return nil }, reg)
 	ch, err := c.Channel(context.Background())
 	if err != nil {
