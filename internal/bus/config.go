@@ -332,7 +332,7 @@ func (c *ConsumerConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryDelay, "amqp.events-retry-delay", time.Second, "delay before a failed event is retried")
 	qt := (*queueTypeFlag)(&c.QueueType)
 	*qt = queueTypeFlag(DefaultQueueType)
-	fs.Var(qt, "amqp.queue-type", "type of the durable event queues (events.<service>, .retry, .dlq): classic, or quorum to replicate them across a cluster; an existing queue cannot change type (see the README)")
+	fs.Var(qt, "amqp.queue-type", "type of the durable event queues (events.<service>, .retry, .dlq): classic, or quorum to replicate them across a cluster; an existing queue cannot change type (README, Operations)")
 }
 
 // Validate reports a configuration that cannot work.

@@ -72,4 +72,14 @@
 // a failed event goes to events.<service>.retry (TTL RetryDelay, dead-lettered
 // back) with its attempt count in x-attempts, and after MaxAttempts to
 // events.<service>.dlq, from where ReplayDeadLetters brings it back.
+//
+// The three queues are classic or quorum (ConsumerConfig.QueueType, flag
+// amqp.queue-type). A quorum queue is replicated, so a node's loss loses
+// no event; its retry queue uses the same TTL and dead-letters back at
+// least once (at most once, the default, would drop an event whose delay
+// ends while the main queue has no leader). Classic queues are declared
+// without x-queue-type, as before the setting, so existing ones stay
+// equivalent. The broker refuses to redeclare a queue as another type;
+// DeclareEventQueues turns that refusal into an error naming the queue and
+// the way out (the README's "Operations"). RPC queues are not affected.
 package bus

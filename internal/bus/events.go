@@ -357,7 +357,7 @@ func (c *Consumer) consume(ctx context.Context) (*amqp.Channel, <-chan amqp.Deli
 	}
 	if err := DeclareEventQueues(ch, c.cfg); err != nil {
 		_ = ch.Close()
-		return nil, nil, fmt.Errorf("event consumer %s: %w", c.cfg.Service, err)
+		return nil, nil, fmt.Errorf("declare event queues of %s: %w", c.cfg.Service, err)
 	}
 	if err := ch.Qos(c.cfg.Prefetch, 0, false); err != nil {
 		_ = ch.Close()
