@@ -182,7 +182,7 @@ func testPoisonEventDeadLetteredAndReplayed(t *testing.T, qt bus.QueueType) {
 // service's DLQ waited out the retry delay in the retry queue retries
 // times (the broker's x-death record of the retry queue's TTL), so failed
 // attempts were spaced by the backoff rather than run back to back. The
-// message stays in the DLQ.
+// message stays in the DLQ, which must hold only it.
 func wantRetriedThroughRetryQueue(t *testing.T, c *bus.Conn, service string, retries int64) {
 	t.Helper()
 	ch, err := c.Channel(context.Background())
@@ -194,7 +194,20 @@ func wantRetriedThroughRetryQueue(t *testing.T, c *bus.Conn, service string, ret
 	if err != nil || !ok {
 		t.Fatalf("get the dead letter: ok %v, %v", ok, err)
 	}
-	defer func() { _ = d.Nack(false, true) }()
+	defer func() {
+		// Back to the DLQ, and seen there, before the caller replays it.
+		_ = d.Nack(false, true)
+		_ = ch.Close()
+		testenv.Eventually(t, "the dead letter back in "+bus.DeadLetterQueue(service), func() bool {
+			ch, err := c.Channel(context.Background())
+			if err != nil {
+				return false
+			}
+			defer ch.Close()
+			q, err := ch.QueueDeclarePassive(bus.DeadLetterQueue(service), true, false, false, false, nil)
+			return err == nil && q.Messages == 1
+		})
+	}()
 	deaths, _ := d.Headers["x-death"].([]any)
 	for _, x := range deaths {
 		death, _ := x.(amqp.Table)
