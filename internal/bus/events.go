@@ -317,8 +317,8 @@ func declareError(queue string, cfg ConsumerConfig, err error) error {
 	main := contracts.EventsQueue(cfg.Service)
 	return fmt.Errorf("queue %s exists with other arguments than amqp.queue-type=%s amqp.events-retry-delay=%s ask for, "+
 		"and a queue cannot change its type or arguments: set those back to what it was declared with, "+
-		"or stop every consumer of %s, let it and %s drain, delete them and %s "+
-		"(rabbitmqctl delete_queue, the management UI) or use a fresh vhost, and start again: %w",
+		"or stop every module (an event published while %s is gone is dropped), let it and %s drain, "+
+		"delete them and %s (rabbitmqctl delete_queue, the management UI) or use a fresh vhost, and start again: %w",
 		queue, cfg.QueueType, cfg.RetryDelay,
 		main, RetryQueue(cfg.Service), DeadLetterQueue(cfg.Service), err)
 }
