@@ -100,17 +100,6 @@ func (b *breaker) done(probe bool, o outcome) {
 	}
 }
 
-// open reports whether commands fail fast now (for tests and logs).
-func (b *breaker) open() bool {
-	ok, probe := b.allow()
-	if probe {
-		b.mu.Lock()
-		b.probing = false
-		b.mu.Unlock()
-	}
-	return !ok
-}
-
 func classify(ctx context.Context, err error) outcome {
 	switch {
 	case err == nil, errors.Is(err, redis.Nil):

@@ -29,7 +29,8 @@ const DefaultURL = "redis://127.0.0.1:6379/0"
 // Config configures the Redis client.
 type Config struct {
 	// URL is a redis:// or rediss:// URL (see redis.ParseURL for options
-	// such as ?pool_size=… and ?dial_timeout=…).
+	// such as ?pool_size=…; the timeouts below replace ?dial_timeout=…
+	// and the like).
 	URL string
 	// Prefix starts every key the platform writes.
 	Prefix string
