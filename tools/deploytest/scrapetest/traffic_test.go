@@ -254,8 +254,12 @@ func (s *shop) round(t *testing.T) {
 	if status, body := s.a.send("POST", "/auth/register", `{"email":`); status != http.StatusBadRequest {
 		t.Fatalf("malformed register: %d %s, want 400", status, body)
 	}
-	for range 20 {
-		status, _ := s.b.send("POST", "/auth/login", map[string]string{"email": "nobody@scrape.example.com", "password": "wrong-Passw0rd"})
+	// A new email each time: the user service's sign-in throttling (per
+	// account and IP) would answer 429 itself after a few failures for one
+	// email, and this wants the gateway's limiter to refuse.
+	for i := range 20 {
+		email := fmt.Sprintf("nobody-%d-%s@scrape.example.com", i, uuid.NewString()[:8])
+		status, _ := s.b.send("POST", "/auth/login", map[string]string{"email": email, "password": "wrong-Passw0rd"})
 		if status == http.StatusTooManyRequests {
 			return
 		}
