@@ -46,7 +46,7 @@ func benchCmd(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	fs.IntVar(&opt.InFlight, "inflight", 64, "requests in flight of each figure but checkout")
 	fs.IntVar(&opt.CheckoutInFlight, "checkout-inflight", 16, "checkouts in flight")
 	fs.IntVar(&opt.Products, "products", 2000, "catalogue size seeded for the platform figures")
-	fs.StringVar(&opt.Seed, "seed", "", "how the catalogue is seeded: api (through the gateway), direct (the product service's Seed into its database), or empty: api up to 10000 products, direct above")
+	fs.StringVar(&opt.Seed, "seed", "", "how the catalogue is seeded: api (through the gateway), direct (the product.seed RPC: the product service writes the rows itself), or empty: api up to 10000 products, direct above")
 	fs.BoolVar(&opt.Edge, "edge", true, "also run the gateway component figures (tools/edgebench)")
 	fs.BoolVar(&opt.RPC, "rpc", true, "also run the RPC layer figures (bus vs bare amqp091-go echo at 1, 16, 64, 256 in flight)")
 	inProcess := fs.Bool("in-process", false, "run the platform in this process instead of as a subprocess of this binary")

@@ -19,7 +19,7 @@
 // included too.
 //
 // The catalogue is seeded through the API (as sellers would) or, for large
-// catalogues (Options.Seed), by the product service's Seed writing the rows
+// catalogues (Options.Seed), by the product.seed RPC, the product service writing the rows
 // directly; either way the products are then found through the API.
 package benchsuite
 
@@ -59,7 +59,7 @@ type Options struct {
 	// Products is the catalogue size seeded for the platform figures.
 	Products int
 	// Seed is how the catalogue is made: SeedAPI (through the gateway, as
-	// sellers would), SeedDirect (the product service's Seed writes the
+	// sellers would), SeedDirect (the product.seed RPC: the product service writes the
 	// rows into its database, then the catalogue is discovered through the
 	// API), or "" for SeedAPI up to DirectSeedAbove products and SeedDirect
 	// above (seeding 100,000 products through the API takes many minutes).

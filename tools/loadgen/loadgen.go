@@ -5,7 +5,7 @@
 //
 //  1. Seed: an admin (Config.AdminEmail) makes a category tree, sellers
 //     register and create products concurrently through the public API
-//     (or the product service's Seed writes them directly, or an existing
+//     (or the product.seed RPC has the product service write them, or an existing
 //     catalogue is used); customers register and sign in.
 //  2. Load: the storefront mix (home page = featured + category tree,
 //     category pages, search, product pages, add to cart, checkout with the
