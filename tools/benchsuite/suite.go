@@ -19,8 +19,9 @@
 // included too.
 //
 // The catalogue is seeded through the API (as sellers would) or, for large
-// catalogues (Options.Seed), by the product.seed RPC, the product service writing the rows
-// directly; either way the products are then found through the API.
+// catalogues (Options.Seed), by the product.seed RPC (the product service
+// writes the rows itself); either way the products are then found through
+// the API.
 package benchsuite
 
 import (
