@@ -207,7 +207,7 @@ func (w *Watcher) Pick(service string) (Instance, bool) {
 }
 
 // WaitSynced waits until every service has had one answer (which may be
-// "no instances"), or ctx ends.
+// "no instances") and OnChange has been called with it, or ctx ends.
 func (w *Watcher) WaitSynced(ctx context.Context) error {
 	for _, n := range w.names {
 		select {
@@ -249,12 +249,14 @@ func (w *Watcher) apply(s *serviceState, insts []Instance) {
 	}
 	s.view.Store(&insts)
 	w.m.healthy.WithLabelValues(s.name).Set(float64(len(insts)))
-	if first {
-		close(s.synced)
-	}
 	w.log.Debug("healthy instances changed", "service", s.name, "count", len(insts))
 	if w.opt.OnChange != nil {
 		w.opt.OnChange(s.name, insts)
+	}
+	// Synced after OnChange: once WaitSynced returns, OnChange has been
+	// told every service's first set.
+	if first {
+		close(s.synced)
 	}
 }
 
